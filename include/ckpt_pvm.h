@@ -1,0 +1,65 @@
+/*
+ * ckpt_pvm.h: routes an instrumented program's PVM calls through libckpt.
+ *
+ * ckpt-cc puts `#include <ckpt_pvm.h>` at the top of each rewritten source.
+ * pvm3.h is included first with the real names, then each call libckpt wraps
+ * is renamed to its ckpt_ twin (same signature, same semantics as PVM
+ * documents), so calls hidden in the program's own macros, and the address
+ * of a PVM function, are covered too.
+ */
+#ifndef CKPT_PVM_H
+#define CKPT_PVM_H
+
+#include <stdio.h>   /* before pvm3.h, which declares pvm_catchout only after EOF */
+#include <sys/time.h>
+#include <pvm3.h>
+#include "ckpt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int ckpt_pvm_mytid(void);
+int ckpt_pvm_parent(void);
+int ckpt_pvm_siblings(int **tids);
+int ckpt_pvm_spawn(char *file, char **argv, int flag, char *where, int count, int *tids);
+int ckpt_pvm_exit(void);
+int ckpt_pvm_kill(int tid);
+int ckpt_pvm_notify(int what, int msgtag, int count, int *tids);
+
+int ckpt_pvm_initsend(int encoding);
+int ckpt_pvm_send(int tid, int msgtag);
+int ckpt_pvm_mcast(int *tids, int count, int msgtag);
+int ckpt_pvm_psend(int tid, int msgtag, void *buf, int len, int datatype);
+
+int ckpt_pvm_recv(int tid, int msgtag);
+int ckpt_pvm_nrecv(int tid, int msgtag);
+int ckpt_pvm_trecv(int tid, int msgtag, struct timeval *tmout);
+int ckpt_pvm_probe(int tid, int msgtag);
+int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
+                   int *rtid, int *rtag, int *rlen);
+int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
+
+#ifdef __cplusplus
+}
+#endif
+
+#define pvm_mytid ckpt_pvm_mytid
+#define pvm_parent ckpt_pvm_parent
+#define pvm_siblings ckpt_pvm_siblings
+#define pvm_spawn ckpt_pvm_spawn
+#define pvm_exit ckpt_pvm_exit
+#define pvm_kill ckpt_pvm_kill
+#define pvm_notify ckpt_pvm_notify
+#define pvm_initsend ckpt_pvm_initsend
+#define pvm_send ckpt_pvm_send
+#define pvm_mcast ckpt_pvm_mcast
+#define pvm_psend ckpt_pvm_psend
+#define pvm_recv ckpt_pvm_recv
+#define pvm_nrecv ckpt_pvm_nrecv
+#define pvm_trecv ckpt_pvm_trecv
+#define pvm_probe ckpt_pvm_probe
+#define pvm_precv ckpt_pvm_precv
+#define pvm_bufinfo ckpt_pvm_bufinfo
+
+#endif /* CKPT_PVM_H */

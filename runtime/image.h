@@ -1,0 +1,119 @@
+/*
+ * image.h: the on-disk formats of ckpt, one reader/writer module (image.c).
+ *
+ * A checkpoint directory (CKPT_DIR) holds one folder per epoch:
+ *
+ *   CKPT_DIR/epoch.<k>/task.<vtid as 8 hex digits>.img   one per task
+ *   CKPT_DIR/epoch.<k>/commit                            written last, atomically
+ *
+ * An epoch folder without a valid commit record is not a checkpoint (it is a
+ * tentative one in progress, or an aborted one) and is never restored.
+ *
+ * A task image is a header followed by sections.  Each section carries a type,
+ * a name, its raw length, the element size used to shuffle its bytes before
+ * compression, and a CRC-32 of its raw bytes; its data is stored in chunks,
+ * each either zlib-compressed or raw (when compression does not pay).  The
+ * header has its own CRC.  Nothing of an image reaches the caller until every
+ * checksum has been verified.
+ *
+ * Every function returns 0 or a negative errno-style code; the reader also
+ * fills a message for the user.
+ */
+#ifndef CKPT_IMAGE_H
+#define CKPT_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CKPT_IMG_VERSION 1
+
+/* Which executable an image belongs to: restoring into another one is refused. */
+struct ckpt_exe_id {
+    uint64_t size;     /* bytes of the executable file */
+    uint64_t hash;     /* 64-bit hash of its contents */
+    char name[64];     /* basename, for messages */
+};
+
+/* Fills id from the file at path (normally /proc/self/exe). */
+int ckpt_exe_id_of(const char *path, struct ckpt_exe_id *id);
+
+struct ckpt_img_header {
+    struct ckpt_exe_id exe;
+    int32_t vtid;          /* virtual task id of the task */
+    uint32_t flags;        /* CKPT_IMG_F_* */
+    uint64_t epoch;
+    uint64_t time_ns;      /* CLOCK_REALTIME when the checkpoint was taken */
+};
+#define CKPT_IMG_F_EXITED 1u  /* final image of a task that called pvm_exit */
+
+/* Section types.  The runtime defines their contents; ckpt-info names them. */
+enum ckpt_sec_type {
+    CKPT_SEC_META = 1,   /* runtime state: epoch, channels, task table */
+    CKPT_SEC_GLOBAL = 2, /* one registered global (name = its key) */
+    CKPT_SEC_FRAME = 3,  /* one shadow-stack frame: function, site, variables */
+    CKPT_SEC_VAR = 4,    /* one registered local of the preceding frame */
+    CKPT_SEC_BLOCK = 5,  /* the elements behind a BLOCK variable */
+    CKPT_SEC_LOG = 6,    /* sender log entries */
+    CKPT_SEC_QUEUE = 7,  /* messages received but not yet delivered */
+    CKPT_SEC_ARGV = 8,   /* command line and environment to restart with */
+};
+const char *ckpt_sec_type_name(uint32_t type);
+
+/* What an image cost, for the "written" report and the commit record. */
+struct ckpt_img_totals {
+    uint64_t raw_bytes;     /* sum of the sections' raw lengths */
+    uint64_t stored_bytes;  /* bytes of the file */
+    uint64_t log_bytes;     /* raw bytes of CKPT_SEC_LOG sections */
+};
+
+/* Writer.  Writes `path`.tmp (mode 0600), then fsyncs, renames to `path` and
+ * fsyncs the folder in ckpt_imgw_close().  level: zlib level 0..9 (0 = store). */
+struct ckpt_imgw;
+int ckpt_imgw_open(struct ckpt_imgw **w, const char *path,
+                   const struct ckpt_img_header *hdr, int level);
+int ckpt_imgw_section(struct ckpt_imgw *w, uint32_t type, const char *name,
+                      const void *data, uint64_t len, uint32_t elem);
+int ckpt_imgw_close(struct ckpt_imgw *w, struct ckpt_img_totals *totals);
+void ckpt_imgw_abort(struct ckpt_imgw *w);   /* removes the temporary file */
+
+/* Reader.  Loads and verifies the whole image; expect may be NULL (any exe). */
+struct ckpt_img;
+struct ckpt_img_section {
+    uint32_t type;
+    uint32_t elem;
+    const char *name;
+    const void *data;       /* decompressed, valid until ckpt_img_free */
+    uint64_t len;
+    uint64_t stored_len;
+};
+int ckpt_img_load(const char *path, const struct ckpt_exe_id *expect,
+                  struct ckpt_img **img, char *err, size_t errlen);
+const struct ckpt_img_header *ckpt_img_header(const struct ckpt_img *img);
+size_t ckpt_img_nsections(const struct ckpt_img *img);
+const struct ckpt_img_section *ckpt_img_section(const struct ckpt_img *img, size_t i);
+void ckpt_img_free(struct ckpt_img *img);
+
+/* Commit record of one epoch, written by the coordinator. */
+struct ckpt_commit_task {
+    int32_t vtid;
+    uint32_t flags;          /* CKPT_IMG_F_* of its image */
+    uint64_t raw_bytes, stored_bytes, log_bytes;
+    uint32_t write_ms;       /* time the writer child took */
+};
+struct ckpt_commit {
+    uint64_t epoch;
+    uint64_t time_ns;
+    uint32_t ntasks;
+    struct ckpt_commit_task *tasks;
+};
+int ckpt_commit_write(const char *epoch_dir, const struct ckpt_commit *c);
+int ckpt_commit_read(const char *epoch_dir, struct ckpt_commit *c, char *err, size_t errlen);
+void ckpt_commit_free(struct ckpt_commit *c);
+
+/* Folder helpers shared by the runtime, ckpt-run and ckpt-info. */
+int ckpt_epoch_dir(char *buf, size_t len, const char *dir, uint64_t epoch);
+int ckpt_task_path(char *buf, size_t len, const char *dir, uint64_t epoch, int32_t vtid);
+/* Committed epochs in dir, newest first; returns how many (at most max) or <0. */
+int ckpt_list_committed(const char *dir, uint64_t *epochs, int max);
+
+#endif /* CKPT_IMAGE_H */
