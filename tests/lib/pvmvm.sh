@@ -1,0 +1,227 @@
+# shellcheck shell=bash
+# pvmvm.sh: give one test its own private PVM virtual machine.
+#
+# Source it from a bash test, then:
+#
+#   pvmvm_start [--ep DIR]... [--wd DIR] [--timeout SECONDS]
+#       Starts a private pvmd and waits until it is ready.  Exports PVM_ROOT,
+#       PVM_ALLOW_ROOT=1, PVM_VMID (unique: ckpt-test-<pid>-<random>) and PVM_TMP
+#       (a fresh `mktemp -d` folder holding the daemon's socket, address file and
+#       log), so every pvm_* call and `pvm` console of this test talks to this
+#       daemon only.  Installs an EXIT trap that runs pvmvm_stop, so a failing
+#       test still cleans up.  Call it in the test's own shell, never inside
+#       $( ... ) or a pipeline: the daemon must be a child of that shell.
+#         --ep DIR   where pvm_spawn("name", ...) looks for executables; repeat
+#                    for several folders (searched in order).  Default: PVM's
+#                    own, $HOME/pvm3/bin/$PVM_ARCH:$PVM_ROOT/bin/$PVM_ARCH.
+#         --wd DIR   working directory of spawned tasks.  Default: $PWD.
+#       Both are given to the daemon as a host file line `* ep=... wd=...`
+#       (man 1PVM pvmd3: `*` sets the options of every host, the master
+#       included), which nothing in the environment can override.
+#
+#   pvmvm_stop
+#       Halts the daemon (console `halt`: kills every task of this machine),
+#       falls back to SIGTERM then SIGKILL of the recorded pid, waits (bounded)
+#       until that pid is gone, removes PVM_TMP.  Idempotent.
+#
+#   pvmvm_run SECONDS CMD [ARGS...]
+#       Runs CMD with a timeout; on timeout fails the test with a message.
+#       Otherwise returns CMD's exit status.
+#   pvmvm_fail MESSAGE...      print "FAIL: MESSAGE" (plus the pvmd log) and exit 1
+#   pvmvm_console CMD...       run `pvm` console commands (one per argument)
+#                              against this machine, with a timeout; prints output
+#   pvmvm_tasks                one line per task: "TID PID COMMAND", tids in hex
+#                              as the console prints them (from `ps -al`)
+#   pvmvm_at_exit CMD          also run CMD (a string, eval'ed) at exit, before
+#                              the daemon stops; use instead of your own EXIT trap
+#
+# Variables set for the test: PVMVM_PID (the daemon's pid), PVMVM_TMP (= PVM_TMP),
+# PVMVM_LOG (the daemon's log: output of spawned tasks lands there, each line
+# prefixed "[t80040000] date time [tTID] "), PVMVM_SOCK (the daemon's socket).
+#
+# Knobs: PVMVM_KEEP_LOG (a file: the daemon log is copied there by pvmvm_stop),
+# PVMVM_PVMD (daemon binary, default `pvmd` on PATH else
+# /usr/lib/pvm3/lib/pvmd), PVMVM_START_TIMEOUT (default 10 s),
+# PVMVM_STOP_TIMEOUT (default 10 s).
+
+: "${PVMVM_START_TIMEOUT:=10}"
+: "${PVMVM_STOP_TIMEOUT:=10}"
+
+PVMVM_PID=
+PVMVM_TMP=
+PVMVM_LOG=
+PVMVM_SOCK=
+PVMVM__AT_EXIT=()
+
+pvmvm__err() { printf 'pvmvm: %s\n' "$*" >&2; }
+
+# pvmvm__alive PID: true while PID exists and is not a zombie.
+pvmvm__alive() {
+    local pid=$1 state
+    [[ -n $pid ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    state=$(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[1] }' \
+        "/proc/$pid/stat" 2>/dev/null) || return 1
+    [[ $state != Z && -n $state ]]
+}
+
+# pvmvm__wait_gone PID SECONDS: true once PID is gone, false on timeout.
+pvmvm__wait_gone() {
+    local pid=$1 deadline=$((SECONDS + $2))
+    while pvmvm__alive "$pid"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.05
+    done
+    # reap it if it is our child, so no zombie stays behind
+    wait "$pid" 2>/dev/null || true
+    return 0
+}
+
+pvmvm_at_exit() { PVMVM__AT_EXIT+=("$1"); }
+
+pvmvm__on_exit() {
+    local rc=$? cmd
+    for cmd in "${PVMVM__AT_EXIT[@]}"; do
+        eval "$cmd" || true
+    done
+    pvmvm_stop
+    exit "$rc"
+}
+
+pvmvm_start() {
+    local ep= wd=$PWD pvmd hostfile deadline uid
+    while (($#)); do
+        case $1 in
+        --ep) ep=${ep:+$ep:}$(cd "$2" && pwd) || return 1; shift 2 ;;
+        --ep=*) ep=${ep:+$ep:}$(cd "${1#--ep=}" && pwd) || return 1; shift ;;
+        --wd) wd=$(cd "$2" && pwd) || return 1; shift 2 ;;
+        --wd=*) wd=$(cd "${1#--wd=}" && pwd) || return 1; shift ;;
+        --timeout) PVMVM_START_TIMEOUT=$2; shift 2 ;;
+        *) pvmvm__err "pvmvm_start: unknown option '$1'"; return 2 ;;
+        esac
+    done
+    if [[ -n $PVMVM_PID ]]; then
+        pvmvm__err "pvmvm_start: a pvmd is already running for this test (pid $PVMVM_PID)"
+        return 1
+    fi
+    pvmd=${PVMVM_PVMD:-$(command -v pvmd || echo /usr/lib/pvm3/lib/pvmd)}
+    [[ -x $pvmd ]] || { pvmvm__err "no pvmd executable ($pvmd)"; return 1; }
+
+    export PVM_ROOT=${PVM_ROOT:-/usr/lib/pvm3}
+    export PVM_ALLOW_ROOT=1
+    export PVM_VMID="ckpt-test-$$-$RANDOM$RANDOM"
+    PVMVM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pvmvm.XXXXXX") || return 1
+    export PVM_TMP=$PVMVM_TMP
+    uid=$(id -u)
+    PVMVM_LOG=$PVM_TMP/pvml.$uid.$PVM_VMID
+    trap pvmvm__on_exit EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    hostfile=$PVM_TMP/hostfile
+    {
+        echo "# written by tests/lib/pvmvm.sh"
+        printf '*'
+        [[ -n $ep ]] && printf ' ep=%s' "$ep"
+        printf ' wd=%s\n' "$wd"
+    } >"$hostfile"
+
+    # The master pvmd of PVM 3.4 does not fork away: it stays our child, prints
+    # its socket path on stdout once its sockets are set up, writes that path
+    # into $PVM_TMP/pvmd.<uid>.<vmid>, and logs "ready" to $PVM_TMP/pvml.<uid>.<vmid>.
+    "$pvmd" "$hostfile" >"$PVM_TMP/pvmd.out" 2>"$PVM_TMP/pvmd.err" </dev/null &
+    PVMVM_PID=$!
+    deadline=$((SECONDS + PVMVM_START_TIMEOUT))
+    while :; do
+        if ! pvmvm__alive "$PVMVM_PID"; then
+            pvmvm__err "pvmd exited during startup:"
+            cat "$PVM_TMP/pvmd.err" "$PVMVM_LOG" >&2 2>/dev/null
+            PVMVM_PID=
+            pvmvm_stop
+            return 1
+        fi
+        PVMVM_SOCK=$(head -n1 "$PVM_TMP/pvmd.out" 2>/dev/null)
+        if [[ -n $PVMVM_SOCK && -S $PVMVM_SOCK && -s $PVM_TMP/pvmd.$uid.$PVM_VMID ]] &&
+            grep -q ' ready ' "$PVMVM_LOG" 2>/dev/null; then
+            break
+        fi
+        if ((SECONDS >= deadline)); then
+            pvmvm__err "pvmd not ready after ${PVMVM_START_TIMEOUT}s"
+            cat "$PVM_TMP/pvmd.err" "$PVMVM_LOG" >&2 2>/dev/null
+            pvmvm_stop
+            return 1
+        fi
+        sleep 0.02
+    done
+    # The socket name carries the pid of the daemon that made it: a check
+    # that the pid we recorded is the daemon itself.
+    if [[ $PVMVM_SOCK =~ pvmtmp0*([0-9]+)\. ]] && [[ ${BASH_REMATCH[1]} != "$PVMVM_PID" ]]; then
+        pvmvm__err "warning: pvmd socket names pid ${BASH_REMATCH[1]}, recorded $PVMVM_PID; using the former"
+        PVMVM_PID=${BASH_REMATCH[1]}
+    fi
+    export PVMVM_PID PVMVM_TMP PVMVM_LOG PVMVM_SOCK
+    return 0
+}
+
+pvmvm_stop() {
+    local pid=$PVMVM_PID
+    if [[ -n $pid ]] && pvmvm__alive "$pid"; then
+        # halt: the daemon kills every task of this machine, then itself.  The
+        # console is killed by the halt too (exit status 143): expected.
+        (echo halt | timeout -k 2 5 pvm) >/dev/null 2>&1 </dev/null || true
+        if ! pvmvm__wait_gone "$pid" "$PVMVM_STOP_TIMEOUT"; then
+            pvmvm__err "pvmd $pid ignored halt; sending SIGTERM"
+            kill -TERM "$pid" 2>/dev/null || true
+            if ! pvmvm__wait_gone "$pid" 5; then
+                pvmvm__err "pvmd $pid ignored SIGTERM; sending SIGKILL"
+                kill -KILL "$pid" 2>/dev/null || true
+                pvmvm__wait_gone "$pid" 5 || pvmvm__err "pvmd $pid still alive"
+            fi
+        fi
+    elif [[ -n $pid ]]; then
+        wait "$pid" 2>/dev/null || true
+    fi
+    PVMVM_PID=
+    if [[ -n $PVMVM_TMP && -d $PVMVM_TMP ]]; then
+        if [[ -n ${PVMVM_KEEP_LOG:-} && -f $PVMVM_LOG ]]; then
+            cp "$PVMVM_LOG" "$PVMVM_KEEP_LOG" 2>/dev/null || true
+        fi
+        rm -rf "$PVMVM_TMP"
+    fi
+    PVMVM_TMP=
+    PVMVM_SOCK=
+    return 0
+}
+
+pvmvm_fail() {
+    printf 'FAIL: %s\n' "$*" >&2
+    if [[ -n $PVMVM_LOG && -s $PVMVM_LOG ]]; then
+        echo "---- pvmd log ($PVMVM_LOG) ----" >&2
+        tail -n 50 "$PVMVM_LOG" >&2
+        echo "----" >&2
+    fi
+    exit 1
+}
+
+pvmvm_run() {
+    local secs=$1 rc=0
+    shift
+    timeout -k 5 "$secs" "$@" || rc=$?
+    if ((rc == 124 || rc == 137)); then
+        pvmvm_fail "timed out after ${secs}s: $*"
+    fi
+    return "$rc"
+}
+
+pvmvm_console() {
+    local c
+    # a console finding no daemon would start one of its own: refuse
+    pvmvm__alive "$PVMVM_PID" || { pvmvm__err "pvmvm_console: no pvmd running"; return 1; }
+    for c in "$@"; do printf '%s\n' "$c"; done | timeout -k 2 10 pvm 2>&1
+}
+
+pvmvm_tasks() {
+    pvmvm_console 'ps -al' | awk '
+        $2 ~ /^[0-9a-fA-F]+$/ && $4 ~ /^[0-9]+$/ { print $2, $4, $NF }'
+}
