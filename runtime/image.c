@@ -337,9 +337,9 @@ static void exe_name(const char *path, char *name, size_t len)
     } else {
         b = base_of(path);
     }
-    size_t n = strlen(b) < len ? strlen(b) : len - 1;   /* truncated on purpose */
-    memcpy(name, b, n);
-    name[n] = '\0';
+    size_t bl = strlen(b) < len ? strlen(b) : len - 1;   /* truncated on purpose */
+    memcpy(name, b, bl);
+    name[bl] = '\0';
 }
 
 /* size + crc32<<32 | adler32 of the contents: two zlib passes at several GB/s,
