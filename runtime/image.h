@@ -67,7 +67,14 @@ struct ckpt_img_totals {
 };
 
 /* Writer.  Writes `path`.tmp (mode 0600), then fsyncs, renames to `path` and
- * fsyncs the folder in ckpt_imgw_close().  level: zlib level 0..9 (0 = store). */
+ * fsyncs the folder in ckpt_imgw_close().  level: zlib level 0..9 (0 = store).
+ * Missing folders of path are created (0700).  Safe in a fork()ed child: raw
+ * write(2) only, no stdio.  After a failed ckpt_imgw_section() every later call
+ * returns the same error; the caller then calls ckpt_imgw_abort().
+ * ckpt_imgw_close() always frees w: on failure it has already removed the
+ * temporary file (do not call ckpt_imgw_abort() after it).  Disk full comes
+ * back as -ENOSPC (or -EFBIG past RLIMIT_FSIZE); an existing `path` is untouched. */
+#define CKPT_IMG_DEFAULT_LEVEL 1   /* zlib level when CKPT_COMPRESS is unset */
 struct ckpt_imgw;
 int ckpt_imgw_open(struct ckpt_imgw **w, const char *path,
                    const struct ckpt_img_header *hdr, int level);
@@ -76,7 +83,10 @@ int ckpt_imgw_section(struct ckpt_imgw *w, uint32_t type, const char *name,
 int ckpt_imgw_close(struct ckpt_imgw *w, struct ckpt_img_totals *totals);
 void ckpt_imgw_abort(struct ckpt_imgw *w);   /* removes the temporary file */
 
-/* Reader.  Loads and verifies the whole image; expect may be NULL (any exe). */
+/* Reader.  Loads and verifies the whole image; expect may be NULL (any exe).
+ * Errors: -EBADMSG corrupt or truncated, -EPROTONOSUPPORT another format
+ * version, -ENOEXEC another executable, -ENOMEM, or the -errno of open/read;
+ * err always says which file, section and check failed. */
 struct ckpt_img;
 struct ckpt_img_section {
     uint32_t type;
