@@ -418,6 +418,8 @@ static int w_put(struct ckpt_imgw *w, const void *p, size_t n)
 {
     int rc;
 
+    if (n == 0)
+        return 0;
     if (w->wlen + n > w->wcap) {
         rc = w_flush(w);
         if (rc < 0)
@@ -1261,7 +1263,8 @@ int ckpt_list_committed(const char *dir, uint64_t *epochs, int max)
         rc = -errno;
         goto out;
     }
-    qsort(all, n, sizeof *all, cmp_desc);
+    if (n > 1)
+        qsort(all, n, sizeof *all, cmp_desc);
     if (max < 0)
         max = 0;
     rc = n < (size_t)max ? (int)n : max;

@@ -1,0 +1,711 @@
+/*
+ * test_image.c: unit tests of runtime/image.c (task images, commit records,
+ * epoch listing) and runtime/shuffle.h.  `test_image NAME` runs one test (ctest
+ * registers each), `test_image` runs them all, `test_image --list` names them.
+ * Built with ASan/UBSan; every test works in its own scratch folder.
+ */
+#include "imgtest.h"
+#include "shuffle.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <zlib.h>
+
+#define MiB (1u << 20)
+
+/* ------------------------------------------------------------ helpers */
+
+struct sec {
+    uint32_t type;
+    const char *name;
+    void *data;
+    size_t len;
+    uint32_t elem;
+};
+
+static int write_img(const char *path, const struct ckpt_img_header *h, int level,
+                     const struct sec *s, size_t n, struct ckpt_img_totals *tot)
+{
+    struct ckpt_imgw *w;
+    int rc = ckpt_imgw_open(&w, path, h, level);
+
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        rc = ckpt_imgw_section(w, s[i].type, s[i].name, s[i].data, s[i].len, s[i].elem);
+        if (rc < 0) {
+            ckpt_imgw_abort(w);
+            return rc;
+        }
+    }
+    return ckpt_imgw_close(w, tot);
+}
+
+static void check_img(const char *path, const struct ckpt_img_header *h, const struct sec *s,
+                      size_t n)
+{
+    struct ckpt_img *img;
+    char err[512];
+    int rc = ckpt_img_load(path, &h->exe, &img, err, sizeof err);
+
+    if (rc < 0)
+        fprintf(stderr, "load: %s\n", err);
+    CHECK(rc == 0);
+    const struct ckpt_img_header *g = ckpt_img_header(img);
+    CHECK(g->vtid == h->vtid && g->epoch == h->epoch && g->time_ns == h->time_ns);
+    CHECK(g->flags == h->flags && g->exe.size == h->exe.size && g->exe.hash == h->exe.hash);
+    CHECK(strcmp(g->exe.name, h->exe.name) == 0);
+    CHECK(ckpt_img_nsections(img) == n);
+    CHECK(ckpt_img_section(img, n) == NULL);
+    for (size_t i = 0; i < n; i++) {
+        const struct ckpt_img_section *x = ckpt_img_section(img, i);
+        CHECK(x->type == s[i].type && x->elem == s[i].elem && x->len == s[i].len);
+        CHECK(strcmp(x->name, s[i].name ? s[i].name : "") == 0);
+        CHECK(x->data != NULL);
+        CHECK(s[i].len == 0 || memcmp(x->data, s[i].data, s[i].len) == 0);
+        CHECK(x->stored_len >= 40);
+    }
+    ckpt_img_free(img);
+}
+
+/* The small image most corruption tests mutate: every kind of chunk in it
+ * (shuffled+deflated, deflated, raw because incompressible, tiny, empty). */
+static uint8_t g_text[600], g_grid[8192], g_var[8], g_log[2000];
+static struct sec g_secs[] = {
+    { CKPT_SEC_META, "meta", g_text, sizeof g_text, 1 },
+    { CKPT_SEC_GLOBAL, "grid", g_grid, sizeof g_grid, 8 },
+    { CKPT_SEC_VAR, "x", g_var, sizeof g_var, 8 },
+    { CKPT_SEC_BLOCK, "empty", NULL, 0, 4 },
+    { CKPT_SEC_LOG, "log", g_log, sizeof g_log, 1 },
+};
+#define G_N (sizeof g_secs / sizeof g_secs[0])
+
+static void fill_globals(void)
+{
+    for (size_t i = 0; i < sizeof g_text; i++)
+        g_text[i] = "checkpoint text "[i % 16];
+    t_fill_smooth(g_grid, sizeof g_grid);
+    memcpy(g_var, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    t_fill_random(g_log, sizeof g_log);
+}
+
+static const char *small_img(struct ckpt_img_header *h)
+{
+    const char *p = t_path("epoch.1/task.00040001.img");
+
+    fill_globals();
+    t_header(h, 0x40001, 1);
+    CHECK_RC(write_img(p, h, 6, g_secs, G_N, NULL));
+    return p;
+}
+
+/* Loads a mutated copy; it must be refused with a message naming the file. */
+static void expect_refused(const char *path, const void *buf, size_t n, const char *want)
+{
+    struct ckpt_img *img = (void *)1;
+    char err[512];
+    int rc;
+
+    t_write_file(path, buf, n);
+    rc = ckpt_img_load(path, NULL, &img, err, sizeof err);
+    if (rc == 0 || img != NULL || !strstr(err, "bad.img: ") || (want && !strstr(err, want))) {
+        fprintf(stderr, "not refused as expected (rc %d, want '%s'): %s\n", rc,
+                want ? want : "", err);
+        exit(1);
+    }
+}
+
+static size_t find(const uint8_t *b, size_t n, const char *s)
+{
+    const uint8_t *p = memmem(b, n, s, strlen(s));
+    CHECK(p);
+    return (size_t)(p - b);
+}
+
+static void fix_chunk_crc(uint8_t *chunk)
+{
+    uint32_t stored = chunk[4] | chunk[5] << 8 | chunk[6] << 16 | (uint32_t)chunk[7] << 24;
+    uLong c = crc32(crc32(0, chunk, 12), chunk + 16, stored);
+    for (int i = 0; i < 4; i++)
+        chunk[12 + i] = (uint8_t)(c >> (8 * i));
+}
+
+static void fix_header_crc(uint8_t *b)
+{
+    uLong c = crc32(0, b, 140);
+    for (int i = 0; i < 4; i++)
+        b[140 + i] = (uint8_t)(c >> (8 * i));
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_shuffle(void)
+{
+    static const uint32_t elems[] = { 2, 4, 8, 16 };
+    uint8_t src[1000], sh[1000], back[1000];
+
+    for (size_t e = 0; e < 4; e++) {
+        for (size_t n = 0; n <= sizeof src; n += 37) {
+            t_fill_random(src, n);
+            ckpt_shuffle(sh, src, n, elems[e]);
+            size_t ne = n / elems[e];
+            for (size_t i = 0; i < ne; i++)       /* byte k of element i in plane k */
+                for (size_t k = 0; k < elems[e]; k++)
+                    CHECK(sh[k * ne + i] == src[i * elems[e] + k]);
+            CHECK(memcmp(sh + ne * elems[e], src + ne * elems[e], n - ne * elems[e]) == 0);
+            ckpt_unshuffle(back, sh, n, elems[e]);
+            CHECK(memcmp(back, src, n) == 0);
+        }
+    }
+    CHECK(ckpt_shuffle_elem_ok(8) && !ckpt_shuffle_elem_ok(3) && !ckpt_shuffle_elem_ok(1));
+}
+
+static void test_roundtrip_sizes(void)
+{
+    static const size_t sizes[] = { 0, 1, 7, 8, 9, 511, 512, 1000, 4099, MiB - 1, MiB,
+                                    MiB + 1, 3 * MiB + 5 };
+    static const uint32_t elems[] = { 0, 1, 2, 3, 4, 8, 16 };
+    struct ckpt_img_header h;
+    struct ckpt_img_totals tot;
+    uint8_t *a = malloc(3 * MiB + 5), *b = malloc(3 * MiB + 5);
+
+    t_scratch();
+    CHECK(a && b);
+    t_fill_smooth(a, 3 * MiB + 5);
+    t_fill_random(b, 3 * MiB + 5);
+    t_header(&h, 7, 42);
+    for (int level = 0; level <= 9; level++) {
+        for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+            /* the multi-MiB cases at every level would be slow under ASan */
+            if (sizes[si] > MiB && level != 0 && level != 1 && level != 9)
+                continue;
+            for (size_t ei = 0; ei < sizeof elems / sizeof *elems; ei++) {
+                struct sec s[2] = {
+                    { CKPT_SEC_GLOBAL, "smooth", a, sizes[si], elems[ei] },
+                    { CKPT_SEC_LOG, "random", b, sizes[si], elems[ei] },
+                };
+                const char *p = t_path("rt/task.00000007.img");
+                h.flags = (uint32_t)level & 1;
+                CHECK_RC(write_img(p, &h, level, s, 2, &tot));
+                CHECK(tot.raw_bytes == 2 * sizes[si] && tot.log_bytes == sizes[si]);
+                CHECK(tot.stored_bytes == t_file_size(p));
+                check_img(p, &h, s, 2);
+            }
+        }
+    }
+    free(a);
+    free(b);
+}
+
+static void test_compression(void)
+{
+    size_t n = 4 * MiB;
+    uint8_t *a = malloc(n);
+    struct ckpt_img_header h;
+    struct ckpt_img_totals t0, t1, t8;
+
+    t_scratch();
+    CHECK(a);
+    t_fill_smooth(a, n);
+    t_header(&h, 1, 1);
+    struct sec s = { CKPT_SEC_GLOBAL, "grid", a, n, 8 };
+    CHECK_RC(write_img(t_path("a.img"), &h, 0, &s, 1, &t0));
+    CHECK_RC(write_img(t_path("b.img"), &h, 1, &s, 1, &t8));
+    s.elem = 1;
+    CHECK_RC(write_img(t_path("c.img"), &h, 1, &s, 1, &t1));
+    /* level 0 stores: only headers added; shuffling must pay on smooth doubles */
+    CHECK(t0.stored_bytes <= n + 144 + 40 + 4 + 4 * 16);
+    CHECK(t8.stored_bytes < t1.stored_bytes);
+    CHECK(t8.stored_bytes < n * 7 / 10);
+    printf("4 MiB smooth doubles: level0 %llu, level1 %llu, level1+shuffle %llu bytes\n",
+           (unsigned long long)t0.stored_bytes, (unsigned long long)t1.stored_bytes,
+           (unsigned long long)t8.stored_bytes);
+    free(a);
+}
+
+/* Random data does not compress: every chunk must be stored raw. */
+static void test_incompressible(void)
+{
+    size_t n = 3 * MiB + 100;
+    uint8_t *a = malloc(n);
+    struct ckpt_img_header h;
+    struct ckpt_img_totals t;
+
+    t_scratch();
+    CHECK(a);
+    t_fill_random(a, n);
+    t_header(&h, 1, 1);
+    for (int level = 1; level <= 9; level += 4) {
+        struct sec s = { CKPT_SEC_GLOBAL, "noise", a, n, 8 };
+        CHECK_RC(write_img(t_path("r.img"), &h, level, &s, 1, &t));
+        CHECK(t.stored_bytes == 144 + 40 + 5 + n + 4 * 16);
+        check_img(t_path("r.img"), &h, &s, 1);
+    }
+    free(a);
+}
+
+/* Every single-byte change anywhere in the file is refused. */
+static void test_flip_every_byte(void)
+{
+    struct ckpt_img_header h;
+    size_t n;
+    const char *p, *bad;
+    uint8_t *orig;
+
+    t_scratch();
+    p = small_img(&h);
+    check_img(p, &h, g_secs, G_N);
+    orig = t_read_file(p, &n);
+    bad = t_path("bad.img");
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *b = malloc(n);
+        CHECK(b);
+        memcpy(b, orig, n);
+        b[i] ^= (uint8_t)(1u << (i % 8));
+        expect_refused(bad, b, n, NULL);
+        b[i] = (uint8_t)~orig[i];
+        expect_refused(bad, b, n, NULL);
+        free(b);
+    }
+    free(orig);
+}
+
+/* The messages name what failed, region by region. */
+static void test_corrupt_messages(void)
+{
+    struct ckpt_img_header h;
+    size_t n, off;
+    uint8_t *o, *b;
+    const char *bad;
+
+    t_scratch();
+    o = t_read_file(small_img(&h), &n);
+    b = malloc(n + 16);
+    CHECK(b);
+    bad = t_path("bad.img");
+#define RESET() memcpy(b, o, n)
+    RESET(); memcpy(b, "ELF!", 4);                      expect_refused(bad, b, n, "bad magic");
+    RESET(); b[8] = 2; fix_header_crc(b);               expect_refused(bad, b, n, "version 2");
+    RESET(); b[50] ^= 1;                                expect_refused(bad, b, n, "header checksum");
+    off = find(o, n, "grid");                           /* name of section 1 */
+    RESET(); b[off - 40 + 5] ^= 1;                      expect_refused(bad, b, n, "section 1: header checksum");
+    RESET(); b[off - 40] = 'X';                         expect_refused(bad, b, n, "section 1: bad section magic");
+    RESET(); b[off + 4 + 16 + 10] ^= 0x40;              expect_refused(bad, b, n, "section 1 'grid': chunk 0 checksum");
+    RESET(); b[off + 4 + 4] ^= 1;                       expect_refused(bad, b, n, "section 1 'grid': chunk 0 checksum");
+    /* a deflated chunk whose chunk CRC was forged: zlib or the data CRC notices */
+    RESET(); b[off + 4 + 16 + 100] ^= 0x10; fix_chunk_crc(b + off + 4);
+    expect_refused(bad, b, n, "section 1 'grid': ");
+    /* a raw chunk (random log) whose chunk CRC was forged: the section CRC notices */
+    off = find(o, n, "log") + 3;
+    CHECK(o[off + 8] == 0);                             /* stored raw */
+    RESET(); b[off + 16 + 7] ^= 1; fix_chunk_crc(b + off);
+    expect_refused(bad, b, n, "section 4 'log': checksum mismatch");
+    /* lengths */
+    expect_refused(bad, o, n - 1, "truncated");
+    RESET(); b[n] = 0;                                  expect_refused(bad, b, n + 1, "trailing");
+    RESET(); b[16] ^= 1; fix_header_crc(b);             expect_refused(bad, b, n, NULL);
+    RESET(); b[24] = 200; fix_header_crc(b);            expect_refused(bad, b, n, NULL);
+    RESET(); b[24] = 4; fix_header_crc(b);              expect_refused(bad, b, n, "after the last section");
+    expect_refused(bad, o, 0, "bad magic");
+    expect_refused(bad, o, 10, "truncated");
+    expect_refused(bad, o, 100, "truncated");
+#undef RESET
+    free(b);
+    free(o);
+}
+
+/* Truncation at every length, and insertion of a byte at many places. */
+static void test_truncate_insert(void)
+{
+    struct ckpt_img_header h;
+    size_t n;
+    uint8_t *o, *b;
+    const char *bad;
+
+    t_scratch();
+    o = t_read_file(small_img(&h), &n);
+    bad = t_path("bad.img");
+    for (size_t k = 0; k < n; k++)
+        expect_refused(bad, o, k, NULL);
+    b = malloc(n + 1);
+    CHECK(b);
+    for (size_t k = 0; k <= n; k += 7) {
+        memcpy(b, o, k);
+        b[k] = 0xa5;
+        memcpy(b + k + 1, o + k, n - k);
+        expect_refused(bad, b, n + 1, NULL);
+    }
+    free(b);
+    free(o);
+}
+
+static void test_other_exe(void)
+{
+    struct ckpt_img_header h;
+    struct ckpt_exe_id other;
+    struct ckpt_img *img;
+    char err[512];
+    const char *p;
+
+    t_scratch();
+    p = small_img(&h);
+    other = h.exe;
+    other.hash ^= 1;
+    snprintf(other.name, sizeof other.name, "other-app");
+    CHECK(ckpt_img_load(p, &other, &img, err, sizeof err) == -ENOEXEC && img == NULL);
+    CHECK(strstr(err, "task.00040001.img: written by another executable"));
+    CHECK(strstr(err, "other-app"));
+    other = h.exe;
+    other.size++;
+    CHECK(ckpt_img_load(p, &other, &img, err, sizeof err) == -ENOEXEC);
+    CHECK(ckpt_img_load(p, NULL, &img, err, sizeof err) == 0);
+    ckpt_img_free(img);
+    CHECK(ckpt_img_load(t_path("nope.img"), NULL, &img, err, sizeof err) == -ENOENT);
+    CHECK(strstr(err, "nope.img: cannot open"));
+    CHECK(ckpt_img_load(t_dir, NULL, &img, err, sizeof err) < 0);
+}
+
+static void test_exe_id(void)
+{
+    struct ckpt_exe_id a, b, c;
+    size_t n;
+    uint8_t *buf;
+
+    t_scratch();
+    CHECK_RC(ckpt_exe_id_of("/proc/self/exe", &a));
+    CHECK(strcmp(a.name, "test_image") == 0);
+    buf = t_read_file("/proc/self/exe", &n);
+    CHECK(a.size == n);
+    t_write_file(t_path("copy"), buf, n);
+    CHECK_RC(ckpt_exe_id_of(t_path("copy"), &b));
+    CHECK(b.size == a.size && b.hash == a.hash && strcmp(b.name, "copy") == 0);
+    buf[n / 2] ^= 1;
+    t_write_file(t_path("copy2"), buf, n);
+    CHECK_RC(ckpt_exe_id_of(t_path("copy2"), &c));
+    CHECK(c.size == a.size && c.hash != a.hash);
+    CHECK(ckpt_exe_id_of(t_path("missing"), &c) == -ENOENT);
+    free(buf);
+}
+
+/* Files and folders the writer creates, and how it recovers a stale .tmp. */
+static void test_writer_files(void)
+{
+    struct ckpt_img_header h;
+    struct ckpt_imgw *w;
+    struct stat st;
+    const char *p, *tmp;
+    char buf[64] = "x";
+
+    t_scratch();
+    p = t_path("deep/er/task.00000001.img");
+    t_header(&h, 1, 1);
+    tmp = t_path("deep/er/task.00000001.img.tmp");
+    CHECK(ckpt_imgw_open(&w, p, &h, 10) == -EINVAL && w == NULL);
+    CHECK(ckpt_imgw_open(&w, p, &h, -1) == -EINVAL);
+    CHECK_RC(ckpt_imgw_open(&w, p, &h, 1));
+    CHECK(stat(t_path("deep"), &st) == 0 && (st.st_mode & 0777) == 0700);
+    CHECK(stat(t_path("deep/er"), &st) == 0 && (st.st_mode & 0777) == 0700);
+    CHECK(stat(tmp, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK(access(p, F_OK) < 0);
+    char longname[300];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[299] = '\0';
+    CHECK(ckpt_imgw_section(w, 1, longname, buf, 1, 1) == -EINVAL);
+    CHECK(ckpt_imgw_section(w, 1, "null", NULL, 5, 1) == -EINVAL);
+    CHECK_RC(ckpt_imgw_section(w, 1, NULL, buf, 1, 1));   /* the writer is still fine */
+    CHECK_RC(ckpt_imgw_close(w, NULL));
+    CHECK(access(tmp, F_OK) < 0);
+    CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+    struct sec s = { 1, "", buf, 1, 1 };
+    check_img(p, &h, &s, 1);
+
+    /* abort removes the temporary and leaves the good image alone */
+    CHECK_RC(ckpt_imgw_open(&w, p, &h, 1));
+    CHECK_RC(ckpt_imgw_section(w, 2, "junk", buf, sizeof buf, 1));
+    ckpt_imgw_abort(w);
+    ckpt_imgw_abort(NULL);
+    CHECK(access(tmp, F_OK) < 0);
+    check_img(p, &h, &s, 1);
+
+    /* a stale temporary (a killed writer), even a symlink, is replaced, not followed */
+    t_write_file(t_path("victim"), "keep", 4);
+    CHECK(symlink(t_path("victim"), tmp) == 0);
+    CHECK_RC(write_img(p, &h, 1, &s, 1, NULL));
+    CHECK(t_file_size(t_path("victim")) == 4);
+    check_img(p, &h, &s, 1);
+}
+
+/* Disk full: writes fail in a child limited by RLIMIT_FSIZE (EFBIG, as ENOSPC
+ * would); the temporary is removed and the previous image stays intact. */
+static void test_write_fails(void)
+{
+    struct ckpt_img_header h;
+    const char *p;
+    size_t n = 2 * MiB;
+    uint8_t *a = malloc(n);
+    int status;
+    pid_t pid;
+
+    t_scratch();
+    CHECK(a);
+    p = small_img(&h);
+    t_fill_random(a, n);
+    for (int level = 0; level <= 1; level++) {
+        pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            struct rlimit rl = { 64 * 1024, 64 * 1024 };
+            struct ckpt_imgw *w;
+            signal(SIGXFSZ, SIG_IGN);
+            if (setrlimit(RLIMIT_FSIZE, &rl) < 0 || ckpt_imgw_open(&w, p, &h, level) < 0)
+                _exit(10);
+            int rc = ckpt_imgw_section(w, CKPT_SEC_GLOBAL, "big", a, n, 8);
+            if (rc == 0)
+                _exit(11);
+            if (rc != -EFBIG)
+                _exit(12);
+            if (ckpt_imgw_section(w, CKPT_SEC_VAR, "more", a, 10, 1) != rc)
+                _exit(13);                     /* sticky error */
+            ckpt_imgw_abort(w);
+            _exit(0);
+        }
+        CHECK(waitpid(pid, &status, 0) == pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fprintf(stderr, "child status %#x\n", status);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        CHECK(access(t_path("epoch.1/task.00040001.img.tmp"), F_OK) < 0);
+        check_img(p, &h, g_secs, G_N);
+    }
+    /* the same failure at close: the header fits, the data only just does not */
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl = { 4096, 4096 };
+        struct ckpt_imgw *w;
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl) < 0 || ckpt_imgw_open(&w, p, &h, 1) < 0)
+            _exit(10);
+        if (ckpt_imgw_section(w, CKPT_SEC_GLOBAL, "small", a, 5000, 1) < 0)
+            _exit(11);                         /* still buffered */
+        _exit(ckpt_imgw_close(w, NULL) == -EFBIG ? 0 : 12);
+    }
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(access(t_path("epoch.1/task.00040001.img.tmp"), F_OK) < 0);
+    check_img(p, &h, g_secs, G_N);
+    free(a);
+}
+
+static void make_commit(const char *edir, uint64_t epoch, uint32_t ntasks)
+{
+    struct ckpt_commit_task t[8];
+    struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch, ntasks, t };
+
+    CHECK(ntasks <= 8);
+    for (uint32_t i = 0; i < ntasks; i++)
+        t[i] = (struct ckpt_commit_task){ 0x40001 + (int32_t)i, i & 1, 1000 * i + 1, 500 * i,
+                                          7 * i, 3 + i };
+    CHECK(mkdir(edir, 0700) == 0 || errno == EEXIST);
+    CHECK_RC(ckpt_commit_write(edir, &c));
+}
+
+static void test_commit(void)
+{
+    struct ckpt_commit c;
+    char err[512], path[4200];
+    const char *edir;
+    uint8_t *o, *b;
+    size_t n;
+
+    t_scratch();
+    edir = t_path("epoch.5");
+    make_commit(edir, 5, 3);
+    snprintf(path, sizeof path, "%s/commit", edir);
+    CHECK(t_file_size(path) == 40 + 3 * 40 + 4);
+    CHECK(access(t_path("epoch.5/commit.tmp"), F_OK) < 0);
+    CHECK_RC(ckpt_commit_read(edir, &c, err, sizeof err));
+    CHECK(c.epoch == 5 && c.time_ns == 1700000000000000005ull && c.ntasks == 3);
+    for (uint32_t i = 0; i < 3; i++)
+        CHECK(c.tasks[i].vtid == 0x40001 + (int32_t)i && c.tasks[i].flags == (i & 1) &&
+              c.tasks[i].raw_bytes == 1000 * i + 1 && c.tasks[i].stored_bytes == 500 * i &&
+              c.tasks[i].log_bytes == 7 * i && c.tasks[i].write_ms == 3 + i);
+    ckpt_commit_free(&c);
+    CHECK(c.tasks == NULL);
+    make_commit(edir, 5, 0);               /* rewriting replaces it atomically */
+    CHECK_RC(ckpt_commit_read(edir, &c, err, sizeof err));
+    CHECK(c.ntasks == 0);
+    ckpt_commit_free(&c);
+    make_commit(edir, 5, 3);
+
+    o = t_read_file(path, &n);
+    b = malloc(n + 1);
+    CHECK(b);
+    for (size_t i = 0; i <= n; i++) {          /* every flip, every truncation */
+        memcpy(b, o, n);
+        if (i < n) {
+            b[i] ^= 0x20;
+            t_write_file(path, b, n);
+        } else {
+            b[n] = 0;
+            t_write_file(path, b, n + 1);
+        }
+        CHECK(ckpt_commit_read(edir, &c, err, sizeof err) < 0 && c.tasks == NULL);
+        CHECK(strstr(err, "epoch.5/commit: "));
+        if (i == n)
+            break;
+        t_write_file(path, o, i);
+        CHECK(ckpt_commit_read(edir, &c, err, sizeof err) < 0 && strstr(err, "epoch.5/commit: "));
+    }
+    memcpy(b, o, n);
+    b[8] = 9;
+    t_write_file(path, b, n);
+    CHECK(ckpt_commit_read(edir, &c, err, sizeof err) == -EPROTONOSUPPORT);
+    CHECK(strstr(err, "version 9"));
+    CHECK(ckpt_commit_read(t_path("epoch.404"), &c, err, sizeof err) == -ENOENT);
+    free(b);
+    free(o);
+}
+
+static void test_list_committed(void)
+{
+    uint64_t e[16];
+    char buf[4200];
+
+    t_scratch();
+    CHECK(ckpt_list_committed(t_dir, e, 16) == 0);
+    make_commit(t_path("epoch.1"), 1, 2);
+    make_commit(t_path("epoch.2"), 2, 2);
+    make_commit(t_path("epoch.10"), 10, 1);
+    CHECK(mkdir(t_path("epoch.3"), 0700) == 0);                  /* tentative */
+    make_commit(t_path("epoch.4"), 4, 2);                        /* corrupt */
+    snprintf(buf, sizeof buf, "%s/commit", t_path("epoch.4"));
+    t_write_file(buf, "CKPT-CMT garbage", 16);
+    make_commit(t_path("epoch.5"), 6, 2);                        /* names another epoch */
+    make_commit(t_path("epoch.07"), 7, 1);                       /* not canonical */
+    make_commit(t_path("epoch.x"), 0, 1);
+    make_commit(t_path("epoch.99999999999999999999"), 0, 1);    /* overflows */
+    t_write_file(t_path("epoch.8"), "a file", 6);
+    CHECK(ckpt_list_committed(t_dir, e, 16) == 3);
+    CHECK(e[0] == 10 && e[1] == 2 && e[2] == 1);
+    CHECK(ckpt_list_committed(t_dir, e, 2) == 2 && e[0] == 10 && e[1] == 2);
+    CHECK(ckpt_list_committed(t_dir, e, 0) == 0);
+    CHECK(ckpt_list_committed(t_path("absent"), e, 16) == -ENOENT);
+}
+
+static void test_paths(void)
+{
+    char b[64];
+
+    CHECK_RC(ckpt_epoch_dir(b, sizeof b, "ckpt.app", 12));
+    CHECK(strcmp(b, "ckpt.app/epoch.12") == 0);
+    CHECK_RC(ckpt_task_path(b, sizeof b, "d", 3, 0x4000a));
+    CHECK(strcmp(b, "d/epoch.3/task.0004000a.img") == 0);
+    CHECK_RC(ckpt_task_path(b, sizeof b, "d", 0, -1));
+    CHECK(strcmp(b, "d/epoch.0/task.ffffffff.img") == 0);
+    CHECK(ckpt_epoch_dir(b, 10, "ckpt.app", 12) == -ENAMETOOLONG);
+    CHECK(ckpt_task_path(b, 20, "d", 3, 1) == -ENAMETOOLONG);
+    CHECK(strcmp(ckpt_sec_type_name(CKPT_SEC_GLOBAL), "global") == 0);
+    CHECK(strcmp(ckpt_sec_type_name(CKPT_SEC_ARGV), "argv") == 0);
+    CHECK(strcmp(ckpt_sec_type_name(0), "unknown") == 0);
+    CHECK(strcmp(ckpt_sec_type_name(1000), "unknown") == 0);
+}
+
+/* Writes a committed epoch for the ckpt-info shell test: `fixture DIR`. */
+static int fixture(const char *dir)
+{
+    struct ckpt_img_header h;
+    struct ckpt_img_totals t;
+    struct ckpt_commit_task ct[2];
+    char path[4096], edir[4096];
+    uint8_t *a = malloc(2 * MiB);
+
+    CHECK(a);
+    t_fill_smooth(a, 2 * MiB);
+    fill_globals();
+    for (uint64_t epoch = 1; epoch <= 2; epoch++) {
+        for (int i = 0; i < 2; i++) {
+            struct sec s[] = { g_secs[0], { CKPT_SEC_GLOBAL, "grid", a, 2 * MiB, 8 },
+                               g_secs[2], g_secs[3], g_secs[4] };
+            t_header(&h, 0x40001 + i, epoch);
+            CHECK_RC(ckpt_task_path(path, sizeof path, dir, epoch, h.vtid));
+            CHECK_RC(write_img(path, &h, 1, s, 5, &t));
+            ct[i] = (struct ckpt_commit_task){ h.vtid, 0, t.raw_bytes, t.stored_bytes,
+                                               t.log_bytes, 12 };
+        }
+        struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch * 1000000000ull, 2, ct };
+        CHECK_RC(ckpt_epoch_dir(edir, sizeof edir, dir, epoch));
+        CHECK_RC(ckpt_commit_write(edir, &c));
+    }
+    CHECK_RC(ckpt_task_path(path, sizeof path, dir, 3, 0x40001));   /* tentative epoch 3 */
+    CHECK_RC(write_img(path, &h, 1, g_secs, 1, NULL));
+    free(a);
+    return 0;
+}
+
+/* ------------------------------------------------------------ runner */
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} tests[] = {
+    { "shuffle", test_shuffle },
+    { "roundtrip_sizes", test_roundtrip_sizes },
+    { "compression", test_compression },
+    { "incompressible", test_incompressible },
+    { "flip_every_byte", test_flip_every_byte },
+    { "corrupt_messages", test_corrupt_messages },
+    { "truncate_insert", test_truncate_insert },
+    { "other_exe", test_other_exe },
+    { "exe_id", test_exe_id },
+    { "writer_files", test_writer_files },
+    { "write_fails", test_write_fails },
+    { "commit", test_commit },
+    { "list_committed", test_list_committed },
+    { "paths", test_paths },
+};
+#define NTESTS (sizeof tests / sizeof tests[0])
+
+/* Each test in a child of its own, so one's scratch folder and exit stay its own. */
+static int run(size_t i)
+{
+    int status;
+    pid_t pid = fork();
+
+    if (pid < 0)
+        return 1;
+    if (pid == 0) {
+        tests[i].fn();
+        exit(0);
+    }
+    if (waitpid(pid, &status, 0) != pid)
+        return 1;
+    printf("%s %s\n", WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "PASS" : "FAIL",
+           tests[i].name);
+    return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+int main(int argc, char **argv)
+{
+    int failed = 0;
+
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc == 3 && strcmp(argv[1], "fixture") == 0)
+        return fixture(argv[2]);
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (size_t i = 0; i < NTESTS; i++)
+            puts(tests[i].name);
+        return 0;
+    }
+    for (size_t i = 0; i < NTESTS; i++)
+        if (argc < 2 || strcmp(argv[1], tests[i].name) == 0)
+            failed += run(i);
+    if (argc >= 2) {
+        for (size_t i = 0; i < NTESTS; i++)
+            if (strcmp(argv[1], tests[i].name) == 0)
+                return failed ? 1 : 0;
+        fprintf(stderr, "test_image: no test named %s\n", argv[1]);
+        return 2;
+    }
+    return failed ? 1 : 0;
+}
