@@ -32,6 +32,9 @@
 #                              against this machine, with a timeout; prints output
 #   pvmvm_tasks                one line per task: "TID PID COMMAND", tids in hex
 #                              as the console prints them (from `ps -al`)
+#   pvmvm_wait_idle SECONDS    wait until no task runs on this machine; false on timeout
+#   pvmvm_output TID           what task TID (hex, as in the log: 40006 or t40006)
+#                              printed, from the daemon log, prefixes stripped
 #   pvmvm_at_exit CMD          also run CMD (a string, eval'ed) at exit, before
 #                              the daemon stops; use instead of your own EXIT trap
 #
@@ -119,6 +122,11 @@ pvmvm_start() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
+    if [[ $ep$wd =~ [[:space:]\$] ]]; then
+        pvmvm__err "pvmvm_start: --ep/--wd paths cannot hold blanks or '\$' (host file syntax)"
+        pvmvm_stop
+        return 1
+    fi
     hostfile=$PVM_TMP/hostfile
     {
         echo "# written by tests/lib/pvmvm.sh"
@@ -224,4 +232,18 @@ pvmvm_console() {
 pvmvm_tasks() {
     pvmvm_console 'ps -al' | awk '
         $2 ~ /^[0-9a-fA-F]+$/ && $4 ~ /^[0-9]+$/ { print $2, $4, $NF }'
+}
+
+pvmvm_wait_idle() {
+    local deadline=$((SECONDS + ${1:-10}))
+    while [[ -n $(pvmvm_tasks) ]]; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.05
+    done
+}
+
+pvmvm_output() {
+    local tid=${1#t}
+    [[ -f $PVMVM_LOG ]] || return 1
+    awk -v tag="[t$tid] " '{ i = index($0, tag); if (i > 1) print substr($0, i + length(tag)) }' "$PVMVM_LOG"
 }

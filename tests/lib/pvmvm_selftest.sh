@@ -74,7 +74,9 @@ for i in $(seq 1 20); do
     if ((i == 1 || i == 20)); then
         out=$(pvmvm_run 20 "$work/bin/pvmvm_parent")
         [[ $out == "child says 42 in $work/wd" ]] || fail "cycle $i: spawn: '$out'"
-        grep -q 'child output line' "$PVMVM_LOG" || fail "cycle $i: child output not in log"
+        pvmvm_wait_idle 5 || fail "cycle $i: tasks still running"
+        tid=$(grep -o '\[t[0-9a-f]*\] child output line' "$PVMVM_LOG" | grep -o 't[0-9a-f]*' | head -n1)
+        [[ $(pvmvm_output "$tid") == "child output line" ]] || fail "cycle $i: pvmvm_output $tid"
     fi
     p=$PVMVM_PID d=$PVMVM_TMP
     pvmvm_stop
@@ -150,5 +152,8 @@ gone "$pk" || fail "pvmd of killed test alive"
 [[ ! -e $dk ]] || fail "folder of killed test left"
 out=$(bash -c '. "$1"; pvmvm_start; pvmvm_run 1 sleep 5' _ "$lib" 2>&1) && fail "timeout not reported"
 grep -q 'timed out after 1s: sleep 5' <<<"$out" || fail "timeout message: $out"
-echo "ok 4 - failing, killed and timed-out tests clean up"
+mkdir -p "$work/a b"
+bash -c '. "$1"; pvmvm_start --wd "$2"' _ "$lib" "$work/a b" 2>"$work/ab.err" && fail "a blank in --wd was accepted"
+grep -q 'cannot hold blanks' "$work/ab.err" || fail "blank in --wd: $(cat "$work/ab.err")"
+echo "ok 4 - failing, killed and timed-out tests clean up; bad paths refused"
 echo PASS

@@ -131,29 +131,18 @@ run_case() {
 # run_spmd BUILD ID COUNT CMD...: starts COUNT sibling copies from the console
 # (`spawn -COUNT`), as ckpt-run -n does; the root's stdout lands in the pvmd log.
 run_spmd() {
-    local build=$1 id=$2 count=$3 prog=$4 root lines before i
+    local build=$1 id=$2 count=$3 prog=$4 root
     shift 4
-    before=$(wc -l <"$PVMVM_LOG")
     pvmvm_console "spawn -$count $prog $*" >"$work/$build.$id.console"
-    # wait (bounded) until the root printed its last line: a "checksum" line
-    for ((i = 0; i < 200; i++)); do
-        tail -n +"$((before + 1))" "$PVMVM_LOG" | grep -q '\] checksum ' && break
-        sleep 0.05
-    done
-    lines=$(tail -n +"$((before + 1))" "$PVMVM_LOG")
-    root=$(grep -o '\[t[0-9a-f]*\] checksum ' <<<"$lines" | head -n1 | cut -d' ' -f1 || true)
+    # the root is the first tid the console lists; wait until all copies are done
+    root=$(grep -m1 -o '^t[0-9a-f]*$' "$work/$build.$id.console" || true)
     if [[ -z $root ]]; then
-        fail_case "$build: spawn -$count $prog $*: no output in the pvmd log"
+        fail_case "$build: spawn -$count $prog $* failed: $(tr '\n' ' ' <"$work/$build.$id.console")"
         : >"$work/$build.$id.out"
         return
     fi
-    awk -v tag="$root " '{ i = index($0, tag); if (i) print substr($0, i + length(tag)) }' \
-        <<<"$lines" >"$work/$build.$id.out"
-    # the other copies must be done too before the next case
-    for ((i = 0; i < 200; i++)); do
-        [[ -z $(pvmvm_tasks) ]] && break
-        sleep 0.05
-    done
+    pvmvm_wait_idle 30 || fail_case "$build: spawn -$count $prog $*: still running after 30s"
+    pvmvm_output "$root" >"$work/$build.$id.out"
 }
 
 check_expected() { # BUILD ID EXPECTED-FILE
@@ -223,7 +212,7 @@ run_cases() {
     *) pvmvm_fail "no cases for sample $sample" ;;
     esac
     # nothing of this build may still run
-    [[ -z $(pvmvm_tasks) ]] || fail_case "$b: tasks left behind: $(pvmvm_tasks | tr '\n' ';')"
+    pvmvm_wait_idle 5 || fail_case "$b: tasks left behind: $(pvmvm_tasks | tr '\n' ';')"
     pvmvm_stop
 }
 
