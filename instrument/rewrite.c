@@ -1,0 +1,1703 @@
+/*
+ * rewrite.c: the libclang rewriter of ckpt-cc (see rewrite.h and include/ckpt.h).
+ *
+ * One pass over the translation unit builds a small tree of every function
+ * body defined outside system headers (cursor, extent as main-file offsets,
+ * parent, and the role the node plays for its parent: statement in a block,
+ * body of a control statement, for/do condition...).  From it:
+ *
+ *   - the call graph and the fixpoint "can reach a safe point";
+ *   - for each reaching call, its anchor: the statement a restarted task
+ *     re-executes (labelled ckpt__siteK);
+ *   - the local variables and their scopes, to resolve CKPT_SAVE names and
+ *     compute which saved variables are live at each site.
+ *
+ * Pragmas have no cursor: they are found in the main file's token stream.
+ * The output is the original text plus a list of edits that never add a
+ * newline inside the user's code, so one #line directive keeps every line.
+ */
+#define _GNU_SOURCE
+#include "rewrite.h"
+
+#include <clang-c/Index.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_VARS 64
+#define NOPOS UINT32_MAX
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "ckpt-cc: out of memory\n");
+        exit(1);
+    }
+    return q;
+}
+#define GROW(arr, n, cap)                                                     \
+    do {                                                                      \
+        if ((n) >= (cap)) {                                                   \
+            (cap) = (cap) ? 2 * (cap) : 16;                                   \
+            (arr) = xrealloc((arr), (size_t)(cap) * sizeof *(arr));           \
+        }                                                                     \
+    } while (0)
+
+struct sbuf {
+    char *s;
+    size_t n, cap;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->s = xrealloc(b->s, b->cap);
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = 0;
+}
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    char *tmp = NULL;
+    int n;
+    va_start(ap, fmt);
+    n = vasprintf(&tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        fprintf(stderr, "ckpt-cc: out of memory\n");
+        exit(1);
+    }
+    sb_add(b, tmp, (size_t)n);
+    free(tmp);
+}
+
+static char *xstrndup(const char *s, size_t n)
+{
+    char *p = xrealloc(NULL, n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+static char *cxstr(CXString s)
+{
+    const char *c = clang_getCString(s);
+    char *r = strdup(c ? c : "");
+    clang_disposeString(s);
+    return r;
+}
+
+/* ---- data ------------------------------------------------------------- */
+
+enum role {
+    R_ROOT,     /* a function body */
+    R_STMT,     /* a statement directly in a block */
+    R_BODY,     /* the body of if/else/while/for/do/case/label: braces needed */
+    R_EXPR,     /* part of an expression or a condition re-evaluated by re-running its statement */
+    R_FOR_INIT,
+    R_FOR_COND,
+    R_FOR_INC,
+    R_DO_COND,
+};
+
+struct node {
+    CXCursor c;
+    enum CXCursorKind kind;
+    uint32_t start, end; /* main-file offsets, NOPOS if elsewhere */
+    int parent;
+    enum role role;
+    int func;
+};
+
+struct call {
+    int node;
+    int func;          /* caller */
+    int callee;        /* index of a defined function, or -1 */
+    int reach_fixed;   /* 1: reaches whatever the callee does (safe point, unknown) */
+};
+
+struct func {
+    char *name, *usr;
+    int body;          /* node index of the body */
+    int in_main;
+    int reach;
+};
+
+struct var {
+    char *name;
+    int func;
+    uint32_t decl;              /* offset of the name */
+    uint32_t sstart, send;      /* scope */
+    int is_param, is_static, is_register, is_vla, has_init;
+    CXCursor c;
+    CXType type;
+};
+
+struct tok {
+    CXTokenKind kind;
+    uint32_t off, len;
+};
+
+/* a registered object of one CKPT_SAVE item */
+struct item {
+    char *expr;     /* C lvalue text: a, s.f */
+    char *name;     /* as written: a, s.f, p */
+    char *count;    /* BLOCK count text or NULL */
+    unsigned kind;
+    char *elem;     /* C expression for the element size */
+    int var;        /* index in vars[] (locals), -1 for globals */
+};
+
+struct pragma {
+    int is_save;          /* else CHECKPOINT */
+    uint32_t hash, end;   /* offset of '#', end of directive (before newline) */
+    uint32_t kw;          /* offset of CKPT_* */
+    int func;             /* -1: file scope */
+    uint32_t sstart, send;/* scope: the innermost block */
+    struct item *items;
+    int nitems, capitems;
+    int reg;              /* registration number in its function */
+    int first_var;        /* index of its first var in the function */
+};
+
+struct site {
+    int func;
+    int call;             /* node of the call, -1 for a CKPT_CHECKPOINT pragma */
+    int pragma;
+    int anchor;           /* statement node re-executed (normal), or for/do node */
+    enum role how;        /* R_STMT, R_BODY, R_FOR_COND, R_FOR_INC, R_DO_COND, R_ROOT (pragma) */
+    uint32_t at;          /* offset of the label */
+    int k;
+};
+
+struct edit {
+    uint32_t start, end;
+    int prio, seq;
+    char *text;
+};
+
+struct rw {
+    CXTranslationUnit tu;
+    CXFile file;
+    const char *src;
+    const struct rw_opts *o;
+    char *text;
+    size_t size;
+    struct tok *toks;
+    int ntoks;
+    struct node *nodes;
+    int nnodes, capnodes;
+    struct func *funcs;
+    int nfuncs, capfuncs;
+    struct call *calls;
+    int ncalls, capcalls;
+    struct var *vars;
+    int nvars, capvars;
+    struct pragma *prags;
+    int nprags, capprags;
+    struct site *sites;
+    int nsites, capsites;
+    struct edit *edits;
+    int nedits, capedits;
+    uint32_t *skip; /* pairs of skipped ranges */
+    int nskip;
+    int errors, warnings;
+    int cur_func;
+};
+
+/* ---- diagnostics ------------------------------------------------------ */
+
+static void off_linecol(struct rw *rw, uint32_t off, unsigned *line, unsigned *col)
+{
+    unsigned l = 1, c = 1;
+    for (uint32_t i = 0; i < off && i < rw->size; i++) {
+        if (rw->text[i] == '\n') {
+            l++;
+            c = 1;
+        } else {
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}
+
+static void diag(struct rw *rw, uint32_t off, const char *sev, const char *fmt, ...)
+{
+    unsigned line, col;
+    va_list ap;
+    off_linecol(rw, off, &line, &col);
+    fprintf(stderr, "%s:%u:%u: %s: ", rw->o->display, line, col, sev);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (!strcmp(sev, "error"))
+        rw->errors++;
+    else
+        rw->warnings++;
+}
+
+/* ---- locations -------------------------------------------------------- */
+
+static uint32_t loc_off(struct rw *rw, CXSourceLocation l)
+{
+    CXFile f;
+    unsigned line, col, off;
+    clang_getExpansionLocation(l, &f, &line, &col, &off);
+    if (!f || !clang_File_isEqual(f, rw->file))
+        return NOPOS;
+    return off;
+}
+
+static void cursor_range(struct rw *rw, CXCursor c, uint32_t *s, uint32_t *e)
+{
+    CXSourceRange r = clang_getCursorExtent(c);
+    *s = loc_off(rw, clang_getRangeStart(r));
+    *e = loc_off(rw, clang_getRangeEnd(r));
+    if (*s == NOPOS || *e == NOPOS)
+        *s = *e = NOPOS;
+}
+
+/* first token at or after offset */
+static int tok_at(struct rw *rw, uint32_t off)
+{
+    int lo = 0, hi = rw->ntoks;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (rw->toks[mid].off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int tok_is(struct rw *rw, int t, const char *s)
+{
+    size_t n = strlen(s);
+    return t >= 0 && t < rw->ntoks && rw->toks[t].len == n &&
+           !memcmp(rw->text + rw->toks[t].off, s, n);
+}
+
+/* index of the ')' matching the '(' at token t, or -1 */
+static int tok_match(struct rw *rw, int t)
+{
+    int depth = 0;
+    for (int i = t; i < rw->ntoks; i++) {
+        if (tok_is(rw, i, "(") || tok_is(rw, i, "[") || tok_is(rw, i, "{"))
+            depth++;
+        else if (tok_is(rw, i, ")") || tok_is(rw, i, "]") || tok_is(rw, i, "}")) {
+            if (--depth == 0)
+                return i;
+        }
+    }
+    return -1;
+}
+
+static int in_skipped(struct rw *rw, uint32_t off)
+{
+    for (int i = 0; i < rw->nskip; i++)
+        if (off >= rw->skip[2 * i] && off < rw->skip[2 * i + 1])
+            return 1;
+    return 0;
+}
+
+/* ---- edits ------------------------------------------------------------ */
+
+static void edit(struct rw *rw, uint32_t start, uint32_t end, int prio, char *text)
+{
+    GROW(rw->edits, rw->nedits, rw->capedits);
+    rw->edits[rw->nedits].start = start;
+    rw->edits[rw->nedits].end = end;
+    rw->edits[rw->nedits].prio = prio;
+    rw->edits[rw->nedits].seq = rw->nedits;
+    rw->edits[rw->nedits].text = text;
+    rw->nedits++;
+}
+
+static void insert(struct rw *rw, uint32_t at, int prio, const char *text)
+{
+    edit(rw, at, at, prio, strdup(text));
+}
+
+static int edit_cmp(const void *a, const void *b)
+{
+    const struct edit *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if ((x->end == x->start) != (y->end == y->start))
+        return x->end == x->start ? -1 : 1; /* inserts before a replacement */
+    if (x->prio != y->prio)
+        return x->prio - y->prio;
+    return x->seq - y->seq;
+}
+
+/* source text of [s,e) on one line: newlines become spaces */
+static char *flat(struct rw *rw, uint32_t s, uint32_t e)
+{
+    char *t = xstrndup(rw->text + s, e - s);
+    for (char *p = t; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return t;
+}
+
+/* the newlines of [s,e), so that removing it keeps the line numbers */
+static char *newlines_of(struct rw *rw, uint32_t s, uint32_t e)
+{
+    struct sbuf b = {0};
+    sb_add(&b, "", 0);
+    for (uint32_t i = s; i < e; i++)
+        if (rw->text[i] == '\n')
+            sb_add(&b, "\n", 1);
+    return b.s;
+}
+
+/* ---- the tree --------------------------------------------------------- */
+
+struct kids {
+    CXCursor *v;
+    int n, cap;
+};
+
+static enum CXChildVisitResult collect(CXCursor c, CXCursor parent, CXClientData d)
+{
+    struct kids *k = d;
+    (void)parent;
+    GROW(k->v, k->n, k->cap);
+    k->v[k->n++] = c;
+    return CXChildVisit_Continue;
+}
+
+static int add_node(struct rw *rw, CXCursor c, int parent, enum role role)
+{
+    GROW(rw->nodes, rw->nnodes, rw->capnodes);
+    struct node *n = &rw->nodes[rw->nnodes];
+    n->c = c;
+    n->kind = clang_getCursorKind(c);
+    cursor_range(rw, c, &n->start, &n->end);
+    n->parent = parent;
+    n->role = role;
+    n->func = rw->cur_func;
+    return rw->nnodes++;
+}
+
+static int is_vla_type(CXType t)
+{
+    t = clang_getCanonicalType(t);
+    while (t.kind == CXType_ConstantArray || t.kind == CXType_VariableArray ||
+           t.kind == CXType_IncompleteArray || t.kind == CXType_DependentSizedArray) {
+        if (t.kind == CXType_VariableArray)
+            return 1;
+        t = clang_getCanonicalType(clang_getArrayElementType(t));
+    }
+    return 0;
+}
+
+static void add_var(struct rw *rw, CXCursor c, uint32_t ss, uint32_t se, int is_param)
+{
+    uint32_t d = loc_off(rw, clang_getCursorLocation(c));
+    if (d == NOPOS)
+        return;
+    GROW(rw->vars, rw->nvars, rw->capvars);
+    struct var *v = &rw->vars[rw->nvars++];
+    memset(v, 0, sizeof *v);
+    v->name = cxstr(clang_getCursorSpelling(c));
+    v->func = rw->cur_func;
+    v->decl = d;
+    v->sstart = ss;
+    v->send = se;
+    v->is_param = is_param;
+    enum CX_StorageClass sc = clang_Cursor_getStorageClass(c);
+    v->is_static = sc == CX_SC_Static || sc == CX_SC_Extern;
+    v->is_register = sc == CX_SC_Register;
+    v->type = clang_getCursorType(c);
+    v->is_vla = is_vla_type(v->type);
+    v->c = c;
+    /* an initializer is an expression child (not a type reference) */
+    struct kids k = {0};
+    clang_visitChildren(c, collect, &k);
+    for (int i = 0; i < k.n; i++) {
+        enum CXCursorKind kk = clang_getCursorKind(k.v[i]);
+        if (clang_isExpression(kk) || kk == CXCursor_InitListExpr)
+            v->has_init = 1;
+    }
+    free(k.v);
+}
+
+static void build(struct rw *rw, CXCursor c, int parent, enum role role);
+
+static void build_kids(struct rw *rw, int idx)
+{
+    struct kids k = {0};
+    struct node n = rw->nodes[idx];
+    clang_visitChildren(n.c, collect, &k);
+    int semi1 = -1, semi2 = -1, rpar = -1;
+    if (n.kind == CXCursor_ForStmt && n.start != NOPOS) {
+        int t = tok_at(rw, n.start) + 1; /* '(' */
+        int close = tok_match(rw, t);
+        int depth = 0;
+        for (int i = t + 1; close > 0 && i < close; i++) {
+            if (tok_is(rw, i, "(") || tok_is(rw, i, "[") || tok_is(rw, i, "{"))
+                depth++;
+            else if (tok_is(rw, i, ")") || tok_is(rw, i, "]") || tok_is(rw, i, "}"))
+                depth--;
+            else if (depth == 0 && tok_is(rw, i, ";")) {
+                if (semi1 < 0)
+                    semi1 = i;
+                else if (semi2 < 0)
+                    semi2 = i;
+            }
+        }
+        rpar = close;
+    }
+    for (int i = 0; i < k.n; i++) {
+        enum role r = R_EXPR;
+        switch (n.kind) {
+        case CXCursor_CompoundStmt:
+            r = R_STMT;
+            break;
+        case CXCursor_IfStmt:
+            r = i == 0 ? R_EXPR : R_BODY;
+            break;
+        case CXCursor_WhileStmt:
+        case CXCursor_SwitchStmt:
+            r = i == 0 ? R_EXPR : R_BODY;
+            break;
+        case CXCursor_DoStmt:
+            r = i == 0 ? R_BODY : R_DO_COND;
+            break;
+        case CXCursor_CaseStmt:
+            r = i == k.n - 1 ? R_BODY : R_EXPR;
+            break;
+        case CXCursor_DefaultStmt:
+        case CXCursor_LabelStmt:
+            r = R_BODY;
+            break;
+        case CXCursor_ForStmt: {
+            uint32_t s, e;
+            cursor_range(rw, k.v[i], &s, &e);
+            if (semi1 < 0 || semi2 < 0 || rpar < 0 || s == NOPOS)
+                r = R_BODY;
+            else if (s < rw->toks[semi1].off)
+                r = R_FOR_INIT;
+            else if (s < rw->toks[semi2].off)
+                r = R_FOR_COND;
+            else if (s < rw->toks[rpar].off)
+                r = R_FOR_INC;
+            else
+                r = R_BODY;
+            break;
+        }
+        default:
+            break;
+        }
+        build(rw, k.v[i], idx, r);
+    }
+    free(k.v);
+}
+
+static void build(struct rw *rw, CXCursor c, int parent, enum role role)
+{
+    int idx = add_node(rw, c, parent, role);
+    struct node *n = &rw->nodes[idx];
+    if (n->kind == CXCursor_VarDecl && parent >= 0) {
+        /* scope: the block (or for statement) holding its DeclStmt */
+        int p = rw->nodes[parent].parent;
+        if (p >= 0)
+            add_var(rw, c, rw->nodes[p].start, rw->nodes[p].end, 0);
+    }
+    if (n->kind == CXCursor_UnaryExpr || n->kind == CXCursor_CXXTypeidExpr) {
+        /* skip the unevaluated operand of sizeof/_Alignof */
+        int t = tok_at(rw, n->start);
+        if (n->start != NOPOS && (tok_is(rw, t, "sizeof") || tok_is(rw, t, "_Alignof") ||
+                                  tok_is(rw, t, "__alignof__")))
+            return;
+    }
+    build_kids(rw, idx);
+}
+
+/* ---- functions and calls ---------------------------------------------- */
+
+static const char *const safe_points[] = {
+    "pvm_send", "pvm_mcast", "pvm_psend", "pvm_recv", "pvm_nrecv", "pvm_trecv", "pvm_precv",
+    "pvm_probe", "pvm_barrier", "pvm_bcast", "pvm_reduce", "pvm_gather", "pvm_scatter", NULL,
+};
+
+static int is_safe_point(const char *name)
+{
+    for (int i = 0; safe_points[i]; i++)
+        if (!strcmp(name, safe_points[i]))
+            return 1;
+    return 0;
+}
+
+static int find_func(struct rw *rw, const char *usr)
+{
+    for (int i = 0; i < rw->nfuncs; i++)
+        if (!strcmp(rw->funcs[i].usr, usr))
+            return i;
+    return -1;
+}
+
+static enum CXChildVisitResult top_visit(CXCursor c, CXCursor parent, CXClientData d)
+{
+    struct rw *rw = d;
+    (void)parent;
+    if (clang_getCursorKind(c) != CXCursor_FunctionDecl || !clang_isCursorDefinition(c))
+        return CXChildVisit_Continue;
+    if (clang_Location_isInSystemHeader(clang_getCursorLocation(c)))
+        return CXChildVisit_Continue;
+    GROW(rw->funcs, rw->nfuncs, rw->capfuncs);
+    struct func *f = &rw->funcs[rw->nfuncs];
+    memset(f, 0, sizeof *f);
+    f->name = cxstr(clang_getCursorSpelling(c));
+    f->usr = cxstr(clang_getCursorUSR(c));
+    f->body = -1;
+    rw->cur_func = rw->nfuncs++;
+    struct kids k = {0};
+    clang_visitChildren(c, collect, &k);
+    for (int i = 0; i < k.n; i++) {
+        if (clang_getCursorKind(k.v[i]) == CXCursor_CompoundStmt) {
+            f = &rw->funcs[rw->cur_func];
+            f->body = rw->nnodes;
+            build(rw, k.v[i], -1, R_ROOT);
+            f = &rw->funcs[rw->cur_func];
+            f->in_main = rw->nodes[f->body].start != NOPOS;
+        }
+    }
+    /* parameters (K&R declarations are children too) */
+    f = &rw->funcs[rw->cur_func];
+    if (f->body >= 0 && f->in_main)
+        for (int i = 0; i < k.n; i++)
+            if (clang_getCursorKind(k.v[i]) == CXCursor_ParmDecl)
+                add_var(rw, k.v[i], rw->nodes[f->body].start, rw->nodes[f->body].end, 1);
+    free(k.v);
+    return CXChildVisit_Continue;
+}
+
+static void find_calls(struct rw *rw)
+{
+    for (int i = 0; i < rw->nnodes; i++) {
+        struct node *n = &rw->nodes[i];
+        if (n->kind != CXCursor_CallExpr)
+            continue;
+        CXCursor ref = clang_getCursorReferenced(n->c);
+        int fixed = 1, callee = -1;
+        if (!clang_Cursor_isNull(ref) && clang_getCursorKind(ref) == CXCursor_FunctionDecl) {
+            char *name = cxstr(clang_getCursorSpelling(ref));
+            if (is_safe_point(name)) {
+                fixed = 1;
+            } else if (!strncmp(name, "pvm_", 4) || !strncmp(name, "__builtin", 9) ||
+                       !strncmp(name, "ckpt_", 5)) {
+                fixed = 0;
+            } else {
+                char *usr = cxstr(clang_getCursorUSR(ref));
+                callee = find_func(rw, usr);
+                free(usr);
+                if (callee >= 0)
+                    fixed = 0;
+                else if (clang_Location_isInSystemHeader(clang_getCursorLocation(ref)))
+                    fixed = 0;
+            }
+            free(name);
+        }
+        if (!fixed && callee < 0)
+            continue;
+        GROW(rw->calls, rw->ncalls, rw->capcalls);
+        rw->calls[rw->ncalls].node = i;
+        rw->calls[rw->ncalls].func = n->func;
+        rw->calls[rw->ncalls].callee = callee;
+        rw->calls[rw->ncalls].reach_fixed = fixed;
+        rw->ncalls++;
+    }
+}
+
+static int call_reaches(struct rw *rw, struct call *c)
+{
+    return c->reach_fixed || (c->callee >= 0 && rw->funcs[c->callee].reach);
+}
+
+static void fixpoint(struct rw *rw)
+{
+    for (int i = 0; i < rw->nprags; i++)
+        if (!rw->prags[i].is_save && rw->prags[i].func >= 0)
+            rw->funcs[rw->prags[i].func].reach = 1;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < rw->ncalls; i++) {
+            struct call *c = &rw->calls[i];
+            if (!rw->funcs[c->func].reach && call_reaches(rw, c)) {
+                rw->funcs[c->func].reach = 1;
+                changed = 1;
+            }
+        }
+    }
+}
+
+/* ---- pragmas ---------------------------------------------------------- */
+
+/* end of the logical line starting at off (backslash-newlines joined) */
+static uint32_t line_end(struct rw *rw, uint32_t off)
+{
+    uint32_t i = off;
+    while (i < rw->size && rw->text[i] != '\n') {
+        if (rw->text[i] == '\\' && i + 1 < rw->size && rw->text[i + 1] == '\n')
+            i++;
+        i++;
+    }
+    return i;
+}
+
+static int first_on_line(struct rw *rw, uint32_t off)
+{
+    while (off > 0 && (rw->text[off - 1] == ' ' || rw->text[off - 1] == '\t'))
+        off--;
+    return off == 0 || rw->text[off - 1] == '\n';
+}
+
+/* the innermost block of a main-file function containing off */
+static int block_at(struct rw *rw, uint32_t off, int *func)
+{
+    int best = -1;
+    *func = -1;
+    for (int i = 0; i < rw->nnodes; i++) {
+        struct node *n = &rw->nodes[i];
+        if (n->kind != CXCursor_CompoundStmt || n->start == NOPOS)
+            continue;
+        if (off > n->start && off < n->end &&
+            (best < 0 || n->end - n->start < rw->nodes[best].end - rw->nodes[best].start)) {
+            best = i;
+            *func = n->func;
+        }
+    }
+    return best;
+}
+
+static void find_pragmas(struct rw *rw)
+{
+    for (int t = 0; t + 2 < rw->ntoks; t++) {
+        if (!tok_is(rw, t, "#") || !tok_is(rw, t + 1, "pragma"))
+            continue;
+        uint32_t h = rw->toks[t].off;
+        if (!first_on_line(rw, h) || in_skipped(rw, h))
+            continue;
+        int save = tok_is(rw, t + 2, "CKPT_SAVE");
+        if (!save && !tok_is(rw, t + 2, "CKPT_CHECKPOINT"))
+            continue;
+        GROW(rw->prags, rw->nprags, rw->capprags);
+        struct pragma *p = &rw->prags[rw->nprags++];
+        memset(p, 0, sizeof *p);
+        p->is_save = save;
+        p->hash = h;
+        p->kw = rw->toks[t + 2].off;
+        p->end = line_end(rw, h);
+        int blk = block_at(rw, h, &p->func);
+        if (blk >= 0) {
+            p->sstart = rw->nodes[blk].start;
+            p->send = rw->nodes[blk].end;
+        }
+    }
+}
+
+/* the local var visible by name at off in func (innermost), or -1 */
+static int lookup_local(struct rw *rw, int func, const char *name, uint32_t off)
+{
+    int best = -1;
+    for (int i = 0; i < rw->nvars; i++) {
+        struct var *v = &rw->vars[i];
+        if (v->func != func || strcmp(v->name, name) || v->decl >= off || off < v->sstart ||
+            off >= v->send)
+            continue;
+        if (best < 0 || v->decl > rw->vars[best].decl)
+            best = i;
+    }
+    return best;
+}
+
+struct global_lookup {
+    const char *name;
+    CXCursor found;
+    int kind; /* 0 none, 1 var, 2 other (function, enum constant, typedef) */
+};
+
+static enum CXChildVisitResult global_visit(CXCursor c, CXCursor parent, CXClientData d)
+{
+    struct global_lookup *g = d;
+    enum CXCursorKind k = clang_getCursorKind(c);
+    (void)parent;
+    if (k == CXCursor_EnumDecl)
+        return CXChildVisit_Recurse;
+    if (k != CXCursor_VarDecl && k != CXCursor_FunctionDecl && k != CXCursor_EnumConstantDecl &&
+        k != CXCursor_TypedefDecl)
+        return CXChildVisit_Continue;
+    char *n = cxstr(clang_getCursorSpelling(c));
+    if (!strcmp(n, g->name)) {
+        if (k == CXCursor_VarDecl) {
+            g->kind = 1;
+            g->found = c;
+        } else if (g->kind == 0) {
+            g->kind = 2;
+            g->found = c;
+        }
+    }
+    free(n);
+    return CXChildVisit_Continue;
+}
+
+static int lookup_global(struct rw *rw, const char *name, CXCursor *out)
+{
+    struct global_lookup g = {name, clang_getNullCursor(), 0};
+    clang_visitChildren(clang_getTranslationUnitCursor(rw->tu), global_visit, &g);
+    *out = g.found;
+    return g.kind;
+}
+
+struct field_lookup {
+    const char *name;
+    CXCursor found;
+    int ok;
+};
+
+static enum CXVisitorResult field_visit(CXCursor c, CXClientData d)
+{
+    struct field_lookup *f = d;
+    char *n = cxstr(clang_getCursorSpelling(c));
+    int hit = !strcmp(n, f->name);
+    free(n);
+    if (hit) {
+        f->found = c;
+        f->ok = 1;
+        return CXVisit_Break;
+    }
+    return CXVisit_Continue;
+}
+
+/* element size expression for an object of type t written as expr */
+static char *elem_expr(CXType t, const char *expr, unsigned *kind)
+{
+    struct sbuf b = {0};
+    int depth = 0;
+    t = clang_getCanonicalType(t);
+    *kind = t.kind == CXType_Pointer ? 1 : 0;
+    while (t.kind == CXType_ConstantArray || t.kind == CXType_VariableArray ||
+           t.kind == CXType_IncompleteArray) {
+        depth++;
+        t = clang_getCanonicalType(clang_getArrayElementType(t));
+    }
+    if (t.kind == CXType_Record || t.kind == CXType_Elaborated) {
+        sb_printf(&b, "1");
+        return b.s;
+    }
+    sb_printf(&b, "sizeof (%s)", expr);
+    for (int i = 0; i < depth; i++)
+        sb_printf(&b, "[0]");
+    return b.s;
+}
+
+static int tok_ident(struct rw *rw, int t)
+{
+    return t < rw->ntoks && rw->toks[t].kind == CXToken_Identifier;
+}
+
+static char *tok_str(struct rw *rw, int t)
+{
+    return xstrndup(rw->text + rw->toks[t].off, rw->toks[t].len);
+}
+
+/* parse and resolve the items of a CKPT_SAVE pragma; 0 ok */
+static int parse_save(struct rw *rw, struct pragma *p)
+{
+    int t = tok_at(rw, p->kw) + 1;
+    int last = tok_at(rw, p->end); /* first token after the directive */
+    if (t >= last || !tok_is(rw, t, "(")) {
+        diag(rw, p->hash, "error",
+             "malformed #pragma CKPT_SAVE: expected '(' and a list of names");
+        return -1;
+    }
+    int close = tok_match(rw, t);
+    if (close < 0 || close >= last || close + 1 != last) {
+        diag(rw, p->hash, "error",
+             "malformed #pragma CKPT_SAVE: expected 'name', 'name[count]' or 'name.field' items "
+             "separated by ',' and a closing ')'");
+        return -1;
+    }
+    t++;
+    if (t == close) {
+        diag(rw, p->hash, "error", "malformed #pragma CKPT_SAVE: empty list");
+        return -1;
+    }
+    while (t < close) {
+        uint32_t ioff = rw->toks[t].off;
+        if (!tok_ident(rw, t)) {
+            diag(rw, ioff, "error",
+                 "malformed #pragma CKPT_SAVE: expected a variable name, 'name[count]' or "
+                 "'name.field'");
+            return -1;
+        }
+        char *base = tok_str(rw, t);
+        struct sbuf expr = {0}, name = {0};
+        char *count = NULL;
+        sb_printf(&expr, "%s", base);
+        sb_printf(&name, "%s", base);
+        CXType type;
+        int var = -1;
+        t++;
+        /* resolve the base name */
+        if (p->func >= 0) {
+            var = lookup_local(rw, p->func, base, p->hash);
+            if (var < 0) {
+                CXCursor g;
+                int k = lookup_global(rw, base, &g);
+                if (k == 1)
+                    diag(rw, ioff, "error",
+                         "'%s' in #pragma CKPT_SAVE is a global variable: save globals with a "
+                         "#pragma CKPT_SAVE at file scope",
+                         base);
+                else if (k == 2)
+                    diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE is not an object", base);
+                else
+                    diag(rw, ioff, "error", "unknown name '%s' in #pragma CKPT_SAVE", base);
+                return -1;
+            }
+            if (rw->vars[var].is_register) {
+                diag(rw, ioff, "error",
+                     "'%s' in #pragma CKPT_SAVE is a register variable, which has no address",
+                     base);
+                return -1;
+            }
+            type = rw->vars[var].type;
+        } else {
+            CXCursor g;
+            int k = lookup_global(rw, base, &g);
+            if (k == 0) {
+                int local = 0;
+                for (int i = 0; i < rw->nvars; i++)
+                    local |= !strcmp(rw->vars[i].name, base);
+                if (local)
+                    diag(rw, ioff, "error",
+                         "'%s' in #pragma CKPT_SAVE at file scope is not a global variable "
+                         "(save locals with a #pragma CKPT_SAVE inside their block)",
+                         base);
+                else
+                    diag(rw, ioff, "error", "unknown name '%s' in #pragma CKPT_SAVE", base);
+                return -1;
+            }
+            if (k == 2) {
+                diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE is not an object", base);
+                return -1;
+            }
+            type = clang_getCursorType(g);
+        }
+        /* .field chain or [count] */
+        if (t < close && tok_is(rw, t, "[")) {
+            int rb = tok_match(rw, t);
+            if (rb < 0 || rb > close || rb == t + 1) {
+                diag(rw, ioff, "error",
+                     "malformed #pragma CKPT_SAVE: expected 'name[count]' with a count");
+                return -1;
+            }
+            CXType ct = clang_getCanonicalType(type);
+            if (ct.kind != CXType_Pointer) {
+                diag(rw, ioff, "error",
+                     "'%s' in #pragma CKPT_SAVE(%s[...]) is not a pointer: 'name[count]' saves "
+                     "count elements behind a pointer",
+                     base, base);
+                return -1;
+            }
+            count = flat(rw, rw->toks[t + 1].off, rw->toks[rb].off);
+            t = rb + 1;
+        } else {
+            while (t < close && tok_is(rw, t, ".")) {
+                CXType ct = clang_getCanonicalType(type);
+                if (!tok_ident(rw, t + 1) || t + 1 >= close) {
+                    diag(rw, rw->toks[t].off, "error",
+                         "malformed #pragma CKPT_SAVE: expected a field name after '.'");
+                    return -1;
+                }
+                char *fname = tok_str(rw, t + 1);
+                if (ct.kind != CXType_Record) {
+                    diag(rw, ioff, "error",
+                         "'%s' in #pragma CKPT_SAVE is not a struct or union, it has no field "
+                         "'%s'",
+                         name.s, fname);
+                    return -1;
+                }
+                struct field_lookup fl = {fname, clang_getNullCursor(), 0};
+                clang_Type_visitFields(ct, field_visit, &fl);
+                if (!fl.ok) {
+                    diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE has no field '%s'", name.s,
+                         fname);
+                    return -1;
+                }
+                sb_printf(&expr, ".%s", fname);
+                sb_printf(&name, ".%s", fname);
+                if (clang_Cursor_isBitField(fl.found)) {
+                    diag(rw, ioff, "error",
+                         "'%s' in #pragma CKPT_SAVE is a bit-field, which has no address", name.s);
+                    return -1;
+                }
+                type = clang_getCursorType(fl.found);
+                free(fname);
+                t += 2;
+            }
+        }
+        if (t < close && !tok_is(rw, t, ",")) {
+            diag(rw, rw->toks[t].off, "error",
+                 "malformed #pragma CKPT_SAVE: '%.*s' is not allowed here (an item is 'name', "
+                 "'name[count]' or 'name.field')",
+                 (int)rw->toks[t].len, rw->text + rw->toks[t].off);
+            return -1;
+        }
+        if (t < close) {
+            t++;
+            if (t == close) {
+                diag(rw, rw->toks[t].off, "error",
+                     "malformed #pragma CKPT_SAVE: expected a name after ','");
+                return -1;
+            }
+        }
+        GROW(p->items, p->nitems, p->capitems);
+        struct item *it = &p->items[p->nitems++];
+        it->expr = expr.s;
+        it->name = name.s;
+        it->count = count;
+        it->var = var;
+        if (count) {
+            it->kind = 2;
+            it->elem = NULL;
+            struct sbuf b = {0};
+            sb_printf(&b, "sizeof *(%s)", expr.s);
+            it->elem = b.s;
+        } else {
+            it->elem = elem_expr(type, expr.s, &it->kind);
+        }
+        free(base);
+    }
+    return 0;
+}
+
+/* ---- sites ------------------------------------------------------------ */
+
+static int anchor_of(struct rw *rw, int node, enum role *how)
+{
+    for (int x = node; x >= 0; x = rw->nodes[x].parent) {
+        struct node *n = &rw->nodes[x];
+        switch (n->role) {
+        case R_STMT:
+        case R_BODY:
+            *how = n->role;
+            return x;
+        case R_FOR_COND:
+        case R_FOR_INC:
+        case R_DO_COND:
+            *how = n->role;
+            return n->parent;
+        case R_ROOT:
+            return -1;
+        default:
+            break;
+        }
+    }
+    return -1;
+}
+
+static int site_cmp(const void *a, const void *b)
+{
+    const struct site *x = a, *y = b;
+    if (x->func != y->func)
+        return x->func - y->func;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* end of a statement node, including a following ';' */
+static uint32_t stmt_end(struct rw *rw, int node)
+{
+    uint32_t e = rw->nodes[node].end;
+    int t = tok_at(rw, e);
+    if (tok_is(rw, t, ";"))
+        e = rw->toks[t].off + 1;
+    return e;
+}
+
+static void collect_sites(struct rw *rw)
+{
+    for (int i = 0; i < rw->ncalls; i++) {
+        struct call *c = &rw->calls[i];
+        if (!call_reaches(rw, c) || !rw->funcs[c->func].in_main)
+            continue;
+        struct node *n = &rw->nodes[c->node];
+        if (n->start == NOPOS)
+            continue;
+        enum role how = R_STMT;
+        int a = anchor_of(rw, c->node, &how);
+        if (a < 0 || rw->nodes[a].start == NOPOS)
+            continue;
+        GROW(rw->sites, rw->nsites, rw->capsites);
+        struct site *s = &rw->sites[rw->nsites++];
+        memset(s, 0, sizeof *s);
+        s->func = c->func;
+        s->call = c->node;
+        s->pragma = -1;
+        s->anchor = a;
+        s->how = how;
+        s->at = how == R_STMT || how == R_BODY ? rw->nodes[a].start : n->start;
+    }
+    for (int i = 0; i < rw->nprags; i++) {
+        struct pragma *p = &rw->prags[i];
+        if (p->is_save || p->func < 0)
+            continue;
+        GROW(rw->sites, rw->nsites, rw->capsites);
+        struct site *s = &rw->sites[rw->nsites++];
+        memset(s, 0, sizeof *s);
+        s->func = p->func;
+        s->call = -1;
+        s->pragma = i;
+        s->anchor = -1;
+        s->how = R_ROOT;
+        s->at = p->hash;
+    }
+    qsort(rw->sites, (size_t)rw->nsites, sizeof *rw->sites, site_cmp);
+    for (int i = 0, k = 0; i < rw->nsites; i++) {
+        k = i > 0 && rw->sites[i - 1].func == rw->sites[i].func ? k + 1 : 1;
+        rw->sites[i].k = k;
+    }
+    /* two reaching calls re-executed by one statement */
+    for (int i = 0; i < rw->nsites; i++)
+        for (int j = i + 1; j < rw->nsites; j++) {
+            struct site *x = &rw->sites[i], *y = &rw->sites[j];
+            if (x->anchor >= 0 && x->anchor == y->anchor && x->how == y->how) {
+                uint32_t off = rw->nodes[y->call].start;
+                unsigned l0, c0;
+                off_linecol(rw, rw->nodes[x->call].start, &l0, &c0);
+                diag(rw, off, "error",
+                     "this call and the one at column %u can both reach a safe point: ckpt-cc "
+                     "needs one such call per statement; assign each result in its own statement",
+                     c0);
+                break;
+            }
+        }
+}
+
+/* ---- emission --------------------------------------------------------- */
+
+static void emit_site_prefix(struct rw *rw, struct sbuf *b, struct site *s, struct pragma **pr,
+                             int npr)
+{
+    sb_printf(b, "ckpt__fr.site = %d; ", s->k);
+    for (int i = 0; i < npr; i++) {
+        struct pragma *p = pr[i];
+        if (!(s->at > p->hash && s->at < p->send))
+            continue;
+        for (int j = 0; j < p->nitems; j++)
+            if (p->items[j].count)
+                sb_printf(b, "ckpt__v[%d].count = (size_t)(%s); ", p->first_var + j,
+                          p->items[j].count);
+    }
+}
+
+static int is_decl_stmt(struct rw *rw, int node)
+{
+    return rw->nodes[node].kind == CXCursor_DeclStmt;
+}
+
+static void instrument_func(struct rw *rw, int fi)
+{
+    struct func *f = &rw->funcs[fi];
+    struct node *body = &rw->nodes[f->body];
+    struct pragma *pr[256];
+    int npr = 0, nv = 0;
+    struct site *first = NULL;
+    int nsite = 0;
+
+    for (int i = 0; i < rw->nsites; i++)
+        if (rw->sites[i].func == fi) {
+            if (!first)
+                first = &rw->sites[i];
+            nsite++;
+        }
+    for (int i = 0; i < rw->nprags && npr < 256; i++) {
+        struct pragma *p = &rw->prags[i];
+        if (p->func != fi || !p->is_save)
+            continue;
+        p->reg = npr + 1;
+        p->first_var = nv;
+        pr[npr++] = p;
+        nv += p->nitems;
+        if (nv > MAX_VARS) {
+            diag(rw, p->hash, "error",
+                 "too many variables saved in '%s': at most %d per function", f->name, MAX_VARS);
+            return;
+        }
+    }
+    /* VLAs: a jump from the dispatch into their scope is not allowed */
+    for (int i = 0; i < rw->nvars; i++) {
+        struct var *v = &rw->vars[i];
+        if (v->func != fi || !v->is_vla)
+            continue;
+        for (int j = 0; j < nsite; j++) {
+            struct site *s = &first[j];
+            if (s->at > v->decl && s->at < v->send) {
+                uint32_t off = s->call >= 0 ? rw->nodes[s->call].start : s->at;
+                diag(rw, off, "error",
+                     "safe point in the scope of variable-length array '%s': resuming here "
+                     "would jump into its scope",
+                     v->name);
+                return;
+            }
+        }
+        for (int j = 0; j < npr; j++)
+            if (pr[j]->hash > v->decl && pr[j]->hash < v->send) {
+                diag(rw, pr[j]->hash, "error",
+                     "#pragma CKPT_SAVE in the scope of variable-length array '%s': resuming "
+                     "here would jump into its scope",
+                     v->name);
+                return;
+            }
+    }
+
+    /* prologue: declarations after '{', enter+dispatch before the first statement */
+    struct sbuf b = {0};
+    sb_printf(&b, " struct ckpt_frame ckpt__fr __attribute__((cleanup(ckpt_leave))); "
+                  "struct ckpt_var ckpt__v[%d]; static const uint64_t ckpt__live[] = {0",
+              nv ? nv : 1);
+    for (int j = 0; j < nsite; j++) {
+        uint64_t mask = 0;
+        for (int q = 0; q < npr; q++)
+            if (first[j].at > pr[q]->hash && first[j].at < pr[q]->send)
+                for (int it = 0; it < pr[q]->nitems; it++)
+                    mask |= (uint64_t)1 << (pr[q]->first_var + it);
+        sb_printf(&b, ", 0x%llx", (unsigned long long)mask);
+    }
+    sb_printf(&b, "};");
+    insert(rw, body->start + 1, 0, b.s);
+    free(b.s);
+    memset(&b, 0, sizeof b);
+
+    uint32_t pos = body->end - 1; /* the '}' */
+    {
+        struct kids k = {0};
+        clang_visitChildren(body->c, collect, &k);
+        for (int i = 0; i < k.n; i++) {
+            uint32_t s, e;
+            cursor_range(rw, k.v[i], &s, &e);
+            if (s == NOPOS)
+                continue;
+            int leading = clang_getCursorKind(k.v[i]) == CXCursor_DeclStmt;
+            for (int j = 0; leading && j < nsite; j++)
+                if (first[j].at >= s && first[j].at < e)
+                    leading = 0;
+            for (int j = 0; leading && j < rw->nvars; j++)
+                if (rw->vars[j].func == fi && rw->vars[j].is_vla && rw->vars[j].decl >= s &&
+                    rw->vars[j].decl < e)
+                    leading = 0;
+            if (!leading) {
+                pos = s;
+                break;
+            }
+        }
+        free(k.v);
+        for (int q = 0; q < npr; q++)
+            if (pr[q]->hash < pos)
+                pos = pr[q]->hash;
+        for (int i = 0; i < rw->nprags; i++)
+            if (rw->prags[i].func == fi && rw->prags[i].hash < pos)
+                pos = rw->prags[i].hash;
+    }
+    sb_printf(&b, "ckpt_enter(&ckpt__fr, \"%s\", ckpt__v, %d, ckpt__live); if (ckpt__fr.resume) { ",
+              f->name, nv);
+    if (npr)
+        sb_printf(&b, "ckpt__dispatch: ");
+    sb_printf(&b, "switch (ckpt_resume_next(&ckpt__fr)) { ");
+    for (int q = 0; q < npr; q++)
+        sb_printf(&b, "case -%d: goto ckpt__reg%d; ", q + 1, q + 1);
+    for (int j = 0; j < nsite; j++)
+        sb_printf(&b, "case %d: goto ckpt__site%d; ", j + 1, j + 1);
+    sb_printf(&b, "default: ckpt_resume_lost(&ckpt__fr); } } ");
+    insert(rw, pos, 0, b.s);
+    free(b.s);
+    b.s = NULL;
+    b.n = b.cap = 0;
+
+    /* registration points */
+    for (int q = 0; q < npr; q++) {
+        struct pragma *p = pr[q];
+        sb_printf(&b, "ckpt__reg%d: ", p->reg);
+        for (int it = 0; it < p->nitems; it++) {
+            struct item *x = &p->items[it];
+            static const char *const kinds[] = {"CKPT_KIND_DATA", "CKPT_KIND_POINTER",
+                                                "CKPT_KIND_BLOCK"};
+            sb_printf(&b, "ckpt_bind(&ckpt__fr, %d, %d, &%s, sizeof (%s), %s, %s%s%s, %s, \"%s\"); ",
+                      p->first_var + it, p->reg, x->expr, x->expr,
+                      x->kind == 1 ? "sizeof (void *)" : x->elem, x->count ? "(size_t)(" : "",
+                      x->count ? x->count : "0", x->count ? ")" : "", kinds[x->kind], x->name);
+        }
+        sb_printf(&b, "if (ckpt__fr.resume) goto ckpt__dispatch;");
+        edit(rw, p->hash, p->end, 1, b.s);
+        b.s = NULL;
+        b.n = b.cap = 0;
+    }
+
+    /* sites */
+    for (int j = 0; j < nsite; j++) {
+        struct site *s = &first[j];
+        struct sbuf pre = {0};
+        emit_site_prefix(rw, &pre, s, pr, npr);
+        if (s->how == R_ROOT) { /* CKPT_CHECKPOINT */
+            struct pragma *p = &rw->prags[s->pragma];
+            sb_printf(&pre, "ckpt__site%d: ckpt_checkpoint();", s->k);
+            edit(rw, p->hash, p->end, 1, pre.s);
+            continue;
+        }
+        struct node *a = &rw->nodes[s->anchor];
+        if (s->how == R_STMT || s->how == R_BODY) {
+            struct sbuf t = {0};
+            if (s->how == R_BODY)
+                sb_printf(&t, "{ ");
+            sb_printf(&t, "%sckpt__site%d: %s", pre.s, s->k, is_decl_stmt(rw, s->anchor) ? "; " : "");
+            insert(rw, a->start, 1, t.s);
+            free(t.s);
+            if (s->how == R_BODY)
+                insert(rw, stmt_end(rw, s->anchor), 1, " }");
+            free(pre.s);
+            continue;
+        }
+        /* a call in a for condition/increment or a do-while condition: the loop becomes
+         *   for (init;;) { int ckpt__bK; [site: if (!(cond)) break;]
+         *       for (ckpt__bK = 1; ckpt__bK; ckpt__bK = 0) body
+         *       if (ckpt__bK) break; [site:] inc; }
+         * so that continue still runs the increment and break still leaves the loop. */
+        struct sbuf head = {0}, tail = {0};
+        int t0 = tok_at(rw, a->start);
+        int body = -1;
+        {
+            struct kids k = {0};
+            clang_visitChildren(a->c, collect, &k);
+            if (k.n)
+                body = a->kind == CXCursor_DoStmt ? 0 : k.n - 1;
+            uint32_t bs = 0, be = 0;
+            if (body >= 0)
+                cursor_range(rw, k.v[body], &bs, &be);
+            free(k.v);
+            if (body < 0 || bs == NOPOS) {
+                diag(rw, rw->nodes[s->call].start, "error",
+                     "cannot instrument this loop (its body comes from a macro)");
+                free(pre.s);
+                continue;
+            }
+            /* the body's end including its ';' */
+            int bt = tok_at(rw, be);
+            if (tok_is(rw, bt, ";"))
+                be = rw->toks[bt].off + 1;
+            if (a->kind == CXCursor_ForStmt) {
+                int lp = t0 + 1, rp = tok_match(rw, lp), s1 = -1, s2 = -1, depth = 0;
+                for (int i = lp + 1; i < rp; i++) {
+                    if (tok_is(rw, i, "(") || tok_is(rw, i, "[") || tok_is(rw, i, "{"))
+                        depth++;
+                    else if (tok_is(rw, i, ")") || tok_is(rw, i, "]") || tok_is(rw, i, "}"))
+                        depth--;
+                    else if (!depth && tok_is(rw, i, ";"))
+                        s1 < 0 ? (s1 = i) : (s2 = i);
+                }
+                uint32_t cs = rw->toks[s1].off + 1, ce = rw->toks[s2].off;
+                uint32_t is = rw->toks[s2].off + 1, ie = rw->toks[rp].off;
+                char *cond = flat(rw, cs, ce), *inc = flat(rw, is, ie);
+                int has_cond = 0;
+                for (char *c = cond; *c; c++)
+                    has_cond |= !isspace((unsigned char)*c);
+                sb_printf(&head, "%s;) { int ckpt__b%d; ", newlines_of(rw, cs, rp + 1 <= rw->ntoks ? rw->toks[rp].off + 1 : ie), s->k);
+                if (s->how == R_FOR_COND)
+                    sb_printf(&head, "%sckpt__site%d: ", pre.s, s->k);
+                if (has_cond)
+                    sb_printf(&head, "if (!(%s)) break; ", cond);
+                sb_printf(&head, "for (ckpt__b%d = 1; ckpt__b%d; ckpt__b%d = 0) ", s->k, s->k, s->k);
+                edit(rw, cs, rw->toks[rp].off + 1, 1, head.s);
+                sb_printf(&tail, " if (ckpt__b%d) break; ", s->k);
+                if (s->how == R_FOR_INC)
+                    sb_printf(&tail, "%sckpt__site%d: ", pre.s, s->k);
+                sb_printf(&tail, "%s; }", inc);
+                insert(rw, be, 2, tail.s);
+                free(cond);
+                free(inc);
+            } else { /* do body while (cond); */
+                int wt = tok_at(rw, be);
+                int lp = wt + 1, rp = tok_match(rw, lp);
+                if (!tok_is(rw, wt, "while") || rp < 0) {
+                    diag(rw, rw->nodes[s->call].start, "error", "cannot instrument this do loop");
+                    free(pre.s);
+                    continue;
+                }
+                char *cond = flat(rw, rw->toks[lp].off + 1, rw->toks[rp].off);
+                sb_printf(&head, "for (;;) { int ckpt__b%d; for (ckpt__b%d = 1; ckpt__b%d; ckpt__b%d = 0)",
+                          s->k, s->k, s->k, s->k);
+                edit(rw, rw->toks[t0].off, rw->toks[t0].off + 2, 1, head.s);
+                sb_printf(&tail, "%s if (ckpt__b%d) break; %sckpt__site%d: if (!(%s)) break; }",
+                          newlines_of(rw, rw->toks[wt].off, rw->toks[rp].off + 1), s->k, pre.s,
+                          s->k, cond);
+                edit(rw, rw->toks[wt].off, rw->toks[rp].off + 1, 1, tail.s);
+                free(cond);
+            }
+        }
+        free(pre.s);
+    }
+}
+
+/* ---- the unsaved-live warning ----------------------------------------- */
+
+struct refscan {
+    struct rw *rw;
+    int func;
+    uint32_t *offs;  /* offsets of references to var */
+    int n, cap;
+    uint32_t decl;
+};
+
+static void warn_unsaved(struct rw *rw, int fi)
+{
+    /* references per var, by matching the referenced declaration's location */
+    for (int vi = 0; vi < rw->nvars; vi++) {
+        struct var *v = &rw->vars[vi];
+        if (v->func != fi || v->is_param || v->is_static)
+            continue;
+        uint32_t *refs = NULL;
+        int nrefs = 0, cap = 0;
+        for (int i = 0; i < rw->nnodes; i++) {
+            struct node *n = &rw->nodes[i];
+            if (n->func != fi || n->kind != CXCursor_DeclRefExpr || n->start == NOPOS)
+                continue;
+            CXCursor r = clang_getCursorReferenced(n->c);
+            if (clang_getCursorKind(r) != CXCursor_VarDecl ||
+                loc_off(rw, clang_getCursorLocation(r)) != v->decl)
+                continue;
+            GROW(refs, nrefs, cap);
+            refs[nrefs++] = n->start;
+        }
+        for (int si = 0; si < rw->nsites; si++) {
+            struct site *s = &rw->sites[si];
+            if (s->func != fi || s->at < v->decl || s->at >= v->send)
+                continue;
+            /* saved at this site? */
+            int saved = 0;
+            for (int q = 0; q < rw->nprags && !saved; q++) {
+                struct pragma *p = &rw->prags[q];
+                if (p->func != fi || !p->is_save || !(s->at > p->hash && s->at < p->send))
+                    continue;
+                for (int it = 0; it < p->nitems; it++)
+                    if (p->items[it].var == vi && !strchr(p->items[it].name, '.'))
+                        saved = 1;
+            }
+            if (saved)
+                continue;
+            /* loops around the site: a reference anywhere in them comes after it too */
+            uint32_t ls = NOPOS, le = 0;
+            int from = s->call >= 0 ? s->call : -1;
+            for (int x = from; x >= 0; x = rw->nodes[x].parent) {
+                enum CXCursorKind k = rw->nodes[x].kind;
+                if ((k == CXCursor_ForStmt || k == CXCursor_WhileStmt || k == CXCursor_DoStmt) &&
+                    rw->nodes[x].start > v->decl) {
+                    ls = rw->nodes[x].start;
+                    le = rw->nodes[x].end;
+                }
+            }
+            if (s->call < 0) { /* a pragma: find loops by extent */
+                for (int i = 0; i < rw->nnodes; i++) {
+                    struct node *n = &rw->nodes[i];
+                    if (n->func == fi &&
+                        (n->kind == CXCursor_ForStmt || n->kind == CXCursor_WhileStmt ||
+                         n->kind == CXCursor_DoStmt) &&
+                        n->start < s->at && n->end > s->at && n->start > v->decl &&
+                        (ls == NOPOS || n->start < ls)) {
+                        ls = n->start;
+                        le = n->end;
+                    }
+                }
+            }
+            int before = v->has_init, after = 0;
+            for (int r = 0; r < nrefs; r++) {
+                if (refs[r] < s->at)
+                    before = 1;
+                if (refs[r] >= s->at || (ls != NOPOS && refs[r] >= ls && refs[r] < le))
+                    after = 1;
+            }
+            if (before && after) {
+                unsigned line, col;
+                uint32_t off = s->call >= 0 ? rw->nodes[s->call].start : s->at;
+                off_linecol(rw, off, &line, &col);
+                diag(rw, v->decl, rw->o->werror_unsaved ? "error" : "warning",
+                     "'%s' is live across the safe point at line %u but not saved by #pragma "
+                     "CKPT_SAVE: its value is lost on restart [-Wckpt-unsaved]",
+                     v->name, line);
+                break;
+            }
+        }
+        free(refs);
+    }
+}
+
+/* ---- globals ---------------------------------------------------------- */
+
+static void emit_globals(struct rw *rw, struct sbuf *out)
+{
+    int any = 0, nblk = 0;
+    unsigned h = 5381;
+    for (const char *c = rw->o->key; *c; c++)
+        h = h * 33 + (unsigned char)*c;
+    struct sbuf fn = {0};
+    for (int i = 0; i < rw->nprags; i++) {
+        struct pragma *p = &rw->prags[i];
+        if (!p->is_save || p->func >= 0)
+            continue;
+        for (int it = 0; it < p->nitems; it++) {
+            struct item *x = &p->items[it];
+            any = 1;
+            if (x->count) {
+                nblk++;
+                sb_printf(out, "static size_t ckpt__count_%d(void) { return (size_t)(%s); }\n",
+                          nblk, x->count);
+                sb_printf(&fn, "    ckpt_global_block(\"%s:%s\", &%s, sizeof *(%s), ckpt__count_%d);\n",
+                          rw->o->key, x->name, x->expr, x->expr, nblk);
+            } else {
+                static const char *const kinds[] = {"CKPT_KIND_DATA", "CKPT_KIND_POINTER",
+                                                    "CKPT_KIND_BLOCK"};
+                sb_printf(&fn, "    ckpt_global(\"%s:%s\", &%s, sizeof (%s), %s, %s);\n", rw->o->key,
+                          x->name, x->expr, x->expr, x->kind == 1 ? "sizeof (void *)" : x->elem,
+                          kinds[x->kind]);
+            }
+        }
+    }
+    if (any)
+        sb_printf(out,
+                  "static void __attribute__((constructor)) ckpt__globals_%08x(void)\n{\n%s}\n",
+                  h, fn.s);
+    free(fn.s);
+}
+
+/* ---- driver ----------------------------------------------------------- */
+
+static void cstr_escape(struct sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            sb_add(b, "\\", 1);
+        sb_add(b, s, 1);
+    }
+}
+
+/* offset and line of the first #include at #if depth 0 (ckpt_pvm.h goes there, after any
+ * feature-test macros the file defines first), or 0/1 */
+static uint32_t include_point(struct rw *rw, unsigned *line)
+{
+    int depth = 0;
+    for (int t = 0; t + 1 < rw->ntoks; t++) {
+        if (!tok_is(rw, t, "#") || !first_on_line(rw, rw->toks[t].off))
+            continue;
+        if (tok_is(rw, t + 1, "if") || tok_is(rw, t + 1, "ifdef") || tok_is(rw, t + 1, "ifndef"))
+            depth++;
+        else if (tok_is(rw, t + 1, "endif"))
+            depth--;
+        else if (depth == 0 && tok_is(rw, t + 1, "include")) {
+            uint32_t off = rw->toks[t].off;
+            while (off > 0 && rw->text[off - 1] != '\n')
+                off--;
+            unsigned col;
+            off_linecol(rw, off, line, &col);
+            return off;
+        } else if (depth == 0 && !tok_is(rw, t + 1, "define") && !tok_is(rw, t + 1, "undef") &&
+                   !tok_is(rw, t + 1, "pragma") && !tok_is(rw, t + 1, "line")) {
+            break;
+        }
+    }
+    *line = 1;
+    return 0;
+}
+
+int ckpt_rewrite(const char *src, const char *out, int nargs, const char *const *args,
+                 const struct rw_opts *o)
+{
+    struct rw rw0 = {0}, *rw = &rw0;
+    int ret = 1;
+    rw->o = o;
+    rw->src = src;
+
+    FILE *in = fopen(src, "rb");
+    if (!in) {
+        fprintf(stderr, "ckpt-cc: error: cannot read %s\n", o->display);
+        return 1;
+    }
+    {
+        struct sbuf b = {0};
+        char buf[65536];
+        size_t n;
+        sb_add(&b, "", 0);
+        while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+            sb_add(&b, buf, n);
+        fclose(in);
+        rw->text = b.s;
+        rw->size = b.n;
+    }
+
+    const char **argv = xrealloc(NULL, (size_t)(nargs + 8) * sizeof *argv);
+    int ac = 0;
+    argv[ac++] = "clang";
+    for (int i = 0; i < nargs; i++)
+        argv[ac++] = args[i];
+    argv[ac++] = "-Wno-unknown-pragmas";
+    argv[ac++] = "-ferror-limit=0";
+    argv[ac++] = src;
+
+    CXIndex idx = clang_createIndex(0, 0);
+    enum CXErrorCode ec = clang_parseTranslationUnit2FullArgv(
+        idx, NULL, argv, ac, NULL, 0,
+        CXTranslationUnit_DetailedPreprocessingRecord | CXTranslationUnit_KeepGoing, &rw->tu);
+    free(argv);
+    if (ec != CXError_Success || !rw->tu) {
+        fprintf(stderr, "ckpt-cc: error: libclang could not parse %s (error %d)\n", o->display,
+                (int)ec);
+        clang_disposeIndex(idx);
+        return 1;
+    }
+    int fatal = 0;
+    for (unsigned i = 0, n = clang_getNumDiagnostics(rw->tu); i < n; i++) {
+        CXDiagnostic d = clang_getDiagnostic(rw->tu, i);
+        enum CXDiagnosticSeverity sev = clang_getDiagnosticSeverity(d);
+        if (sev >= CXDiagnostic_Error) {
+            char *s = cxstr(clang_formatDiagnostic(
+                d, CXDiagnostic_DisplaySourceLocation | CXDiagnostic_DisplayColumn));
+            fprintf(stderr, "%s\n", s);
+            free(s);
+            fatal = 1;
+        }
+        clang_disposeDiagnostic(d);
+    }
+    if (fatal)
+        goto done;
+
+    rw->file = clang_getFile(rw->tu, src);
+    {
+        CXSourceRange all = clang_getRange(clang_getLocationForOffset(rw->tu, rw->file, 0),
+                                           clang_getLocationForOffset(rw->tu, rw->file,
+                                                                      (unsigned)rw->size));
+        CXToken *toks;
+        unsigned nt;
+        clang_tokenize(rw->tu, all, &toks, &nt);
+        rw->toks = xrealloc(NULL, (nt + 1) * sizeof *rw->toks);
+        for (unsigned i = 0; i < nt; i++) {
+            CXSourceRange r = clang_getTokenExtent(rw->tu, toks[i]);
+            unsigned s, e;
+            clang_getFileLocation(clang_getRangeStart(r), NULL, NULL, NULL, &s);
+            clang_getFileLocation(clang_getRangeEnd(r), NULL, NULL, NULL, &e);
+            rw->toks[i].kind = clang_getTokenKind(toks[i]);
+            rw->toks[i].off = s;
+            rw->toks[i].len = e - s;
+        }
+        rw->ntoks = (int)nt;
+        clang_disposeTokens(rw->tu, toks, nt);
+        CXSourceRangeList *sk = clang_getSkippedRanges(rw->tu, rw->file);
+        if (sk) {
+            rw->skip = xrealloc(NULL, (sk->count + 1) * 2 * sizeof *rw->skip);
+            for (unsigned i = 0; i < sk->count; i++) {
+                unsigned s, e;
+                clang_getFileLocation(clang_getRangeStart(sk->ranges[i]), NULL, NULL, NULL, &s);
+                clang_getFileLocation(clang_getRangeEnd(sk->ranges[i]), NULL, NULL, NULL, &e);
+                rw->skip[2 * i] = s;
+                rw->skip[2 * i + 1] = e;
+            }
+            rw->nskip = (int)sk->count;
+            clang_disposeSourceRangeList(sk);
+        }
+    }
+
+    clang_visitChildren(clang_getTranslationUnitCursor(rw->tu), top_visit, rw);
+    find_calls(rw);
+    find_pragmas(rw);
+    for (int i = 0; i < rw->nprags; i++) {
+        struct pragma *p = &rw->prags[i];
+        if (p->is_save) {
+            parse_save(rw, p);
+        } else {
+            if (p->func < 0)
+                diag(rw, p->hash, "error",
+                     "#pragma CKPT_CHECKPOINT outside a function: it marks a safe point in a "
+                     "function body");
+            else if (tok_at(rw, p->end) != tok_at(rw, p->kw) + 1)
+                diag(rw, p->hash, "error",
+                     "malformed #pragma CKPT_CHECKPOINT: it takes no arguments");
+        }
+    }
+    if (rw->errors)
+        goto done;
+    fixpoint(rw);
+    collect_sites(rw);
+    if (rw->errors)
+        goto done;
+    for (int i = 0; i < rw->nfuncs; i++) {
+        if (!rw->funcs[i].in_main)
+            continue;
+        if (rw->funcs[i].reach) {
+            instrument_func(rw, i);
+            if (o->warn_unsaved)
+                warn_unsaved(rw, i);
+        }
+    }
+    /* save pragmas in functions that reach no safe point, and file-scope ones: the line goes */
+    for (int i = 0; i < rw->nprags; i++) {
+        struct pragma *p = &rw->prags[i];
+        if (p->is_save && (p->func < 0 || !rw->funcs[p->func].reach))
+            edit(rw, p->hash, p->end, 1, strdup(""));
+    }
+    if (rw->errors)
+        goto done;
+
+    {
+        struct sbuf ob = {0};
+        unsigned incl_line;
+        uint32_t incl = include_point(rw, &incl_line);
+        edit(rw, incl, incl, -1, NULL);
+        qsort(rw->edits, (size_t)rw->nedits, sizeof *rw->edits, edit_cmp);
+        sb_printf(&ob, "#line 1 \"");
+        cstr_escape(&ob, o->display);
+        sb_printf(&ob, "\"\n");
+        uint32_t cur = 0;
+        for (int i = 0; i < rw->nedits; i++) {
+            struct edit *e = &rw->edits[i];
+            if (e->start < cur)
+                continue; /* overlaps an earlier replacement */
+            sb_add(&ob, rw->text + cur, e->start - cur);
+            if (e->text) {
+                sb_add(&ob, e->text, strlen(e->text));
+            } else {
+                sb_printf(&ob, "#include <ckpt_pvm.h>\n#line %u \"", incl_line);
+                cstr_escape(&ob, o->display);
+                sb_printf(&ob, "\"\n");
+            }
+            cur = e->end > cur ? e->end : e->start;
+        }
+        sb_add(&ob, rw->text + cur, rw->size - cur);
+        if (rw->size && rw->text[rw->size - 1] != '\n')
+            sb_add(&ob, "\n", 1);
+        emit_globals(rw, &ob);
+        FILE *of = fopen(out, "wb");
+        if (!of || fwrite(ob.s, 1, ob.n, of) != ob.n || fclose(of) != 0) {
+            fprintf(stderr, "ckpt-cc: error: cannot write %s\n", out);
+            free(ob.s);
+            goto done;
+        }
+        free(ob.s);
+        ret = 0;
+    }
+done:
+    clang_disposeTranslationUnit(rw->tu);
+    clang_disposeIndex(idx);
+    return ret;
+}
