@@ -16,7 +16,8 @@
  *   total primes 9592 sum 454396537
  *
  * Workers use trial division on purpose: CHUNK sets how long a task takes
- * (tests: 20 x 5000 in well under a second; benchmarks: 200 x 500000).
+ * (tests: `master 3 20 5000`, well under a second; benchmarks:
+ * `master 2 200 500000`, the primes below 10^8, a minute or more).
  */
 #include <stdio.h>
 #include <stdlib.h>
