@@ -1,8 +1,452 @@
-/* ckpt-info: prints what is on disk (placeholder until the full tool lands). */
-#include <stdio.h>
+/*
+ * ckpt-info: shows what is on disk, through runtime/image.h only.
+ *
+ *   ckpt-info DIR          committed epochs of a checkpoint folder (newest first),
+ *                          their tasks and sizes; uncommitted epoch folders noted
+ *   ckpt-info FILE.img     one task image: header and sections
+ *   --verify               load every image of every committed epoch and check
+ *                          every checksum and the commit record's figures
+ *   --json                 the same as one JSON document, for scripts
+ *
+ * Exit status: 0 all good, 1 a problem was found (or nothing could be read),
+ * 2 usage.  The tool owns no format knowledge: image.c does all reading.
+ */
+#define _GNU_SOURCE
 #include "image.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+enum { EXIT_OK = 0, EXIT_PROBLEM = 1, EXIT_USAGE = 2 };
+
+struct opts {
+    int verify, json;
+    const char *target;
+};
+
+static const char usage_text[] =
+    "usage: ckpt-info [--verify] [--json] DIR|FILE.img\n"
+    "\n"
+    "  DIR        a checkpoint folder (CKPT_DIR): lists committed epochs, newest\n"
+    "             first, with per task raw and stored bytes, ratio, log bytes and\n"
+    "             write time, and notes epoch folders that are not committed\n"
+    "  FILE.img   a task image: prints its header and sections\n"
+    "  --verify   loads every image of every committed epoch and checks every\n"
+    "             checksum, the image headers and the commit record's sizes\n"
+    "  --json     prints one JSON document instead of text\n"
+    "  --help     prints this\n"
+    "\n"
+    "exit status: 0 all good, 1 a problem found (corrupt, unreadable, missing),\n"
+    "             2 usage error\n";
+
+/* ------------------------------------------------------------ output */
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20 || *p >= 0x7f)
+            printf("\\u%04x", *p);   /* names are bytes; keep the document ASCII */
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+static void time_str(uint64_t ns, char *buf, size_t len)
+{
+    time_t t = (time_t)(ns / 1000000000u);
+    struct tm tm;
+
+    if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm))
+        snprintf(buf, len, "?");
+    else
+        snprintf(buf + strlen(buf), len - strlen(buf), ".%03uZ",
+                 (unsigned)(ns / 1000000u % 1000u));
+}
+
+static double ratio(uint64_t raw, uint64_t stored)
+{
+    return stored ? (double)raw / (double)stored : 0.0;
+}
+
+/* ------------------------------------------------------------ one image */
+
+static void print_image_text(const char *path, const struct ckpt_img *img)
+{
+    const struct ckpt_img_header *h = ckpt_img_header(img);
+    char tb[64];
+    uint64_t raw = 0, stored = 0;
+
+    time_str(h->time_ns, tb, sizeof tb);
+    printf("%s\n", path);
+    printf("  task     0x%08" PRIx32 "\n", (uint32_t)h->vtid);
+    printf("  epoch    %" PRIu64 "\n", h->epoch);
+    printf("  time     %s\n", tb);
+    printf("  flags    %#" PRIx32 "%s\n", h->flags, h->flags & CKPT_IMG_F_EXITED ? " (exited)" : "");
+    printf("  exe      %s, %" PRIu64 " bytes, hash %016" PRIx64 "\n", h->exe.name, h->exe.size,
+           h->exe.hash);
+    printf("  format   version %d\n", CKPT_IMG_VERSION);
+    printf("  %4s  %-7s %-24s %5s %14s %14s %6s\n", "#", "type", "name", "elem", "raw",
+           "stored", "ratio");
+    for (size_t i = 0; i < ckpt_img_nsections(img); i++) {
+        const struct ckpt_img_section *s = ckpt_img_section(img, i);
+        printf("  %4zu  %-7s %-24s %5" PRIu32 " %14" PRIu64 " %14" PRIu64 " %6.2f\n", i,
+               ckpt_sec_type_name(s->type), s->name, s->elem, s->len, s->stored_len,
+               ratio(s->len, s->stored_len));
+        raw += s->len;
+        stored += s->stored_len;
+    }
+    printf("  %zu sections, %" PRIu64 " raw bytes in %" PRIu64 " bytes of sections\n",
+           ckpt_img_nsections(img), raw, stored);
+}
+
+static void print_image_json(const char *path, const struct ckpt_img *img, const char *err)
+{
+    printf("{\"file\": ");
+    json_str(path);
+    if (!img) {
+        printf(", \"ok\": false, \"error\": ");
+        json_str(err);
+        printf("}\n");
+        return;
+    }
+    const struct ckpt_img_header *h = ckpt_img_header(img);
+    char tb[64];
+    time_str(h->time_ns, tb, sizeof tb);
+    printf(", \"ok\": true, \"version\": %d, \"header\": {\"vtid\": %" PRId32
+           ", \"epoch\": %" PRIu64 ", \"time_ns\": %" PRIu64 ", \"time\": \"%s\", \"flags\": %" PRIu32
+           ", \"exe\": {\"name\": ",
+           CKPT_IMG_VERSION, h->vtid, h->epoch, h->time_ns, tb, h->flags);
+    json_str(h->exe.name);
+    printf(", \"size\": %" PRIu64 ", \"hash\": \"%016" PRIx64 "\"}}, \"sections\": [",
+           h->exe.size, h->exe.hash);
+    for (size_t i = 0; i < ckpt_img_nsections(img); i++) {
+        const struct ckpt_img_section *s = ckpt_img_section(img, i);
+        printf("%s\n  {\"index\": %zu, \"type\": %" PRIu32 ", \"type_name\": \"%s\", \"name\": ",
+               i ? "," : "", i, s->type, ckpt_sec_type_name(s->type));
+        json_str(s->name);
+        printf(", \"elem\": %" PRIu32 ", \"raw_bytes\": %" PRIu64 ", \"stored_bytes\": %" PRIu64 "}",
+               s->elem, s->len, s->stored_len);
+    }
+    printf("]}\n");
+}
+
+static int info_file(const struct opts *o)
+{
+    struct ckpt_img *img;
+    char err[1024];
+    int rc = ckpt_img_load(o->target, NULL, &img, err, sizeof err);
+
+    if (o->json)
+        print_image_json(o->target, img, err);
+    else if (rc < 0)
+        fprintf(stderr, "ckpt-info: %s\n", err);
+    else if (o->verify)
+        printf("%s: ok, %zu sections verified\n", o->target, ckpt_img_nsections(img));
+    else
+        print_image_text(o->target, img);
+    ckpt_img_free(img);
+    return rc < 0 ? EXIT_PROBLEM : EXIT_OK;
+}
+
+/* ------------------------------------------------------------ a folder */
+
+struct problems {
+    char **msg;
+    size_t n, cap;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void problem(struct problems *p, const char *fmt, ...)
+{
+    char buf[1200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 8;
+        char **m = realloc(p->msg, ncap * sizeof *m);
+        if (!m)
+            return;
+        p->msg = m;
+        p->cap = ncap;
+    }
+    if ((p->msg[p->n] = strdup(buf)))
+        p->n++;
+}
+
+/* Every image a commit record lists must load and agree with the record. */
+static void verify_epoch(const char *dir, const struct ckpt_commit *c, struct problems *pr)
+{
+    for (uint32_t i = 0; i < c->ntasks; i++) {
+        const struct ckpt_commit_task *t = &c->tasks[i];
+        struct ckpt_img *img;
+        char path[4096], err[1024];
+        uint64_t raw = 0, stored = 0;
+
+        if (ckpt_task_path(path, sizeof path, dir, c->epoch, t->vtid) < 0) {
+            problem(pr, "epoch %" PRIu64 ": path too long", c->epoch);
+            continue;
+        }
+        if (ckpt_img_load(path, NULL, &img, err, sizeof err) < 0) {
+            problem(pr, "epoch %" PRIu64 ": %s", c->epoch, err);
+            continue;
+        }
+        const struct ckpt_img_header *h = ckpt_img_header(img);
+        for (size_t k = 0; k < ckpt_img_nsections(img); k++)
+            raw += ckpt_img_section(img, k)->len;
+        struct stat st;
+        stored = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+        if (h->vtid != t->vtid || h->epoch != c->epoch)
+            problem(pr, "%s: header says task 0x%08" PRIx32 " epoch %" PRIu64, path,
+                    (uint32_t)h->vtid, h->epoch);
+        else if (raw != t->raw_bytes || stored != t->stored_bytes)
+            problem(pr, "%s: %" PRIu64 " raw / %" PRIu64 " stored bytes, the commit record says %"
+                    PRIu64 " / %" PRIu64, path, raw, stored, t->raw_bytes, t->stored_bytes);
+        ckpt_img_free(img);
+    }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Epoch folders (by name) that are not in the committed list. */
+static int uncommitted(const char *dir, const uint64_t *ep, int nep, char ***out, size_t *nout)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **v = NULL;
+    size_t n = 0;
+
+    if (!d)
+        return -errno;
+    while ((e = readdir(d))) {
+        char *end;
+        int found = 0;
+        if (strncmp(e->d_name, "epoch.", 6) != 0)
+            continue;
+        errno = 0;
+        unsigned long long k = strtoull(e->d_name + 6, &end, 10);
+        for (int i = 0; !*end && !errno && i < nep; i++)
+            found |= ep[i] == k;
+        if (found)
+            continue;
+        char **nv = realloc(v, (n + 1) * sizeof *v);
+        if (!nv || !(nv[n] = strdup(e->d_name))) {
+            free(nv ? nv : v);
+            closedir(d);
+            return -ENOMEM;
+        }
+        v = nv;
+        n++;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_str);
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+/* Why folder is not committed: the commit reader's own words. */
+static void why_uncommitted(const char *dir, const char *folder, char *why, size_t len)
+{
+    char edir[4096];
+    struct ckpt_commit c;
+    int rc;
+
+    snprintf(edir, sizeof edir, "%s/%s", dir, folder);
+    rc = ckpt_commit_read(edir, &c, why, len);
+    if (rc == -ENOENT)
+        snprintf(why, len, "no commit record (tentative or aborted)");
+    else if (rc == 0) {
+        snprintf(why, len, "its commit record names epoch %" PRIu64, c.epoch);
+        ckpt_commit_free(&c);
+    }
+}
+
+static int list_epochs(const char *dir, uint64_t **out)
+{
+    int max = 256, n;
+
+    for (;;) {
+        uint64_t *ep = malloc((size_t)max * sizeof *ep);
+        if (!ep)
+            return -ENOMEM;
+        n = ckpt_list_committed(dir, ep, max);
+        if (n < 0 || n < max) {
+            *out = ep;
+            return n;
+        }
+        free(ep);
+        max *= 4;
+    }
+}
+
+static void print_epoch(const struct opts *o, const struct ckpt_commit *c, int first)
+{
+    char tb[64];
+
+    time_str(c->time_ns, tb, sizeof tb);
+    if (o->json) {
+        printf("%s\n  {\"epoch\": %" PRIu64 ", \"time_ns\": %" PRIu64 ", \"time\": \"%s\", \"tasks\": [",
+               first ? "" : ",", c->epoch, c->time_ns, tb);
+        for (uint32_t i = 0; i < c->ntasks; i++) {
+            const struct ckpt_commit_task *t = &c->tasks[i];
+            printf("%s\n    {\"vtid\": %" PRId32 ", \"flags\": %" PRIu32 ", \"raw_bytes\": %" PRIu64
+                   ", \"stored_bytes\": %" PRIu64 ", \"ratio\": %.3f, \"log_bytes\": %" PRIu64
+                   ", \"write_ms\": %" PRIu32 "}",
+                   i ? "," : "", t->vtid, t->flags, t->raw_bytes, t->stored_bytes,
+                   ratio(t->raw_bytes, t->stored_bytes), t->log_bytes, t->write_ms);
+        }
+        printf("]}");
+        return;
+    }
+    printf("epoch %" PRIu64 "  committed %s  %" PRIu32 " task%s\n", c->epoch, tb, c->ntasks,
+           c->ntasks == 1 ? "" : "s");
+    printf("  %-10s %-6s %14s %14s %6s %12s %8s\n", "task", "flags", "raw", "stored", "ratio",
+           "log", "write ms");
+    for (uint32_t i = 0; i < c->ntasks; i++) {
+        const struct ckpt_commit_task *t = &c->tasks[i];
+        printf("  0x%08" PRIx32 " %-6s %14" PRIu64 " %14" PRIu64 " %6.2f %12" PRIu64 " %8" PRIu32 "\n",
+               (uint32_t)t->vtid, t->flags & CKPT_IMG_F_EXITED ? "exited" : "-", t->raw_bytes,
+               t->stored_bytes, ratio(t->raw_bytes, t->stored_bytes), t->log_bytes, t->write_ms);
+    }
+}
+
+static int info_dir(const struct opts *o)
+{
+    uint64_t *ep = NULL;
+    char **unc = NULL, why[1024];
+    size_t nunc = 0;
+    struct problems pr = { 0 };
+    int n = list_epochs(o->target, &ep), status = EXIT_OK;
+
+    if (n < 0 || uncommitted(o->target, ep, n, &unc, &nunc) < 0) {
+        fprintf(stderr, "ckpt-info: %s: %s\n", o->target, strerror(n < 0 ? -n : errno));
+        free(ep);
+        return EXIT_PROBLEM;
+    }
+    if (o->json) {
+        printf("{\"dir\": ");
+        json_str(o->target);
+        printf(", \"epochs\": [");
+    } else {
+        printf("%s: %d committed epoch%s%s\n", o->target, n, n == 1 ? "" : "s",
+               n ? ", newest first" : "");
+    }
+    for (int i = 0; i < n; i++) {
+        char edir[4096];
+        struct ckpt_commit c;
+        if (ckpt_epoch_dir(edir, sizeof edir, o->target, ep[i]) < 0 ||
+            ckpt_commit_read(edir, &c, why, sizeof why) < 0) {
+            problem(&pr, "%s", why);      /* changed under us */
+            continue;
+        }
+        print_epoch(o, &c, i == 0);
+        if (o->verify)
+            verify_epoch(o->target, &c, &pr);
+        ckpt_commit_free(&c);
+    }
+    if (o->json)
+        printf("],\n \"uncommitted\": [");
+    for (size_t i = 0; i < nunc; i++) {
+        why_uncommitted(o->target, unc[i], why, sizeof why);
+        /* a commit record that exists but does not verify is damage, not a
+         * checkpoint in progress */
+        if (o->verify && !strstr(why, "no commit record"))
+            problem(&pr, "%s: %s", unc[i], why);
+        if (o->json) {
+            printf("%s{\"folder\": ", i ? ", " : "");
+            json_str(unc[i]);
+            printf(", \"reason\": ");
+            json_str(why);
+            printf("}");
+        } else {
+            printf("%s: not committed: %s\n", unc[i], why);
+        }
+        free(unc[i]);
+    }
+    if (o->json && o->verify) {
+        printf("],\n \"verify\": {\"ok\": %s, \"problems\": [", pr.n ? "false" : "true");
+        for (size_t i = 0; i < pr.n; i++) {
+            printf("%s", i ? ", " : "");
+            json_str(pr.msg[i]);
+        }
+        printf("]}}\n");
+    } else if (o->json) {
+        printf("]}\n");
+    } else if (o->verify) {
+        for (size_t i = 0; i < pr.n; i++)
+            printf("PROBLEM %s\n", pr.msg[i]);
+        printf("verify: %s\n", pr.n ? "problems found" : "every image of every committed epoch verified");
+    }
+    if (pr.n)
+        status = EXIT_PROBLEM;
+    for (size_t i = 0; i < pr.n; i++)
+        free(pr.msg[i]);
+    free(pr.msg);
+    free(unc);
+    free(ep);
+    return status;
+}
+
+/* ------------------------------------------------------------ main */
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--verify") == 0)
+            o->verify = 1;
+        else if (strcmp(argv[i], "--json") == 0)
+            o->json = 1;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+        else if (strcmp(argv[i], "--") == 0 && i + 2 == argc && !o->target)
+            o->target = argv[++i];
+        else if (argv[i][0] == '-' || o->target)
+            return -1;
+        else
+            o->target = argv[i];
+    }
+    return o->target ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
-    fprintf(stderr, "usage: ckpt-info [--verify] [--json] DIR|FILE.img\n");
-    return 2;
+    struct opts o;
+    struct stat st;
+    int rc = parse_args(argc, argv, &o);
+
+    if (rc > 0) {
+        fputs(usage_text, stdout);
+        return EXIT_OK;
+    }
+    if (rc < 0) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    if (stat(o.target, &st) < 0) {
+        fprintf(stderr, "ckpt-info: %s: %s\n", o.target, strerror(errno));
+        return EXIT_PROBLEM;
+    }
+    rc = S_ISDIR(st.st_mode) ? info_dir(&o) : info_file(&o);
+    if (fflush(stdout) != 0)
+        return EXIT_PROBLEM;
+    return rc;
 }

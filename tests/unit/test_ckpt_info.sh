@@ -1,0 +1,76 @@
+#!/bin/sh
+# test_ckpt_info.sh CKPT_INFO TEST_IMAGE: the ckpt-info command line on a fixture
+# folder that `test_image fixture` writes (epochs 1 and 2 committed, 2 tasks
+# each, epoch 3 tentative): listing, one image, --verify (clean, then a flipped
+# byte, a corrupt commit record, a missing image), --json parsed by python3,
+# usage errors, exit codes.
+set -u
+INFO=$1
+MKFIX=$2
+T=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-info-XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT INT TERM
+D=$T/ck
+fail() { echo "FAIL: $*"; exit 1; }
+
+# expect STATUS CMD...: runs CMD, output in $T/out, checks the exit status
+expect() {
+    want=$1; shift
+    "$@" >"$T/out" 2>"$T/err"; got=$?
+    [ "$got" -eq "$want" ] || { cat "$T/out" "$T/err"; fail "$* exited $got, want $want"; }
+}
+has() { grep -q -- "$1" "$T/out" "$T/err" || { cat "$T/out" "$T/err"; fail "no '$1' in output"; }; }
+json_ok() { python3 -m json.tool "$T/out" >/dev/null || { cat "$T/out"; fail "not JSON"; }; }
+
+"$MKFIX" fixture "$D" || fail "fixture"
+
+expect 0 "$INFO" --help;                      has "exit status"; has "--verify"
+expect 2 "$INFO";                             has "usage"
+expect 2 "$INFO" --bogus "$D";                has "usage"
+expect 2 "$INFO" "$D" "$D"
+expect 1 "$INFO" "$T/absent";                 has "No such file"
+
+expect 0 "$INFO" "$D"
+has "2 committed epochs"; has "epoch 2  committed"; has "epoch 1  committed"
+has "0x00040002"; has "epoch.3: not committed: no commit record"
+[ "$(grep -n 'epoch 2' "$T/out" | cut -d: -f1)" -lt "$(grep -n 'epoch 1' "$T/out" | cut -d: -f1)" ] ||
+    fail "not newest first"
+
+IMG=$D/epoch.2/task.00040001.img
+expect 0 "$INFO" "$IMG"
+has "task     0x00040001"; has "epoch    2"; has "global  grid"; has " 2097152 "; has "log     log"
+
+expect 0 "$INFO" --json "$IMG";               json_ok; has '"type_name": "global"'
+expect 0 "$INFO" --json "$D";                 json_ok; has '"uncommitted"'
+expect 0 "$INFO" --verify "$D";               has "every image of every committed epoch verified"
+expect 0 "$INFO" --verify --json "$D";        json_ok; has '"ok": true'
+expect 0 "$INFO" --verify "$IMG";             has "ok, 5 sections verified"
+
+# A flipped byte in the middle of the grid's compressed data.
+cp "$IMG" "$T/saved.img"
+python3 - "$IMG" <<'EOF' || fail "flip"
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+b[len(b) // 2] ^= 0x08
+open(p, 'wb').write(b)
+EOF
+expect 1 "$INFO" --verify "$D";               has "PROBLEM epoch 2: task.00040001.img: section 1 'grid'"
+has "problems found"
+expect 1 "$INFO" --verify --json "$D";        json_ok; has '"ok": false'
+expect 1 "$INFO" "$IMG";                      has "task.00040001.img: section 1 'grid'"
+expect 1 "$INFO" --json "$IMG";               json_ok; has '"ok": false'
+expect 0 "$INFO" "$D"                         # listing reads commit records only
+cp "$T/saved.img" "$IMG"
+expect 0 "$INFO" --verify "$D"
+
+# A missing image of a committed epoch.
+mv "$D/epoch.1/task.00040002.img" "$T/moved.img"
+expect 1 "$INFO" --verify "$D";               has "task.00040002.img: cannot open"
+mv "$T/moved.img" "$D/epoch.1/task.00040002.img"
+
+# A corrupt commit record: the epoch is no longer committed, and --verify says why.
+printf 'X' | dd of="$D/epoch.1/commit" bs=1 seek=20 conv=notrunc 2>/dev/null
+expect 0 "$INFO" "$D";                        has "1 committed epoch"; has "epoch.1: not committed: epoch.1/commit: checksum mismatch"
+expect 1 "$INFO" --verify "$D";               has "PROBLEM epoch.1: epoch.1/commit: checksum mismatch"
+
+echo "PASS ckpt-info"
