@@ -125,6 +125,7 @@ struct ckpt_stats {
     uint64_t msgs_sent, msgs_received, duplicates_dropped;
     uint64_t log_entries, log_bytes, log_peak_bytes;
     uint64_t bytes_saved;      /* raw bytes in this task's last image */
+    uint64_t last_stop_ns, max_stop_ns;   /* time the task stood still (the fork) */
 };
 void ckpt_get_stats(struct ckpt_stats *st);
 

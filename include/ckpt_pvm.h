@@ -28,6 +28,7 @@ int ckpt_pvm_kill(int tid);
 int ckpt_pvm_notify(int what, int msgtag, int count, int *tids);
 
 int ckpt_pvm_initsend(int encoding);
+int ckpt_pvm_freebuf(int bufid);
 int ckpt_pvm_send(int tid, int msgtag);
 int ckpt_pvm_mcast(int *tids, int count, int msgtag);
 int ckpt_pvm_psend(int tid, int msgtag, void *buf, int len, int datatype);
@@ -52,6 +53,7 @@ int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
 #define pvm_kill ckpt_pvm_kill
 #define pvm_notify ckpt_pvm_notify
 #define pvm_initsend ckpt_pvm_initsend
+#define pvm_freebuf ckpt_pvm_freebuf
 #define pvm_send ckpt_pvm_send
 #define pvm_mcast ckpt_pvm_mcast
 #define pvm_psend ckpt_pvm_psend

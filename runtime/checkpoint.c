@@ -1,0 +1,268 @@
+/*
+ * checkpoint.c: taking a checkpoint.  The task stops only for fork(); the
+ * writer child serializes the frozen state to disk at low priority and exits
+ * with _exit, while the parent computes on.  The parent reaps its writer
+ * without blocking at later safe points (waiting for that pid only, never
+ * for the application's own children) and reports to the coordinator.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "rt.h"
+
+/* What the writer child reports back; a shared page, one writer at a time. */
+struct writer_result {
+    int err;
+    struct ckpt_img_totals totals;
+};
+static struct writer_result *result;
+
+static uint64_t realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int make_dirs(uint64_t epoch, char *path, size_t len)
+{
+    char edir[4096];
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (mkdir(rt->dir, 0700) != 0 && errno != EEXIST)
+        return -errno;
+    if (ckpt_epoch_dir(edir, sizeof edir, rt->dir, epoch) != 0)
+        return -ENAMETOOLONG;
+    if (mkdir(edir, 0700) != 0 && errno != EEXIST)
+        return -errno;
+    return ckpt_task_path(path, len, rt->dir, epoch, rt->myvtid) ? -ENAMETOOLONG : 0;
+}
+
+static __attribute__((noreturn)) void writer_child(uint64_t epoch)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);   /* no application handler runs here */
+    if (setpriority(PRIO_PROCESS, 0, 10) != 0)
+        pr_debug("setpriority: %s", strerror(errno));
+
+    char path[4096];
+    struct ckpt_imgw *w = NULL;
+    struct ckpt_img_header hdr = {
+        .exe = rt->exe, .vtid = rt->myvtid, .flags = 0, .epoch = epoch, .time_ns = realtime_ns()};
+    int err = make_dirs(epoch, path, sizeof path);
+    if (!err)
+        err = ckpt_imgw_open(&w, path, &hdr, rt->level);
+    if (!err) {
+        err = ckpt__state_write(w);
+        if (err)
+            ckpt_imgw_abort(w);
+        else
+            err = ckpt_imgw_close(w, &result->totals);
+    }
+    result->err = err;
+    _exit(err ? 1 : 0);
+}
+
+/* stdout/stderr lengths, so that a restart can cut them back. */
+static void note_output(void)
+{
+    fflush(stdout);
+    fflush(stderr);
+    for (int fd = 0; fd <= 2; fd++) {
+        struct stat st;
+        ckpt__rt.out_off[fd] = fd > 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
+    }
+}
+
+static void note_cut(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    free(rt->cut);
+    rt->cut = calloc((size_t)rt->npeers * 2 + 1, sizeof *rt->cut);
+    if (!rt->cut)
+        ckpt__die("out of memory");
+    rt->ncut = rt->npeers;
+    for (int i = 0; i < rt->npeers; i++) {
+        rt->cut[2 * i] = (uint64_t)(int64_t)rt->peers[i]->vtid;
+        rt->cut[2 * i + 1] = rt->peers[i]->in_seq;
+    }
+}
+
+void ckpt__take(uint64_t epoch)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (rt->writer)
+        ckpt__reap(1);
+    if (!result) {
+        result = mmap(NULL, sizeof *result, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (result == MAP_FAILED)
+            ckpt__die("mmap: %s", strerror(errno));
+    }
+    memset(result, 0, sizeof *result);
+    note_output();
+    note_cut();
+    rt->epoch = epoch;
+    rt->st.checkpoints++;
+    if (rt->forced)
+        rt->st.forced++;
+    rt->forced = 0;
+
+    uint64_t t0 = ckpt__now_ns();
+    pid_t pid = fork();
+    if (pid == 0)
+        writer_child(epoch);
+    uint64_t stop = ckpt__now_ns() - t0;
+    if (stop > rt->st.max_stop_ns)
+        rt->st.max_stop_ns = stop;
+    rt->st.last_stop_ns = stop;
+    if (pid < 0) {
+        pr_err("checkpoint %llu: fork: %s", (unsigned long long)epoch, strerror(errno));
+        long v[2] = {(long)epoch, -errno};
+        ckpt__ctl_to_coord(CTL_WFAIL, v, 2);
+        return;
+    }
+    rt->writer = pid;
+    rt->writer_epoch = epoch;
+    rt->write_start_ns = t0;
+    pr_debug("checkpoint %llu: writer %d started after a %.3f ms stop",
+             (unsigned long long)epoch, (int)pid, stop / 1e6);
+}
+
+static int wait_writer(int block, int *status)
+{
+    for (;;) {
+        pid_t r = waitpid(ckpt__rt.writer, status, block ? 0 : WNOHANG);
+        if (r >= 0)
+            return r > 0;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static void report(int ok, uint32_t ms)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (!ok) {
+        long v[2] = {(long)rt->writer_epoch, result->err ? result->err : -EIO};
+        ckpt__ctl_to_coord(CTL_WFAIL, v, 2);
+        return;
+    }
+    int n = 6 + 2 * rt->ncut;
+    long *v = calloc((size_t)n, sizeof *v);
+    if (!v)
+        ckpt__die("out of memory");
+    v[0] = (long)rt->writer_epoch;
+    v[1] = (long)result->totals.raw_bytes;
+    v[2] = (long)result->totals.stored_bytes;
+    v[3] = (long)result->totals.log_bytes;
+    v[4] = (long)ms;
+    v[5] = 0;
+    for (int i = 0; i < 2 * rt->ncut; i++)
+        v[6 + i] = (long)rt->cut[i];
+    ckpt__ctl_to_coord(CTL_WRITTEN, v, n);
+    free(v);
+}
+
+/* Collects a finished writer (or waits for it with block) and reports. */
+void ckpt__reap(int block)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    int status = 0;
+    if (!rt->writer || wait_writer(block, &status) == 0)
+        return;
+    uint32_t ms = (uint32_t)((ckpt__now_ns() - rt->write_start_ns) / 1000000u);
+    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && result->err == 0;
+    rt->writer = 0;
+    rt->st.bytes_saved = result->totals.raw_bytes;
+    if (!ok)
+        pr_err("checkpoint %llu was not written: %s", (unsigned long long)rt->writer_epoch,
+               result->err ? strerror(-result->err)
+                           : WIFSIGNALED(status) ? "the writer was killed" : "the writer failed");
+    else
+        pr_debug("checkpoint %llu written in %u ms: %llu bytes, %llu on disk",
+                 (unsigned long long)rt->writer_epoch, ms,
+                 (unsigned long long)result->totals.raw_bytes,
+                 (unsigned long long)result->totals.stored_bytes);
+    if (rt->mode == CKPT_MODE_JOB)
+        report(ok, ms);
+    rt->last_write_ok = ok;
+}
+
+void ckpt__abort_writer(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    int status;
+    if (!rt->writer)
+        return;
+    kill(rt->writer, SIGKILL);
+    wait_writer(1, &status);
+    rt->writer = 0;
+}
+
+void ckpt__due(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    ckpt__reap(0);
+    if (rt->requested > rt->epoch && !rt->restoring)
+        ckpt__take(rt->requested);
+}
+
+/* CKPT_STOP_AT: checkpoint here, commit it alone (there is no coordinator),
+ * and stop as if killed right after.  Tests resume with CKPT_RESTART=1. */
+static __attribute__((noreturn)) void stop_here(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    uint64_t epoch = rt->epoch + 1;
+    ckpt__take(epoch);
+    ckpt__reap(1);
+    if (!rt->last_write_ok)
+        exit(1);
+    char edir[4096];
+    struct ckpt_commit_task t = {.vtid = rt->myvtid,
+                                 .raw_bytes = result->totals.raw_bytes,
+                                 .stored_bytes = result->totals.stored_bytes,
+                                 .log_bytes = result->totals.log_bytes};
+    struct ckpt_commit c = {.epoch = epoch, .time_ns = realtime_ns(), .ntasks = 1, .tasks = &t};
+    int err = ckpt_epoch_dir(edir, sizeof edir, rt->dir, epoch);
+    if (!err)
+        err = ckpt_commit_write(edir, &c);
+    if (err) {
+        pr_err("cannot commit checkpoint %llu: %s", (unsigned long long)epoch, strerror(-err));
+        exit(1);
+    }
+    pr_info("stopped at safe point %ld after checkpoint %llu", rt->safepoints, (unsigned long long)epoch);
+    exit(75);
+}
+
+void ckpt__safepoint(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (__builtin_expect(!rt->inited, 0))
+        ckpt__init();
+    if (rt->restoring)
+        ckpt__restore_finish();
+    else
+        rt->safepoints++;
+    switch (rt->mode) {
+    case CKPT_MODE_STANDALONE:
+        if (rt->stop_at && rt->safepoints == rt->stop_at && !rt->writer)
+            stop_here();
+        break;
+    case CKPT_MODE_JOB:
+        ckpt__poll();
+        ckpt__due();
+        break;
+    default:
+        break;
+    }
+}

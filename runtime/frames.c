@@ -1,0 +1,124 @@
+/*
+ * frames.c: the shadow stack and the registry of saved globals.
+ *
+ * Rewritten functions call in here on every entry and exit, so the normal
+ * (not restoring) path is a handful of stores.  Rebuilding frames after a
+ * restart is restore.c's business; this file only hands over to it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt.h"
+
+static void start(void)
+{
+    static int started;
+    if (started)
+        return;
+    started = 1;
+    ckpt__restore_start();
+}
+
+void ckpt_enter(struct ckpt_frame *f, const char *func, struct ckpt_var *vars,
+                int nvars, const uint64_t *live)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (__builtin_expect(!rt->inited, 0))
+        ckpt__init();
+    f->up = rt->top;
+    f->func = func;
+    f->vars = vars;
+    f->nvars = nvars;
+    f->site = 0;
+    f->live = live;
+    f->resume = 0;
+    f->step = 0;
+    f->saved = NULL;
+    for (int i = 0; i < nvars; i++)
+        vars[i].reg = 0;
+    rt->top = f;
+    rt->depth++;
+    if (__builtin_expect(rt->depth == 1, 0))
+        start();
+    if (__builtin_expect(rt->restoring, 0))
+        ckpt__restore_frame(f);
+}
+
+void ckpt_leave(struct ckpt_frame *f)
+{
+    /* Unlink by the frame's own link, so a frame skipped by longjmp cannot
+     * leave the stack pointing into dead memory for long. */
+    ckpt__rt.top = f->up;
+    ckpt__rt.depth--;
+}
+
+void ckpt_bind(struct ckpt_frame *f, int i, unsigned reg, void *addr, size_t size,
+               size_t elem, size_t count, unsigned kind, const char *name)
+{
+    if (i < 0 || i >= f->nvars)
+        ckpt__die("%s: variable index %d out of range (rebuild with the same ckpt-cc)", f->func, i);
+    struct ckpt_var *v = &f->vars[i];
+    v->addr = addr;
+    v->size = size;
+    v->elem = elem ? elem : 1;
+    v->count = count;
+    v->name = name;
+    v->kind = kind;
+    v->reg = reg;
+    if (f->resume)
+        ckpt__restore_var(f, i);
+}
+
+static struct ckpt_global *add_global(const char *key, void *addr, size_t size,
+                                      size_t elem, unsigned kind)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (rt->nglobals == rt->maxglobals) {
+        int max = rt->maxglobals ? 2 * rt->maxglobals : 32;
+        struct ckpt_global *g = realloc(rt->globals, (size_t)max * sizeof *g);
+        if (!g)
+            ckpt__die("out of memory registering %s", key);
+        rt->globals = g;
+        rt->maxglobals = max;
+    }
+    struct ckpt_global *g = &rt->globals[rt->nglobals++];
+    memset(g, 0, sizeof *g);
+    g->key = strdup(key);
+    if (!g->key)
+        ckpt__die("out of memory registering %s", key);
+    g->v.addr = addr;
+    g->v.size = size;
+    g->v.elem = elem ? elem : 1;
+    g->v.kind = kind;
+    g->v.name = g->key;
+    g->v.reg = 1;
+    return g;
+}
+
+void ckpt_global(const char *key, void *addr, size_t size, size_t elem, unsigned kind)
+{
+    add_global(key, addr, size, elem, kind);
+}
+
+void ckpt_global_block(const char *key, void *addr, size_t elem, size_t (*count)(void))
+{
+    struct ckpt_global *g = add_global(key, addr, sizeof(void *), elem, CKPT_KIND_BLOCK);
+    g->count = count;
+}
+
+struct ckpt_global *ckpt__globals(int *n)
+{
+    *n = ckpt__rt.nglobals;
+    return ckpt__rt.globals;
+}
+
+void ckpt_checkpoint(void)
+{
+    ckpt__safepoint();
+}
+
+void ckpt_get_stats(struct ckpt_stats *st)
+{
+    *st = ckpt__rt.st;
+    st->epoch = ckpt__rt.epoch;
+}

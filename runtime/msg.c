@@ -1,0 +1,920 @@
+/*
+ * msg.c: the PVM calls of an instrumented task, and the runtime's traffic.
+ *
+ * Application messages travel exactly as the application packed them: no
+ * header is added, so pvm_bufinfo and every unpack work unchanged.  What the
+ * protocol needs travels beside them on the same (sender, receiver) channel,
+ * whose FIFO order PVM guarantees:
+ *   - sequence numbers are implicit: both ends count the channel's messages;
+ *   - a MARK control message tells the receiver that what follows was sent
+ *     in a new epoch, so it checkpoints before taking any of it (no orphans);
+ *   - after a restart a REPLAY message renumbers the channel before the
+ *     sender re-sends its logged messages, and the receiver drops what its
+ *     checkpoint already holds.
+ * Every message is taken off the wire by the runtime (receive with wildcards)
+ * into one arrival-ordered queue, and application receives match against
+ * that queue, so control traffic can never match, steal or reorder them.
+ *
+ * The sender log keeps PVM's own send buffer rather than a copy; a buffer is
+ * freed when every log entry naming it is dropped and the application has
+ * let go of it (pvm_initsend, pvm_freebuf).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <pvm3.h>
+
+#include "proto.h"
+#include "rt.h"
+#include "state.h"
+
+enum { PULL_POLL, PULL_BLOCK, PULL_WAIT };
+#define PVM_INPLACE_ENC 0x20000000   /* signature libpvm3 gives PvmDataInPlace buffers */
+
+static int attached;
+static int raw_enc;          /* encoding signature of PvmDataRaw buffers */
+
+/* ---------------------------------------------------------------- peers */
+
+struct ckpt_peer *ckpt__peer(int vtid, int create)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    static struct ckpt_peer *last;
+    if (last && last->vtid == vtid)
+        return last;
+    for (int i = 0; i < rt->npeers; i++)
+        if (rt->peers[i]->vtid == vtid)
+            return last = rt->peers[i];
+    if (!create)
+        return NULL;
+    if (rt->npeers == rt->maxpeers) {
+        int max = rt->maxpeers ? 2 * rt->maxpeers : 16;
+        struct ckpt_peer **pp = realloc(rt->peers, (size_t)max * sizeof *pp);
+        if (!pp)
+            ckpt__die("out of memory (channel table)");
+        rt->peers = pp;
+        rt->maxpeers = max;
+    }
+    struct ckpt_peer *p = calloc(1, sizeof *p);
+    if (!p)
+        ckpt__die("out of memory (channel table)");
+    p->vtid = p->tid = vtid;
+    p->in_next = 1;
+    rt->peers[rt->npeers++] = p;
+    return last = p;
+}
+
+int ckpt__vtid_of(int tid)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (tid == rt->mytid)
+        return rt->myvtid;
+    for (int i = 0; i < rt->npeers; i++)
+        if (rt->peers[i]->tid == tid)
+            return rt->peers[i]->vtid;
+    return tid;
+}
+
+int ckpt__tid_of(int vtid)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (vtid == rt->myvtid)
+        return rt->mytid;
+    struct ckpt_peer *p = ckpt__peer(vtid, 0);
+    return p ? p->tid : vtid;
+}
+
+/* ------------------------------------------------------ control messages */
+
+static int ctl_send(int tid, int type, const long *v, int n, char **strs, int nstr)
+{
+    int hdr[4] = {CKPT_CTL_MAGIC, CKPT_CTL_VERSION, type, n};
+    int b = pvm_mkbuf(PvmDataDefault);
+    if (b < 0)
+        return b;
+    int old = pvm_setsbuf(b);
+    int rc = pvm_pkint(hdr, 4, 1);
+    if (rc >= 0 && n > 0)
+        rc = pvm_pklong((long *)v, n, 1);
+    for (int i = 0; rc >= 0 && i < nstr; i++)
+        rc = pvm_pkstr(strs[i]);
+    if (rc >= 0)
+        rc = pvm_send(tid, CKPT_CTL_TAG);
+    pvm_setsbuf(old);
+    pvm_freebuf(b);
+    return rc;
+}
+
+void ckpt__ctl_to_coord(int type, const long *v, int n)
+{
+    if (ckpt__rt.coord && ctl_send(ckpt__rt.coord, type, v, n, NULL, 0) < 0)
+        pr_warn("cannot reach the coordinator t%x", (unsigned)ckpt__rt.coord);
+}
+
+/* Decodes the active receive buffer; returns the type or <0 if malformed. */
+static int ctl_decode(long *v, int max, int *n)
+{
+    int hdr[4];
+    if (pvm_upkint(hdr, 4, 1) < 0 || hdr[0] != CKPT_CTL_MAGIC)
+        return -EBADMSG;
+    if (hdr[1] != CKPT_CTL_VERSION)
+        return -EPROTO;
+    if (hdr[3] < 0 || hdr[3] > max)
+        return -EMSGSIZE;
+    if (hdr[3] > 0 && pvm_upklong(v, hdr[3], 1) < 0)
+        return -EBADMSG;
+    *n = hdr[3];
+    return hdr[2];
+}
+
+/* ------------------------------------------------------------ the log */
+
+#define LOGBUF_BUCKETS 256
+static struct logbuf_node {
+    struct logbuf_node *next;
+    struct ckpt_logbuf lb;
+} *logbufs[LOGBUF_BUCKETS];
+
+static struct ckpt_logbuf *logbuf_find(int bufid)
+{
+    for (struct logbuf_node *n = logbufs[(unsigned)bufid % LOGBUF_BUCKETS]; n; n = n->next)
+        if (n->lb.bufid == bufid)
+            return &n->lb;
+    return NULL;
+}
+
+static struct ckpt_logbuf *logbuf_add(int bufid, int len, int enc, int released)
+{
+    struct logbuf_node *n = calloc(1, sizeof *n);
+    if (!n)
+        ckpt__die("out of memory (sender log)");
+    n->lb = (struct ckpt_logbuf){bufid, 0, len, enc, released};
+    struct logbuf_node **head = &logbufs[(unsigned)bufid % LOGBUF_BUCKETS];
+    n->next = *head;
+    *head = n;
+    return &n->lb;
+}
+
+static void logbuf_unref(struct ckpt_logbuf *lb)
+{
+    if (--lb->refs > 0)
+        return;
+    int bufid = lb->bufid;
+    if (lb->released)
+        pvm_freebuf(bufid);
+    for (struct logbuf_node **pn = &logbufs[(unsigned)bufid % LOGBUF_BUCKETS]; *pn; pn = &(*pn)->next)
+        if (&(*pn)->lb == lb) {
+            struct logbuf_node *dead = *pn;
+            *pn = dead->next;
+            free(dead);
+            return;
+        }
+}
+
+static void log_append(struct ckpt_peer *p, struct ckpt_logbuf *lb, int tag)
+{
+    struct ckpt_logent *e = malloc(sizeof *e);
+    if (!e)
+        ckpt__die("out of memory (sender log)");
+    *e = (struct ckpt_logent){NULL, p->out_seq, tag, lb};
+    lb->refs++;
+    if (p->log_tail)
+        p->log_tail->next = e;
+    else
+        p->log_head = e;
+    p->log_tail = e;
+    p->log_bytes += (uint64_t)lb->len;
+    struct ckpt_stats *st = &ckpt__rt.st;
+    st->log_entries++;
+    st->log_bytes += (uint64_t)lb->len;
+    if (st->log_bytes > st->log_peak_bytes)
+        st->log_peak_bytes = st->log_bytes;
+}
+
+/* Drops the entries a committed checkpoint of the receiver proves it holds:
+ * a rollback can never go behind that checkpoint again, so no replay will
+ * ask for them. */
+void ckpt__log_drop_upto(struct ckpt_peer *p, uint64_t seq)
+{
+    struct ckpt_stats *st = &ckpt__rt.st;
+    while (p->log_head && p->log_head->seq <= seq) {
+        struct ckpt_logent *e = p->log_head;
+        p->log_head = e->next;
+        p->log_bytes -= (uint64_t)e->buf->len;
+        st->log_entries--;
+        st->log_bytes -= (uint64_t)e->buf->len;
+        logbuf_unref(e->buf);
+        free(e);
+    }
+    if (!p->log_head)
+        p->log_tail = NULL;
+    if (seq > p->acked)
+        p->acked = seq;
+}
+
+/* The log entry for a message just sent from buffer bufid.  A buffer packed
+ * in place references the application's memory, which may change: copy it. */
+static struct ckpt_logbuf *logbuf_for_sent(int bufid, int *fresh)
+{
+    struct ckpt_logbuf *lb = logbuf_find(bufid);
+    *fresh = 0;
+    if (lb)
+        return lb;
+    struct pvmminfo mi;
+    if (pvm_getminfo(bufid, &mi) < 0)
+        return NULL;
+    if (mi.enc == PVM_INPLACE_ENC)
+        return NULL;
+    int len = ckpt__buf_len(bufid);
+    if (len < 0)
+        ckpt__die("cannot read sent buffer %d for the log", bufid);
+    *fresh = 1;
+    return logbuf_add(bufid, len, mi.enc, 0);
+}
+
+/* ------------------------------------------------------------ the queue */
+
+static void enqueue(int bufid, int src_vtid, int tag, int len)
+{
+    struct ckpt_qmsg *q = malloc(sizeof *q);
+    if (!q)
+        ckpt__die("out of memory (receive queue)");
+    *q = (struct ckpt_qmsg){NULL, bufid, src_vtid, tag, len};
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (rt->q_tail)
+        rt->q_tail->next = q;
+    else
+        rt->q_head = q;
+    rt->q_tail = q;
+}
+
+static struct ckpt_qmsg *match(int vtid, int tag, struct ckpt_qmsg **prev)
+{
+    struct ckpt_qmsg *pv = NULL;
+    for (struct ckpt_qmsg *q = ckpt__rt.q_head; q; pv = q, q = q->next)
+        if ((vtid == -1 || q->src_vtid == vtid) && (tag == -1 || q->tag == tag)) {
+            if (prev)
+                *prev = pv;
+            return q;
+        }
+    return NULL;
+}
+
+/* Sources of delivered messages that PVM itself would report wrongly
+ * (messages rebuilt after a restart). */
+#define RESTORED_MAX 64
+static struct {
+    int bufid, src_vtid, tag;
+} restored_src[RESTORED_MAX];
+
+/* Makes q the active receive buffer, freeing the previous one as pvm_recv does. */
+static int deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (prev)
+        prev->next = q->next;
+    else
+        rt->q_head = q->next;
+    if (rt->q_tail == q)
+        rt->q_tail = prev;
+    int old = pvm_getrbuf();
+    if (old > 0 && old != q->bufid) {
+        pvm_freebuf(old);
+        for (int k = 0; k < RESTORED_MAX; k++)
+            if (restored_src[k].bufid == old)
+                restored_src[k].bufid = 0;
+    }
+    pvm_setrbuf(q->bufid);
+    int b = q->bufid;
+    free(q);
+    rt->st.msgs_received++;
+    return b;
+}
+
+/* ------------------------------------------------------------ the wire */
+
+static void handle_ctl(int src, int type, const long *v, int n);
+int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
+
+/* Takes one message off the wire (how: poll, block, or wait up to tmo) and
+ * files it.  Returns 1 if one was taken, 0 if none, <0 on a PVM error.  The
+ * application's active receive buffer is kept across the raw receive. */
+static int pull_one(int how, struct timeval *tmo)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    int saved = pvm_setrbuf(0);
+    int b = how == PULL_POLL ? pvm_nrecv(-1, -1)
+          : how == PULL_BLOCK ? pvm_recv(-1, -1) : pvm_trecv(-1, -1, tmo);
+    if (b > 0)
+        pvm_setrbuf(0);
+    pvm_setrbuf(saved);
+    if (b <= 0)
+        return b;
+
+    int len, tag, src;
+    pvm_bufinfo(b, &len, &tag, &src);
+    if (tag == CKPT_CTL_TAG) {
+        static long v[CKPT_CTL_MAX];
+        int n = 0;
+        saved = pvm_setrbuf(b);
+        int type = ctl_decode(v, CKPT_CTL_MAX, &n);
+        pvm_setrbuf(saved);
+        pvm_freebuf(b);
+        if (type < 0)
+            pr_warn("dropped a malformed runtime message from t%x: %s",
+                    (unsigned)ckpt__vtid_of(src), strerror(-type));
+        else
+            handle_ctl(src, type, v, n);
+        return 1;
+    }
+    int vtid = ckpt__vtid_of(src);
+    struct ckpt_peer *p = ckpt__peer(vtid, 1);
+    uint64_t seq = p->in_next++;
+    if (seq <= p->in_seq) {
+        pvm_freebuf(b);
+        rt->st.duplicates_dropped++;
+        return 1;
+    }
+    if (seq > p->in_seq + 1 && p->instrumented)
+        pr_err("%llu message(s) from t%x were lost in transit across the restart%s",
+               (unsigned long long)(seq - p->in_seq - 1), (unsigned)vtid,
+               rt->log_on ? "" : " (the sender log is off: CKPT_LOG=off)");
+    p->in_seq = seq;
+    enqueue(b, vtid, tag, len);
+    return 1;
+}
+
+static void handle_ctl(int src, int type, const long *v, int n)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    struct ckpt_peer *p;
+    switch (type) {
+    case CTL_REQ:
+        if (n >= 1 && (uint64_t)v[0] > rt->requested)
+            rt->requested = (uint64_t)v[0];
+        break;
+    case CTL_MARK:
+        p = ckpt__peer(ckpt__vtid_of(src), 1);
+        p->instrumented = 1;
+        if (n >= 1 && (uint64_t)v[0] > rt->epoch && (uint64_t)v[0] > rt->requested) {
+            rt->requested = (uint64_t)v[0];
+            rt->forced = 1;
+        }
+        break;
+    case CTL_REPLAY:
+        p = ckpt__peer(ckpt__vtid_of(src), 1);
+        p->instrumented = 1;
+        if (n >= 1)
+            p->in_next = (uint64_t)v[0];
+        break;
+    case CTL_COMMIT:
+        if (n >= 1 && (uint64_t)v[0] > rt->committed)
+            rt->committed = (uint64_t)v[0];
+        for (int i = 1; i + 1 < n; i += 2)
+            if ((p = ckpt__peer((int)v[i], 0)))
+                ckpt__log_drop_upto(p, (uint64_t)v[i + 1]);
+        pr_debug("epoch %ld committed; log %llu bytes", n ? v[0] : 0L,
+                 (unsigned long long)rt->st.log_bytes);
+        break;
+    case CTL_ABORT:
+        if (n >= 1 && rt->writer && rt->writer_epoch == (uint64_t)v[0])
+            ckpt__abort_writer();
+        break;
+    case CTL_MAP:
+        for (int i = 0; i + 1 < n; i += 2) {
+            if ((int)v[i] == rt->myvtid)
+                continue;
+            p = ckpt__peer((int)v[i], 1);
+            p->tid = (int)v[i + 1];
+            p->instrumented = 1;
+        }
+        rt->mapped = 1;
+        break;
+    default:
+        pr_warn("ignored runtime message %d from t%x", type, (unsigned)ckpt__vtid_of(src));
+    }
+}
+
+/* Files what is waiting on the wire, stopping early when a checkpoint is
+ * due: nothing sent after a peer's MARK may be taken before it. */
+int ckpt__poll(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    int taken = 0;
+    while (taken < 256 && rt->requested <= rt->epoch && pull_one(PULL_POLL, NULL) > 0)
+        taken++;
+    return taken;
+}
+
+/* Waits for the next message; while a writer child runs, wakes up often
+ * enough to reap it and report. */
+static int wait_one(const struct timeval *deadline_left)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (!rt->writer && !deadline_left)
+        return pull_one(PULL_BLOCK, NULL);
+    struct timeval tv = {0, 20000};
+    if (deadline_left && (!rt->writer || deadline_left->tv_sec < 0 ||
+                          (deadline_left->tv_sec == 0 && deadline_left->tv_usec < 20000)))
+        tv = *deadline_left;
+    return pull_one(PULL_WAIT, &tv);
+}
+
+/* ------------------------------------------------------ start and restart */
+
+static void hello(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    long v[7] = {rt->myvtid, rt->mytid, rt->parent_vtid, (long)getpid(),
+                 (long)rt->epoch, rt->restoring ? (long)rt->epoch : -1L, rt->argc};
+    if (ctl_send(rt->coord, CTL_HELLO, v, 7, rt->argv, rt->argc) < 0)
+        ckpt__die("cannot reach the coordinator t%x", (unsigned)rt->coord);
+}
+
+/* Rebuilds the log and the receive queue saved in the image, then tells every
+ * peer where our channel to it restarts and sends what it may have missed. */
+static void rebuild_and_replay(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    for (int i = 0; i < rt->npeers; i++) {
+        struct ckpt_peer *p = rt->peers[i];
+        uint64_t off = 0;
+        const struct msg_rec *r;
+        const void *bytes;
+        int rc;
+        while (p->rlog && (rc = ckpt__msg_rec_next(p->rlog, p->rlog_len, &off, &r, &bytes)) > 0) {
+            int b = ckpt__buf_make(bytes, (size_t)r->len, r->enc);
+            if (b < 0)
+                ckpt__die("cannot rebuild a logged message: PVM error %d", b);
+            uint64_t keep = p->out_seq;
+            p->out_seq = r->seq;
+            log_append(p, logbuf_add(b, r->len, r->enc, 1), r->tag);
+            p->out_seq = keep;
+        }
+        p->rlog = NULL;
+    }
+    uint64_t off = 0;
+    const struct msg_rec *r;
+    const void *bytes;
+    while (rt->rqueue && ckpt__msg_rec_next(rt->rqueue, rt->rqueue_len, &off, &r, &bytes) > 0) {
+        /* A buffer becomes readable only by arriving: send it to ourselves. */
+        int b = ckpt__buf_make(bytes, (size_t)r->len, r->enc);
+        int old = pvm_setsbuf(b);
+        int rc = pvm_send(rt->mytid, r->tag);
+        pvm_setsbuf(old);
+        pvm_freebuf(b);
+        int saved = pvm_setrbuf(0);
+        int got = rc < 0 ? rc : pvm_recv(rt->mytid, r->tag);
+        if (got > 0)
+            pvm_setrbuf(0);
+        pvm_setrbuf(saved);
+        if (got < 0)
+            ckpt__die("cannot rebuild a received message: PVM error %d", got);
+        enqueue(got, r->peer, r->tag, r->len);
+        for (int k = 0; k < RESTORED_MAX; k++)
+            if (restored_src[k].bufid == 0) {
+                restored_src[k].bufid = got;
+                restored_src[k].src_vtid = r->peer;
+                restored_src[k].tag = r->tag;
+                break;
+            }
+    }
+    rt->rqueue = NULL;
+
+    for (int i = 0; i < rt->npeers; i++) {
+        struct ckpt_peer *p = rt->peers[i];
+        if (!p->instrumented || p->vtid == rt->myvtid || !p->out_seq)
+            continue;
+        long first = p->log_head ? (long)p->log_head->seq : (long)(p->out_seq + 1);
+        ctl_send(p->tid, CTL_REPLAY, &first, 1, NULL, 0);
+        for (struct ckpt_logent *e = p->log_head; e; e = e->next) {
+            int old = pvm_setsbuf(e->buf->bufid);
+            int rc = pvm_send(p->tid, e->tag);
+            pvm_setsbuf(old);
+            if (rc < 0)
+                pr_err("replay to t%x failed: PVM error %d", (unsigned)p->vtid, rc);
+        }
+        p->marked_epoch = rt->epoch;
+    }
+}
+
+/* Enrolls in PVM and introduces the task to the coordinator; a restarted
+ * task also waits for the map of the job's new task ids and replays. */
+void ckpt__msg_attach(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (attached || rt->mode != CKPT_MODE_JOB)
+        return;
+    attached = 1;
+    rt->mytid = pvm_mytid();
+    if (rt->mytid < 0)
+        ckpt__die("cannot enroll in PVM (error %d): is the pvmd running?", rt->mytid);
+    if (ckpt__buf_selftest() != 0)
+        ckpt__die("this libpvm3 does not have the message layout ckpt was built for");
+    int b = pvm_mkbuf(PvmDataRaw);
+    struct pvmminfo mi;
+    pvm_getminfo(b, &mi);
+    raw_enc = mi.enc;
+    pvm_freebuf(b);
+
+    if (!rt->restoring) {
+        rt->myvtid = rt->mytid;
+        int parent = pvm_parent();
+        rt->parent_vtid = parent;
+        if (parent > 0)
+            ckpt__peer(parent, 1)->instrumented = 1;
+        int *sib, ns = pvm_siblings(&sib);
+        for (int i = 0; i < ns; i++) {
+            struct ckpt_peer *p = ckpt__peer(sib[i], 1);
+            p->instrumented = 1;
+            p->sibling = i + 1;
+        }
+        const char *e0 = getenv("CKPT_EPOCH0");
+        if (e0)
+            rt->epoch = rt->committed = strtoull(e0, NULL, 10);
+        for (int i = 0; i < rt->npeers; i++)
+            rt->peers[i]->marked_epoch = rt->epoch;
+    }
+    hello();
+    if (!rt->restoring)
+        return;
+    /* Only the coordinator's messages until the map arrives: peers' messages
+     * cannot be told apart before we know their new task ids. */
+    while (!rt->mapped) {
+        static long v[CKPT_CTL_MAX];
+        int n = 0, saved = pvm_setrbuf(0);
+        int got = pvm_recv(rt->coord, CKPT_CTL_TAG);
+        if (got < 0)
+            ckpt__die("lost the coordinator while restarting (PVM error %d)", got);
+        int type = ctl_decode(v, CKPT_CTL_MAX, &n);
+        pvm_freebuf(got);
+        pvm_setrbuf(saved);
+        if (type >= 0)
+            handle_ctl(rt->coord, type, v, n);
+    }
+    rebuild_and_replay();
+}
+
+void ckpt__msg_after_restore(void)
+{
+}
+
+static int job(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (__builtin_expect(!rt->inited, 0))
+        ckpt__init();
+    if (rt->mode != CKPT_MODE_JOB)
+        return 0;
+    if (!attached)
+        ckpt__msg_attach();
+    return 1;
+}
+
+/* ------------------------------------------------------ the wrapped calls */
+
+int ckpt_pvm_mytid(void)
+{
+    return job() ? ckpt__rt.myvtid : pvm_mytid();
+}
+
+int ckpt_pvm_parent(void)
+{
+    return job() ? ckpt__rt.parent_vtid : pvm_parent();
+}
+
+int ckpt_pvm_siblings(int **tids)
+{
+    if (!job())
+        return pvm_siblings(tids);
+    static int *list;
+    struct ckpt_rt *rt = &ckpt__rt;
+    int n = 0;
+    for (int i = 0; i < rt->npeers; i++)
+        if (rt->peers[i]->sibling > n)
+            n = rt->peers[i]->sibling;
+    free(list);
+    list = calloc((size_t)n + 1, sizeof *list);
+    if (!list)
+        return PvmNoMem;
+    for (int i = 0; i < rt->npeers; i++)
+        if (rt->peers[i]->sibling)
+            list[rt->peers[i]->sibling - 1] = rt->peers[i]->vtid;
+    if (n == 0) {   /* started alone: PVM reports the task itself */
+        list[0] = rt->myvtid;
+        n = 1;
+    }
+    *tids = list;
+    return n;
+}
+
+/* A bare name is looked up beside the running program first, so jobs work
+ * without copying executables into ~/pvm3/bin. */
+static char *spawn_path(char *file, char *buf, size_t len)
+{
+    if (!file || strchr(file, '/'))
+        return file;
+    const char *slash = strrchr(ckpt__rt.exe_path, '/');
+    if (!slash)
+        return file;
+    snprintf(buf, len, "%.*s/%s", (int)(slash - ckpt__rt.exe_path), ckpt__rt.exe_path, file);
+    return access(buf, X_OK) == 0 ? buf : file;
+}
+
+int ckpt_pvm_spawn(char *file, char **argv, int flag, char *where, int count, int *tids)
+{
+    if (!job())
+        return pvm_spawn(file, argv, flag, where, count, tids);
+    struct ckpt_rt *rt = &ckpt__rt;
+    char path[4096], epoch[32];
+    snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)rt->epoch);
+    setenv("CKPT_EPOCH0", epoch, 1);
+    int n = pvm_spawn(spawn_path(file, path, sizeof path), argv, flag, where, count, tids);
+    for (int i = 0; i < n; i++)
+        if (tids[i] > 0) {
+            struct ckpt_peer *p = ckpt__peer(tids[i], 1);
+            p->tid = tids[i];
+            p->instrumented = 1;
+            p->marked_epoch = rt->epoch;
+        }
+    return n;
+}
+
+int ckpt_pvm_exit(void)
+{
+    if (!job())
+        return pvm_exit();
+    struct ckpt_rt *rt = &ckpt__rt;
+    ckpt__reap(1);
+    long v = rt->myvtid;
+    ckpt__ctl_to_coord(CTL_BYE, &v, 1);
+    return pvm_exit();
+}
+
+int ckpt_pvm_kill(int tid)
+{
+    if (!job())
+        return pvm_kill(tid);
+    long v = tid;
+    ckpt__ctl_to_coord(CTL_BYE, &v, 1);  /* an intended exit, not a failure */
+    return pvm_kill(ckpt__tid_of(tid));
+}
+
+int ckpt_pvm_notify(int what, int msgtag, int count, int *tids)
+{
+    if (!job() || what != PvmTaskExit || count <= 0 || !tids)
+        return pvm_notify(what, msgtag, count, tids);
+    int *real = malloc((size_t)count * sizeof *real);
+    if (!real)
+        return PvmNoMem;
+    for (int i = 0; i < count; i++)
+        real[i] = ckpt__tid_of(tids[i]);
+    int rc = pvm_notify(what, msgtag, count, real);
+    free(real);
+    return rc;
+}
+
+int ckpt_pvm_initsend(int encoding)
+{
+    if (job()) {
+        int sb = pvm_getsbuf();
+        struct ckpt_logbuf *lb = sb > 0 ? logbuf_find(sb) : NULL;
+        if (lb) {           /* keep it for the log; PVM would free it */
+            pvm_setsbuf(0);
+            lb->released = 1;
+        }
+    }
+    return pvm_initsend(encoding);
+}
+
+int ckpt_pvm_freebuf(int bufid)
+{
+    if (job()) {
+        struct ckpt_logbuf *lb = logbuf_find(bufid);
+        if (lb) {
+            if (pvm_getsbuf() == bufid)
+                pvm_setsbuf(0);
+            lb->released = 1;
+            return 0;
+        }
+    }
+    return pvm_freebuf(bufid);
+}
+
+/* Announces a new epoch on the channel before its first message of it. */
+static void mark(struct ckpt_peer *p)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (p->marked_epoch >= rt->epoch || !p->instrumented)
+        return;
+    long e = (long)rt->epoch;
+    ctl_send(p->tid, CTL_MARK, &e, 1, NULL, 0);
+    p->marked_epoch = rt->epoch;
+}
+
+static void record_sent(struct ckpt_peer *p, int bufid, int tag)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    p->out_seq++;
+    rt->st.msgs_sent++;
+    if (!rt->log_on || !p->instrumented || p->vtid == rt->myvtid)
+        return;
+    int fresh;
+    struct ckpt_logbuf *lb = logbuf_for_sent(bufid, &fresh);
+    if (!lb) {      /* in place: the bytes may change under us, keep a copy */
+        int enc, len = ckpt__buf_len(bufid);
+        char *tmp = len > 0 ? malloc((size_t)len) : NULL;
+        if (len > 0 && !tmp)
+            ckpt__die("out of memory (sender log)");
+        ckpt__buf_bytes(bufid, tmp, (size_t)(len > 0 ? len : 0), &enc);
+        int b = ckpt__buf_make(tmp, (size_t)(len > 0 ? len : 0), raw_enc);
+        free(tmp);
+        lb = logbuf_add(b, len, raw_enc, 1);
+    }
+    log_append(p, lb, tag);
+}
+
+int ckpt_pvm_send(int tid, int msgtag)
+{
+    if (!job())
+        return pvm_send(tid, msgtag);
+    ckpt__safepoint();
+    struct ckpt_peer *p = ckpt__peer(tid, 1);
+    mark(p);
+    int sb = pvm_getsbuf();
+    int rc = pvm_send(p->tid, msgtag);
+    if (rc >= 0)
+        record_sent(p, sb, msgtag);
+    return rc;
+}
+
+int ckpt_pvm_mcast(int *tids, int count, int msgtag)
+{
+    if (!job())
+        return pvm_mcast(tids, count, msgtag);
+    ckpt__safepoint();
+    if (count <= 0)
+        return pvm_mcast(tids, count, msgtag);
+    int *real = malloc((size_t)count * sizeof *real);
+    if (!real)
+        return PvmNoMem;
+    for (int i = 0; i < count; i++) {
+        struct ckpt_peer *p = ckpt__peer(tids[i], 1);
+        mark(p);
+        real[i] = p->tid;
+    }
+    int sb = pvm_getsbuf();
+    int rc = pvm_mcast(real, count, msgtag);
+    free(real);
+    if (rc >= 0)
+        for (int i = 0; i < count; i++)
+            record_sent(ckpt__peer(tids[i], 1), sb, msgtag);
+    return rc;
+}
+
+static int pack_typed(void *buf, int len, int type, int unpack)
+{
+    switch (type) {
+    case PVM_STR: return unpack ? pvm_upkstr(buf) : pvm_pkstr(buf);
+    case PVM_BYTE: return unpack ? pvm_upkbyte(buf, len, 1) : pvm_pkbyte(buf, len, 1);
+    case PVM_SHORT: return unpack ? pvm_upkshort(buf, len, 1) : pvm_pkshort(buf, len, 1);
+    case PVM_INT: return unpack ? pvm_upkint(buf, len, 1) : pvm_pkint(buf, len, 1);
+    case PVM_FLOAT: return unpack ? pvm_upkfloat(buf, len, 1) : pvm_pkfloat(buf, len, 1);
+    case PVM_CPLX: return unpack ? pvm_upkcplx(buf, len, 1) : pvm_pkcplx(buf, len, 1);
+    case PVM_DOUBLE: return unpack ? pvm_upkdouble(buf, len, 1) : pvm_pkdouble(buf, len, 1);
+    case PVM_DCPLX: return unpack ? pvm_upkdcplx(buf, len, 1) : pvm_pkdcplx(buf, len, 1);
+    case PVM_LONG: return unpack ? pvm_upklong(buf, len, 1) : pvm_pklong(buf, len, 1);
+    case PVM_USHORT: return unpack ? pvm_upkushort(buf, len, 1) : pvm_pkushort(buf, len, 1);
+    case PVM_UINT: return unpack ? pvm_upkuint(buf, len, 1) : pvm_pkuint(buf, len, 1);
+    case PVM_ULONG: return unpack ? pvm_upkulong(buf, len, 1) : pvm_pkulong(buf, len, 1);
+    default: return PvmBadParam;
+    }
+}
+
+static int type_size(int type)
+{
+    static const int sz[] = {1, 1, sizeof(short), sizeof(int), sizeof(float), 2 * sizeof(float),
+                             sizeof(double), 2 * sizeof(double), sizeof(long), sizeof(short),
+                             sizeof(int), sizeof(long)};
+    return type >= 0 && type <= PVM_ULONG ? sz[type] : 1;
+}
+
+int ckpt_pvm_psend(int tid, int msgtag, void *buf, int len, int datatype)
+{
+    if (!job())
+        return pvm_psend(tid, msgtag, buf, len, datatype);
+    int b = pvm_mkbuf(PvmDataRaw);
+    if (b < 0)
+        return b;
+    int old = pvm_setsbuf(b);
+    int rc = pack_typed(buf, len, datatype, 0);
+    if (rc >= 0)
+        rc = ckpt_pvm_send(tid, msgtag);
+    pvm_setsbuf(old);
+    if (logbuf_find(b))
+        logbuf_find(b)->released = 1;
+    else
+        pvm_freebuf(b);
+    return rc < 0 ? rc : 0;
+}
+
+/* Receives: match the queue, else take from the wire until a match.
+ * tmo: NULL blocks; {0,0} polls; else waits that long. */
+static int receive(int tid, int msgtag, const struct timeval *tmo)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    uint64_t deadline = 0;
+    if (tmo)
+        deadline = ckpt__now_ns() + (uint64_t)tmo->tv_sec * 1000000000u + (uint64_t)tmo->tv_usec * 1000u;
+    ckpt__safepoint();
+    for (;;) {
+        struct ckpt_qmsg *prev = NULL, *q = match(tid, msgtag, &prev);
+        if (q)
+            return deliver(q, prev);
+        struct timeval left, *lp = NULL;
+        if (tmo) {
+            uint64_t now = ckpt__now_ns();
+            if (now >= deadline) {
+                while (pull_one(PULL_POLL, NULL) > 0 && rt->requested <= rt->epoch)
+                    if ((q = match(tid, msgtag, &prev)))
+                        return deliver(q, prev);
+                return 0;
+            }
+            left.tv_sec = (time_t)((deadline - now) / 1000000000u);
+            left.tv_usec = (suseconds_t)((deadline - now) % 1000000000u / 1000u);
+            lp = &left;
+        }
+        int rc = wait_one(lp);
+        if (rc < 0)
+            return rc;
+        ckpt__due();
+    }
+}
+
+int ckpt_pvm_recv(int tid, int msgtag)
+{
+    return job() ? receive(tid, msgtag, NULL) : pvm_recv(tid, msgtag);
+}
+
+int ckpt_pvm_nrecv(int tid, int msgtag)
+{
+    static const struct timeval zero = {0, 0};
+    return job() ? receive(tid, msgtag, &zero) : pvm_nrecv(tid, msgtag);
+}
+
+int ckpt_pvm_trecv(int tid, int msgtag, struct timeval *tmout)
+{
+    return job() ? receive(tid, msgtag, tmout) : pvm_trecv(tid, msgtag, tmout);
+}
+
+int ckpt_pvm_probe(int tid, int msgtag)
+{
+    if (!job())
+        return pvm_probe(tid, msgtag);
+    ckpt__safepoint();
+    struct ckpt_qmsg *q = match(tid, msgtag, NULL);
+    return q ? q->bufid : 0;
+}
+
+int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
+                   int *rtid, int *rtag, int *rlen)
+{
+    if (!job())
+        return pvm_precv(tid, msgtag, buf, len, datatype, rtid, rtag, rlen);
+    int b = receive(tid, msgtag, NULL);
+    if (b < 0)
+        return b;
+    int bytes, tag, src;
+    ckpt_pvm_bufinfo(b, &bytes, &tag, &src);
+    int items = bytes / type_size(datatype);
+    int rc = pack_typed(buf, items < len ? items : len, datatype, 1);
+    if (rtid)
+        *rtid = src;
+    if (rtag)
+        *rtag = tag;
+    if (rlen)
+        *rlen = items;
+    return rc < 0 ? rc : 0;
+}
+
+int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid)
+{
+    int rc = pvm_bufinfo(bufid, bytes, msgtag, tid);
+    if (rc < 0 || !job())
+        return rc;
+    for (int k = 0; k < RESTORED_MAX; k++)
+        if (restored_src[k].bufid == bufid) {
+            if (msgtag)
+                *msgtag = restored_src[k].tag;
+            if (tid)
+                *tid = restored_src[k].src_vtid;
+            return rc;
+        }
+    if (tid)
+        *tid = ckpt__vtid_of(*tid);
+    return rc;
+}

@@ -1,0 +1,32 @@
+/*
+ * proto.h: the runtime's control messages, between tasks and with the
+ * coordinator (ckpt-run).  They travel under one reserved tag that the
+ * runtime takes off the wire before application matching ever sees it.
+ * Body (PvmDataDefault): int magic, int version, int type, int n, then n longs.
+ */
+#ifndef CKPT_PROTO_H
+#define CKPT_PROTO_H
+
+#define CKPT_CTL_TAG 0x7ffc4b50       /* reserved; applications must not use it */
+#define CKPT_CTL_MAGIC 0x434b5054     /* "CKPT" */
+#define CKPT_CTL_VERSION 1
+#define CKPT_CTL_MAX 65536            /* longs in one control message */
+
+enum ckpt_ctl {
+    /* task -> coordinator */
+    CTL_HELLO = 1,    /* vtid, tid, parent vtid, pid, start epoch, restored epoch, argc; argv follows as strings */
+    CTL_WRITTEN = 2,  /* epoch, raw, stored, log bytes, write ms, flags, then (vtid, in_seq) pairs */
+    CTL_WFAIL = 3,    /* epoch, -errno */
+    CTL_BYE = 4,      /* vtid: exits normally */
+    /* coordinator -> task */
+    CTL_REQ = 10,     /* epoch */
+    CTL_COMMIT = 11,  /* epoch, then (receiver vtid, consumed seq) pairs for this sender */
+    CTL_ABORT = 12,   /* epoch */
+    CTL_MAP = 13,     /* (vtid, tid) pairs: the job's tasks and where they live now */
+    CTL_GO = 14,      /* recovery: every task is back, replay and run */
+    /* task -> task */
+    CTL_MARK = 20,    /* epoch: messages after this one were sent in that epoch */
+    CTL_REPLAY = 21,  /* first seq: the sender's next messages restart at that number */
+};
+
+#endif /* CKPT_PROTO_H */

@@ -1,0 +1,256 @@
+/*
+ * restore.c: bringing a restarted task back to the safe point it was saved at.
+ *
+ * The image is loaded and verified before main's first statement; globals are
+ * restored at once.  Then each function on the saved call chain, as it is
+ * entered again, is matched to its saved frame (same depth, same name), its
+ * registration points are replayed to restore its locals, and it jumps to the
+ * saved call site.  The innermost site is a safe point, where
+ * ckpt__restore_finish() ends the rebuild and the PVM call proceeds.
+ *
+ * Pointers are saved as addresses and translated here: every restored object
+ * records where it was and where it is now (a reloc); a saved pointer that
+ * falls inside one is moved with it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rt.h"
+#include "state.h"
+
+extern char __executable_start[] __attribute__((weak));
+
+struct ckpt_reloc {
+    uint64_t old, len;
+    char *now;
+};
+struct ckpt_fixup {
+    void **where;
+    uint64_t old;
+    const char *name;
+};
+
+#define GROW(arr, n, max)                                                  \
+    do {                                                                   \
+        if ((n) == (max)) {                                                \
+            int m_ = (max) ? 2 * (max) : 64;                               \
+            void *p_ = realloc((arr), (size_t)m_ * sizeof *(arr));         \
+            if (!p_)                                                       \
+                ckpt__die("out of memory while restoring");                \
+            (arr) = p_;                                                    \
+            (max) = m_;                                                    \
+        }                                                                  \
+    } while (0)
+
+void ckpt__reloc_add(uint64_t old, uint64_t len, void *now)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    GROW(rt->relocs, rt->nrelocs, rt->maxrelocs);
+    rt->relocs[rt->nrelocs++] = (struct ckpt_reloc){old, len, now};
+}
+
+void ckpt__fixup_add(void **where, uint64_t old, const char *name)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    GROW(rt->fixups, rt->nfixups, rt->maxfixups);
+    rt->fixups[rt->nfixups++] = (struct ckpt_fixup){where, old, name};
+}
+
+/* New address of old pointer value p, or 0 with *ok = 0 if nothing restored holds it. */
+static uintptr_t translate(uint64_t p, int *ok)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    *ok = 1;
+    if (!p)
+        return 0;
+    for (int i = rt->nrelocs - 1; i >= 0; i--) {
+        const struct ckpt_reloc *r = &rt->relocs[i];
+        if (p >= r->old && p <= r->old + r->len)   /* one past the end is valid C */
+            return (uintptr_t)r->now + (uintptr_t)(p - r->old);
+    }
+    /* Into the executable itself (a string literal, a function, an unsaved
+     * global): it moved with the load address. */
+    if (p >= rt->old_exe_start && p < rt->old_exe_end)
+        return (uintptr_t)__executable_start + (uintptr_t)(p - rt->old_exe_start);
+    *ok = 0;
+    return 0;
+}
+
+/* Translates the pending pointers that can be; with final, all of them. */
+static void run_fixups(int final)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    int keep = 0;
+    for (int i = 0; i < rt->nfixups; i++) {
+        struct ckpt_fixup *fx = &rt->fixups[i];
+        int ok;
+        uintptr_t now = translate(fx->old, &ok);
+        if (ok || final) {
+            if (!ok)
+                pr_warn("pointer %s pointed outside the saved state (%#llx); it is NULL after the restart",
+                        fx->name, (unsigned long long)fx->old);
+            *fx->where = (void *)now;
+        } else {
+            rt->fixups[keep++] = *fx;
+        }
+    }
+    rt->nfixups = keep;
+}
+
+void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v)
+{
+    switch (sv->kind) {
+    case CKPT_KIND_BLOCK: {
+        size_t bytes = (size_t)(sv->count * sv->elem);
+        char *blk = NULL;
+        if (sv->old_block) {
+            blk = malloc(bytes ? bytes : 1);
+            if (!blk)
+                ckpt__die("out of memory restoring %s (%zu bytes)", sv->name, bytes);
+            memcpy(blk, sv->block, bytes);
+            ckpt__reloc_add(sv->old_block, bytes, blk);
+        }
+        *(void **)v->addr = blk;
+        v->count = (size_t)sv->count;
+        break;
+    }
+    case CKPT_KIND_POINTER: {
+        uint64_t old;
+        memcpy(&old, sv->data, sizeof old < sv->size ? sizeof old : sv->size);
+        ckpt__fixup_add((void **)v->addr, old, v->name);
+        break;
+    }
+    default:
+        memcpy(v->addr, sv->data, (size_t)sv->size);
+    }
+    ckpt__reloc_add(sv->old_addr, sv->size, v->addr);
+}
+
+/* Cuts stdout/stderr back to their length at the checkpoint, so what the task
+ * printed after it is not printed twice. */
+static void cut_output(void)
+{
+    for (int fd = 1; fd <= 2; fd++) {
+        int64_t off = ckpt__rt.out_off[fd];
+        struct stat st;
+        if (off < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (st.st_size > off && ftruncate(fd, off) != 0)
+            pr_warn("cannot cut fd %d back to %lld bytes: %s", fd, (long long)off, strerror(errno));
+        if (lseek(fd, 0, SEEK_END) < 0)
+            pr_warn("lseek fd %d: %s", fd, strerror(errno));
+    }
+}
+
+static const char *image_to_restore(char *buf, size_t len)
+{
+    const char *path = getenv("CKPT_RESTORE");
+    if (path && *path)
+        return path;
+    if (!getenv("CKPT_RESTART"))
+        return NULL;
+    uint64_t epoch;
+    if (ckpt_list_committed(ckpt__rt.dir, &epoch, 1) < 1)
+        ckpt__die("CKPT_RESTART: no committed checkpoint in %s", ckpt__rt.dir);
+    int32_t vtid = (int32_t)strtol(getenv("CKPT_VTID") ? getenv("CKPT_VTID") : "0", NULL, 0);
+    if (ckpt_task_path(buf, len, ckpt__rt.dir, epoch, vtid) != 0)
+        ckpt__die("checkpoint path too long");
+    return buf;
+}
+
+void ckpt__restore_start(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    char buf[4096], err[512];
+    const char *path = image_to_restore(buf, sizeof buf);
+    if (!path)
+        return;
+    int rc = ckpt_img_load(path, &rt->exe, &rt->img, err, sizeof err);
+    if (rc)
+        ckpt__die("cannot restart from %s: %s", path, err);
+    rt->restoring = 1;
+    rc = ckpt__state_read(rt->img);
+    if (rc)
+        ckpt__die("cannot restart from %s: malformed task state", path);
+    cut_output();
+    pr_info("restarting from epoch %llu (%d frames)", (unsigned long long)rt->epoch, rt->nsframes);
+    if (rt->mode == CKPT_MODE_JOB)
+        ckpt__msg_attach();
+    if (rt->nsframes == 0)
+        ckpt__die("%s holds no call chain to resume", path);
+}
+
+void ckpt__restore_frame(struct ckpt_frame *f)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    /* A frame entered while evaluating a call's arguments is not on the
+     * saved chain: it runs normally. */
+    if (rt->depth - 1 != rt->rdepth || rt->rdepth >= rt->nsframes ||
+        strcmp(rt->sframes[rt->rdepth].func, f->func) != 0)
+        return;
+    f->resume = 1;
+    f->saved = &rt->sframes[rt->rdepth++];
+    f->step = 0;
+}
+
+void ckpt__restore_var(struct ckpt_frame *f, int i)
+{
+    const struct ckpt_saved_frame *sf = f->saved;
+    for (int k = 0; k < sf->nvars; k++) {
+        const struct ckpt_saved_var *sv = &sf->vars[k];
+        if (sv->i != i)
+            continue;
+        struct ckpt_var *v = &f->vars[i];
+        if (v->size != sv->size || v->kind != (unsigned)sv->kind)
+            ckpt__die("%s: %s changed size or kind since the checkpoint", f->func, sv->name);
+        ckpt__restore_bytes(sv, v);
+        return;
+    }
+}
+
+int ckpt_resume_next(struct ckpt_frame *f)
+{
+    const struct ckpt_saved_frame *sf = f->saved;
+    if (!f->resume || !sf)
+        ckpt__die("%s: resume dispatch outside a restart", f->func);
+    while (f->step < sf->nvars) {
+        const struct ckpt_saved_var *sv = &sf->vars[f->step++];
+        if (sv->i >= 0 && sv->i < f->nvars && f->vars[sv->i].reg == 0)
+            return -(int)sv->reg;
+    }
+    run_fixups(0);
+    f->site = sf->site;
+    f->resume = 0;
+    return sf->site;
+}
+
+void ckpt_resume_lost(struct ckpt_frame *f)
+{
+    ckpt__die("%s: saved resume point %d does not exist in this build", f->func, f->site);
+}
+
+void ckpt__restore_finish(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (rt->rdepth != rt->nsframes)
+        ckpt__die("reached a safe point at depth %d while rebuilding %d saved frames "
+                  "(the program did not follow its saved call chain)", rt->rdepth, rt->nsframes);
+    run_fixups(1);
+    for (int i = 0; i < rt->nsframes; i++)
+        free(rt->sframes[i].vars);
+    free(rt->sframes);
+    rt->sframes = NULL;
+    rt->nsframes = rt->rdepth = 0;
+    free(rt->relocs);
+    rt->relocs = NULL;
+    rt->nrelocs = rt->maxrelocs = 0;
+    rt->restoring = 0;
+    if (rt->mode == CKPT_MODE_JOB)
+        ckpt__msg_after_restore();
+    ckpt_img_free(rt->img);
+    rt->img = NULL;
+    pr_info("resumed at epoch %llu", (unsigned long long)rt->epoch);
+}

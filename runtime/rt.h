@@ -1,0 +1,191 @@
+/*
+ * rt.h: libckpt's private interface and its one state struct, `ckpt_rt`.
+ *
+ * All of the runtime's state lives in `ckpt_rt`, so that the writer child
+ * (a fork() of the task) can serialize it as it was at the instant of the
+ * fork, and a restarted task can rebuild it from an image.
+ */
+#ifndef CKPT_RT_H
+#define CKPT_RT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "ckpt.h"
+#include "image.h"
+
+/* ---- messages to the user (say.c) ---- */
+void ckpt__say(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ckpt__die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+#define pr_err(...) ckpt__say(0, __VA_ARGS__)
+#define pr_warn(...) ckpt__say(1, __VA_ARGS__)
+#define pr_info(...) ckpt__say(2, __VA_ARGS__)
+#define pr_debug(...) ckpt__say(3, __VA_ARGS__)
+
+/* ---- registered globals (frames.c) ---- */
+struct ckpt_global {
+    char *key;
+    struct ckpt_var v;
+    size_t (*count)(void);  /* BLOCK globals: element count when saved */
+};
+
+/* ---- a frame as saved in an image, while it is being rebuilt ---- */
+struct ckpt_saved_var {
+    int32_t i, reg, kind;
+    uint64_t size, elem, count;
+    uint64_t old_addr;     /* where the variable was */
+    uint64_t old_block;    /* BLOCK: where its elements were */
+    char name[64];
+    const void *data;      /* saved bytes of the variable */
+    const void *block;     /* BLOCK: saved elements */
+};
+struct ckpt_saved_frame {
+    char func[64];
+    int32_t site, nvars;
+    struct ckpt_saved_var *vars;
+};
+
+/* ---- messaging (msg.c) ---- */
+struct ckpt_logbuf {                /* a sent PVM buffer the log keeps (no copy) */
+    int bufid;
+    int refs;                       /* log entries naming it (a multicast has several) */
+    int len, enc;                   /* body bytes and PVM encoding signature */
+    int released;                   /* the application no longer holds it */
+};
+struct ckpt_logent {                /* one logged message on one channel */
+    struct ckpt_logent *next;
+    uint64_t seq;
+    int tag;
+    struct ckpt_logbuf *buf;
+};
+struct ckpt_peer {
+    int vtid;                       /* virtual task id (what the application sees) */
+    int tid;                        /* live PVM task id */
+    int instrumented;               /* it has spoken our protocol */
+    uint64_t out_seq;               /* messages sent to it */
+    uint64_t marked_epoch;          /* last epoch announced to it */
+    uint64_t in_seq;                /* messages taken from the wire from it */
+    uint64_t in_next;               /* sequence number of its next message on the wire */
+    uint64_t acked;                 /* highest out_seq it has proven consumed */
+    struct ckpt_logent *log_head, *log_tail;   /* sent, not yet proven consumed */
+    uint64_t log_bytes;
+    int sibling;                    /* 1-based place in pvm_siblings(), 0 if none */
+    const void *rlog;               /* restore: its log as saved, until rebuilt */
+    uint64_t rlog_len;
+};
+struct ckpt_qmsg {                  /* received from PVM, not yet delivered */
+    struct ckpt_qmsg *next;
+    int bufid, src_vtid, tag, len;
+};
+
+enum ckpt_mode { CKPT_MODE_PLAIN, CKPT_MODE_STANDALONE, CKPT_MODE_JOB };
+
+struct ckpt_rt {
+    int inited;
+    enum ckpt_mode mode;
+    int verbose;
+
+    /* configuration (init.c) */
+    char dir[4096];                 /* CKPT_DIR */
+    int level;                      /* CKPT_COMPRESS */
+    int log_on;                     /* CKPT_LOG */
+    long stop_at;                   /* CKPT_STOP_AT: standalone test hook */
+    long safepoints;                /* safe points reached so far */
+    int coord;                      /* coordinator's PVM tid, 0 when none */
+    struct ckpt_exe_id exe;
+    char exe_path[4096];
+    int argc;
+    char **argv;                    /* our own copy, saved in images */
+
+    /* identity */
+    int mytid, myvtid, parent_vtid;
+
+    /* shadow stack and globals (frames.c) */
+    struct ckpt_frame *top;
+    int depth;
+    struct ckpt_global *globals;
+    int nglobals, maxglobals;
+
+    /* restore in progress (restore.c) */
+    int restoring;                  /* frames are being rebuilt */
+    struct ckpt_img *img;
+    struct ckpt_saved_frame *sframes;
+    int nsframes, rdepth;
+    struct ckpt_reloc *relocs;      /* old address ranges -> new ones */
+    int nrelocs, maxrelocs;
+    struct ckpt_fixup *fixups;      /* pointers still to translate */
+    int nfixups, maxfixups;
+    uint64_t old_exe_start, old_exe_end;   /* where the executable was mapped */
+    const void *rqueue;             /* saved receive queue, until rebuilt */
+    uint64_t rqueue_len;
+
+    /* checkpointing (checkpoint.c) */
+    uint64_t epoch;                 /* last checkpoint taken (tentative or not) */
+    uint64_t committed;             /* last checkpoint known committed */
+    uint64_t requested;             /* epoch asked for (coordinator or a MARK), not yet taken */
+    int forced;                     /* the request came from a peer's MARK */
+    int mapped;                     /* restart: the coordinator's task map has arrived */
+    uint64_t *cut;                  /* (vtid, in_seq) of every channel at the last fork */
+    int ncut;
+    pid_t writer;                   /* writer child in flight, 0 when none */
+    uint64_t writer_epoch;
+    uint64_t write_start_ns;
+    int last_write_ok;
+    int64_t out_off[3];             /* stdout/stderr length at the checkpoint, -1: not a file */
+
+    /* messaging (msg.c) */
+    struct ckpt_peer **peers;
+    int npeers, maxpeers;
+    struct ckpt_qmsg *q_head, *q_tail;
+    int in_control;                 /* inside a runtime PVM exchange */
+    int told_uninstrumented;
+
+    struct ckpt_stats st;
+};
+extern struct ckpt_rt ckpt__rt;
+
+/* init.c */
+void ckpt__init(void);
+uint64_t ckpt__now_ns(void);
+
+/* frames.c */
+struct ckpt_global *ckpt__globals(int *n);
+
+/* restore.c */
+void ckpt__restore_start(void);
+void ckpt__restore_var(struct ckpt_frame *f, int i);
+void ckpt__restore_frame(struct ckpt_frame *f);
+void ckpt__restore_finish(void);
+void ckpt__reloc_add(uint64_t old, uint64_t len, void *now);
+void ckpt__fixup_add(void **where, uint64_t old, const char *name);
+void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v);
+
+/* state.c: the task's state as image sections */
+int ckpt__state_write(struct ckpt_imgw *w);
+int ckpt__state_read(const struct ckpt_img *img);
+
+/* checkpoint.c */
+void ckpt__safepoint(void);
+void ckpt__due(void);
+void ckpt__take(uint64_t epoch);
+void ckpt__reap(int block);
+void ckpt__abort_writer(void);
+
+/* msg.c */
+void ckpt__msg_attach(void);
+void ckpt__msg_after_restore(void);
+int ckpt__poll(void);
+struct ckpt_peer *ckpt__peer(int vtid, int create);
+int ckpt__vtid_of(int tid);
+int ckpt__tid_of(int vtid);
+void ckpt__log_drop_upto(struct ckpt_peer *p, uint64_t seq);
+void ckpt__ctl_to_coord(int type, const long *v, int n);
+
+/* pvmbuf.c: message bytes through libpvm's internals */
+int ckpt__buf_bytes(int bufid, void *out, size_t max, int *enc);
+int ckpt__buf_len(int bufid);
+int ckpt__buf_make(const void *bytes, size_t len, int enc);
+int ckpt__buf_selftest(void);
+
+#endif /* CKPT_RT_H */

@@ -1,0 +1,433 @@
+/*
+ * state.c: a task's whole state as image sections, and back.
+ *
+ * Sections, in order: META (runtime state and the channel table), ARGV, a
+ * FRAME for the globals followed by one GLOBAL (+ BLOCK) per global, then one
+ * FRAME per shadow-stack frame from main down, each followed by one VAR
+ * (+ BLOCK) per saved variable, then one LOG per channel with entries, then
+ * QUEUE.  Writing runs in the writer child, which sees the task frozen at the
+ * fork; it must not touch PVM's socket nor stdio.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt.h"
+#include "state.h"
+
+extern char __executable_start[] __attribute__((weak));
+extern char _end[] __attribute__((weak));
+
+static void fill_var_rec(struct var_rec *r, int i, const struct ckpt_var *v)
+{
+    memset(r, 0, sizeof *r);
+    r->i = i;
+    r->reg = (int32_t)v->reg;
+    r->kind = (int32_t)v->kind;
+    r->size = v->size;
+    r->elem = v->elem;
+    r->count = v->kind == CKPT_KIND_BLOCK ? v->count : 0;
+    r->old_addr = (uintptr_t)v->addr;
+    if (v->kind == CKPT_KIND_BLOCK) {
+        r->old_block = (uintptr_t)*(void **)v->addr;
+        if (!r->old_block)
+            r->count = 0;
+    }
+    snprintf(r->name, sizeof r->name, "%s", v->name ? v->name : "?");
+}
+
+/* One FRAME section and the data sections of its variables. */
+static int write_frame(struct ckpt_imgw *w, const char *name, int depth, int site,
+                       struct ckpt_var **vars, const int *idx, int n)
+{
+    size_t len = sizeof(struct frame_rec) + (size_t)n * sizeof(struct var_rec);
+    char *buf = calloc(1, len);
+    if (!buf)
+        return -ENOMEM;
+    struct frame_rec *fr = (struct frame_rec *)buf;
+    struct var_rec *vr = (struct var_rec *)(fr + 1);
+    fr->depth = depth;
+    fr->site = site;
+    fr->nvars = n;
+    for (int k = 0; k < n; k++)
+        fill_var_rec(&vr[k], idx[k], vars[k]);
+    int err = ckpt_imgw_section(w, CKPT_SEC_FRAME, name, buf, len, 0);
+    for (int k = 0; !err && k < n; k++) {
+        const struct ckpt_var *v = vars[k];
+        uint32_t type = depth < 0 ? CKPT_SEC_GLOBAL : CKPT_SEC_VAR;
+        err = ckpt_imgw_section(w, type, vr[k].name, v->addr, v->size,
+                                v->kind == CKPT_KIND_DATA ? (uint32_t)v->elem : 0);
+        if (!err && v->kind == CKPT_KIND_BLOCK)
+            err = ckpt_imgw_section(w, CKPT_SEC_BLOCK, vr[k].name, (void *)(uintptr_t)vr[k].old_block,
+                                    vr[k].count * v->elem, (uint32_t)v->elem);
+    }
+    free(buf);
+    return err;
+}
+
+static int write_meta(struct ckpt_imgw *w)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    size_t len = sizeof(struct meta_rec) + (size_t)rt->npeers * sizeof(struct peer_rec);
+    char *buf = calloc(1, len);
+    if (!buf)
+        return -ENOMEM;
+    struct meta_rec *m = (struct meta_rec *)buf;
+    struct peer_rec *pr = (struct peer_rec *)(m + 1);
+    m->version = STATE_VERSION;
+    m->vtid = rt->myvtid;
+    m->tid = rt->mytid;
+    m->parent_vtid = rt->parent_vtid;
+    m->epoch = rt->epoch;
+    m->safepoints = rt->safepoints;
+    memcpy(m->out_off, rt->out_off, sizeof m->out_off);
+    m->exe_start = (uintptr_t)__executable_start;
+    m->exe_end = (uintptr_t)_end;
+    m->npeers = rt->npeers;
+    for (int i = 0; i < rt->npeers; i++) {
+        const struct ckpt_peer *p = rt->peers[i];
+        pr[i].vtid = p->vtid;
+        pr[i].tid = p->tid;
+        pr[i].instrumented = p->instrumented;
+        pr[i].sibling = p->sibling;
+        pr[i].out_seq = p->out_seq;
+        pr[i].marked_epoch = p->marked_epoch;
+        pr[i].in_seq = p->in_seq;
+        pr[i].acked = p->acked;
+    }
+    int err = ckpt_imgw_section(w, CKPT_SEC_META, "runtime", buf, len, 0);
+    free(buf);
+    return err;
+}
+
+static int write_argv(struct ckpt_imgw *w)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    size_t len = 0;
+    for (int i = 0; i < rt->argc; i++)
+        len += strlen(rt->argv[i]) + 1;
+    char *buf = malloc(len + 1), *p = buf;
+    if (!buf)
+        return -ENOMEM;
+    for (int i = 0; i < rt->argc; i++) {
+        size_t n = strlen(rt->argv[i]) + 1;
+        memcpy(p, rt->argv[i], n);
+        p += n;
+    }
+    int err = ckpt_imgw_section(w, CKPT_SEC_ARGV, rt->exe_path, buf, len, 0);
+    free(buf);
+    return err;
+}
+
+static int write_globals(struct ckpt_imgw *w)
+{
+    int n;
+    struct ckpt_global *g = ckpt__globals(&n);
+    struct ckpt_var **vars = calloc((size_t)n + 1, sizeof *vars);
+    int *idx = calloc((size_t)n + 1, sizeof *idx);
+    int err = -ENOMEM;
+    if (!vars || !idx)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        if (g[i].count)
+            g[i].v.count = g[i].count();
+        vars[i] = &g[i].v;
+        idx[i] = i;
+    }
+    err = write_frame(w, "<globals>", -1, 0, vars, idx, n);
+out:
+    free(vars);
+    free(idx);
+    return err;
+}
+
+static int write_frames(struct ckpt_imgw *w)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    int depth = 0, err = 0;
+    for (struct ckpt_frame *f = rt->top; f; f = f->up)
+        depth++;
+    struct ckpt_frame **chain = calloc((size_t)depth + 1, sizeof *chain);
+    if (!chain)
+        return -ENOMEM;
+    int d = depth;
+    for (struct ckpt_frame *f = rt->top; f; f = f->up)
+        chain[--d] = f;
+    for (d = 0; d < depth && !err; d++) {
+        struct ckpt_frame *f = chain[d];
+        struct ckpt_var *vars[64];
+        int idx[64], n = 0;
+        uint64_t live = f->live && f->site > 0 ? f->live[f->site] : 0;
+        for (int i = 0; i < f->nvars && i < 64; i++)
+            if ((live >> i & 1) && f->vars[i].reg) {
+                vars[n] = &f->vars[i];
+                idx[n++] = i;
+            }
+        err = write_frame(w, f->func, d, f->site, vars, idx, n);
+    }
+    free(chain);
+    return err;
+}
+
+/* Entries are (record, bytes padded to 8); bytes come from the kept PVM buffer. */
+static int write_log(struct ckpt_imgw *w, const struct ckpt_peer *p)
+{
+    size_t len = 0;
+    for (const struct ckpt_logent *e = p->log_head; e; e = e->next)
+        len += sizeof(struct msg_rec) + PAD8(e->buf->len);
+    if (!len)
+        return 0;
+    char *buf = calloc(1, len), *at = buf;
+    if (!buf)
+        return -ENOMEM;
+    for (const struct ckpt_logent *e = p->log_head; e; e = e->next) {
+        struct msg_rec *r = (struct msg_rec *)at;
+        r->seq = e->seq;
+        r->peer = p->vtid;
+        r->tag = e->tag;
+        r->enc = e->buf->enc;
+        r->len = e->buf->len;
+        if (ckpt__buf_bytes(e->buf->bufid, r + 1, (size_t)r->len, NULL) != r->len) {
+            free(buf);
+            return -EIO;
+        }
+        at += sizeof *r + PAD8(r->len);
+    }
+    char name[32];
+    snprintf(name, sizeof name, "to t%x", (unsigned)p->vtid);
+    int err = ckpt_imgw_section(w, CKPT_SEC_LOG, name, buf, len, 0);
+    free(buf);
+    return err;
+}
+
+static int write_queue(struct ckpt_imgw *w)
+{
+    size_t len = 0;
+    for (const struct ckpt_qmsg *q = ckpt__rt.q_head; q; q = q->next)
+        len += sizeof(struct msg_rec) + PAD8(q->len);
+    if (!len)
+        return 0;
+    char *buf = calloc(1, len), *at = buf;
+    if (!buf)
+        return -ENOMEM;
+    for (const struct ckpt_qmsg *q = ckpt__rt.q_head; q; q = q->next) {
+        struct msg_rec *r = (struct msg_rec *)at;
+        r->peer = q->src_vtid;
+        r->tag = q->tag;
+        r->len = q->len;
+        if (ckpt__buf_bytes(q->bufid, r + 1, (size_t)r->len, &r->enc) != r->len) {
+            free(buf);
+            return -EIO;
+        }
+        at += sizeof *r + PAD8(r->len);
+    }
+    int err = ckpt_imgw_section(w, CKPT_SEC_QUEUE, "received", buf, len, 0);
+    free(buf);
+    return err;
+}
+
+int ckpt__state_write(struct ckpt_imgw *w)
+{
+    int err = write_meta(w);
+    if (!err)
+        err = write_argv(w);
+    if (!err)
+        err = write_globals(w);
+    if (!err)
+        err = write_frames(w);
+    for (int i = 0; !err && i < ckpt__rt.npeers; i++)
+        err = write_log(w, ckpt__rt.peers[i]);
+    if (!err)
+        err = write_queue(w);
+    return err;
+}
+
+/* ---- reading ---- */
+
+struct cursor {
+    const struct ckpt_img *img;
+    size_t i, n;
+};
+
+static const struct ckpt_img_section *next(struct cursor *c, uint32_t type)
+{
+    if (c->i >= c->n)
+        return NULL;
+    const struct ckpt_img_section *s = ckpt_img_section(c->img, c->i);
+    if (s->type != type)
+        return NULL;
+    c->i++;
+    return s;
+}
+
+static int read_meta(const struct ckpt_img_section *s)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    const struct meta_rec *m = s->data;
+    if (s->len < sizeof *m || m->version != STATE_VERSION || m->npeers < 0 ||
+        s->len != sizeof *m + (uint64_t)m->npeers * sizeof(struct peer_rec))
+        return -EINVAL;
+    rt->myvtid = m->vtid;
+    rt->parent_vtid = m->parent_vtid;
+    rt->epoch = rt->committed = m->epoch;
+    rt->safepoints = m->safepoints;
+    memcpy(rt->out_off, m->out_off, sizeof rt->out_off);
+    rt->old_exe_start = m->exe_start;
+    rt->old_exe_end = m->exe_end;
+    const struct peer_rec *pr = (const struct peer_rec *)(m + 1);
+    for (int i = 0; i < m->npeers; i++) {
+        struct ckpt_peer *p = ckpt__peer(pr[i].vtid, 1);
+        p->tid = pr[i].tid;
+        p->instrumented = pr[i].instrumented;
+        p->sibling = pr[i].sibling;
+        p->out_seq = pr[i].out_seq;
+        p->marked_epoch = pr[i].marked_epoch;
+        p->in_seq = pr[i].in_seq;
+        p->in_next = p->in_seq + 1;
+        p->acked = pr[i].acked;
+    }
+    return 0;
+}
+
+/* A FRAME section and its variables' sections, into sv[0..n). */
+static int read_frame(struct cursor *c, const struct ckpt_img_section *fs, uint32_t type,
+                      struct ckpt_saved_var **out, int *nout, int *site)
+{
+    const struct frame_rec *fr = fs->data;
+    if (fs->len < sizeof *fr || fr->nvars < 0 || fr->nvars > 65536 ||
+        fs->len != sizeof *fr + (uint64_t)fr->nvars * sizeof(struct var_rec))
+        return -EINVAL;
+    const struct var_rec *vr = (const struct var_rec *)(fr + 1);
+    struct ckpt_saved_var *sv = calloc((size_t)fr->nvars + 1, sizeof *sv);
+    if (!sv)
+        return -ENOMEM;
+    for (int k = 0; k < fr->nvars; k++) {
+        const struct ckpt_img_section *d = next(c, type), *b = NULL;
+        if (!d || d->len != vr[k].size)
+            goto bad;
+        if (vr[k].kind == CKPT_KIND_BLOCK) {
+            b = next(c, CKPT_SEC_BLOCK);
+            if (!b || b->len != vr[k].count * vr[k].elem)
+                goto bad;
+        }
+        sv[k].i = vr[k].i;
+        sv[k].reg = vr[k].reg;
+        sv[k].kind = vr[k].kind;
+        sv[k].size = vr[k].size;
+        sv[k].elem = vr[k].elem;
+        sv[k].count = vr[k].count;
+        sv[k].old_addr = vr[k].old_addr;
+        sv[k].old_block = vr[k].old_block;
+        memcpy(sv[k].name, vr[k].name, sizeof sv[k].name);
+        sv[k].name[sizeof sv[k].name - 1] = '\0';
+        sv[k].data = d->data;
+        sv[k].block = b ? b->data : NULL;
+    }
+    *out = sv;
+    *nout = fr->nvars;
+    *site = fr->site;
+    return 0;
+bad:
+    free(sv);
+    return -EINVAL;
+}
+
+static int read_globals(struct cursor *c)
+{
+    const struct ckpt_img_section *fs = next(c, CKPT_SEC_FRAME);
+    struct ckpt_saved_var *sv;
+    int n, site, ng;
+    if (!fs || strcmp(fs->name, "<globals>"))
+        return -EINVAL;
+    int err = read_frame(c, fs, CKPT_SEC_GLOBAL, &sv, &n, &site);
+    if (err)
+        return err;
+    struct ckpt_global *g = ckpt__globals(&ng);
+    for (int k = 0; k < n; k++) {
+        int j = 0;
+        while (j < ng && strcmp(g[j].key, sv[k].name) != 0)
+            j++;
+        if (j == ng) {
+            pr_warn("saved global %s is not registered in this program; skipped", sv[k].name);
+            continue;
+        }
+        if (g[j].v.size != sv[k].size || g[j].v.kind != (unsigned)sv[k].kind)
+            ckpt__die("global %s changed size or kind since the checkpoint", sv[k].name);
+        ckpt__restore_bytes(&sv[k], &g[j].v);
+    }
+    free(sv);
+    return 0;
+}
+
+static int read_frames(struct cursor *c)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    const struct ckpt_img_section *fs;
+    while ((fs = next(c, CKPT_SEC_FRAME))) {
+        struct ckpt_saved_frame *f = realloc(rt->sframes, (size_t)(rt->nsframes + 1) * sizeof *f);
+        if (!f)
+            return -ENOMEM;
+        rt->sframes = f;
+        f = &rt->sframes[rt->nsframes];
+        memset(f, 0, sizeof *f);
+        snprintf(f->func, sizeof f->func, "%s", fs->name);
+        int err = read_frame(c, fs, CKPT_SEC_VAR, &f->vars, &f->nvars, &f->site);
+        if (err)
+            return err;
+        rt->nsframes++;
+    }
+    return 0;
+}
+
+static int read_logs(struct cursor *c)
+{
+    const struct ckpt_img_section *s;
+    while ((s = next(c, CKPT_SEC_LOG))) {
+        const struct msg_rec *r = s->data;
+        if (s->len < sizeof *r)
+            return -EINVAL;
+        struct ckpt_peer *p = ckpt__peer(r->peer, 1);
+        p->rlog = s->data;
+        p->rlog_len = s->len;
+    }
+    if ((s = next(c, CKPT_SEC_QUEUE))) {
+        ckpt__rt.rqueue = s->data;
+        ckpt__rt.rqueue_len = s->len;
+    }
+    return 0;
+}
+
+int ckpt__state_read(const struct ckpt_img *img)
+{
+    struct cursor c = {img, 0, ckpt_img_nsections(img)};
+    const struct ckpt_img_section *m = next(&c, CKPT_SEC_META);
+    int err = m ? read_meta(m) : -EINVAL;
+    if (!err && !next(&c, CKPT_SEC_ARGV))
+        err = -EINVAL;
+    if (!err)
+        err = read_globals(&c);
+    if (!err)
+        err = read_frames(&c);
+    if (!err)
+        err = read_logs(&c);
+    if (!err && c.i != c.n)
+        err = -EINVAL;
+    return err;
+}
+
+/* Walks the entries of a saved LOG or QUEUE section; 0 at the end, <0 if malformed. */
+int ckpt__msg_rec_next(const void *data, uint64_t len, uint64_t *off,
+                       const struct msg_rec **rec, const void **bytes)
+{
+    if (*off >= len)
+        return 0;
+    if (len - *off < sizeof(struct msg_rec))
+        return -EINVAL;
+    const struct msg_rec *r = (const struct msg_rec *)((const char *)data + *off);
+    if (r->len < 0 || (uint64_t)PAD8(r->len) > len - *off - sizeof *r)
+        return -EINVAL;
+    *rec = r;
+    *bytes = r + 1;
+    *off += sizeof *r + PAD8(r->len);
+    return 1;
+}

@@ -1,0 +1,42 @@
+/*
+ * state.h: the records inside a task image's sections (see state.c).  Native
+ * byte order: an image is restored on the machine kind that wrote it.
+ */
+#ifndef CKPT_STATE_H
+#define CKPT_STATE_H
+
+#include <stdint.h>
+
+#define STATE_VERSION 1
+#define PAD8(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
+
+struct meta_rec {
+    uint32_t version;
+    int32_t vtid, tid, parent_vtid;
+    uint64_t epoch, safepoints;
+    int64_t out_off[3];
+    uint64_t exe_start, exe_end;
+    int32_t npeers, pad;
+};
+struct peer_rec {
+    int32_t vtid, tid, instrumented, sibling;
+    uint64_t out_seq, marked_epoch, in_seq, acked;
+};
+struct frame_rec {
+    int32_t depth, site, nvars, pad;
+};
+struct var_rec {
+    int32_t i, reg, kind, pad;
+    uint64_t size, elem, count, old_addr, old_block;
+    char name[64];
+};
+struct msg_rec {          /* a logged or queued message; its bytes follow */
+    uint64_t seq;
+    int32_t peer;          /* LOG: receiver vtid; QUEUE: sender vtid */
+    int32_t tag, enc, len;
+};
+
+int ckpt__msg_rec_next(const void *data, uint64_t len, uint64_t *off,
+                       const struct msg_rec **rec, const void **bytes);
+
+#endif /* CKPT_STATE_H */
