@@ -63,32 +63,33 @@ static int strip_start(int n, int r)
 }
 
 /* Send my first and last rows to my neighbours, receive their halos.
- * u has nrows+2 rows of n: row 0 and row nrows+1 are the halos. */
+ * u has nrows+2 rows of n: row 0 and row nrows+1 are the halos.
+ * The neighbours' ids come from the saved globals at each use, so no local
+ * of this function needs saving. */
+#define HAS_UP (rank > 0)
+#define HAS_DOWN (rank < ntasks - 1)
 static void exchange(double *u, int nrows, int n)
 {
-    int up = rank > 0 ? tids[rank - 1] : -1;
-    int down = rank < ntasks - 1 ? tids[rank + 1] : -1;
-
-    if (up >= 0) {
+    if (HAS_UP) {
         pvm_initsend(PvmDataRaw);
         pvm_pkdouble(u + (size_t)1 * n, n, 1);
-        if (pvm_send(up, TAG_HALO_UP) < 0)
-            die("pvm_send up", up);
+        if (pvm_send(tids[rank - 1], TAG_HALO_UP) < 0)
+            die("pvm_send up", rank);
     }
-    if (down >= 0) {
+    if (HAS_DOWN) {
         pvm_initsend(PvmDataRaw);
         pvm_pkdouble(u + (size_t)nrows * n, n, 1);
-        if (pvm_send(down, TAG_HALO_DOWN) < 0)
-            die("pvm_send down", down);
+        if (pvm_send(tids[rank + 1], TAG_HALO_DOWN) < 0)
+            die("pvm_send down", rank);
     }
-    if (up >= 0) {
-        if (pvm_recv(up, TAG_HALO_DOWN) < 0)
-            die("pvm_recv up", up);
+    if (HAS_UP) {
+        if (pvm_recv(tids[rank - 1], TAG_HALO_DOWN) < 0)
+            die("pvm_recv up", rank);
         pvm_upkdouble(u, n, 1);
     }
-    if (down >= 0) {
-        if (pvm_recv(down, TAG_HALO_UP) < 0)
-            die("pvm_recv down", down);
+    if (HAS_DOWN) {
+        if (pvm_recv(tids[rank + 1], TAG_HALO_UP) < 0)
+            die("pvm_recv down", rank);
         pvm_upkdouble(u + (size_t)(nrows + 1) * n, n, 1);
     }
 }
@@ -114,7 +115,11 @@ static void sweep(const double *u, double *unew, int nrows, int n, double *rowre
  * Returns the total at the root, 0 elsewhere. */
 static double reduce_rows(const double *rows, int nrows, int n, int tag)
 {
-    double total = 0.0;
+    double total;
+    int r;
+    /* total: the sum so far; r: the task whose rows the root waits for. */
+    #pragma CKPT_SAVE(total, r)
+    total = 0.0;
     if (rank != 0) {
         pvm_initsend(PvmDataRaw);
         pvm_pkdouble((double *)rows, nrows, 1);
@@ -124,13 +129,13 @@ static double reduce_rows(const double *rows, int nrows, int n, int tag)
     }
     for (int i = 0; i < nrows; i++)
         total += rows[i];
-    for (int r = 1; r < ntasks; r++) {
+    for (r = 1; r < ntasks; r++) {
+        if (pvm_recv(tids[r], tag) < 0)
+            die("pvm_recv from", tids[r]);
         int len = strip_start(n, r + 1) - strip_start(n, r);
         double *buf = malloc((len ? len : 1) * sizeof *buf);
         if (!buf)
             die("malloc", len);
-        if (pvm_recv(tids[r], tag) < 0)
-            die("pvm_recv from", tids[r]);
         pvm_upkdouble(buf, len, 1);
         for (int i = 0; i < len; i++)
             total += buf[i];
@@ -146,7 +151,6 @@ static void solve(int n, int iters, int every)
     double *u = calloc(cells, sizeof *u);
     double *unew = calloc(cells, sizeof *unew);
     double *rowres = calloc(nrows + 1, sizeof *rowres);
-    double *t;
     int it;
     /* Saved: it (the iteration in progress), the two strips (u holds the
      * current grid with its halos; unew's edge columns and the fixed boundary
@@ -164,9 +168,11 @@ static void solve(int n, int iters, int every)
     for (it = 1; it <= iters; it++) {
         exchange(u, nrows, n);
         sweep(u, unew, nrows, n, rowres);
-        t = u;
-        u = unew;
-        unew = t;
+        {
+            double *t = u;
+            u = unew;
+            unew = t;
+        }
         if (it % every == 0 || it == iters) {
             double res = reduce_rows(rowres, nrows, n, TAG_RES);
             if (rank == 0)
@@ -191,8 +197,11 @@ static void solve(int n, int iters, int every)
 /* Who is in the job: siblings, or the root and the copies it spawns. */
 static void form_group(int argc, char **argv)
 {
-    int *sib, nsib, me = pvm_mytid();
+    int *sib, nsib, me;
     int copy = argc > 1 && strcmp(argv[1], "-c") == 0;
+    /* this task's id, looked up in the list once it is known */
+    #pragma CKPT_SAVE(me)
+    me = pvm_mytid();
 
     if (copy) {
         pvm_recv(pvm_parent(), TAG_TIDS);

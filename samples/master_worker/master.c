@@ -34,7 +34,7 @@ static void die(const char *what, int code)
 }
 
 /* Start the workers and tell all of them the chunk size. */
-static int start_workers(int nw, int *wtids, long chunk)
+static void start_workers(int nw, int *wtids, long chunk)
 {
     int n = pvm_spawn(WORKER_NAME, NULL, PvmTaskDefault, "", nw, wtids);
     if (n < nw)
@@ -43,7 +43,6 @@ static int start_workers(int nw, int *wtids, long chunk)
     pvm_pklong(&chunk, 1, 1);
     if (pvm_mcast(wtids, nw, TAG_PARAMS) < 0)
         die("pvm_mcast", 0);
-    return n;
 }
 
 /* Give task k to worker tid (k < 0: no more work, the worker stops). */
@@ -95,8 +94,8 @@ int main(int argc, char **argv)
     long chunk;
     int *wtids;
     struct result *res;
-    long total = 0;
-    unsigned long sum = 0;
+    long total;
+    unsigned long sum;
 
     if (argc != 4) {
         fprintf(stderr, "usage: master WORKERS NTASKS CHUNK\n");
@@ -124,6 +123,8 @@ int main(int argc, char **argv)
     start_workers(nw, wtids, chunk);
     farm(nw, wtids, ntasks, res);
 
+    total = 0;
+    sum = 0;
     for (k = 0; k < ntasks; k++) {
         printf("task %d [%ld,%ld) primes %ld sum %lu\n", k, k * chunk, (k + 1) * chunk,
                res[k].count, res[k].sum);

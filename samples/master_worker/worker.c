@@ -58,7 +58,7 @@ static void send_result(int k, long count, unsigned long sum)
 static void work(void)
 {
     int k;
-    long n, count;
+    long count;
     unsigned long sum;
     /* k, count, sum: the task in hand and its result, live across the
      * send that is a safe point. */
@@ -66,7 +66,7 @@ static void work(void)
     while ((k = get_task()) >= 0) {
         count = 0;
         sum = 0;
-        for (n = k * chunk; n < (k + 1) * chunk; n++)
+        for (long n = k * chunk; n < (k + 1) * chunk; n++)
             if (is_prime(n)) {
                 count++;
                 sum += n;

@@ -77,21 +77,20 @@ static void die(const char *what, int code)
 /* Send the token on to the next task of the ring. */
 static void pass_token(int k, uint64_t value)
 {
-    int next = tids[(rank + 1) % ntasks];
     pvm_initsend(PvmDataDefault);
     pvm_pkint(&k, 1, 1);
     pvm_pkulong((unsigned long *)&value, 1, 1);
-    if (pvm_send(next, TAG_TOKEN) < 0)
-        die("pvm_send", next);
+    if (pvm_send(tids[(rank + 1) % ntasks], TAG_TOKEN) < 0)
+        die("pvm_send to the next task", rank);
 }
 
 /* Wait for the token from the previous task; returns its value. */
 static uint64_t take_token(int k)
 {
-    int prev = tids[(rank + ntasks - 1) % ntasks], got;
+    int got;
     unsigned long value;
-    if (pvm_recv(prev, TAG_TOKEN) < 0)
-        die("pvm_recv", prev);
+    if (pvm_recv(tids[(rank + ntasks - 1) % ntasks], TAG_TOKEN) < 0)
+        die("pvm_recv from the previous task", rank);
     pvm_upkint(&got, 1, 1);
     pvm_upkulong(&value, 1, 1);
     if (got != k) {
@@ -104,7 +103,11 @@ static uint64_t take_token(int k)
 /* One round as seen by this task. */
 static void one_round(int k)
 {
-    uint64_t c = contribution(rank, k), v;
+    uint64_t c, v;
+    /* c: this task's contribution, added to the token once it arrives;
+     * v: the token's value, folded into the checksum after it went round. */
+    #pragma CKPT_SAVE(c, v)
+    c = contribution(rank, k);
     local_sum += c;
     if (ntasks == 1) {
         v = c;
@@ -136,8 +139,11 @@ static void report(void)
         pvm_send(tids[0], TAG_SUM);
         return;
     }
+    int r;
+    /* whose sum the root is waiting for */
+    #pragma CKPT_SAVE(r)
     printf("task 0 sum %llu\n", (unsigned long long)local_sum);
-    for (int r = 1; r < ntasks; r++) {
+    for (r = 1; r < ntasks; r++) {
         unsigned long s;
         pvm_recv(tids[r], TAG_SUM);
         pvm_upkulong(&s, 1, 1);
@@ -149,8 +155,11 @@ static void report(void)
 /* Who is in the ring: siblings, or the root and the copies it spawns. */
 static void form_ring(int argc, char **argv)
 {
-    int *sib, nsib, me = pvm_mytid();
+    int *sib, nsib, me;
     int copy = argc > 1 && strcmp(argv[1], "-c") == 0;
+    /* this task's id, looked up in the ring once it is known */
+    #pragma CKPT_SAVE(me)
+    me = pvm_mytid();
 
     if (copy) { /* spawned by a root: it sends the ring */
         pvm_recv(pvm_parent(), TAG_TIDS);

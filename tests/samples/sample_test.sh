@@ -26,7 +26,10 @@ shift
 ckpt_cc= update=
 while (($#)); do
     case $1 in
-    --ckpt-cc) ckpt_cc=$2; shift 2 ;;
+    --ckpt-cc) ckpt_cc=$2; shift 2
+        # make runs in the copy: a relative path must become absolute
+        [[ $ckpt_cc == */* && $ckpt_cc != /* ]] && ckpt_cc=$PWD/$ckpt_cc
+        ;;
     --update-golden) update=1; shift ;;
     *) echo "sample_test.sh: unknown option $1" >&2; exit 2 ;;
     esac
