@@ -676,7 +676,16 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile)
     o.verbose = verbose;
     if (verbose)
         fprintf(stderr, "ckpt-cc: rewriting %s -> %s\n", display, out);
-    if (ckpt_rewrite(srcpath, out, cmd.clang.n, cmd.clang.v, &o) != 0) {
+    /* "..." includes are looked up next to the original source, not the temporary */
+    char *sdir = strcmp(src, "-") ? dir_name(src) : strdup(".");
+    struct vec cl = {0};
+    vpush(&cl, "-iquote");
+    vpush(&cl, sdir);
+    vcat(&cl, &cmd.clang);
+    int rrc = ckpt_rewrite(srcpath, out, cl.n, cl.v, &o);
+    free(cl.v);
+    if (rrc != 0) {
+        free(sdir);
         free(out);
         free(srcpath);
         free(st);
@@ -686,6 +695,10 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile)
 
     struct vec a = {0};
     vcat(&a, &real_cc);
+    vpush(&a, "-iquote");
+    vpush(&a, sdir);
+    /* the resume dispatch jumps past initializations: every local looks maybe-uninitialized */
+    vpush(&a, "-Wno-maybe-uninitialized");
     for (int i = 0; i < cmd.n; i++) {
         struct word *w = &cmd.w[i];
         if (w->owned || w->kind != K_FLAG || w->compile_only)
@@ -729,6 +742,7 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile)
     free(srcpath);
     free(st);
     free(b);
+    free(sdir);
     return rc;
 }
 

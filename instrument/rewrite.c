@@ -1574,7 +1574,11 @@ int ckpt_rewrite(const char *src, const char *out, int nargs, const char *const 
         if (sev >= CXDiagnostic_Error) {
             char *s = cxstr(clang_formatDiagnostic(
                 d, CXDiagnostic_DisplaySourceLocation | CXDiagnostic_DisplayColumn));
-            fprintf(stderr, "%s\n", s);
+            size_t sl = strlen(src);
+            if (!strncmp(s, src, sl) && s[sl] == ':')
+                fprintf(stderr, "%s%s\n", o->display, s + sl);
+            else
+                fprintf(stderr, "%s\n", s);
             free(s);
             fatal = 1;
         }
@@ -1646,7 +1650,7 @@ int ckpt_rewrite(const char *src, const char *out, int nargs, const char *const 
             continue;
         if (rw->funcs[i].reach) {
             instrument_func(rw, i);
-            if (o->warn_unsaved)
+            if (o->warn_unsaved && rw->nprags)
                 warn_unsaved(rw, i);
         }
     }
