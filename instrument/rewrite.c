@@ -1650,7 +1650,7 @@ int ckpt_rewrite(const char *src, const char *out, int nargs, const char *const 
             continue;
         if (rw->funcs[i].reach) {
             instrument_func(rw, i);
-            if (o->warn_unsaved && rw->nprags)
+            if (o->warn_unsaved && rw->nprags && !rw->errors)
                 warn_unsaved(rw, i);
         }
     }

@@ -1,0 +1,5 @@
+int main(void)
+{
+    #pragma CKPT_CHECKPOINT(now)
+    return 0;
+}

@@ -1,0 +1,6 @@
+int g;
+#pragma CKPT_CHECKPOINT
+int main(void)
+{
+    return g;
+}

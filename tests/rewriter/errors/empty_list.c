@@ -1,0 +1,5 @@
+int main(void)
+{
+    #pragma CKPT_SAVE()
+    return 0;
+}

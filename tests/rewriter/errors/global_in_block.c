@@ -1,0 +1,6 @@
+int g;
+int main(void)
+{
+    #pragma CKPT_SAVE(g)
+    return g;
+}

@@ -1,0 +1,15 @@
+/* the example of include/ckpt.h: the exact code ckpt-cc emits is golden/solve.ckpt.c */
+#include <stdlib.h>
+#include <pvm3.h>
+
+void exchange(double *row, int n);
+
+int solve(int n)
+{
+    double *row = malloc(n * sizeof *row);
+    int it;
+    #pragma CKPT_SAVE(it, row[n])
+    for (it = 0; it < 10; it++)
+        exchange(row, n);
+    return pvm_send(0, 1);
+}
