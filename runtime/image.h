@@ -104,6 +104,7 @@ const struct ckpt_img_section *ckpt_img_section(const struct ckpt_img *img, size
 void ckpt_img_free(struct ckpt_img *img);
 
 /* Commit record of one epoch, written by the coordinator. */
+#define CKPT_COMMIT_F_ROOT 0x100u  /* the task ckpt-run runs itself (not spawned) */
 struct ckpt_commit_task {
     int32_t vtid;
     uint32_t flags;          /* CKPT_IMG_F_* of its image */

@@ -90,45 +90,10 @@ int ckpt__tid_of(int vtid)
 
 /* ------------------------------------------------------ control messages */
 
-static int ctl_send(int tid, int type, const long *v, int n, char **strs, int nstr)
-{
-    int hdr[4] = {CKPT_CTL_MAGIC, CKPT_CTL_VERSION, type, n};
-    int b = pvm_mkbuf(PvmDataDefault);
-    if (b < 0)
-        return b;
-    int old = pvm_setsbuf(b);
-    int rc = pvm_pkint(hdr, 4, 1);
-    if (rc >= 0 && n > 0)
-        rc = pvm_pklong((long *)v, n, 1);
-    for (int i = 0; rc >= 0 && i < nstr; i++)
-        rc = pvm_pkstr(strs[i]);
-    if (rc >= 0)
-        rc = pvm_send(tid, CKPT_CTL_TAG);
-    pvm_setsbuf(old);
-    pvm_freebuf(b);
-    return rc;
-}
-
 void ckpt__ctl_to_coord(int type, const long *v, int n)
 {
-    if (ckpt__rt.coord && ctl_send(ckpt__rt.coord, type, v, n, NULL, 0) < 0)
+    if (ckpt__rt.coord && ckpt__ctl_send(ckpt__rt.coord, type, v, n, NULL, 0) < 0)
         pr_warn("cannot reach the coordinator t%x", (unsigned)ckpt__rt.coord);
-}
-
-/* Decodes the active receive buffer; returns the type or <0 if malformed. */
-static int ctl_decode(long *v, int max, int *n)
-{
-    int hdr[4];
-    if (pvm_upkint(hdr, 4, 1) < 0 || hdr[0] != CKPT_CTL_MAGIC)
-        return -EBADMSG;
-    if (hdr[1] != CKPT_CTL_VERSION)
-        return -EPROTO;
-    if (hdr[3] < 0 || hdr[3] > max)
-        return -EMSGSIZE;
-    if (hdr[3] > 0 && pvm_upklong(v, hdr[3], 1) < 0)
-        return -EBADMSG;
-    *n = hdr[3];
-    return hdr[2];
 }
 
 /* ------------------------------------------------------------ the log */
@@ -320,9 +285,7 @@ static int pull_one(int how, struct timeval *tmo)
     if (tag == CKPT_CTL_TAG) {
         static long v[CKPT_CTL_MAX];
         int n = 0;
-        saved = pvm_setrbuf(b);
-        int type = ctl_decode(v, CKPT_CTL_MAX, &n);
-        pvm_setrbuf(saved);
+        int type = ckpt__ctl_decode(b, v, CKPT_CTL_MAX, &n);
         pvm_freebuf(b);
         if (type < 0)
             pr_warn("dropped a malformed runtime message from t%x: %s",
@@ -431,7 +394,7 @@ static void hello(void)
     struct ckpt_rt *rt = &ckpt__rt;
     long v[7] = {rt->myvtid, rt->mytid, rt->parent_vtid, (long)getpid(),
                  (long)rt->epoch, rt->restoring ? (long)rt->epoch : -1L, rt->argc};
-    if (ctl_send(rt->coord, CTL_HELLO, v, 7, rt->argv, rt->argc) < 0)
+    if (ckpt__ctl_send(rt->coord, CTL_HELLO, v, 7, rt->argv, rt->argc) < 0)
         ckpt__die("cannot reach the coordinator t%x", (unsigned)rt->coord);
 }
 
@@ -490,7 +453,7 @@ static void rebuild_and_replay(void)
         if (!p->instrumented || p->vtid == rt->myvtid || !p->out_seq)
             continue;
         long first = p->log_head ? (long)p->log_head->seq : (long)(p->out_seq + 1);
-        ctl_send(p->tid, CTL_REPLAY, &first, 1, NULL, 0);
+        ckpt__ctl_send(p->tid, CTL_REPLAY, &first, 1, NULL, 0);
         for (struct ckpt_logent *e = p->log_head; e; e = e->next) {
             int old = pvm_setsbuf(e->buf->bufid);
             int rc = pvm_send(p->tid, e->tag);
@@ -524,6 +487,8 @@ void ckpt__msg_attach(void)
     if (!rt->restoring) {
         rt->myvtid = rt->mytid;
         int parent = pvm_parent();
+        if (parent == rt->coord)     /* ckpt-run -n spawned us: as if started from a shell */
+            parent = PvmNoParent;
         rt->parent_vtid = parent;
         if (parent > 0)
             ckpt__peer(parent, 1)->instrumented = 1;
@@ -550,9 +515,9 @@ void ckpt__msg_attach(void)
         int got = pvm_recv(rt->coord, CKPT_CTL_TAG);
         if (got < 0)
             ckpt__die("lost the coordinator while restarting (PVM error %d)", got);
-        int type = ctl_decode(v, CKPT_CTL_MAX, &n);
-        pvm_freebuf(got);
         pvm_setrbuf(saved);
+        int type = ckpt__ctl_decode(got, v, CKPT_CTL_MAX, &n);
+        pvm_freebuf(got);
         if (type >= 0)
             handle_ctl(rt->coord, type, v, n);
     }
@@ -649,6 +614,8 @@ int ckpt_pvm_exit(void)
     if (!job())
         return pvm_exit();
     struct ckpt_rt *rt = &ckpt__rt;
+    ckpt__poll();       /* a checkpoint asked for before we leave is still taken */
+    ckpt__due();
     ckpt__reap(1);
     long v = rt->myvtid;
     ckpt__ctl_to_coord(CTL_BYE, &v, 1);
@@ -712,7 +679,7 @@ static void mark(struct ckpt_peer *p)
     if (p->marked_epoch >= rt->epoch || !p->instrumented)
         return;
     long e = (long)rt->epoch;
-    ctl_send(p->tid, CTL_MARK, &e, 1, NULL, 0);
+    ckpt__ctl_send(p->tid, CTL_MARK, &e, 1, NULL, 0);
     p->marked_epoch = rt->epoch;
 }
 

@@ -29,4 +29,10 @@ enum ckpt_ctl {
     CTL_REPLAY = 21,  /* first seq: the sender's next messages restart at that number */
 };
 
+/* ctl.c */
+int ckpt__ctl_send(int tid, int type, const long *v, int n, char **strs, int nstr);
+/* Decodes control message bufid into v[0..*n); returns its type or <0. */
+int ckpt__ctl_decode(int bufid, long *v, int max, int *n);
+int ckpt__ctl_strings(int bufid, char **out, int n);
+
 #endif /* CKPT_PROTO_H */

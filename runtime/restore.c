@@ -148,8 +148,12 @@ static void cut_output(void)
 static const char *image_to_restore(char *buf, size_t len)
 {
     const char *path = getenv("CKPT_RESTORE");
-    if (path && *path)
-        return path;
+    if (path && *path) {
+        /* Tasks we spawn must start afresh, not from our image. */
+        snprintf(buf, len, "%s", path);
+        unsetenv("CKPT_RESTORE");
+        return buf;
+    }
     if (!getenv("CKPT_RESTART"))
         return NULL;
     uint64_t epoch;

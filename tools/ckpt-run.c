@@ -1,0 +1,215 @@
+/*
+ * ckpt-run: runs a PVM job under checkpointing and recovers it from failures.
+ *
+ * It is the job's coordinator (coord.c): it starts a private pvmd when none
+ * is running, starts the program (directly, or as N sibling copies through
+ * PVM with -n), asks for a checkpoint every interval, and when a task dies
+ * rolls every task back to the last committed checkpoint.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <pvm3.h>
+
+#include "ckpt.h"
+#include "coord.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: ckpt-run [options] PROGRAM [ARGS...]\n"
+        "       ckpt-run [options] --restart DIR\n"
+        "\n"
+        "Runs a PVM program built with ckpt-cc, taking consistent checkpoints while it\n"
+        "runs; when a task dies, every task rolls back to the last committed checkpoint\n"
+        "and the job goes on.  Starts (and at the end halts) a private pvmd if none runs.\n"
+        "\n"
+        "  -n, --tasks N          start N sibling copies through PVM (as the console's spawn -N);\n"
+        "                         default: run PROGRAM directly, it spawns its own tasks\n"
+        "  -i, --interval SECONDS time between checkpoints (default $CKPT_INTERVAL or 60; 0: none)\n"
+        "  -d, --dir DIR          checkpoint folder (default ./ckpt.PROGRAM)\n"
+        "  -z, --compress LEVEL   zlib level 0-9 for images (default 1)\n"
+        "  -k, --keep N           committed checkpoints kept on disk (default 2)\n"
+        "  -r, --max-restarts N   recoveries before giving up (default 10)\n"
+        "      --restart DIR      resume a job whose virtual machine was lost, from DIR\n"
+        "  -v, --verbose          one line per checkpoint; twice: protocol events too\n"
+        "  -h, --help             this text\n"
+        "      --version\n"
+        "\n"
+        "Ask a running job for a checkpoint now: kill -USR1 <ckpt-run pid>, or ckpt-ctl checkpoint DIR.\n"
+        "Exit status: the program's own (or 0 for -n when every task ends); 1 when the job\n"
+        "could not be run or recovered; 2 for bad usage; 128+N when stopped by signal N.\n");
+}
+
+static double parse_num(const char *opt, const char *s, double lo, double hi)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || v < lo || v > hi) {
+        fprintf(stderr, "ckpt-run: bad value for %s: %s\n", opt, s);
+        exit(2);
+    }
+    return v;
+}
+
+static void parse(struct job_opts *o, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"tasks", 1, NULL, 'n'}, {"interval", 1, NULL, 'i'}, {"dir", 1, NULL, 'd'},
+        {"compress", 1, NULL, 'z'}, {"keep", 1, NULL, 'k'}, {"max-restarts", 1, NULL, 'r'},
+        {"restart", 1, NULL, 'R'}, {"verbose", 0, NULL, 'v'}, {"help", 0, NULL, 'h'},
+        {"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0}};
+    const char *iv = getenv("CKPT_INTERVAL");
+    o->interval = iv ? parse_num("CKPT_INTERVAL", iv, 0, 1e9) : 60;
+    o->level = 1;
+    o->keep = 2;
+    o->max_restarts = 10;
+    const char *dir = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "+n:i:d:z:k:r:vh", longs, NULL)) != -1) {
+        switch (c) {
+        case 'n': o->ntasks = (int)parse_num("-n", optarg, 1, 4096); break;
+        case 'i': o->interval = parse_num("-i", optarg, 0, 1e9); break;
+        case 'd': dir = optarg; break;
+        case 'z': o->level = (int)parse_num("-z", optarg, 0, 9); break;
+        case 'k': o->keep = (int)parse_num("-k", optarg, 1, 1000); break;
+        case 'r': o->max_restarts = (int)parse_num("-r", optarg, 0, 1000000); break;
+        case 'R': o->restart_dir = optarg; break;
+        case 'v': o->verbose++; break;
+        case 'h': usage(stdout); exit(0);
+        case 'V': printf("ckpt-run %s\n", CKPT_VERSION); exit(0);
+        default: usage(stderr); exit(2);
+        }
+    }
+    if (o->restart_dir ? optind != argc : optind == argc) {
+        usage(stderr);
+        exit(2);
+    }
+    o->argv = argv + optind;
+    if (o->restart_dir)
+        dir = o->restart_dir;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) {
+        perror("ckpt-run: getcwd");
+        exit(1);
+    }
+    if (!o->restart_dir) {
+        /* Absolute, so every task finds it wherever PVM starts it. */
+        static char prog[PATH_MAX];
+        if (!realpath(o->argv[0], prog)) {
+            fprintf(stderr, "ckpt-run: %s: %s\n", o->argv[0], strerror(errno));
+            exit(1);
+        }
+        o->argv[0] = prog;
+    }
+    const char *base = strrchr(o->argv[0] ? o->argv[0] : "job", '/');
+    base = base ? base + 1 : (o->argv[0] ? o->argv[0] : "job");
+    int n = !dir ? snprintf(o->dir, sizeof o->dir, "%s/ckpt.%s", cwd, base)
+          : dir[0] == '/' ? snprintf(o->dir, sizeof o->dir, "%s", dir)
+          : snprintf(o->dir, sizeof o->dir, "%s/%s", cwd, dir);
+    if (n < 0 || (size_t)n >= sizeof o->dir) {
+        fprintf(stderr, "ckpt-run: checkpoint folder name too long\n");
+        exit(2);
+    }
+}
+
+/* What every task of the job inherits, directly or through pvm_spawn. */
+static void export_config(const struct job *j)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%d", j->mytid);
+    setenv("CKPT_COORD", buf, 1);
+    setenv("CKPT_DIR", j->o.dir, 1);
+    snprintf(buf, sizeof buf, "%d", j->o.level);
+    setenv("CKPT_COMPRESS", buf, 1);
+    unsetenv("CKPT_STOP_AT");
+    unsetenv("CKPT_RESTART");
+    static const char vars[] = "CKPT_COORD:CKPT_DIR:CKPT_COMPRESS:CKPT_LOG:CKPT_VERBOSE:CKPT_EPOCH0:CKPT_RESTORE";
+    const char *old = getenv("PVM_EXPORT");
+    char *exp = malloc(strlen(vars) + (old ? strlen(old) : 0) + 2);
+    if (!exp)
+        exit(1);
+    sprintf(exp, "%s%s%s", old && *old ? old : "", old && *old ? ":" : "", vars);
+    setenv("PVM_EXPORT", exp, 1);
+    free(exp);
+}
+
+static int start_pvm(int *started)
+{
+    *started = 0;
+    if (!getenv("PVM_ROOT"))
+        setenv("PVM_ROOT", "/usr/lib/pvm3", 1);
+    /* No pvmd yet is the common case, not an error to print. */
+    pvm_setopt(PvmAutoErr, 0);
+    int tid = pvm_mytid();
+    pvm_setopt(PvmAutoErr, 1);
+    if (tid >= 0)
+        return tid;
+    int rc = pvm_start_pvmd(0, NULL, 1);
+    if (rc < 0 && rc != PvmDupHost) {
+        fprintf(stderr, "ckpt-run: cannot start a pvmd (PVM error %d)%s\n", rc,
+                geteuid() == 0 && !getenv("PVM_ALLOW_ROOT") ? "; as root PVM needs PVM_ALLOW_ROOT=1" : "");
+        return -1;
+    }
+    *started = rc == 0;
+    tid = pvm_mytid();
+    if (tid < 0)
+        fprintf(stderr, "ckpt-run: cannot enroll in PVM (error %d)\n", tid);
+    return tid;
+}
+
+static void write_pidfile(const struct job *j)
+{
+    char path[sizeof j->o.dir + 32];
+    snprintf(path, sizeof path, "%s/ckpt-run.pid", j->o.dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
+        fprintf(stderr, "ckpt-run: cannot write %s: %s\n", path, strerror(errno));
+}
+
+static void summary(const struct job *j, double secs)
+{
+    fprintf(stderr, "ckpt-run: %s after %.1f s: %d checkpoint%s committed (%.1f MiB written), "
+            "%d aborted, %d recover%s (%.1f s recovering, about %.1f s of work redone)\n",
+            j->failed ? "gave up" : "job ended", secs, j->checkpoints, j->checkpoints == 1 ? "" : "s",
+            j->bytes_stored / 1048576.0, j->aborted, j->recoveries, j->recoveries == 1 ? "y" : "ies",
+            j->recovery_s, j->lost_s);
+}
+
+int main(int argc, char **argv)
+{
+    static struct job j;
+    parse(&j.o, argc, argv);
+    if (mkdir(j.o.dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "ckpt-run: cannot create %s: %s\n", j.o.dir, strerror(errno));
+        return 1;
+    }
+    int started;
+    j.mytid = start_pvm(&started);
+    if (j.mytid < 0)
+        return 1;
+    export_config(&j);
+    write_pidfile(&j);
+    double t0 = coord_now();
+    int status = coord_start(&j) == 0 ? coord_loop(&j) : 1;
+    if (j.failed)
+        status = 1;
+    if (j.o.verbose || j.recoveries || j.failed)
+        summary(&j, coord_now() - t0);
+    char path[sizeof j.o.dir + 32];
+    snprintf(path, sizeof path, "%s/ckpt-run.pid", j.o.dir);
+    unlink(path);
+    if (started) {
+        signal(SIGTERM, SIG_IGN);   /* pvm_halt signals every task, us included */
+        pvm_halt();
+    } else {
+        pvm_exit();
+    }
+    return status;
+}

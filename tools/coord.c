@@ -1,0 +1,754 @@
+/*
+ * coord.c: the job coordinator (see coord.h).
+ *
+ * Checkpoint k: REQ k to every live task; each answers WRITTEN k once its
+ * writer child has stored its image, with the cut of its receive channels.
+ * When all have answered, the commit record is written (the atomic point)
+ * and each sender gets COMMIT k with what its receivers' images hold, so it
+ * can drop those log entries.  Any failure before the commit aborts k.
+ *
+ * Recovery: a task that exits without pvm_exit is a failure.  Every other
+ * task is killed, every task of the newest committed checkpoint is started
+ * again from its image, and once all of them have said hello they get the
+ * map of the job's new task ids; they replay their logs and run on.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <pvm3.h>
+
+#include "coord.h"
+#include "image.h"
+#include "proto.h"
+
+#define NOTIFY_TAG (CKPT_CTL_TAG + 1)
+#define HELLO_TIMEOUT_S 30.0
+
+static long ctlv[CKPT_CTL_MAX];
+
+#define say(...) (fprintf(stderr, "ckpt-run: " __VA_ARGS__), fputc('\n', stderr))
+
+double coord_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------ task table */
+
+static struct task *by_tid(struct job *j, int tid)
+{
+    for (int i = 0; i < j->ntasks; i++)
+        if (j->tasks[i].tid == tid)
+            return &j->tasks[i];
+    return NULL;
+}
+
+static struct task *by_vtid(struct job *j, int vtid)
+{
+    for (int i = 0; i < j->ntasks; i++)
+        if (j->tasks[i].vtid == vtid)
+            return &j->tasks[i];
+    return NULL;
+}
+
+static void free_task(struct task *t)
+{
+    for (int i = 0; i < t->argc; i++)
+        free(t->argv[i]);
+    free(t->argv);
+    free(t->cut);
+    memset(t, 0, sizeof *t);
+}
+
+static struct task *add_task(struct job *j, int vtid)
+{
+    if (j->ntasks == j->maxtasks) {
+        int max = j->maxtasks ? 2 * j->maxtasks : 16;
+        struct task *t = realloc(j->tasks, (size_t)max * sizeof *t);
+        if (!t) {
+            say("out of memory");
+            exit(70);
+        }
+        j->tasks = t;
+        j->maxtasks = max;
+    }
+    struct task *t = &j->tasks[j->ntasks++];
+    memset(t, 0, sizeof *t);
+    t->vtid = vtid;
+    return t;
+}
+
+static int alive(const struct job *j)
+{
+    int n = 0;
+    for (int i = 0; i < j->ntasks; i++)
+        n += j->tasks[i].state == T_ALIVE;
+    return n;
+}
+
+/* ------------------------------------------------------------ folders */
+
+static int remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    struct dirent *e;
+    char sub[4096 + 256];
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        if (unlink(sub) != 0 && errno == EISDIR)
+            remove_tree(sub);
+    }
+    closedir(d);
+    return rmdir(path) == 0 ? 0 : -errno;
+}
+
+static void remove_epoch(struct job *j, uint64_t epoch)
+{
+    char edir[4096];
+    if (ckpt_epoch_dir(edir, sizeof edir, j->o.dir, epoch) == 0)
+        remove_tree(edir);
+}
+
+/* Keeps the newest `keep` committed epochs; removes older ones and every
+ * uncommitted folder older than the newest commit (aborted attempts). */
+static void prune(struct job *j)
+{
+    uint64_t epochs[256];
+    int n = ckpt_list_committed(j->o.dir, epochs, 256);
+    if (n <= 0)
+        return;
+    DIR *d = opendir(j->o.dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        unsigned long long k;
+        char tail;
+        if (sscanf(e->d_name, "epoch.%llu%c", &k, &tail) != 1 || k >= epochs[0])
+            continue;
+        int kept = 0;
+        for (int i = 0; i < n && i < j->o.keep; i++)
+            kept |= epochs[i] == k;
+        if (!kept)
+            remove_epoch(j, k);
+    }
+    closedir(d);
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+void coord_request_checkpoint(struct job *j)
+{
+    if (j->pending || !alive(j))
+        return;
+    uint64_t k = ++j->next_epoch;
+    j->pending = k;
+    j->pending_start_ns = (uint64_t)(coord_now() * 1e9);
+    j->last_ckpt = coord_now();
+    long v = (long)k;
+    for (int i = 0; i < j->ntasks; i++) {
+        struct task *t = &j->tasks[i];
+        t->expected = t->state == T_ALIVE;
+        t->written = 0;
+        if (t->expected && ckpt__ctl_send(t->tid, CTL_REQ, &v, 1, NULL, 0) < 0)
+            say("cannot ask t%x for checkpoint %llu", (unsigned)t->vtid, (unsigned long long)k);
+    }
+    if (j->o.verbose >= 2)
+        say("checkpoint %llu requested from %d tasks", (unsigned long long)k, alive(j));
+}
+
+static void abort_pending(struct job *j, const char *why, int tell)
+{
+    uint64_t k = j->pending;
+    if (!k)
+        return;
+    j->pending = 0;
+    j->aborted++;
+    long v = (long)k;
+    for (int i = 0; tell && i < j->ntasks; i++)
+        if (j->tasks[i].state == T_ALIVE)
+            ckpt__ctl_send(j->tasks[i].tid, CTL_ABORT, &v, 1, NULL, 0);
+    remove_epoch(j, k);
+    if (j->committed)
+        say("checkpoint %llu aborted: %s; checkpoint %llu stays the last good one",
+            (unsigned long long)k, why, (unsigned long long)j->committed);
+    else
+        say("checkpoint %llu aborted: %s; no checkpoint committed yet", (unsigned long long)k, why);
+}
+
+/* Tells each sender what its receivers' images hold of its messages. */
+static void send_commits(struct job *j, uint64_t k)
+{
+    long *v = malloc(sizeof(long) * (size_t)(1 + 2 * j->ntasks));
+    if (!v)
+        return;
+    for (int s = 0; s < j->ntasks; s++) {
+        struct task *snd = &j->tasks[s];
+        if (snd->state != T_ALIVE)
+            continue;
+        int n = 0;
+        v[n++] = (long)k;
+        for (int r = 0; r < j->ntasks; r++) {
+            const struct task *rcv = &j->tasks[r];
+            if (!rcv->expected || !rcv->written)
+                continue;
+            for (int c = 0; c < rcv->ncut; c++)
+                if (rcv->cut[2 * c] == snd->vtid) {
+                    v[n++] = rcv->vtid;
+                    v[n++] = rcv->cut[2 * c + 1];
+                }
+        }
+        ckpt__ctl_send(snd->tid, CTL_COMMIT, v, n, NULL, 0);
+    }
+    free(v);
+}
+
+static void try_commit(struct job *j)
+{
+    uint64_t k = j->pending;
+    int n = 0;
+    for (int i = 0; i < j->ntasks; i++) {
+        const struct task *t = &j->tasks[i];
+        if (t->expected && !t->written)
+            return;
+        n += t->expected;
+    }
+    struct ckpt_commit_task *ct = calloc((size_t)n + 1, sizeof *ct);
+    if (!ct)
+        return;
+    uint64_t raw = 0, stored = 0;
+    uint32_t ms = 0;
+    n = 0;
+    for (int i = 0; i < j->ntasks; i++) {
+        const struct task *t = &j->tasks[i];
+        if (!t->expected)
+            continue;
+        ct[n++] = (struct ckpt_commit_task){.vtid = t->vtid, .flags = t->root ? CKPT_COMMIT_F_ROOT : 0,
+                                            .raw_bytes = t->raw, .stored_bytes = t->stored,
+                                            .log_bytes = t->log, .write_ms = t->ms};
+        raw += t->raw;
+        stored += t->stored;
+        ms = t->ms > ms ? t->ms : ms;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct ckpt_commit c = {.epoch = k, .time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
+                            .ntasks = (uint32_t)n, .tasks = ct};
+    char edir[4096];
+    int err = ckpt_epoch_dir(edir, sizeof edir, j->o.dir, k);
+    if (!err)
+        err = ckpt_commit_write(edir, &c);
+    free(ct);
+    if (err) {
+        char why[256];
+        snprintf(why, sizeof why, "cannot write its commit record: %s", strerror(-err));
+        abort_pending(j, why, 1);
+        return;
+    }
+    j->committed = k;
+    j->pending = 0;
+    j->checkpoints++;
+    j->bytes_raw += raw;
+    j->bytes_stored += stored;
+    send_commits(j, k);
+    prune(j);
+    if (j->o.verbose >= 1)
+        say("checkpoint %llu committed: %d tasks, %.1f MiB in %.1f MiB on disk, slowest write %u ms, round %.0f ms",
+            (unsigned long long)k, n, raw / 1048576.0, stored / 1048576.0, ms,
+            coord_now() * 1e3 - j->pending_start_ns / 1e6);
+}
+
+/* ------------------------------------------------------------ launching */
+
+static int launch_root(struct job *j, char **argv, const char *restore)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        say("fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        if (restore)
+            setenv("CKPT_RESTORE", restore, 1);
+        else
+            unsetenv("CKPT_RESTORE");
+        signal(SIGUSR1, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        execv(argv[0], argv);
+        fprintf(stderr, "ckpt-run: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    j->root_pid = pid;
+    j->root_done = 0;
+    return 0;
+}
+
+static int launch_spawned(struct job *j, char **argv, const char *restore, int count)
+{
+    if (restore)
+        setenv("CKPT_RESTORE", restore, 1);
+    else
+        unsetenv("CKPT_RESTORE");
+    int tids[count > 0 ? count : 1];
+    int n = pvm_spawn(argv[0], argv + 1, PvmTaskDefault, "", count, tids);
+    unsetenv("CKPT_RESTORE");
+    if (n < count) {
+        say("cannot spawn %s: %d of %d started (PVM error %d)", argv[0], n < 0 ? 0 : n, count,
+            n < 0 ? n : (count > 0 ? tids[n > 0 ? n : 0] : 0));
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts the job from its beginning. */
+static int launch_fresh(struct job *j)
+{
+    for (int i = 0; i < j->ntasks; i++)
+        free_task(&j->tasks[i]);
+    j->ntasks = 0;
+    if (j->o.ntasks > 0)
+        return launch_spawned(j, j->o.argv, NULL, j->o.ntasks);
+    return launch_root(j, j->o.argv, NULL);
+}
+
+/* ------------------------------------------------------------ messages */
+
+static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
+{
+    if (n < 7 || v[6] < 0 || v[6] > 4096) {
+        say("malformed hello from t%x", (unsigned)src);
+        return;
+    }
+    struct task *t = by_vtid(j, (int)v[0]);
+    if (!t)
+        t = add_task(j, (int)v[0]);
+    t->tid = (int)v[1];
+    t->parent_vtid = (int)v[2];
+    t->pid = (pid_t)v[3];
+    t->start_epoch = (uint64_t)v[4];
+    t->state = T_ALIVE;
+    t->said_bye = 0;
+    if (j->root_pid && t->pid == j->root_pid)
+        t->root = 1;
+    char **argv = calloc((size_t)v[6] + 1, sizeof *argv);
+    if (argv && ckpt__ctl_strings(bufid, argv, (int)v[6]) == 0) {
+        for (int i = 0; i < t->argc; i++)
+            free(t->argv[i]);
+        free(t->argv);
+        t->argv = argv;
+        t->argc = (int)v[6];
+    } else {
+        free(argv);
+    }
+    pvm_notify(PvmTaskExit, NOTIFY_TAG, 1, &t->tid);
+    /* Spawned before its parent's cut of the pending checkpoint: it belongs in it. */
+    if (j->pending && t->start_epoch < j->pending && !t->expected) {
+        long k = (long)j->pending;
+        t->expected = 1;
+        t->written = 0;
+        ckpt__ctl_send(t->tid, CTL_REQ, &k, 1, NULL, 0);
+    }
+    if (j->o.verbose >= 2)
+        say("t%x joined (pid %d, tid t%x)", (unsigned)t->vtid, (int)t->pid, (unsigned)t->tid);
+}
+
+static void on_written(struct job *j, struct task *t, const long *v, int n)
+{
+    if (n < 6 || (uint64_t)v[0] != j->pending || !t->expected)
+        return;
+    t->written = 1;
+    t->raw = (uint64_t)v[1];
+    t->stored = (uint64_t)v[2];
+    t->log = (uint64_t)v[3];
+    t->ms = (uint32_t)v[4];
+    free(t->cut);
+    t->ncut = (n - 6) / 2;
+    t->cut = malloc(sizeof(long) * (size_t)(2 * t->ncut + 1));
+    if (t->cut)
+        memcpy(t->cut, v + 6, sizeof(long) * (size_t)(2 * t->ncut));
+    else
+        t->ncut = 0;
+    try_commit(j);
+}
+
+/* A task's exit, as PVM notifies it.  Returns the failed task, if it failed. */
+static struct task *on_exit_notice(struct job *j, int tid)
+{
+    struct task *t = by_tid(j, tid);
+    if (!t || t->state != T_ALIVE || t->root)
+        return NULL;    /* the program ckpt-run runs is judged by its exit status */
+    if (t->said_bye) {
+        t->state = T_EXITED;
+        if (j->pending && t->expected && !t->written) {
+            t->expected = 0;    /* left before its cut: not part of this checkpoint */
+            try_commit(j);
+        }
+        return NULL;
+    }
+    return t;
+}
+
+/* Handles one message; returns a task that failed, else NULL. */
+static struct task *handle(struct job *j, int bufid)
+{
+    int len, tag, src, n = 0;
+    pvm_bufinfo(bufid, &len, &tag, &src);
+    if (tag == NOTIFY_TAG) {
+        int dead;
+        int saved = pvm_setrbuf(bufid);
+        int rc = pvm_upkint(&dead, 1, 1);
+        pvm_setrbuf(saved);
+        return rc < 0 ? NULL : on_exit_notice(j, dead);
+    }
+    if (tag != CKPT_CTL_TAG)
+        return NULL;
+    int type = ckpt__ctl_decode(bufid, ctlv, CKPT_CTL_MAX, &n);
+    if (type < 0) {
+        say("dropped a malformed message from t%x: %s", (unsigned)src, strerror(-type));
+        return NULL;
+    }
+    if (type == CTL_HELLO) {
+        on_hello(j, src, bufid, ctlv, n);
+        return NULL;
+    }
+    struct task *t = by_tid(j, src);
+    if (!t)
+        return NULL;    /* from a task of an earlier incarnation */
+    switch (type) {
+    case CTL_WRITTEN:
+        on_written(j, t, ctlv, n);
+        break;
+    case CTL_WFAIL: {
+        char why[256];
+        snprintf(why, sizeof why, "task t%x could not write it: %s", (unsigned)t->vtid,
+                 n >= 2 ? strerror((int)-ctlv[1]) : "unknown error");
+        if (n >= 1 && (uint64_t)ctlv[0] == j->pending)
+            abort_pending(j, why, 1);
+        break;
+    }
+    case CTL_BYE: {
+        struct task *who = n >= 1 ? by_vtid(j, (int)ctlv[0]) : NULL;
+        if (who)
+            who->said_bye = 1;
+        break;
+    }
+    default:
+        say("ignored message %d from t%x", type, (unsigned)src);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------ recovery */
+
+static void reap_root(struct job *j, int block)
+{
+    int st;
+    if (!j->root_pid || j->root_done)
+        return;
+    pid_t r = waitpid(j->root_pid, &st, block ? 0 : WNOHANG);
+    if (r == j->root_pid) {
+        j->root_done = 1;
+        j->root_status = st;
+    }
+}
+
+void coord_kill_all(struct job *j)
+{
+    for (int i = 0; i < j->ntasks; i++) {
+        struct task *t = &j->tasks[i];
+        if (t->state != T_ALIVE)
+            continue;
+        t->state = T_KILLED;
+        pvm_kill(t->tid);
+    }
+    if (j->root_pid && !j->root_done) {
+        kill(j->root_pid, SIGKILL);
+        reap_root(j, 1);
+    }
+}
+
+/* Drops whatever the dead incarnation left in flight to us. */
+static void drain(double seconds)
+{
+    double end = coord_now() + seconds;
+    while (coord_now() < end) {
+        struct timeval tv = {0, 20000};
+        int b = pvm_trecv(-1, -1, &tv);
+        if (b > 0)
+            pvm_freebuf(b);
+    }
+}
+
+static int restart_epoch(struct job *j, uint64_t k)
+{
+    char edir[4096], err[512], path[4096];
+    struct ckpt_commit c;
+    if (ckpt_epoch_dir(edir, sizeof edir, j->o.dir, k) || ckpt_commit_read(edir, &c, err, sizeof err)) {
+        say("checkpoint %llu unreadable: %s", (unsigned long long)k, err);
+        return -1;
+    }
+    /* The new table: the tasks of the checkpoint, with what we knew of them. */
+    struct task *old = j->tasks;
+    int nold = j->ntasks;
+    j->tasks = NULL;
+    j->ntasks = j->maxtasks = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < c.ntasks && !rc; i++) {
+        struct task *t = add_task(j, c.tasks[i].vtid);
+        t->root = !!(c.tasks[i].flags & CKPT_COMMIT_F_ROOT);
+        t->state = T_KILLED;     /* until it says hello */
+        t->tid = -1;
+        for (int o = 0; o < nold; o++)
+            if (old[o].vtid == t->vtid && old[o].argv) {
+                t->argv = old[o].argv;
+                t->argc = old[o].argc;
+                old[o].argv = NULL;
+                old[o].argc = 0;
+            }
+        if (!t->argv) {      /* --restart: learn the command line from the image */
+            struct ckpt_img *img;
+            if (ckpt_task_path(path, sizeof path, j->o.dir, k, t->vtid) ||
+                ckpt_img_load(path, NULL, &img, err, sizeof err)) {
+                say("cannot restart t%x: %s", (unsigned)t->vtid, err);
+                rc = -1;
+                break;
+            }
+            for (size_t s = 0; s < ckpt_img_nsections(img); s++) {
+                const struct ckpt_img_section *sec = ckpt_img_section(img, s);
+                if (sec->type != CKPT_SEC_ARGV)
+                    continue;
+                const char *p = sec->data, *end = p + sec->len;
+                t->argv = calloc(sec->len + 2, sizeof *t->argv);
+                t->argv[t->argc++] = strdup(sec->name);
+                for (p += strlen(p) + 1; p < end; p += strlen(p) + 1)
+                    t->argv[t->argc++] = strdup(p);
+            }
+            ckpt_img_free(img);
+            if (!t->argv) {
+                say("cannot restart t%x: its image has no command line", (unsigned)t->vtid);
+                rc = -1;
+            }
+        }
+    }
+    for (int o = 0; o < nold; o++)
+        free_task(&old[o]);
+    free(old);
+    ckpt_commit_free(&c);
+    for (int i = 0; i < j->ntasks && !rc; i++) {
+        struct task *t = &j->tasks[i];
+        if (ckpt_task_path(path, sizeof path, j->o.dir, k, t->vtid))
+            return -1;
+        rc = t->root ? launch_root(j, t->argv, path) : launch_spawned(j, t->argv, path, 1);
+    }
+    if (rc)
+        return -1;
+    /* Wait until every task is back, then tell them where everyone lives. */
+    double end = coord_now() + HELLO_TIMEOUT_S;
+    while (coord_now() < end) {
+        int back = 0;
+        for (int i = 0; i < j->ntasks; i++)
+            back += j->tasks[i].state == T_ALIVE;
+        if (back == j->ntasks)
+            break;
+        reap_root(j, 0);
+        if (j->root_done) {
+            say("the restarted program exited before rejoining (status %d)", j->root_status);
+            return -1;
+        }
+        struct timeval tv = {0, 100000};
+        int b = pvm_trecv(-1, -1, &tv);
+        if (b <= 0)
+            continue;
+        struct task *dead = handle(j, b);
+        pvm_freebuf(b);
+        if (dead) {
+            say("t%x failed while restarting", (unsigned)dead->vtid);
+            return -1;
+        }
+    }
+    long *map = malloc(sizeof(long) * (size_t)(2 * j->ntasks + 1));
+    int n = 0;
+    for (int i = 0; map && i < j->ntasks; i++) {
+        if (j->tasks[i].state != T_ALIVE) {
+            say("t%x did not come back within %.0f s", (unsigned)j->tasks[i].vtid, HELLO_TIMEOUT_S);
+            free(map);
+            return -1;
+        }
+        map[n++] = j->tasks[i].vtid;
+        map[n++] = j->tasks[i].tid;
+    }
+    for (int i = 0; map && i < j->ntasks; i++)
+        ckpt__ctl_send(j->tasks[i].tid, CTL_MAP, map, n, NULL, 0);
+    free(map);
+    j->committed = k;
+    return 0;
+}
+
+static void cut_stdout(struct job *j)
+{
+    struct stat st;
+    if (j->out_start >= 0 && fstat(1, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > j->out_start)
+        if (ftruncate(1, j->out_start) != 0 || lseek(1, 0, SEEK_END) < 0)
+            say("cannot cut stdout back: %s", strerror(errno));
+}
+
+/* Rolls the job back after a failure; 0 when it runs again. */
+static int recover(struct job *j, const char *what)
+{
+    double t0 = coord_now();
+    abort_pending(j, "a task failed", 0);
+    coord_kill_all(j);
+    drain(0.2);
+    for (;;) {
+        if (++j->recoveries > j->o.max_restarts) {
+            say("giving up after %d recoveries (--max-restarts)", j->o.max_restarts);
+            j->failed = 1;
+            return -1;
+        }
+        uint64_t epochs[64];
+        int n = ckpt_list_committed(j->o.dir, epochs, 64);
+        int rc = -1;
+        for (int i = 0; i < n && rc; i++) {
+            rc = restart_epoch(j, epochs[i]);
+            if (rc) {
+                coord_kill_all(j);
+                drain(0.2);
+            } else {
+                j->lost_s += j->last_ckpt > 0 ? t0 - j->last_ckpt : 0;
+                say("%s; recovered from checkpoint %llu in %.2f s", what,
+                    (unsigned long long)epochs[i], coord_now() - t0);
+            }
+        }
+        if (rc) {
+            cut_stdout(j);
+            rc = launch_fresh(j);
+            if (!rc)
+                say("%s; no checkpoint to go back to: restarted the job from the beginning", what);
+        }
+        if (!rc) {
+            j->recovery_s += coord_now() - t0;
+            if (j->next_epoch < j->committed)
+                j->next_epoch = j->committed;
+            j->last_ckpt = coord_now();
+            return 0;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static volatile sig_atomic_t want_ckpt, want_stop;
+static void on_usr1(int sig) { (void)sig; want_ckpt = 1; }
+static void on_stop(int sig) { want_stop = sig; }
+
+int coord_start(struct job *j)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    struct stat st;
+    j->out_start = fstat(1, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
+    j->last_ckpt = coord_now();
+    if (j->o.restart_dir) {
+        uint64_t epochs[64];
+        int n = ckpt_list_committed(j->o.dir, epochs, 64);
+        if (n <= 0) {
+            say("%s holds no committed checkpoint", j->o.dir);
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            if (restart_epoch(j, epochs[i]) == 0) {
+                j->next_epoch = epochs[0];
+                say("restarted the job from checkpoint %llu", (unsigned long long)epochs[i]);
+                return 0;
+            }
+            coord_kill_all(j);
+            drain(0.2);
+        }
+        say("no checkpoint in %s could be restarted", j->o.dir);
+        return -1;
+    }
+    return launch_fresh(j);
+}
+
+static int finished(struct job *j)
+{
+    if (j->o.ntasks == 0)
+        return j->root_done;    /* as a shell would: the program has returned */
+    return alive(j) == 0 && j->ntasks > 0;
+}
+
+/* Runs the job to its end; returns ckpt-run's exit status. */
+int coord_loop(struct job *j)
+{
+    for (;;) {
+        if (want_stop) {
+            say("stopped by signal %d", (int)want_stop);
+            coord_kill_all(j);
+            return 128 + want_stop;
+        }
+        if (want_ckpt) {
+            want_ckpt = 0;
+            coord_request_checkpoint(j);
+        }
+        if (j->o.interval > 0 && !j->pending && coord_now() - j->last_ckpt >= j->o.interval)
+            coord_request_checkpoint(j);
+
+        struct timeval tv = {0, 50000};
+        int b = pvm_trecv(-1, -1, &tv);
+        struct task *dead = NULL;
+        if (b > 0) {
+            dead = handle(j, b);
+            pvm_freebuf(b);
+        } else if (b < 0 && b != PvmNoBuf) {
+            say("lost the pvmd (PVM error %d)", b);
+            return 1;
+        }
+        reap_root(j, 0);
+        if (!dead && j->root_done && j->o.ntasks == 0) {
+            /* The program ended: a clean end, or a failure if it was killed or
+             * left without pvm_exit while its job was under way. */
+            struct task *t = NULL;
+            for (int i = 0; i < j->ntasks; i++)
+                if (j->tasks[i].root)
+                    t = &j->tasks[i];
+            int clean = WIFEXITED(j->root_status) && (WEXITSTATUS(j->root_status) == 0 || (t && t->said_bye));
+            static struct task unknown;   /* died before it said hello */
+            if (!clean)
+                dead = t ? t : &unknown;
+        }
+        if (dead) {
+            char what[128];
+            snprintf(what, sizeof what, "task t%x failed", (unsigned)dead->vtid);
+            dead->state = T_KILLED;
+            if (recover(j, what) != 0)
+                return 1;
+            continue;
+        }
+        if (finished(j))
+            break;
+    }
+    if (j->pending)
+        abort_pending(j, "the job ended first", 0);
+    if (j->o.ntasks == 0)
+        return WIFEXITED(j->root_status) ? WEXITSTATUS(j->root_status) : 128 + WTERMSIG(j->root_status);
+    return 0;
+}

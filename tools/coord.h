@@ -1,0 +1,67 @@
+/*
+ * coord.h: the job coordinator inside ckpt-run.  It knows every task of the
+ * job, runs the two phases of each checkpoint (request, tentative written,
+ * commit), notices failures through pvm_notify and rolls the whole job back
+ * to the last committed checkpoint.
+ */
+#ifndef CKPT_COORD_H
+#define CKPT_COORD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+enum task_state { T_ALIVE, T_EXITED, T_KILLED };
+
+struct task {
+    int vtid, tid, parent_vtid;
+    pid_t pid;                  /* of the process, from its hello */
+    int root;                   /* started by ckpt-run itself (fork/exec) */
+    enum task_state state;
+    int said_bye;
+    uint64_t start_epoch;
+    char **argv;                /* argv[0] is the executable's path */
+    int argc;
+    /* the checkpoint in progress */
+    int expected, written;
+    uint64_t raw, stored, log;
+    uint32_t ms;
+    long *cut;                  /* (peer vtid, in_seq) pairs at its cut */
+    int ncut;
+};
+
+struct job_opts {
+    char **argv;                /* program and arguments */
+    int ntasks;                 /* -n: sibling copies spawned through PVM; 0: run directly */
+    double interval;            /* seconds between checkpoints, 0: none by time */
+    char dir[4096];
+    int level, keep, max_restarts, verbose;
+    const char *restart_dir;    /* --restart */
+};
+
+struct job {
+    struct job_opts o;
+    int mytid;
+    struct task *tasks;
+    int ntasks, maxtasks;
+    uint64_t next_epoch;        /* epochs only grow, even across aborts and recoveries */
+    uint64_t pending;           /* checkpoint in progress, 0 when none */
+    uint64_t pending_start_ns;
+    uint64_t committed;         /* last committed epoch, 0 when none */
+    double last_ckpt;           /* monotonic seconds of the last checkpoint start */
+    pid_t root_pid;             /* ckpt-run's child running the program directly */
+    int root_status, root_done;
+    int64_t out_start;          /* stdout length when the job started (regular file) */
+    /* summary */
+    int checkpoints, aborted, recoveries;
+    uint64_t bytes_raw, bytes_stored;
+    double lost_s, recovery_s;
+    int failed;                 /* gave up */
+};
+
+double coord_now(void);
+int coord_start(struct job *j);
+int coord_loop(struct job *j);
+void coord_request_checkpoint(struct job *j);
+void coord_kill_all(struct job *j);
+
+#endif /* CKPT_COORD_H */
