@@ -156,6 +156,7 @@ struct item {
     unsigned kind;
     char *elem;     /* C expression for the element size */
     int var;        /* index in vars[] (locals), -1 for globals */
+    int klo, khi;   /* hoisted temporaries: live at sites klo < k <= khi */
 };
 
 struct pragma {
@@ -168,6 +169,7 @@ struct pragma {
     int nitems, capitems;
     int reg;              /* registration number in its function */
     int first_var;        /* index of its first var in the function */
+    int synthetic;        /* the temporaries of a split statement, not a user pragma */
 };
 
 struct site {
@@ -178,6 +180,9 @@ struct site {
     enum role how;        /* R_STMT, R_BODY, R_FOR_COND, R_FOR_INC, R_DO_COND, R_ROOT (pragma) */
     uint32_t at;          /* offset of the label */
     int k;
+    int group;            /* split statement: its synthetic pragma, else -1 */
+    uint32_t end;         /* end of the call */
+    int gpos, gcount;     /* position in the group, group size */
 };
 
 struct edit {
@@ -990,14 +995,45 @@ static int parse_save(struct rw *rw, struct pragma *p)
 
 /* ---- sites ------------------------------------------------------------ */
 
-static int anchor_of(struct rw *rw, int node, enum role *how)
+/* a do { } while (0) */
+static int is_do_once(struct rw *rw, int x)
 {
+    if (rw->nodes[x].kind != CXCursor_DoStmt)
+        return 0;
+    int last = -1;
+    for (int i = x + 1; i < rw->nnodes && rw->nodes[i].start != NOPOS &&
+                        rw->nodes[i].start <= rw->nodes[x].end; i++)
+        if (rw->nodes[i].parent == x)
+            last = i;
+    if (last < 0 || rw->nodes[last].kind != CXCursor_IntegerLiteral)
+        return 0;
+    CXEvalResult r = clang_Cursor_Evaluate(rw->nodes[last].c);
+    int zero = r && clang_EvalResult_getKind(r) == CXEval_Int && clang_EvalResult_getAsInt(r) == 0;
+    if (r)
+        clang_EvalResult_dispose(r);
+    return zero;
+}
+
+static int anchor_of(struct rw *rw, int node, enum role *how, int *macro_loop)
+{
+    *macro_loop = 0;
     for (int x = node; x >= 0; x = rw->nodes[x].parent) {
         struct node *n = &rw->nodes[x];
         switch (n->role) {
         case R_STMT:
         case R_BODY:
-            *how = n->role;
+            /* a statement that starts where its parent statement starts comes from a
+             * macro expanding to both: the whole expansion is the statement to re-run */
+            for (int p = n->parent; p >= 0 && rw->nodes[p].start == rw->nodes[x].start &&
+                                    (rw->nodes[p].role == R_STMT || rw->nodes[p].role == R_BODY);
+                 p = rw->nodes[p].parent) {
+                enum CXCursorKind k = rw->nodes[p].kind;
+                if ((k == CXCursor_ForStmt || k == CXCursor_WhileStmt || k == CXCursor_DoStmt) &&
+                    !is_do_once(rw, p))
+                    *macro_loop = 1;
+                x = p;
+            }
+            *how = rw->nodes[x].role;
             return x;
         case R_FOR_COND:
         case R_FOR_INC:
@@ -1018,7 +1054,21 @@ static int site_cmp(const void *a, const void *b)
     const struct site *x = a, *y = b;
     if (x->func != y->func)
         return x->func - y->func;
-    return x->at < y->at ? -1 : x->at > y->at;
+    if (x->at != y->at)
+        return x->at < y->at ? -1 : 1;
+    /* calls of one statement: inner (and left) calls first, their evaluation order */
+    uint32_t xe = x->call >= 0 ? x->end : 0, ye = y->call >= 0 ? y->end : 0;
+    return xe < ye ? -1 : xe > ye;
+}
+
+/* is item it of pragma p saved at site s? */
+static int covers(struct pragma *p, int it, struct site *s)
+{
+    if (p->func != s->func)
+        return 0;
+    if (p->synthetic)
+        return s->k > p->items[it].klo && s->k <= p->items[it].khi;
+    return s->at > p->hash && s->at < p->send;
 }
 
 /* end of a statement node, including a following ';' */
@@ -1031,6 +1081,119 @@ static uint32_t stmt_end(struct rw *rw, int node)
     return e;
 }
 
+/* index of node x among its parent's children */
+static int child_index(struct rw *rw, int x)
+{
+    int p = rw->nodes[x].parent, k = 0;
+    for (int i = p + 1; i < x; i++)
+        if (rw->nodes[i].parent == p)
+            k++;
+    return k;
+}
+
+/* 1 when call may not be evaluated every time the anchor statement runs */
+static int conditional_path(struct rw *rw, int call, int anchor)
+{
+    for (int x = call; x >= 0 && x != anchor; x = rw->nodes[x].parent) {
+        int p = rw->nodes[x].parent;
+        if (p < 0)
+            break;
+        struct node *pn = &rw->nodes[p];
+        int ci = child_index(rw, x);
+        if (pn->kind == CXCursor_ConditionalOperator && ci > 0)
+            return 1;
+        if (pn->kind == CXCursor_BinaryOperator && ci == 1) {
+            int lhs = -1;
+            for (int i = p + 1; i < x; i++)
+                if (rw->nodes[i].parent == p) {
+                    lhs = i;
+                    break;
+                }
+            if (lhs >= 0) {
+                int t = tok_at(rw, rw->nodes[lhs].end);
+                if (tok_is(rw, t, "&&") || tok_is(rw, t, "||"))
+                    return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* the sites [first, first+n) share one statement: their calls but the last are hoisted
+ * into temporaries, saved by a synthetic registration (see instrument_func) */
+static void make_group(struct rw *rw, int first, int n)
+{
+    struct site *g = &rw->sites[first];
+    int a = g->anchor;
+    enum CXCursorKind ak = rw->nodes[a].kind;
+    const char *why = NULL;
+    if (g->how != R_STMT && g->how != R_BODY)
+        why = "in a loop condition or increment";
+    else if (ak == CXCursor_WhileStmt || ak == CXCursor_ForStmt || ak == CXCursor_DoStmt)
+        why = "in a loop header";
+    else if (ak == CXCursor_DeclStmt) {
+        int vars = 0;
+        for (int i = a + 1; i < rw->nnodes && rw->nodes[i].start < rw->nodes[a].end; i++)
+            vars += rw->nodes[i].parent == a;
+        if (vars > 1)
+            why = "in a declaration of several variables";
+    }
+    for (int i = 0; !why && i < n; i++) {
+        struct site *s = &rw->sites[first + i];
+        if (conditional_path(rw, s->call, a))
+            why = "where one of them is evaluated conditionally (&&, ||, ?:)";
+        for (int j = 0; !why && j < n; j++) {
+            struct site *t = &rw->sites[first + j];
+            uint32_t ss = rw->nodes[s->call].start, se = rw->nodes[s->call].end;
+            uint32_t ts = rw->nodes[t->call].start, te = rw->nodes[t->call].end;
+            if (i != j && ((ss == ts && se == te) || (ss < ts && se > ts && se < te)))
+                why = "that come from one macro expansion";
+        }
+        if (!why && i < n - 1) {
+            CXType ty = clang_getCanonicalType(clang_getCursorType(rw->nodes[s->call].c));
+            if (ty.kind == CXType_Void)
+                why = "where a call that is not the last one returns void";
+        }
+    }
+    if (why) {
+        unsigned l0, c0;
+        off_linecol(rw, rw->nodes[g->call].start, &l0, &c0);
+        diag(rw, rw->nodes[rw->sites[first + 1].call].start, "error",
+             "this call and the one at column %u can both reach a safe point, %s: ckpt-cc "
+             "cannot split this statement; assign each result in its own statement",
+             c0, why);
+        return;
+    }
+    GROW(rw->prags, rw->nprags, rw->capprags);
+    int pi = rw->nprags++;
+    struct pragma *p = &rw->prags[pi];
+    memset(p, 0, sizeof *p);
+    p->is_save = 1;
+    p->synthetic = 1;
+    p->func = g->func;
+    p->hash = p->end = p->kw = rw->nodes[a].start;
+    p->sstart = p->send = rw->nodes[a].start;
+    for (int i = 0; i < n; i++) {
+        struct site *s = &rw->sites[first + i];
+        s->group = pi;
+        s->gpos = i;
+        s->gcount = n;
+        if (i == n - 1)
+            break;
+        GROW(p->items, p->nitems, p->capitems);
+        struct item *it = &p->items[p->nitems++];
+        memset(it, 0, sizeof *it);
+        struct sbuf b = {0};
+        sb_printf(&b, "ckpt__h%d", s->k);
+        it->expr = b.s;
+        it->name = strdup(b.s);
+        it->var = -1;
+        it->elem = elem_expr(clang_getCursorType(rw->nodes[s->call].c), it->expr, &it->kind);
+        it->klo = s->k;
+        it->khi = rw->sites[first + n - 1].k;
+    }
+}
+
 static void collect_sites(struct rw *rw)
 {
     for (int i = 0; i < rw->ncalls; i++) {
@@ -1041,9 +1204,20 @@ static void collect_sites(struct rw *rw)
         if (n->start == NOPOS)
             continue;
         enum role how = R_STMT;
-        int a = anchor_of(rw, c->node, &how);
+        int macro_loop = 0;
+        int a = anchor_of(rw, c->node, &how, &macro_loop);
         if (a < 0 || rw->nodes[a].start == NOPOS)
             continue;
+        int t0 = tok_at(rw, rw->nodes[a].start);
+        if (macro_loop || (how == R_FOR_COND && !tok_is(rw, t0, "for")) ||
+            (how == R_FOR_INC && !tok_is(rw, t0, "for")) ||
+            (how == R_DO_COND && !tok_is(rw, t0, "do"))) {
+            diag(rw, n->start, "error",
+                 "this call can reach a safe point inside a loop that a macro expands to: "
+                 "ckpt-cc cannot resume inside it; write the loop out or make the macro call a "
+                 "function");
+            continue;
+        }
         GROW(rw->sites, rw->nsites, rw->capsites);
         struct site *s = &rw->sites[rw->nsites++];
         memset(s, 0, sizeof *s);
@@ -1053,6 +1227,8 @@ static void collect_sites(struct rw *rw)
         s->anchor = a;
         s->how = how;
         s->at = how == R_STMT || how == R_BODY ? rw->nodes[a].start : n->start;
+        s->end = n->end;
+        s->group = -1;
     }
     for (int i = 0; i < rw->nprags; i++) {
         struct pragma *p = &rw->prags[i];
@@ -1067,27 +1243,23 @@ static void collect_sites(struct rw *rw)
         s->anchor = -1;
         s->how = R_ROOT;
         s->at = p->hash;
+        s->group = -1;
     }
     qsort(rw->sites, (size_t)rw->nsites, sizeof *rw->sites, site_cmp);
     for (int i = 0, k = 0; i < rw->nsites; i++) {
         k = i > 0 && rw->sites[i - 1].func == rw->sites[i].func ? k + 1 : 1;
         rw->sites[i].k = k;
     }
-    /* two reaching calls re-executed by one statement */
-    for (int i = 0; i < rw->nsites; i++)
-        for (int j = i + 1; j < rw->nsites; j++) {
-            struct site *x = &rw->sites[i], *y = &rw->sites[j];
-            if (x->anchor >= 0 && x->anchor == y->anchor && x->how == y->how) {
-                uint32_t off = rw->nodes[y->call].start;
-                unsigned l0, c0;
-                off_linecol(rw, rw->nodes[x->call].start, &l0, &c0);
-                diag(rw, off, "error",
-                     "this call and the one at column %u can both reach a safe point: ckpt-cc "
-                     "needs one such call per statement; assign each result in its own statement",
-                     c0);
-                break;
-            }
-        }
+    /* several reaching calls re-executed by one statement: split it */
+    for (int i = 0; i < rw->nsites;) {
+        int j = i + 1;
+        while (j < rw->nsites && rw->sites[j].anchor >= 0 &&
+               rw->sites[j].anchor == rw->sites[i].anchor && rw->sites[j].how == rw->sites[i].how)
+            j++;
+        if (j - i > 1)
+            make_group(rw, i, j - i);
+        i = j;
+    }
 }
 
 /* ---- emission --------------------------------------------------------- */
@@ -1098,13 +1270,56 @@ static void emit_site_prefix(struct rw *rw, struct sbuf *b, struct site *s, stru
     sb_printf(b, "ckpt__fr.site = %d; ", s->k);
     for (int i = 0; i < npr; i++) {
         struct pragma *p = pr[i];
-        if (!(s->at > p->hash && s->at < p->send))
-            continue;
         for (int j = 0; j < p->nitems; j++)
-            if (p->items[j].count)
+            if (p->items[j].count && covers(p, j, s))
                 sb_printf(b, "ckpt__v[%d].count = (size_t)(%s); ", p->first_var + j,
                           p->items[j].count);
     }
+}
+
+static void emit_binds(struct sbuf *b, struct pragma *p)
+{
+    static const char *const kinds[] = {"CKPT_KIND_DATA", "CKPT_KIND_POINTER", "CKPT_KIND_BLOCK"};
+    sb_printf(b, "ckpt__reg%d: ", p->reg);
+    for (int it = 0; it < p->nitems; it++) {
+        struct item *x = &p->items[it];
+        sb_printf(b, "ckpt_bind(&ckpt__fr, %d, %d, &%s, sizeof (%s), %s, %s%s%s, %s, \"%s\"); ",
+                  p->first_var + it, p->reg, x->expr, x->expr,
+                  x->kind == 1 ? "sizeof (void *)" : x->elem, x->count ? "(size_t)(" : "",
+                  x->count ? x->count : "0", x->count ? ")" : "", kinds[x->kind], x->name);
+    }
+    sb_printf(b, "if (ckpt__fr.resume) goto ckpt__dispatch;");
+}
+
+/* text of [s,e) on one line with the hoisted calls of group g inside it replaced by their
+ * temporaries (all but the last call of the group) */
+static char *subst_calls(struct rw *rw, uint32_t s, uint32_t e, struct site *g, int n)
+{
+    struct sbuf b = {0};
+    uint32_t cur = s;
+    sb_add(&b, "", 0);
+    for (;;) {
+        int best = -1;
+        for (int i = 0; i < n - 1; i++) {
+            struct node *c = &rw->nodes[g[i].call];
+            if (c->start >= cur && c->end <= e && !(c->start == s && c->end == e) &&
+                (best < 0 || c->start < rw->nodes[g[best].call].start ||
+                 (c->start == rw->nodes[g[best].call].start &&
+                  c->end > rw->nodes[g[best].call].end)))
+                best = i;
+        }
+        if (best < 0)
+            break;
+        struct node *c = &rw->nodes[g[best].call];
+        char *t = flat(rw, cur, c->start);
+        sb_printf(&b, "%sckpt__h%d", t, g[best].k);
+        free(t);
+        cur = c->end;
+    }
+    char *t = flat(rw, cur, e);
+    sb_printf(&b, "%s", t);
+    free(t);
+    return b.s;
 }
 
 static int is_decl_stmt(struct rw *rw, int node)
@@ -1158,7 +1373,7 @@ static void instrument_func(struct rw *rw, int fi)
             }
         }
         for (int j = 0; j < npr; j++)
-            if (pr[j]->hash > v->decl && pr[j]->hash < v->send) {
+            if (!pr[j]->synthetic && pr[j]->hash > v->decl && pr[j]->hash < v->send) {
                 diag(rw, pr[j]->hash, "error",
                      "#pragma CKPT_SAVE in the scope of variable-length array '%s': resuming "
                      "here would jump into its scope",
@@ -1175,8 +1390,8 @@ static void instrument_func(struct rw *rw, int fi)
     for (int j = 0; j < nsite; j++) {
         uint64_t mask = 0;
         for (int q = 0; q < npr; q++)
-            if (first[j].at > pr[q]->hash && first[j].at < pr[q]->send)
-                for (int it = 0; it < pr[q]->nitems; it++)
+            for (int it = 0; it < pr[q]->nitems; it++)
+                if (covers(pr[q], it, &first[j]))
                     mask |= (uint64_t)1 << (pr[q]->first_var + it);
         sb_printf(&b, ", 0x%llx", (unsigned long long)mask);
     }
@@ -1233,17 +1448,9 @@ static void instrument_func(struct rw *rw, int fi)
     /* registration points */
     for (int q = 0; q < npr; q++) {
         struct pragma *p = pr[q];
-        sb_printf(&b, "ckpt__reg%d: ", p->reg);
-        for (int it = 0; it < p->nitems; it++) {
-            struct item *x = &p->items[it];
-            static const char *const kinds[] = {"CKPT_KIND_DATA", "CKPT_KIND_POINTER",
-                                                "CKPT_KIND_BLOCK"};
-            sb_printf(&b, "ckpt_bind(&ckpt__fr, %d, %d, &%s, sizeof (%s), %s, %s%s%s, %s, \"%s\"); ",
-                      p->first_var + it, p->reg, x->expr, x->expr,
-                      x->kind == 1 ? "sizeof (void *)" : x->elem, x->count ? "(size_t)(" : "",
-                      x->count ? x->count : "0", x->count ? ")" : "", kinds[x->kind], x->name);
-        }
-        sb_printf(&b, "if (ckpt__fr.resume) goto ckpt__dispatch;");
+        if (p->synthetic)
+            continue;
+        emit_binds(&b, p);
         edit(rw, p->hash, p->end, 1, b.s);
         b.s = NULL;
         b.n = b.cap = 0;
@@ -1261,6 +1468,64 @@ static void instrument_func(struct rw *rw, int fi)
             continue;
         }
         struct node *a = &rw->nodes[s->anchor];
+        if (s->group >= 0) {
+            if (s->gpos != 0) {
+                free(pre.s);
+                continue;
+            }
+            /* { T1 ckpt__hK1; ... regR: bind...; site K1: ckpt__hK1 = call1; ...
+             *   site Kn: statement with call1..n-1 replaced by their temporaries } */
+            struct pragma *p = &rw->prags[s->group];
+            int decl = is_decl_stmt(rw, s->anchor) && s->how == R_STMT;
+            struct sbuf t = {0};
+            if (!decl)
+                sb_printf(&t, "{ ");
+            for (int i = 0; i < s->gcount - 1; i++) {
+                struct node *c = &rw->nodes[s[i].call];
+                char *txt = subst_calls(rw, c->start, c->end, s, s->gcount);
+                sb_printf(&t, "__typeof__(%s) ckpt__h%d; ", txt, s[i].k);
+                free(txt);
+            }
+            emit_binds(&t, p);
+            sb_printf(&t, " ");
+            for (int i = 0; i < s->gcount; i++) {
+                struct sbuf pi = {0};
+                emit_site_prefix(rw, &pi, &s[i], pr, npr);
+                sb_printf(&t, "%sckpt__site%d: ", pi.s, s[i].k);
+                free(pi.s);
+                if (i < s->gcount - 1) {
+                    struct node *c = &rw->nodes[s[i].call];
+                    char *txt = subst_calls(rw, c->start, c->end, s, s->gcount);
+                    sb_printf(&t, "ckpt__h%d = %s; ", s[i].k, txt);
+                    free(txt);
+                } else if (decl) {
+                    sb_printf(&t, "; ");
+                }
+            }
+            insert(rw, a->start, 1, t.s);
+            free(t.s);
+            /* the outermost hoisted calls in the statement become their temporaries */
+            for (int i = 0; i < s->gcount - 1; i++) {
+                struct node *c = &rw->nodes[s[i].call];
+                int inner = 0;
+                for (int j = 0; j < s->gcount - 1; j++) {
+                    struct node *o = &rw->nodes[s[j].call];
+                    if (j != i && o->start <= c->start && o->end >= c->end)
+                        inner = 1;
+                }
+                if (inner)
+                    continue;
+                char *nl = newlines_of(rw, c->start, c->end);
+                struct sbuf r = {0};
+                sb_printf(&r, "ckpt__h%d%s", s[i].k, nl);
+                free(nl);
+                edit(rw, c->start, c->end, 1, r.s);
+            }
+            if (!decl)
+                insert(rw, stmt_end(rw, s->anchor), 1, " }");
+            free(pre.s);
+            continue;
+        }
         if (s->how == R_STMT || s->how == R_BODY) {
             struct sbuf t = {0};
             if (s->how == R_BODY)

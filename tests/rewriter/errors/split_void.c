@@ -1,0 +1,8 @@
+void f(int);
+int g(int);
+int main(void)
+{
+    int x;
+    x = (f(1), g(2));
+    return x;
+}
