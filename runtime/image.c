@@ -475,12 +475,13 @@ int ckpt_imgw_open(struct ckpt_imgw **wp, const char *path,
                    const struct ckpt_img_header *hdr, int level)
 {
     struct ckpt_imgw *w;
-    size_t n = strlen(path);
+    size_t n;
     int rc = -ENOMEM;
 
     *wp = NULL;
-    if (level < 0 || level > 9)
+    if (level < 0 || level > 9 || !hdr || !path)
         return -EINVAL;
+    n = strlen(path);
     w = calloc(1, sizeof *w);
     if (!w)
         return -ENOMEM;
@@ -1362,5 +1363,62 @@ int ckpt_list_committed(const char *dir, uint64_t *epochs, int max)
 out:
     closedir(d);
     free(all);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- removal */
+
+/* Names ckpt puts in an epoch folder; nothing else is ever removed. */
+static int own_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (!strcmp(s, "commit") || !strcmp(s, "commit.tmp"))
+        return 1;
+    if (strncmp(s, "task.", 5) != 0)
+        return 0;
+    return (n > 9 && !strcmp(s + n - 4, ".img")) || (n > 13 && !strcmp(s + n - 8, ".img.tmp"));
+}
+
+static int remove_own_files(const char *edir)
+{
+    DIR *d = opendir(edir);
+    struct dirent *e;
+    int rc = 0;
+
+    if (!d)
+        return -errno;
+    while ((errno = 0, e = readdir(d)) != NULL) {
+        if (own_name(e->d_name) && unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT) {
+            rc = -errno;
+            break;
+        }
+    }
+    if (rc == 0 && errno)
+        rc = -errno;
+    closedir(d);
+    return rc;
+}
+
+int ckpt_epoch_remove(const char *dir, uint64_t epoch)
+{
+    char edir[4096], path[4200];
+    int rc = ckpt_epoch_dir(edir, sizeof edir, dir, epoch);
+
+    if (rc == 0)
+        rc = commit_path(path, sizeof path, edir, "commit");
+    if (rc < 0)
+        return rc;
+    /* The commit record goes first and durably: a crash from here on leaves an
+     * uncommitted folder, never a committed epoch with images missing. */
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -errno;
+    rc = fsync_dir(edir);
+    if (rc == 0)
+        rc = remove_own_files(edir);
+    if (rc == 0 && rmdir(edir) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = fsync_dir(dir);
     return rc;
 }

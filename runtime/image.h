@@ -124,7 +124,13 @@ void ckpt_commit_free(struct ckpt_commit *c);
 /* Folder helpers shared by the runtime, ckpt-run and ckpt-info. */
 int ckpt_epoch_dir(char *buf, size_t len, const char *dir, uint64_t epoch);
 int ckpt_task_path(char *buf, size_t len, const char *dir, uint64_t epoch, int32_t vtid);
-/* Committed epochs in dir, newest first; returns how many (at most max) or <0. */
+/* Committed epochs in dir, newest first; returns how many (at most max) or <0
+ * (-ENOENT when dir does not exist). */
 int ckpt_list_committed(const char *dir, uint64_t *epochs, int max);
+/* Deletes epoch folder dir/epoch.<epoch>: its commit record first (durably, so
+ * a crash leaves it uncommitted, never committed with images missing), then its
+ * task images and temporaries, then the folder.  Files ckpt did not name are
+ * left and reported as -ENOTEMPTY.  -ENOENT if there is no such folder. */
+int ckpt_epoch_remove(const char *dir, uint64_t epoch);
 
 #endif /* CKPT_IMAGE_H */

@@ -655,6 +655,25 @@ static void test_list_committed(void)
     CHECK(ckpt_list_committed(t_dir, e, 2) == 2 && e[0] == 10 && e[1] == 2);
     CHECK(ckpt_list_committed(t_dir, e, 0) == 0);
     CHECK(ckpt_list_committed(t_path("absent"), e, 16) == -ENOENT);
+
+    /* removal: commit record, images and temporaries go; foreign files stay */
+    struct ckpt_img_header h;
+    char ipath[4200];
+    fill_globals();
+    t_header(&h, 1, 10);
+    CHECK_RC(ckpt_task_path(ipath, sizeof ipath, t_dir, 10, 1));
+    CHECK_RC(write_img(ipath, &h, 1, g_secs, G_N, NULL));
+    strcat(ipath, ".tmp");
+    t_write_file(ipath, "partial", 7);
+    CHECK_RC(ckpt_epoch_remove(t_dir, 10));
+    CHECK(access(t_path("epoch.10"), F_OK) < 0);
+    CHECK(ckpt_list_committed(t_dir, e, 16) == 2 && e[0] == 2);
+    CHECK(ckpt_epoch_remove(t_dir, 10) == -ENOENT);
+    snprintf(buf, sizeof buf, "%s/notes.txt", t_path("epoch.2"));
+    t_write_file(buf, "mine", 4);
+    CHECK(ckpt_epoch_remove(t_dir, 2) == -ENOTEMPTY);
+    CHECK(access(buf, F_OK) == 0);
+    CHECK(ckpt_list_committed(t_dir, e, 16) == 1 && e[0] == 1);   /* no longer committed */
 }
 
 static void test_paths(void)
