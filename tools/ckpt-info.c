@@ -3,6 +3,7 @@
  *
  *   ckpt-info DIR          committed epochs of a checkpoint folder (newest first),
  *                          their tasks and sizes; uncommitted epoch folders noted
+ *   ckpt-info DIR/epoch.K  one epoch folder: commit record, every image verified
  *   ckpt-info FILE.img     one task image: header and sections
  *   --verify               load every image of every committed epoch and check
  *                          every checksum and the commit record's figures
@@ -32,11 +33,13 @@ struct opts {
 };
 
 static const char usage_text[] =
-    "usage: ckpt-info [--verify] [--json] DIR|FILE.img\n"
+    "usage: ckpt-info [--verify] [--json] DIR|DIR/epoch.K|FILE.img\n"
     "\n"
     "  DIR        a checkpoint folder (CKPT_DIR): lists committed epochs, newest\n"
     "             first, with per task raw and stored bytes, ratio, log bytes and\n"
     "             write time, and notes epoch folders that are not committed\n"
+    "  DIR/epoch.K  one epoch folder: its commit record (or why it has none) and\n"
+    "             every task image in it, each loaded and verified\n"
     "  FILE.img   a task image: prints its header and sections\n"
     "  --verify   loads every image of every committed epoch and checks every\n"
     "             checksum, the image headers and the commit record's sizes\n"
@@ -405,6 +408,131 @@ static int info_dir(const struct opts *o)
     return status;
 }
 
+/* ------------------------------------------------------------ an epoch folder */
+
+/* Whether dir is one epoch folder (a commit record or task images in it). */
+static int is_epoch_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int yes = 0;
+
+    if (!d)
+        return 0;
+    while (!yes && (e = readdir(d)))
+        yes = !strcmp(e->d_name, "commit") ||
+              (!strncmp(e->d_name, "task.", 5) && strstr(e->d_name, ".img"));
+    closedir(d);
+    return yes;
+}
+
+static int task_images(const char *dir, char ***out, size_t *nout)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **v = NULL;
+    size_t n = 0, len;
+
+    if (!d)
+        return -errno;
+    while ((e = readdir(d))) {
+        len = strlen(e->d_name);
+        if (strncmp(e->d_name, "task.", 5) || len < 9 || strcmp(e->d_name + len - 4, ".img"))
+            continue;
+        char **nv = realloc(v, (n + 1) * sizeof *v);
+        if (!nv || !(nv[n] = strdup(e->d_name))) {
+            free(nv ? nv : v);
+            closedir(d);
+            return -ENOMEM;
+        }
+        v = nv;
+        n++;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_str);
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+/* `ckpt-info DIR/epoch.K`: its commit record (or why there is none) and a line
+ * per task image found, each loaded and so verified. */
+static int info_epoch_dir(const struct opts *o)
+{
+    struct ckpt_commit c;
+    char why[1024], err[1024], path[4400];
+    char **imgs = NULL;
+    size_t nimg = 0, bad = 0;
+    int rc = ckpt_commit_read(o->target, &c, why, sizeof why);
+
+    if (task_images(o->target, &imgs, &nimg) < 0) {
+        fprintf(stderr, "ckpt-info: %s: %s\n", o->target, strerror(errno));
+        return EXIT_PROBLEM;
+    }
+    if (rc == -ENOENT)
+        snprintf(why, sizeof why, "no commit record (tentative or aborted)");
+    else if (rc < 0)
+        bad++;                          /* a commit record that does not verify */
+    if (o->json) {
+        printf("{\"epoch_dir\": ");
+        json_str(o->target);
+        printf(", \"committed\": %s", rc == 0 ? "true" : "false");
+        if (rc == 0) {
+            printf(", \"commit\": ");
+            print_epoch(o, &c, 1);
+        } else {
+            printf(", \"reason\": ");
+            json_str(why);
+        }
+        printf(",\n \"images\": [");
+    } else if (rc == 0) {
+        print_epoch(o, &c, 1);
+    } else {
+        printf("%s: not committed: %s\n", o->target, why);
+    }
+    for (size_t i = 0; i < nimg; i++) {
+        struct ckpt_img *img;
+        uint64_t raw = 0, stored = 0;
+        snprintf(path, sizeof path, "%s/%s", o->target, imgs[i]);
+        if (ckpt_img_load(path, NULL, &img, err, sizeof err) < 0) {
+            bad++;
+            if (o->json) {
+                printf("%s\n  {\"file\": ", i ? "," : "");
+                json_str(imgs[i]);
+                printf(", \"ok\": false, \"error\": ");
+                json_str(err);
+                printf("}");
+            } else {
+                printf("  %s: %s\n", o->verify ? "PROBLEM" : "bad", err);
+            }
+            free(imgs[i]);
+            continue;
+        }
+        struct stat st;
+        for (size_t k = 0; k < ckpt_img_nsections(img); k++)
+            raw += ckpt_img_section(img, k)->len;
+        stored = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;  /* as commit records count */
+        if (o->json) {
+            printf("%s\n  {\"file\": ", i ? "," : "");
+            json_str(imgs[i]);
+            printf(", \"ok\": true, \"sections\": %zu, \"raw_bytes\": %" PRIu64
+                   ", \"stored_bytes\": %" PRIu64 "}", ckpt_img_nsections(img), raw, stored);
+        } else {
+            printf("  %-22s ok  %4zu sections %14" PRIu64 " raw %14" PRIu64 " stored %6.2f\n",
+                   imgs[i], ckpt_img_nsections(img), raw, stored, ratio(raw, stored));
+        }
+        ckpt_img_free(img);
+        free(imgs[i]);
+    }
+    if (o->json)
+        printf("]}\n");
+    free(imgs);
+    if (rc == 0)
+        ckpt_commit_free(&c);
+    return bad ? EXIT_PROBLEM : EXIT_OK;
+}
+
 /* ------------------------------------------------------------ main */
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -445,7 +573,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "ckpt-info: %s: %s\n", o.target, strerror(errno));
         return EXIT_PROBLEM;
     }
-    rc = S_ISDIR(st.st_mode) ? info_dir(&o) : info_file(&o);
+    if (!S_ISDIR(st.st_mode))
+        rc = info_file(&o);
+    else
+        rc = is_epoch_dir(o.target) ? info_epoch_dir(&o) : info_dir(&o);
     if (fflush(stdout) != 0)
         return EXIT_PROBLEM;
     return rc;

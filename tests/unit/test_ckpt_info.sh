@@ -45,6 +45,12 @@ expect 0 "$INFO" --verify "$D";               has "every image of every committe
 expect 0 "$INFO" --verify --json "$D";        json_ok; has '"ok": true'
 expect 0 "$INFO" --verify "$IMG";             has "ok, 5 sections verified"
 
+# One epoch folder: its commit record and each image, verified.
+expect 0 "$INFO" "$D/epoch.2";               has "epoch 2  committed"; has "task.00040002.img      ok"
+expect 0 "$INFO" "$D/epoch.3";               has "not committed: no commit record"
+expect 0 "$INFO" --json "$D/epoch.2";        json_ok; has '"committed": true'
+expect 0 "$INFO" --json "$D/epoch.3";        json_ok; has '"committed": false'
+
 # A flipped byte in the middle of the grid's compressed data.
 cp "$IMG" "$T/saved.img"
 python3 - "$IMG" <<'EOF' || fail "flip"
@@ -58,6 +64,8 @@ expect 1 "$INFO" --verify "$D";               has "PROBLEM epoch 2: task.0004000
 has "problems found"
 expect 1 "$INFO" --verify --json "$D";        json_ok; has '"ok": false'
 expect 1 "$INFO" "$IMG";                      has "task.00040001.img: section 1 'grid'"
+expect 1 "$INFO" "$D/epoch.2";                has "bad: task.00040001.img: section 1 'grid'"
+expect 1 "$INFO" --json "$D/epoch.2";         json_ok; has '"ok": false'
 expect 1 "$INFO" --json "$IMG";               json_ok; has '"ok": false'
 expect 0 "$INFO" "$D"                         # listing reads commit records only
 cp "$T/saved.img" "$IMG"
