@@ -74,7 +74,7 @@ static const char SEC_MAGIC[4] = { 'S', 'E', 'C', 'T' };
 /* deflate never expands data more than 1032:1; a chunk claiming more is corrupt. */
 #define DEFLATE_MAX_RATIO 1032u
 
-#define NAME_MAX_LEN 255u
+#define NAME_MAX_LEN CKPT_IMG_NAME_MAX
 #define CMT_MAX_TASKS (1u << 20)
 #define IO_BLOCK (1u << 20)
 

@@ -75,6 +75,7 @@ struct ckpt_img_totals {
  * temporary file (do not call ckpt_imgw_abort() after it).  Disk full comes
  * back as -ENOSPC (or -EFBIG past RLIMIT_FSIZE); an existing `path` is untouched. */
 #define CKPT_IMG_DEFAULT_LEVEL 1   /* zlib level when CKPT_COMPRESS is unset */
+#define CKPT_IMG_NAME_MAX 4095u   /* longest section name (bytes, no NUL) */
 struct ckpt_imgw;
 int ckpt_imgw_open(struct ckpt_imgw **w, const char *path,
                    const struct ckpt_img_header *hdr, int level);

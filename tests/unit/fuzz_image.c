@@ -62,7 +62,7 @@ static void fix_crcs(uint8_t *b, size_t n, const struct layout *l)
         if (o + 40 > n)
             continue;
         uint32_t nlen = rd32(b + o + 12);
-        if (nlen > 255 || o + 40 + nlen > n)
+        if (nlen > CKPT_IMG_NAME_MAX || o + 40 + nlen > n)
             continue;
         wr32(b + o + 36, (uint32_t)crc32(crc32(0, b + o, 36), b + o + 40, nlen));
     }

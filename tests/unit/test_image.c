@@ -420,17 +420,20 @@ static void test_writer_files(void)
     CHECK(stat(t_path("deep/er"), &st) == 0 && (st.st_mode & 0777) == 0700);
     CHECK(stat(tmp, &st) == 0 && (st.st_mode & 0777) == 0600);
     CHECK(access(p, F_OK) < 0);
-    char longname[300];
-    memset(longname, 'n', sizeof longname - 1);
-    longname[299] = '\0';
+    static char longname[CKPT_IMG_NAME_MAX + 2];
+    memset(longname, 'n', CKPT_IMG_NAME_MAX + 1);
     CHECK(ckpt_imgw_section(w, 1, longname, buf, 1, 1) == -EINVAL);
+    longname[CKPT_IMG_NAME_MAX] = '\0';            /* the longest allowed */
+    CHECK_RC(ckpt_imgw_section(w, 1, longname, buf, 1, 1));
     CHECK(ckpt_imgw_section(w, 1, "null", NULL, 5, 1) == -EINVAL);
     CHECK_RC(ckpt_imgw_section(w, 1, NULL, buf, 1, 1));   /* the writer is still fine */
     CHECK_RC(ckpt_imgw_close(w, NULL));
     CHECK(access(tmp, F_OK) < 0);
     CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
-    struct sec s = { 1, "", buf, 1, 1 };
-    check_img(p, &h, &s, 1);
+    struct sec two[2] = { { 1, longname, buf, 1, 1 }, { 1, "", buf, 1, 1 } };
+    check_img(p, &h, two, 2);
+    struct sec s = two[1];
+    CHECK_RC(write_img(p, &h, 1, &s, 1, NULL));
 
     /* abort removes the temporary and leaves the good image alone */
     CHECK_RC(ckpt_imgw_open(&w, p, &h, 1));
