@@ -1250,6 +1250,17 @@ static void collect_sites(struct rw *rw)
         k = i > 0 && rw->sites[i - 1].func == rw->sites[i].func ? k + 1 : 1;
         rw->sites[i].k = k;
     }
+    /* a reaching function defined in a header cannot be given a frame */
+    for (int i = 0; i < rw->ncalls; i++) {
+        struct call *c = &rw->calls[i];
+        if (c->callee < 0 || !rw->funcs[c->func].in_main || rw->funcs[c->callee].in_main ||
+            !rw->funcs[c->callee].reach || rw->nodes[c->node].start == NOPOS)
+            continue;
+        diag(rw, rw->nodes[c->node].start, "warning",
+             "'%s' can reach a safe point but is defined in a header, where ckpt-cc cannot "
+             "instrument it: a restart re-runs it from its start [-Wckpt-header]",
+             rw->funcs[c->callee].name);
+    }
     /* several reaching calls re-executed by one statement: split it */
     for (int i = 0; i < rw->nsites;) {
         int j = i + 1;
@@ -1636,7 +1647,8 @@ static void warn_unsaved(struct rw *rw, int fi)
         if (v->func != fi || v->is_param || v->is_static)
             continue;
         uint32_t *refs = NULL;
-        int nrefs = 0, cap = 0;
+        int nrefs = 0, cap = 0, capw = 0, nw = 0;
+        char *write = NULL; /* refs[i] is the target of a plain '=' (not a use) */
         for (int i = 0; i < rw->nnodes; i++) {
             struct node *n = &rw->nodes[i];
             if (n->func != fi || n->kind != CXCursor_DeclRefExpr || n->start == NOPOS)
@@ -1646,6 +1658,9 @@ static void warn_unsaved(struct rw *rw, int fi)
                 loc_off(rw, clang_getCursorLocation(r)) != v->decl)
                 continue;
             GROW(refs, nrefs, cap);
+            GROW(write, nw, capw);
+            write[nw++] = n->parent >= 0 && rw->nodes[n->parent].kind == CXCursor_BinaryOperator &&
+                          child_index(rw, i) == 0 && tok_is(rw, tok_at(rw, n->end), "=");
             refs[nrefs++] = n->start;
         }
         for (int si = 0; si < rw->nsites; si++) {
@@ -1692,7 +1707,7 @@ static void warn_unsaved(struct rw *rw, int fi)
             for (int r = 0; r < nrefs; r++) {
                 if (refs[r] < s->at)
                     before = 1;
-                if (refs[r] >= s->at || (ls != NOPOS && refs[r] >= ls && refs[r] < le))
+                if (!write[r] && (refs[r] >= s->at || (ls != NOPOS && refs[r] >= ls && refs[r] < le)))
                     after = 1;
             }
             if (before && after) {
@@ -1707,6 +1722,7 @@ static void warn_unsaved(struct rw *rw, int fi)
             }
         }
         free(refs);
+        free(write);
     }
 }
 
