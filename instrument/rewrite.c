@@ -331,6 +331,10 @@ static void edit(struct rw *rw, uint32_t start, uint32_t end, int prio, char *te
     rw->nedits++;
 }
 
+/* insertions at one end offset close the inner construct first: the one starting
+ * later, and at equal starts a loop's tail before the braces around the loop */
+#define END_PRIO(start, tail) ((1 << 30) - 2 * (int)(start) - (tail))
+
 static void insert(struct rw *rw, uint32_t at, int prio, const char *text)
 {
     edit(rw, at, at, prio, strdup(text));
@@ -1533,7 +1537,7 @@ static void instrument_func(struct rw *rw, int fi)
                 edit(rw, c->start, c->end, 1, r.s);
             }
             if (!decl)
-                insert(rw, stmt_end(rw, s->anchor), 1, " }");
+                insert(rw, stmt_end(rw, s->anchor), END_PRIO(a->start, 0), " }");
             free(pre.s);
             continue;
         }
@@ -1545,7 +1549,7 @@ static void instrument_func(struct rw *rw, int fi)
             insert(rw, a->start, 1, t.s);
             free(t.s);
             if (s->how == R_BODY)
-                insert(rw, stmt_end(rw, s->anchor), 1, " }");
+                insert(rw, stmt_end(rw, s->anchor), END_PRIO(a->start, 0), " }");
             free(pre.s);
             continue;
         }
@@ -1577,6 +1581,25 @@ static void instrument_func(struct rw *rw, int fi)
             if (tok_is(rw, bt, ";"))
                 be = rw->toks[bt].off + 1;
             if (a->kind == CXCursor_ForStmt) {
+                /* a call in the condition and one in the increment: one transformation */
+                struct site *sc = NULL, *si = NULL;
+                for (int q = 0; q < nsite; q++) {
+                    if (first[q].anchor != s->anchor)
+                        continue;
+                    if (first[q].how == R_FOR_COND && !sc)
+                        sc = &first[q];
+                    if (first[q].how == R_FOR_INC && !si)
+                        si = &first[q];
+                }
+                if (s != (sc ? sc : si)) {
+                    free(pre.s);
+                    continue;
+                }
+                struct sbuf pc = {0}, pi = {0};
+                if (sc)
+                    emit_site_prefix(rw, &pc, sc, pr, npr);
+                if (si)
+                    emit_site_prefix(rw, &pi, si, pr, npr);
                 int lp = t0 + 1, rp = tok_match(rw, lp), s1 = -1, s2 = -1, depth = 0;
                 for (int i = lp + 1; i < rp; i++) {
                     if (tok_is(rw, i, "(") || tok_is(rw, i, "[") || tok_is(rw, i, "{"))
@@ -1593,17 +1616,19 @@ static void instrument_func(struct rw *rw, int fi)
                 for (char *c = cond; *c; c++)
                     has_cond |= !isspace((unsigned char)*c);
                 sb_printf(&head, "%s;) { int ckpt__b%d; ", newlines_of(rw, cs, rp + 1 <= rw->ntoks ? rw->toks[rp].off + 1 : ie), s->k);
-                if (s->how == R_FOR_COND)
-                    sb_printf(&head, "%sckpt__site%d: ", pre.s, s->k);
+                if (sc)
+                    sb_printf(&head, "%sckpt__site%d: ", pc.s, sc->k);
                 if (has_cond)
                     sb_printf(&head, "if (!(%s)) break; ", cond);
                 sb_printf(&head, "for (ckpt__b%d = 1; ckpt__b%d; ckpt__b%d = 0) ", s->k, s->k, s->k);
                 edit(rw, cs, rw->toks[rp].off + 1, 1, head.s);
                 sb_printf(&tail, " if (ckpt__b%d) break; ", s->k);
-                if (s->how == R_FOR_INC)
-                    sb_printf(&tail, "%sckpt__site%d: ", pre.s, s->k);
+                if (si)
+                    sb_printf(&tail, "%sckpt__site%d: ", pi.s, si->k);
                 sb_printf(&tail, "%s; }", inc);
-                insert(rw, be, 2, tail.s);
+                free(pc.s);
+                free(pi.s);
+                insert(rw, be, END_PRIO(a->start, 1), tail.s);
                 free(cond);
                 free(inc);
             } else { /* do body while (cond); */

@@ -1,5 +1,5 @@
-/* calls that reach a safe point in every control-flow position: for condition and
- * increment (with continue/break), while and do-while conditions, switch, if/else
+/* calls that reach a safe point in every control-flow position: for init, condition
+ * and increment (with continue/break, nested), while and do-while conditions, switch, if/else
  * bodies without braces, a declaration's initializer, a return */
 #include <stdio.h>
 
@@ -41,6 +41,17 @@ int main(void)
             continue;
     } while (tick(i) < 3);
     printf("c acc=%d ticks=%d\n", acc, ticks);
+    for (i = tick(0); tick(i) < 3; i = tick(i + 1))
+        for (j = 0; j < 2; j = tick(j + 1)) {
+            if (j == 0)
+                continue;
+            acc += 1000 * i + j;
+        }
+    if (acc > 0)
+        for (i = tick(0); tick(i) < 2; i++)
+            acc += 7;
+    printf("c2 acc=%d ticks=%d\n", acc, ticks);
+    j = 0;
     while (tick(j) < 2)
         j++;
     switch (tick(acc) % 3) {
