@@ -573,7 +573,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "ckpt-info: %s: %s\n", o.target, strerror(errno));
         return EXIT_PROBLEM;
     }
-    if (!S_ISDIR(st.st_mode))
+    const char *slash = strrchr(o.target, '/');
+    if (!S_ISDIR(st.st_mode) && strcmp(slash ? slash + 1 : o.target, "commit") == 0) {
+        /* a commit record: show its epoch folder */
+        static char dir[4096];
+        size_t n = slash ? (size_t)(slash - o.target) : 0;
+        snprintf(dir, sizeof dir, "%.*s", n ? (int)n : 1, n ? o.target : ".");
+        o.target = dir;
+        rc = info_epoch_dir(&o);
+    } else if (!S_ISDIR(st.st_mode))
         rc = info_file(&o);
     else
         rc = is_epoch_dir(o.target) ? info_epoch_dir(&o) : info_dir(&o);

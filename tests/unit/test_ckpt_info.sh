@@ -50,6 +50,7 @@ expect 0 "$INFO" "$D/epoch.2";               has "epoch 2  committed"; has "task
 expect 0 "$INFO" "$D/epoch.3";               has "not committed: no commit record"
 expect 0 "$INFO" --json "$D/epoch.2";        json_ok; has '"committed": true'
 expect 0 "$INFO" --json "$D/epoch.3";        json_ok; has '"committed": false'
+expect 0 "$INFO" "$D/epoch.2/commit";        has "epoch 2  committed"
 
 # A flipped byte in the middle of the grid's compressed data.
 cp "$IMG" "$T/saved.img"
