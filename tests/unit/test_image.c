@@ -327,6 +327,43 @@ static void test_corrupt_messages(void)
     free(o);
 }
 
+/* A section of several chunks: damage to a later chunk is found and named. */
+static void test_multi_chunk_corrupt(void)
+{
+    struct ckpt_img_header h;
+    size_t n, len = 2 * MiB + 333, off;
+    uint8_t *a = malloc(len), *o, *b;
+    const char *bad;
+
+    t_scratch();
+    CHECK(a);
+    t_fill_smooth(a, len);
+    t_header(&h, 5, 9);
+    struct sec s = { CKPT_SEC_BLOCK, "big", a, len, 8 };
+    CHECK_RC(write_img(t_path("m.img"), &h, 1, &s, 1, NULL));
+    check_img(t_path("m.img"), &h, &s, 1);
+    o = t_read_file(t_path("m.img"), &n);
+    b = malloc(n);
+    CHECK(b);
+    bad = t_path("bad.img");
+    off = 144 + 40 + 3;                                  /* chunk 0 */
+    off += 16 + (o[off + 4] | o[off + 5] << 8 | o[off + 6] << 16 | (size_t)o[off + 7] << 24);
+    memcpy(b, o, n); b[off + 16 + 1000] ^= 4;            /* chunk 1 data */
+    expect_refused(bad, b, n, "section 0 'big': chunk 1 checksum mismatch");
+    memcpy(b, o, n); b[off] ^= 1;                        /* chunk 1 raw length */
+    expect_refused(bad, b, n, "section 0 'big': chunk 1 checksum mismatch");
+    memcpy(b, o, n); b[off] ^= 1; fix_chunk_crc(b + off);
+    expect_refused(bad, b, n, "section 0 'big': chunk 1 has inconsistent lengths");
+    memcpy(b, o, n); b[n - 1] ^= 0x80;                   /* last chunk, last byte */
+    expect_refused(bad, b, n, "section 0 'big': chunk 2 checksum mismatch");
+    memcpy(b, o, n); b[16] = (uint8_t)(off & 0xff); b[17] = (uint8_t)(off >> 8 & 0xff);
+    b[18] = (uint8_t)(off >> 16 & 0xff); b[19] = (uint8_t)(off >> 24); fix_header_crc(b);
+    expect_refused(bad, b, off, "section 0 'big': truncated in chunk 1");
+    free(b);
+    free(o);
+    free(a);
+}
+
 /* Truncation at every length, and insertion of a byte at many places. */
 static void test_truncate_insert(void)
 {
@@ -742,6 +779,7 @@ static const struct {
     { "flip_every_byte", test_flip_every_byte },
     { "corrupt_messages", test_corrupt_messages },
     { "truncate_insert", test_truncate_insert },
+    { "multi_chunk_corrupt", test_multi_chunk_corrupt },
     { "other_exe", test_other_exe },
     { "exe_id", test_exe_id },
     { "writer_files", test_writer_files },
