@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pvm3.h>
+
 #include "proto.h"
 #include "rt.h"
 
@@ -111,6 +113,7 @@ void ckpt__take(uint64_t epoch)
     memset(result, 0, sizeof *result);
     note_output();
     note_cut();
+    rt->sbuf = rt->mode == CKPT_MODE_JOB ? pvm_getsbuf() : 0;
     rt->epoch = epoch;
     rt->st.checkpoints++;
     if (rt->forced)

@@ -447,6 +447,14 @@ static void rebuild_and_replay(void)
             }
     }
     rt->rqueue = NULL;
+    if (rt->rsbuf) {
+        const struct msg_rec *sr = rt->rsbuf;
+        int b = ckpt__buf_make(sr + 1, (size_t)sr->len, sr->enc);
+        if (b < 0)
+            ckpt__die("cannot rebuild the send buffer: PVM error %d", b);
+        pvm_setsbuf(b);
+        rt->rsbuf = NULL;
+    }
 
     for (int i = 0; i < rt->npeers; i++) {
         struct ckpt_peer *p = rt->peers[i];

@@ -126,6 +126,8 @@ struct ckpt_rt {
     uint64_t requested;             /* epoch asked for (coordinator or a MARK), not yet taken */
     int forced;                     /* the request came from a peer's MARK */
     int mapped;                     /* restart: the coordinator's task map has arrived */
+    int sbuf;                       /* the application's active send buffer at the fork */
+    const void *rsbuf;              /* restore: that buffer as saved, until rebuilt */
     uint64_t *cut;                  /* (vtid, in_seq) of every channel at the last fork */
     int ncut;
     pid_t writer;                   /* writer child in flight, 0 when none */

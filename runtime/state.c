@@ -5,7 +5,9 @@
  * FRAME for the globals followed by one GLOBAL (+ BLOCK) per global, then one
  * FRAME per shadow-stack frame from main down, each followed by one VAR
  * (+ BLOCK) per saved variable, then one LOG per channel with entries, then
- * QUEUE.  Writing runs in the writer child, which sees the task frozen at the
+ * QUEUE "received" (messages taken off the wire, not yet delivered) and QUEUE
+ * "send buffer" (what the application packed but has not sent yet: a task is
+ * saved at a safe point such as pvm_send, before the send).  Writing runs in the writer child, which sees the task frozen at the
  * fork; it must not touch PVM's socket nor stdio.
  */
 #include <errno.h>
@@ -226,6 +228,24 @@ static int write_queue(struct ckpt_imgw *w)
     return err;
 }
 
+static int write_sbuf(struct ckpt_imgw *w)
+{
+    int b = ckpt__rt.sbuf;
+    int len = b > 0 ? ckpt__buf_len(b) : -1;
+    if (len < 0)
+        return 0;
+    char *buf = calloc(1, sizeof(struct msg_rec) + PAD8(len));
+    if (!buf)
+        return -ENOMEM;
+    struct msg_rec *r = (struct msg_rec *)buf;
+    r->len = len;
+    int err = ckpt__buf_bytes(b, r + 1, (size_t)len, &r->enc) == len ? 0 : -EIO;
+    if (!err)
+        err = ckpt_imgw_section(w, CKPT_SEC_QUEUE, "send buffer", buf, sizeof *r + PAD8(len), 0);
+    free(buf);
+    return err;
+}
+
 int ckpt__state_write(struct ckpt_imgw *w)
 {
     int err = write_meta(w);
@@ -239,6 +259,8 @@ int ckpt__state_write(struct ckpt_imgw *w)
         err = write_log(w, ckpt__rt.peers[i]);
     if (!err)
         err = write_queue(w);
+    if (!err)
+        err = write_sbuf(w);
     return err;
 }
 
@@ -390,9 +412,19 @@ static int read_logs(struct cursor *c)
         p->rlog = s->data;
         p->rlog_len = s->len;
     }
-    if ((s = next(c, CKPT_SEC_QUEUE))) {
-        ckpt__rt.rqueue = s->data;
-        ckpt__rt.rqueue_len = s->len;
+    while ((s = next(c, CKPT_SEC_QUEUE))) {
+        const struct msg_rec *r = s->data;
+        uint64_t off = 0;
+        const void *bytes;
+        if (!strcmp(s->name, "received")) {
+            ckpt__rt.rqueue = s->data;
+            ckpt__rt.rqueue_len = s->len;
+        } else if (!strcmp(s->name, "send buffer") &&
+                   ckpt__msg_rec_next(s->data, s->len, &off, &r, &bytes) == 1) {
+            ckpt__rt.rsbuf = s->data;
+        } else {
+            return -EINVAL;
+        }
     }
     return 0;
 }

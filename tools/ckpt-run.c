@@ -145,10 +145,13 @@ static int start_pvm(int *started)
     *started = 0;
     if (!getenv("PVM_ROOT"))
         setenv("PVM_ROOT", "/usr/lib/pvm3", 1);
-    /* No pvmd yet is the common case, not an error to print. */
-    pvm_setopt(PvmAutoErr, 0);
-    int tid = pvm_mytid();
-    pvm_setopt(PvmAutoErr, 1);
+    /* Ask libpvm only if the pvmd's address file is there: without a pvmd,
+     * pvm_mytid() prints its failure to connect. */
+    char addr[4096];
+    const char *tmp = getenv("PVM_TMP"), *vmid = getenv("PVM_VMID");
+    snprintf(addr, sizeof addr, "%s/pvmd.%d%s%s", tmp && *tmp ? tmp : "/tmp", (int)getuid(),
+             vmid && *vmid ? "." : "", vmid && *vmid ? vmid : "");
+    int tid = access(addr, F_OK) == 0 ? pvm_mytid() : -1;
     if (tid >= 0)
         return tid;
     int rc = pvm_start_pvmd(0, NULL, 1);
