@@ -170,6 +170,7 @@ struct pragma {
     int reg;              /* registration number in its function */
     int first_var;        /* index of its first var in the function */
     int synthetic;        /* the temporaries of a split statement, not a user pragma */
+    int nhoist;           /* synthetic: the group's first nhoist calls are hoisted */
 };
 
 struct site {
@@ -183,6 +184,7 @@ struct site {
     int group;            /* split statement: its synthetic pragma, else -1 */
     uint32_t end;         /* end of the call */
     int gpos, gcount;     /* position in the group, group size */
+    int cond;             /* in the group: evaluated conditionally, site set in place */
 };
 
 struct edit {
@@ -1123,6 +1125,23 @@ static int conditional_path(struct rw *rw, int call, int anchor)
     return 0;
 }
 
+/* can never both run: they sit in different arms of one ?: */
+static int exclusive(struct rw *rw, int x, int y)
+{
+    for (int cx = x; cx >= 0; cx = rw->nodes[cx].parent) {
+        int lca = rw->nodes[cx].parent;
+        if (lca < 0)
+            break;
+        for (int cy = y; cy >= 0; cy = rw->nodes[cy].parent) {
+            if (rw->nodes[cy].parent != lca)
+                continue;
+            return cx != cy && rw->nodes[lca].kind == CXCursor_ConditionalOperator &&
+                   child_index(rw, cx) > 0 && child_index(rw, cy) > 0;
+        }
+    }
+    return 0;
+}
+
 /* the sites [first, first+n) share one statement: their calls but the last are hoisted
  * into temporaries, saved by a synthetic registration (see instrument_func) */
 static void make_group(struct rw *rw, int first, int n)
@@ -1142,21 +1161,41 @@ static void make_group(struct rw *rw, int first, int n)
         if (vars > 1)
             why = "in a declaration of several variables";
     }
+    /* Calls evaluated every time are hoisted into temporaries (all but the last one,
+     * which stays in place, when no call is conditional).  Conditional calls (an arm of
+     * ?:, the right of && or ||) stay in place and set their site number themselves;
+     * at most one of them may run per execution and the hoisted ones must come first. */
+    int ncond = 0;
+    uint32_t cond_start = NOPOS;
+    for (int i = 0; i < n; i++) {
+        struct site *s = &rw->sites[first + i];
+        s->cond = conditional_path(rw, s->call, a);
+        if (s->cond) {
+            ncond++;
+            if (rw->nodes[s->call].start < cond_start)
+                cond_start = rw->nodes[s->call].start;
+        }
+    }
+    int nhoist = ncond ? n - ncond : n - 1;
     for (int i = 0; !why && i < n; i++) {
         struct site *s = &rw->sites[first + i];
-        if (conditional_path(rw, s->call, a))
-            why = "where one of them is evaluated conditionally (&&, ||, ?:)";
         for (int j = 0; !why && j < n; j++) {
             struct site *t = &rw->sites[first + j];
             uint32_t ss = rw->nodes[s->call].start, se = rw->nodes[s->call].end;
             uint32_t ts = rw->nodes[t->call].start, te = rw->nodes[t->call].end;
             if (i != j && ((ss == ts && se == te) || (ss < ts && se > ts && se < te)))
                 why = "that come from one macro expansion";
+            if (!why && i < j && s->cond && t->cond && !exclusive(rw, s->call, t->call))
+                why = "where both are evaluated conditionally but may both run";
         }
-        if (!why && i < n - 1) {
+        if (!why && !s->cond && ncond && rw->nodes[s->call].end > cond_start)
+            why = "where a conditional call runs before one that always runs";
+        if (!why && ncond && (i < nhoist) != !s->cond)
+            why = "where a conditional call runs before one that always runs";
+        if (!why && i < nhoist) {
             CXType ty = clang_getCanonicalType(clang_getCursorType(rw->nodes[s->call].c));
             if (ty.kind == CXType_Void)
-                why = "where a call that is not the last one returns void";
+                why = "where a call whose result must be kept returns void";
         }
     }
     if (why) {
@@ -1177,13 +1216,14 @@ static void make_group(struct rw *rw, int first, int n)
     p->func = g->func;
     p->hash = p->end = p->kw = rw->nodes[a].start;
     p->sstart = p->send = rw->nodes[a].start;
+    p->nhoist = nhoist;
     for (int i = 0; i < n; i++) {
         struct site *s = &rw->sites[first + i];
         s->group = pi;
         s->gpos = i;
         s->gcount = n;
-        if (i == n - 1)
-            break;
+        if (i >= nhoist)
+            continue;
         GROW(p->items, p->nitems, p->capitems);
         struct item *it = &p->items[p->nitems++];
         memset(it, 0, sizeof *it);
@@ -1279,17 +1319,23 @@ static void collect_sites(struct rw *rw)
 
 /* ---- emission --------------------------------------------------------- */
 
-static void emit_site_prefix(struct rw *rw, struct sbuf *b, struct site *s, struct pragma **pr,
-                             int npr)
+static void emit_site_prefix_sep(struct rw *rw, struct sbuf *b, struct site *s,
+                                 struct pragma **pr, int npr, const char *sep)
 {
-    sb_printf(b, "ckpt__fr.site = %d; ", s->k);
+    sb_printf(b, "ckpt__fr.site = %d%s", s->k, sep);
     for (int i = 0; i < npr; i++) {
         struct pragma *p = pr[i];
         for (int j = 0; j < p->nitems; j++)
             if (p->items[j].count && covers(p, j, s))
-                sb_printf(b, "ckpt__v[%d].count = (size_t)(%s); ", p->first_var + j,
-                          p->items[j].count);
+                sb_printf(b, "ckpt__v[%d].count = (size_t)(%s)%s", p->first_var + j,
+                          p->items[j].count, sep);
     }
+}
+
+static void emit_site_prefix(struct rw *rw, struct sbuf *b, struct site *s, struct pragma **pr,
+                             int npr)
+{
+    emit_site_prefix_sep(rw, b, s, pr, npr, "; ");
 }
 
 static void emit_binds(struct sbuf *b, struct pragma *p)
@@ -1308,14 +1354,14 @@ static void emit_binds(struct sbuf *b, struct pragma *p)
 
 /* text of [s,e) on one line with the hoisted calls of group g inside it replaced by their
  * temporaries (all but the last call of the group) */
-static char *subst_calls(struct rw *rw, uint32_t s, uint32_t e, struct site *g, int n)
+static char *subst_calls(struct rw *rw, uint32_t s, uint32_t e, struct site *g, int nh)
 {
     struct sbuf b = {0};
     uint32_t cur = s;
     sb_add(&b, "", 0);
     for (;;) {
         int best = -1;
-        for (int i = 0; i < n - 1; i++) {
+        for (int i = 0; i < nh; i++) {
             struct node *c = &rw->nodes[g[i].call];
             if (c->start >= cur && c->end <= e && !(c->start == s && c->end == e) &&
                 (best < 0 || c->start < rw->nodes[g[best].call].start ||
@@ -1359,7 +1405,7 @@ static void instrument_func(struct rw *rw, int fi)
         }
     for (int i = 0; i < rw->nprags && npr < 256; i++) {
         struct pragma *p = &rw->prags[i];
-        if (p->func != fi || !p->is_save)
+        if (p->func != fi || !p->is_save || (p->synthetic && !p->nitems))
             continue;
         p->reg = npr + 1;
         p->first_var = nv;
@@ -1495,35 +1541,39 @@ static void instrument_func(struct rw *rw, int fi)
             struct sbuf t = {0};
             if (!decl)
                 sb_printf(&t, "{ ");
-            for (int i = 0; i < s->gcount - 1; i++) {
+            int nh = p->nhoist;
+            for (int i = 0; i < nh; i++) {
                 struct node *c = &rw->nodes[s[i].call];
-                char *txt = subst_calls(rw, c->start, c->end, s, s->gcount);
+                char *txt = subst_calls(rw, c->start, c->end, s, nh);
                 sb_printf(&t, "__typeof__(%s) ckpt__h%d; ", txt, s[i].k);
                 free(txt);
             }
-            emit_binds(&t, p);
-            sb_printf(&t, " ");
+            if (p->nitems) {
+                emit_binds(&t, p);
+                sb_printf(&t, " ");
+            }
             for (int i = 0; i < s->gcount; i++) {
                 struct sbuf pi = {0};
-                emit_site_prefix(rw, &pi, &s[i], pr, npr);
-                sb_printf(&t, "%sckpt__site%d: ", pi.s, s[i].k);
+                if (!s[i].cond)
+                    emit_site_prefix(rw, &pi, &s[i], pr, npr);
+                sb_printf(&t, "%sckpt__site%d: ", pi.s ? pi.s : "", s[i].k);
                 free(pi.s);
-                if (i < s->gcount - 1) {
+                if (i < nh) {
                     struct node *c = &rw->nodes[s[i].call];
-                    char *txt = subst_calls(rw, c->start, c->end, s, s->gcount);
+                    char *txt = subst_calls(rw, c->start, c->end, s, nh);
                     sb_printf(&t, "ckpt__h%d = %s; ", s[i].k, txt);
                     free(txt);
-                } else if (decl) {
-                    sb_printf(&t, "; ");
                 }
             }
+            if (decl)
+                sb_printf(&t, "; ");
             insert(rw, a->start, 1, t.s);
             free(t.s);
             /* the outermost hoisted calls in the statement become their temporaries */
-            for (int i = 0; i < s->gcount - 1; i++) {
+            for (int i = 0; i < nh; i++) {
                 struct node *c = &rw->nodes[s[i].call];
                 int inner = 0;
-                for (int j = 0; j < s->gcount - 1; j++) {
+                for (int j = 0; j < nh; j++) {
                     struct node *o = &rw->nodes[s[j].call];
                     if (j != i && o->start <= c->start && o->end >= c->end)
                         inner = 1;
@@ -1535,6 +1585,18 @@ static void instrument_func(struct rw *rw, int fi)
                 sb_printf(&r, "ckpt__h%d%s", s[i].k, nl);
                 free(nl);
                 edit(rw, c->start, c->end, 1, r.s);
+            }
+            /* conditional calls note their site themselves: (ckpt__fr.site = K, call) */
+            for (int i = nh; i < s->gcount; i++) {
+                if (!s[i].cond)
+                    continue;
+                struct node *c = &rw->nodes[s[i].call];
+                struct sbuf w = {0};
+                sb_printf(&w, "(");
+                emit_site_prefix_sep(rw, &w, &s[i], pr, npr, ", ");
+                insert(rw, c->start, 1, w.s);
+                free(w.s);
+                insert(rw, c->end, 0, ")");
             }
             if (!decl)
                 insert(rw, stmt_end(rw, s->anchor), END_PRIO(a->start, 0), " }");
@@ -1931,6 +1993,7 @@ int ckpt_rewrite(const char *src, const char *out, int nargs, const char *const 
     clang_visitChildren(clang_getTranslationUnitCursor(rw->tu), top_visit, rw);
     find_calls(rw);
     find_pragmas(rw);
+    int user_pragmas = rw->nprags;
     for (int i = 0; i < rw->nprags; i++) {
         struct pragma *p = &rw->prags[i];
         if (p->is_save) {
@@ -1956,7 +2019,7 @@ int ckpt_rewrite(const char *src, const char *out, int nargs, const char *const 
             continue;
         if (rw->funcs[i].reach) {
             instrument_func(rw, i);
-            if (o->warn_unsaved && rw->nprags && !rw->errors)
+            if (o->warn_unsaved && user_pragmas && !rw->errors)
                 warn_unsaved(rw, i);
         }
     }

@@ -1,6 +1,7 @@
 /* statements with several calls that reach a safe point are split: each call is
  * hoisted into a saved temporary, in evaluation order (nested calls, structs, a
- * declaration, an if condition, a return) */
+ * declaration, an if condition, a return); calls in the arms of ?: or right of
+ * && stay in place and note their own site */
 #include <stdio.h>
 
 struct pt { int x, y; };
@@ -41,6 +42,11 @@ int main(void)
         printf("x=%d\n", x);
         int y = f(f(i)) - 1;
         printf("y=%d\n", y);
+        x = f(i) > 2 ? f(x) : f(1) + 3;
+        printf("x=%d\n", x);
+        if (f(i) && f(x) > 1)
+            x = (i & 1) ? f(x) : f(x + 1);
+        printf("x=%d\n", x);
         show(f(i), mk(i).x);
         if (f(1) + f(2) > 5)
             printf("big %d\n", f(x) - f(3));
