@@ -598,6 +598,47 @@ static enum CXChildVisitResult top_visit(CXCursor c, CXCursor parent, CXClientDa
     return CXChildVisit_Continue;
 }
 
+static void add_call(struct rw *rw, int node, int callee, int fixed)
+{
+    GROW(rw->calls, rw->ncalls, rw->capcalls);
+    rw->calls[rw->ncalls].node = node;
+    rw->calls[rw->ncalls].func = rw->nodes[node].func;
+    rw->calls[rw->ncalls].callee = callee;
+    rw->calls[rw->ncalls].reach_fixed = fixed;
+    rw->ncalls++;
+}
+
+/* A call to a library function (qsort, signal, pvm_addmhf...) whose arguments name one
+ * of the program's functions can run it: it reaches what that function reaches. */
+static void callback_args(struct rw *rw, int call)
+{
+    int callee_expr = -1;
+    for (int j = call + 1; j < rw->nnodes; j++) {
+        /* descendants of call, outside its first child (the callee expression) */
+        int x = j, below = -1;
+        while (x >= 0 && x != call) {
+            below = x;
+            x = rw->nodes[x].parent;
+        }
+        if (x != call)
+            break; /* nodes are in preorder: the subtree is over */
+        if (callee_expr < 0)
+            callee_expr = below;
+        if (below == callee_expr || rw->nodes[j].kind != CXCursor_DeclRefExpr)
+            continue;
+        CXCursor ref = clang_getCursorReferenced(rw->nodes[j].c);
+        if (clang_getCursorKind(ref) != CXCursor_FunctionDecl)
+            continue;
+        char *usr = cxstr(clang_getCursorUSR(ref));
+        int f = find_func(rw, usr);
+        free(usr);
+        if (f >= 0)
+            add_call(rw, call, f, 0);
+        else if (!clang_Location_isInSystemHeader(clang_getCursorLocation(ref)))
+            add_call(rw, call, -1, 1);
+    }
+}
+
 static void find_calls(struct rw *rw)
 {
     for (int i = 0; i < rw->nnodes; i++) {
@@ -624,14 +665,11 @@ static void find_calls(struct rw *rw)
             }
             free(name);
         }
-        if (!fixed && callee < 0)
+        if (!fixed && callee < 0) {
+            callback_args(rw, i);
             continue;
-        GROW(rw->calls, rw->ncalls, rw->capcalls);
-        rw->calls[rw->ncalls].node = i;
-        rw->calls[rw->ncalls].func = n->func;
-        rw->calls[rw->ncalls].callee = callee;
-        rw->calls[rw->ncalls].reach_fixed = fixed;
-        rw->ncalls++;
+        }
+        add_call(rw, i, callee, fixed);
     }
 }
 
@@ -1243,6 +1281,11 @@ static void collect_sites(struct rw *rw)
     for (int i = 0; i < rw->ncalls; i++) {
         struct call *c = &rw->calls[i];
         if (!call_reaches(rw, c) || !rw->funcs[c->func].in_main)
+            continue;
+        int dup = 0;
+        for (int j = 0; j < rw->nsites && !dup; j++)
+            dup = rw->sites[j].call == c->node;
+        if (dup)
             continue;
         struct node *n = &rw->nodes[c->node];
         if (n->start == NOPOS)
