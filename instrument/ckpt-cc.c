@@ -621,7 +621,8 @@ static char *incdir, *libdir;
 static int have_cc_includes;
 
 /* compiles source word i to obj (or asm with -S); returns the compiler's status */
-static int compile_one(int wi, const char *obj, int to_asm, const char *depfile)
+static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
+                       const char *dep_target)
 {
     const char *src = cmd.w[wi].s;
     const char *display = src;
@@ -723,7 +724,7 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile)
         vpush(&a, depfile);
         if (!cmd.has_mt) { /* the target gcc would name: the object */
             vpush(&a, "-MT");
-            vpush(&a, obj);
+            vpush(&a, dep_target ? dep_target : obj);
         }
     }
     vpush(&a, to_asm ? "-S" : "-c");
@@ -849,7 +850,7 @@ int main(int argc, char **argv)
                     dep = fmt("%s.d", st);
                 }
             }
-            int rc = compile_one(i, obj, cmd.mode_S, dep);
+            int rc = compile_one(i, obj, cmd.mode_S, dep, NULL);
             if (rc && !status)
                 status = rc;
             free(st);
@@ -871,7 +872,30 @@ int main(int argc, char **argv)
             char *d = dir_name(cmd.out ? cmd.out : "a.out");
             cmd.keep = d;
         }
-        int rc = compile_one(i, obj, 0, NULL);
+        /* -MD while linking: gcc writes OUT.d (target OUT) for each source in turn, or
+         * a-STEM.d (target STEM.o) without -o */
+        char *dep = NULL, *tgt = NULL;
+        if (cmd.mode_MD) {
+            if (cmd.out) {
+                char *d = strdup(cmd.out);
+                char *dot = strrchr(d, '.'), *sl = strrchr(d, '/');
+                if (dot && (!sl || dot > sl))
+                    *dot = 0;
+                dep = fmt("%s.d", d);
+                free(d);
+                tgt = strdup(cmd.out);
+            } else {
+                dep = fmt("a-%s.d", st);
+                tgt = fmt("%s.o", st);
+            }
+            if (cmd.mf) {
+                free(dep);
+                dep = strdup(cmd.mf);
+            }
+        }
+        int rc = compile_one(i, obj, 0, dep, tgt);
+        free(dep);
+        free(tgt);
         cmd.keep = keep;
         if (rc && !status)
             status = rc;

@@ -112,6 +112,9 @@ run_case dep-MMD-o           ""  -MMD -c hello.c -o out/h.o
 run_case dep-MF-MT           ""  -MMD -MF dep/x.d -MT target.o -c hello.c -o out/h.o
 run_case dep-MQ              ""  -MD -MQ 'out/$h.o' -MF dep/q.d -c hello.c
 run_case dep-MD-MP           ""  -MD -MP -c util.c -o out/u.o
+run_case dep-link-MD-o       ""  -MD hello.c util.c -o prog
+run_case dep-link-MD         ""  -MD hello.c util.c
+run_case dep-link-MMD-MT     ""  -MMD -MT foo hello.c util.c -o out/prog
 run_case pre-E               ""  -E hello.c
 run_case pre-E-o             ""  -E -DGREETING=1 hello.c -o out/h.i
 run_case pre-M               ""  -M hello.c
