@@ -97,29 +97,13 @@ static int alive(const struct job *j)
 
 /* ------------------------------------------------------------ folders */
 
-static int remove_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return errno == ENOENT ? 0 : -errno;
-    struct dirent *e;
-    char sub[4096 + 256];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        if (unlink(sub) != 0 && errno == EISDIR)
-            remove_tree(sub);
-    }
-    closedir(d);
-    return rmdir(path) == 0 ? 0 : -errno;
-}
-
+/* The commit record goes first, so a crash half-way leaves an uncommitted
+ * folder, never a committed one with images missing. */
 static void remove_epoch(struct job *j, uint64_t epoch)
 {
-    char edir[4096];
-    if (ckpt_epoch_dir(edir, sizeof edir, j->o.dir, epoch) == 0)
-        remove_tree(edir);
+    int err = ckpt_epoch_remove(j->o.dir, epoch);
+    if (err && err != -ENOENT)
+        say("cannot remove checkpoint %llu: %s", (unsigned long long)epoch, strerror(-err));
 }
 
 /* Keeps the newest `keep` committed epochs; removes older ones and every

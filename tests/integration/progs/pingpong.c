@@ -1,0 +1,54 @@
+/*
+ * pingpong: a master and one worker it spawns bounce a counter, with some
+ * computing on each side; the master prints every round.
+ *   pingpong ROUNDS
+ * Expectation: the output of a failure-free plain run, whatever is killed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <pvm3.h>
+
+static long work(long x) { volatile long s = x; for (int i = 0; i < 3000000; i++) s = s * 31 + i; return s & 0xffff; }
+
+static void worker(void) {
+    int parent = pvm_parent();
+    long v;
+    int round;
+    #pragma CKPT_SAVE(round, parent)
+    for (round = 0;; round++) {
+        pvm_recv(parent, 1);
+        pvm_upklong(&v, 1, 1);
+        if (v < 0) break;
+        v = v + work(v);
+        pvm_initsend(PvmDataDefault);
+        pvm_pklong(&v, 1, 1);
+        pvm_send(parent, 2);
+    }
+}
+
+int main(int argc, char **argv) {
+    int rounds = argc > 1 ? atoi(argv[1]) : 50;
+    if (pvm_parent() > 0) { worker(); pvm_exit(); return 0; }
+    int child, i;
+    long v = 1;
+    #pragma CKPT_SAVE(child, i, v, rounds)
+    char *args[] = {"-w", NULL};
+    if (pvm_spawn(argv[0], args, PvmTaskDefault, "", 1, &child) != 1) { fprintf(stderr, "spawn failed\n"); return 1; }
+    for (i = 0; i < rounds; i++) {
+        pvm_initsend(PvmDataDefault);
+        pvm_pklong(&v, 1, 1);
+        pvm_send(child, 1);
+        pvm_recv(child, 2);
+        pvm_upklong(&v, 1, 1);
+        printf("round %d value %ld\n", i, v);
+        fflush(stdout);
+    }
+    v = -1;
+    pvm_initsend(PvmDataDefault);
+    pvm_pklong(&v, 1, 1);
+    pvm_send(child, 1);
+    pvm_exit();
+    return 0;
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# zdtm.sh: one failure-injection test, in the spirit of CRIU's zdtm.  A small
+# real PVM program is built twice (cc and ckpt-cc); its plain run under a
+# private pvmd gives the expected output; then the instrumented build runs
+# under ckpt-run, once without failures and RUNS times with KILLS random tasks
+# killed by SIGKILL at random times, and every run must print exactly the
+# expected output and exit 0.
+#
+#   zdtm.sh SOURCE [--runs N] [--kills K] [--interval S] [--ckpt-cc PATH]
+#           [--ckpt-run PATH] [--log-off-must-fail] -- ARGS...
+#
+# ZDTM_SEED fixes the random choices (printed at the start); ZDTM_RUNS
+# overrides --runs (the full suite sets it to 20).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib/pvmvm.sh
+. "$top/tests/lib/pvmvm.sh"
+
+src=${1:?usage: zdtm.sh SOURCE [options] -- ARGS}
+shift
+runs=3 kills=1 interval=0.3 ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
+while (($#)); do
+    case $1 in
+    --runs) runs=$2; shift 2 ;;
+    --kills) kills=$2; shift 2 ;;
+    --interval) interval=$2; shift 2 ;;
+    --ckpt-cc) ckpt_cc=$2; shift 2 ;;
+    --ckpt-run) ckpt_run=$2; shift 2 ;;
+    --) shift; break ;;
+    *) echo "zdtm.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+args=("$@")
+runs=${ZDTM_RUNS:-$runs}
+seed=${ZDTM_SEED:-$RANDOM}
+RANDOM=$seed
+name=$(basename "$src" .c)
+echo "# zdtm $name: $runs runs, $kills kill(s) each, interval ${interval}s, seed $seed"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/zdtm-$name.XXXXXX")
+pvmvm_at_exit 'rm -rf "$work"'
+mkdir -p "$work/plain" "$work/ckpt"
+cc -O1 -o "$work/plain/$name" "$src" -lgpvm3 -lpvm3 2>"$work/cc.log" || { cat "$work/cc.log"; exit 1; }
+"$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/ckpt/$name" "$src" 2>"$work/ckpt-cc.log" || { cat "$work/ckpt-cc.log"; exit 1; }
+
+pvmvm_start --wd "$work"
+cd "$work"
+
+t0=$(date +%s.%N)
+pvmvm_run 120 "$work/plain/$name" "${args[@]}" >"$work/expected" 2>"$work/plain.err" ||
+    pvmvm_fail "plain run failed: $(cat "$work/plain.err")"
+t1=$(date +%s.%N)
+pvmvm_wait_idle 10 || true
+span=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000 }')
+[[ -s $work/expected ]] || pvmvm_fail "the plain run printed nothing"
+echo "# plain run: ${span} ms, $(wc -l <"$work/expected") lines"
+
+passed=0 failed=0 landed=0
+# run_one LABEL NKILLS: one ckpt-run of the instrumented build
+run_one() {
+    local label=$1 nk=$2 out=$work/out.$1 err=$work/err.$1 pid k victim line rc=0
+    rm -rf "$work/ckpt.$name"
+    "$ckpt_run" -v -i "$interval" -d "$work/ckpt.$name" "$work/ckpt/$name" "${args[@]}" >"$out" 2>"$err" &
+    pid=$!
+    for ((k = 0; k < nk; k++)); do
+        # somewhere in the first 80% of a plain run's span, after start-up
+        sleep "$(awk -v s="$span" -v r="$RANDOM" 'BEGIN { printf "%.3f", (100 + r % (s * 0.8 + 1)) / 1000 }')"
+        mapfile -t victims < <(pvmvm_tasks | awk -v p="$pid" '$2 != p { print $2 }')
+        ((${#victims[@]})) || break
+        victim=${victims[RANDOM % ${#victims[@]}]}
+        kill -9 "$victim" 2>/dev/null && echo "#   $label: killed pid $victim" || true
+    done
+    local deadline=$((SECONDS + 120))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -9 "$pid"
+        wait "$pid" || true
+        echo "not ok - $label: ckpt-run still running after 120 s"
+        tail -n 20 "$err"
+        failed=$((failed + 1))
+        return
+    fi
+    wait "$pid" || rc=$?
+    grep -q 'recovered from checkpoint\|from the beginning' "$err" && landed=$((landed + 1))
+    if ((rc == 0)) && cmp -s "$work/expected" "$out"; then
+        passed=$((passed + 1))
+        echo "ok - $label $(grep -o '[0-9]* recover[a-z]*' "$err" | head -n1)"
+    else
+        failed=$((failed + 1))
+        echo "not ok - $label: exit $rc, output differs from the plain run"
+        diff "$work/expected" "$out" | head -n 10 || true
+        grep -v 'committed' "$err" | tail -n 20
+    fi
+    pvmvm_wait_idle 10 || true
+}
+
+run_one clean 0
+for ((r = 1; r <= runs; r++)); do
+    run_one "kill$r" "$kills"
+done
+echo "# $landed of $runs runs recovered from an injected failure"
+if ((runs > 0 && kills > 0 && landed == 0)); then
+    echo "not ok - no injected failure landed (the program ran too short?)"
+    failed=$((failed + 1))
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))
