@@ -186,6 +186,7 @@ struct word {
     int owned;          /* consumed by ckpt-cc, never passed on */
     int pair;           /* a flag whose argument is the next word */
     int compile_only;   /* drop when compiling a source (inputs, -l) */
+    int link_only;      /* a linker flag: dropped from the compile step of a link */
 };
 
 struct cmd {
@@ -252,6 +253,15 @@ static void parse(struct cmd *c, int argc, char **argv)
         }
         if (!strcmp(a, "-v"))
             c->vflag = verbose = 1;
+        static const char *const link_flags[] = {"-static", "-shared", "-rdynamic", "-pie",
+                                                 "-no-pie", "-s", "-nostdlib", "-nostartfiles",
+                                                 "-nodefaultlibs", "-static-libgcc", NULL};
+        for (int k = 0; link_flags[k]; k++)
+            if (!strcmp(a, link_flags[k]))
+                w->link_only = 1;
+        if (!strncmp(a, "-Wl,", 4) || !strcmp(a, "-Xlinker") || !strncmp(a, "-L", 2) ||
+            !strcmp(a, "-T") || !strcmp(a, "-u") || !strcmp(a, "-z") || !strcmp(a, "-e"))
+            w->link_only = 1;
         if (!strcmp(a, "-c"))
             c->mode_c = 1;
         else if (!strcmp(a, "-S"))
@@ -450,6 +460,8 @@ static void locate(char **incdir, char **libdir)
 
 /* ---- the real compiler's include path, for libclang ------------------- */
 
+static int cc_is_clang;
+
 static void add_cc_includes(struct vec *clang)
 {
     char tmpl[] = "/tmp/ckpt-cc-inc.XXXXXX";
@@ -490,6 +502,8 @@ static void add_cc_includes(struct vec *clang)
     int in = 0;
     while (f && fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = 0;
+        if (strstr(line, "clang version"))
+            cc_is_clang = 1;
         if (!strncmp(line, "#include <...> search starts here", 33)) {
             in = 1;
             continue;
@@ -617,8 +631,17 @@ static void replace_in_file(const char *f, const char *from, const char *to)
 /* ---- one source ------------------------------------------------------- */
 
 static struct cmd cmd;
+static int linking; /* compiling the sources of a compile-and-link command */
 static char *incdir, *libdir;
 static int have_cc_includes;
+
+static void probe_cc(void)
+{
+    if (!have_cc_includes) {
+        add_cc_includes(&cmd.clang);
+        have_cc_includes = 1;
+    }
+}
 
 /* compiles source word i to obj (or asm with -S); returns the compiler's status */
 static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
@@ -650,10 +673,7 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
         srcpath = strdup(src);
     }
 
-    if (!have_cc_includes) {
-        add_cc_includes(&cmd.clang);
-        have_cc_includes = 1;
-    }
+    probe_cc();
 
     char *st = stem(src), *out;
     if (cmd.keep) {
@@ -698,12 +718,12 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
     vcat(&a, &real_cc);
     vpush(&a, "-iquote");
     vpush(&a, sdir);
-    /* the resume dispatch jumps past initializations: every local looks maybe-uninitialized */
-    vpush(&a, "-Wno-maybe-uninitialized");
     for (int i = 0; i < cmd.n; i++) {
         struct word *w = &cmd.w[i];
-        if (w->owned || w->kind != K_FLAG || w->compile_only)
+        if (w->owned || w->kind != K_FLAG || w->compile_only || (linking && w->link_only)) {
+            i += w->pair;
             continue;
+        }
         const char *val;
         const struct opt *op = lookup(w->s, &val);
         /* ours: -o, -MF, -x, -c/-S (we add them) */
@@ -719,6 +739,9 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
             vpush(&a, cmd.w[++i].s);
     }
     vpush(&a, fmt("-I%s", incdir));
+    /* the resume dispatch jumps past initializations: every local looks maybe-uninitialized
+     * (after the user's flags: clang applies -Wall and -Wno-... in order) */
+    vpush(&a, cc_is_clang ? "-Wno-sometimes-uninitialized" : "-Wno-maybe-uninitialized");
     if (depfile) {
         vpush(&a, "-MF");
         vpush(&a, depfile);
@@ -861,6 +884,8 @@ int main(int argc, char **argv)
     }
 
     /* compile each source to a temporary object, then link in the user's order */
+    linking = 1;
+    probe_cc();
     const char **objs = calloc((size_t)cmd.n, sizeof *objs);
     for (int i = 0; i < cmd.n; i++) {
         if (cmd.w[i].kind != K_SOURCE)
@@ -885,7 +910,7 @@ int main(int argc, char **argv)
                 free(d);
                 tgt = strdup(cmd.out);
             } else {
-                dep = fmt("a-%s.d", st);
+                dep = fmt(cc_is_clang ? "%s.d" : "a-%s.d", st);
                 tgt = fmt("%s.o", st);
             }
             if (cmd.mf) {
