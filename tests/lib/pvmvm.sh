@@ -42,6 +42,8 @@
 # PVMVM_LOG (the daemon's log: output of spawned tasks lands there, each line
 # prefixed "[t80040000] date time [tTID] "), PVMVM_SOCK (the daemon's socket).
 #
+# Every function is safe under `set -euo pipefail`.
+#
 # Knobs: PVMVM_KEEP_LOG (a file: the daemon log is copied there by pvmvm_stop),
 # PVMVM_PVMD (daemon binary, default `pvmd` on PATH else
 # /usr/lib/pvm3/lib/pvmd), PVMVM_START_TIMEOUT (default 10 s),
@@ -144,19 +146,20 @@ pvmvm_start() {
     while :; do
         if ! pvmvm__alive "$PVMVM_PID"; then
             pvmvm__err "pvmd exited during startup:"
-            cat "$PVM_TMP/pvmd.err" "$PVMVM_LOG" >&2 2>/dev/null
+            cat "$PVM_TMP/pvmd.err" "$PVMVM_LOG" >&2 2>/dev/null || true
             PVMVM_PID=
             pvmvm_stop
             return 1
         fi
-        PVMVM_SOCK=$(head -n1 "$PVM_TMP/pvmd.out" 2>/dev/null)
+        # (the file may not exist yet: the shell creates it in the child)
+        PVMVM_SOCK=$(head -n1 "$PVM_TMP/pvmd.out" 2>/dev/null || true)
         if [[ -n $PVMVM_SOCK && -S $PVMVM_SOCK && -s $PVM_TMP/pvmd.$uid.$PVM_VMID ]] &&
             grep -q ' ready ' "$PVMVM_LOG" 2>/dev/null; then
             break
         fi
         if ((SECONDS >= deadline)); then
             pvmvm__err "pvmd not ready after ${PVMVM_START_TIMEOUT}s"
-            cat "$PVM_TMP/pvmd.err" "$PVMVM_LOG" >&2 2>/dev/null
+            cat "$PVM_TMP/pvmd.err" "$PVMVM_LOG" >&2 2>/dev/null || true
             pvmvm_stop
             return 1
         fi

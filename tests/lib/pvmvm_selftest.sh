@@ -3,7 +3,8 @@
 # folder behind; spawn finds executables through --ep and runs them in --wd;
 # two machines at once do not see each other; a test that fails or is killed
 # still cleans up.
-set -euo pipefail
+set -eEuo pipefail
+trap 'echo "selftest: line $LINENO: \"$BASH_COMMAND\" failed (status $?)" >&2' ERR
 here=$(cd "$(dirname "$0")" && pwd)
 lib=$here/pvmvm.sh
 # shellcheck source=pvmvm.sh
