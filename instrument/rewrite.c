@@ -171,6 +171,7 @@ struct pragma {
     int first_var;        /* index of its first var in the function */
     int synthetic;        /* the temporaries of a split statement, not a user pragma */
     int nhoist;           /* synthetic: the group's first nhoist calls are hoisted */
+    int op;               /* _Pragma("CKPT_CHECKPOINT"), written out or from a macro */
 };
 
 struct site {
@@ -734,6 +735,70 @@ static int block_at(struct rw *rw, uint32_t off, int *func)
     return best;
 }
 
+static void add_op_pragma(struct rw *rw, uint32_t s, uint32_t e)
+{
+    for (int i = 0; i < rw->nprags; i++)
+        if (rw->prags[i].hash == s)
+            return;
+    GROW(rw->prags, rw->nprags, rw->capprags);
+    struct pragma *p = &rw->prags[rw->nprags++];
+    memset(p, 0, sizeof *p);
+    p->op = 1;
+    p->hash = p->kw = s;
+    p->end = e;
+    int blk = block_at(rw, s, &p->func);
+    if (blk >= 0) {
+        p->sstart = rw->nodes[blk].start;
+        p->send = rw->nodes[blk].end;
+    }
+}
+
+static int is_checkpoint_macro(struct rw *rw, CXCursor def)
+{
+    CXToken *toks;
+    unsigned n;
+    int ok = 0;
+    clang_tokenize(rw->tu, clang_getCursorExtent(def), &toks, &n);
+    unsigned i = 1; /* after the name */
+    if (clang_Cursor_isMacroFunctionLike(def)) {
+        while (i < n) {
+            char *sp = cxstr(clang_getTokenSpelling(rw->tu, toks[i++]));
+            int close = !strcmp(sp, ")");
+            free(sp);
+            if (close)
+                break;
+        }
+    }
+    if (n == i + 4) {
+        static const char *const want[] = {"_Pragma", "(", "\"CKPT_CHECKPOINT\"", ")"};
+        ok = 1;
+        for (unsigned j = 0; j < 4; j++) {
+            char *sp = cxstr(clang_getTokenSpelling(rw->tu, toks[i + j]));
+            ok &= !strcmp(sp, want[j]);
+            free(sp);
+        }
+    }
+    clang_disposeTokens(rw->tu, toks, n);
+    return ok;
+}
+
+static enum CXChildVisitResult macro_visit(CXCursor c, CXCursor parent, CXClientData d)
+{
+    struct rw *rw = d;
+    (void)parent;
+    if (clang_getCursorKind(c) != CXCursor_MacroExpansion)
+        return CXChildVisit_Continue;
+    uint32_t s, e;
+    cursor_range(rw, c, &s, &e);
+    if (s == NOPOS || in_skipped(rw, s))
+        return CXChildVisit_Continue;
+    CXCursor def = clang_getCursorReferenced(c);
+    if (clang_Cursor_isNull(def) || !is_checkpoint_macro(rw, def))
+        return CXChildVisit_Continue;
+    add_op_pragma(rw, s, e);
+    return CXChildVisit_Continue;
+}
+
 static void find_pragmas(struct rw *rw)
 {
     for (int t = 0; t + 2 < rw->ntoks; t++) {
@@ -758,6 +823,22 @@ static void find_pragmas(struct rw *rw)
             p->send = rw->nodes[blk].end;
         }
     }
+    /* _Pragma("CKPT_CHECKPOINT") written in the code */
+    for (int t = 0; t + 3 < rw->ntoks; t++) {
+        if (!tok_is(rw, t, "_Pragma") || !tok_is(rw, t + 1, "(") ||
+            !tok_is(rw, t + 2, "\"CKPT_CHECKPOINT\"") || !tok_is(rw, t + 3, ")"))
+            continue;
+        uint32_t ls = rw->toks[t].off;
+        while (ls > 0 && rw->text[ls - 1] != '\n')
+            ls--;
+        while (rw->text[ls] == ' ' || rw->text[ls] == '\t')
+            ls++;
+        if (rw->text[ls] == '#' || in_skipped(rw, rw->toks[t].off))
+            continue; /* in a #define: see the macro expansions below */
+        add_op_pragma(rw, rw->toks[t].off, rw->toks[t + 3].off + 1);
+    }
+    /* macros whose whole body is _Pragma("CKPT_CHECKPOINT"), used in the main file */
+    clang_visitChildren(clang_getTranslationUnitCursor(rw->tu), macro_visit, rw);
 }
 
 /* the local var visible by name at off in func (innermost), or -1 */
@@ -1567,8 +1648,15 @@ static void instrument_func(struct rw *rw, int fi)
         emit_site_prefix(rw, &pre, s, pr, npr);
         if (s->how == R_ROOT) { /* CKPT_CHECKPOINT */
             struct pragma *p = &rw->prags[s->pragma];
-            sb_printf(&pre, "ckpt__site%d: ckpt_checkpoint();", s->k);
-            edit(rw, p->hash, p->end, 1, pre.s);
+            struct sbuf t = {0};
+            /* the operator form may be the body of an if: one statement, that takes the
+             * ';' written after it, if any */
+            int semi = p->op && tok_is(rw, tok_at(rw, p->end), ";");
+            sb_printf(&t, "%s%sckpt__site%d: ckpt_checkpoint();%s",
+                      semi ? "do { " : p->op ? "{ " : "", pre.s, s->k,
+                      semi ? " } while (0)" : p->op ? " }" : "");
+            edit(rw, p->hash, p->end, 1, t.s);
+            free(pre.s);
             continue;
         }
         struct node *a = &rw->nodes[s->anchor];
@@ -2046,7 +2134,7 @@ int ckpt_rewrite(const char *src, const char *out, int nargs, const char *const 
                 diag(rw, p->hash, "error",
                      "#pragma CKPT_CHECKPOINT outside a function: it marks a safe point in a "
                      "function body");
-            else if (tok_at(rw, p->end) != tok_at(rw, p->kw) + 1)
+            else if (!p->op && tok_at(rw, p->end) != tok_at(rw, p->kw) + 1)
                 diag(rw, p->hash, "error",
                      "malformed #pragma CKPT_CHECKPOINT: it takes no arguments");
         }
