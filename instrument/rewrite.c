@@ -1271,8 +1271,10 @@ static void make_group(struct rw *rw, int first, int n)
     const char *why = NULL;
     if (g->how != R_STMT && g->how != R_BODY)
         why = "in a loop condition or increment";
-    else if (ak == CXCursor_WhileStmt || ak == CXCursor_ForStmt || ak == CXCursor_DoStmt)
-        why = "in a loop header";
+    else if (ak == CXCursor_ForStmt || ak == CXCursor_DoStmt)
+        why = "in a for statement's initialization";
+    else if (ak == CXCursor_WhileStmt && !tok_is(rw, tok_at(rw, rw->nodes[a].start), "while"))
+        why = "in a loop that a macro expands to";
     else if (ak == CXCursor_DeclStmt) {
         int vars = 0;
         for (int i = a + 1; i < rw->nnodes && rw->nodes[i].start < rw->nodes[a].end; i++)
@@ -1669,8 +1671,12 @@ static void instrument_func(struct rw *rw, int fi)
              *   site Kn: statement with call1..n-1 replaced by their temporaries } */
             struct pragma *p = &rw->prags[s->group];
             int decl = is_decl_stmt(rw, s->anchor) && s->how == R_STMT;
+            /* while (C) B  ->  for (;;) { temporaries, sites; if (!(C)) break; B } */
+            int loop = a->kind == CXCursor_WhileStmt;
             struct sbuf t = {0};
-            if (!decl)
+            if (loop)
+                sb_printf(&t, "for (;;) { ");
+            else if (!decl)
                 sb_printf(&t, "{ ");
             int nh = p->nhoist;
             for (int i = 0; i < nh; i++) {
@@ -1698,7 +1704,19 @@ static void instrument_func(struct rw *rw, int fi)
             }
             if (decl)
                 sb_printf(&t, "; ");
-            insert(rw, a->start, 1, t.s);
+            if (loop) {
+                int wt = tok_at(rw, a->start), rp = tok_match(rw, wt + 1);
+                int body = -1;
+                for (int i = s->anchor + 1; i < rw->nnodes && rw->nodes[i].start < a->end; i++)
+                    if (rw->nodes[i].parent == s->anchor)
+                        body = i;
+                sb_printf(&t, "if (!");
+                edit(rw, a->start, a->start + 5, 1, strdup(t.s));
+                insert(rw, rw->toks[rp].off + 1, 0, ") break;");
+                insert(rw, stmt_end(rw, body), END_PRIO(a->start, 1), " }");
+            } else {
+                insert(rw, a->start, 1, t.s);
+            }
             free(t.s);
             /* the outermost hoisted calls in the statement become their temporaries */
             for (int i = 0; i < nh; i++) {
@@ -1729,7 +1747,7 @@ static void instrument_func(struct rw *rw, int fi)
                 free(w.s);
                 insert(rw, c->end, 0, ")");
             }
-            if (!decl)
+            if (!decl && !loop)
                 insert(rw, stmt_end(rw, s->anchor), END_PRIO(a->start, 0), " }");
             free(pre.s);
             continue;

@@ -1,8 +1,8 @@
 int f(int);
 int main(void)
 {
-    int i = 0;
-    while (f(i) < f(3))
-        i++;
+    int i;
+    for (i = f(1) + f(2); i < 10; i++)
+        ;
     return i;
 }
