@@ -2016,9 +2016,14 @@ static void cstr_escape(struct sbuf *b, const char *s)
 static uint32_t include_point(struct rw *rw, unsigned *line)
 {
     int depth = 0;
+    uint32_t dir_end = 0;
     for (int t = 0; t + 1 < rw->ntoks; t++) {
-        if (!tok_is(rw, t, "#") || !first_on_line(rw, rw->toks[t].off))
+        if (!tok_is(rw, t, "#") || !first_on_line(rw, rw->toks[t].off)) {
+            if (depth == 0 && rw->toks[t].off >= dir_end)
+                break; /* code before any #include: ckpt_pvm.h goes first */
             continue;
+        }
+        dir_end = line_end(rw, rw->toks[t].off);
         if (tok_is(rw, t + 1, "if") || tok_is(rw, t + 1, "ifdef") || tok_is(rw, t + 1, "ifndef"))
             depth++;
         else if (tok_is(rw, t + 1, "endif"))
