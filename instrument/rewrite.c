@@ -2118,16 +2118,20 @@ int ckpt_rewrite(const char *src, const char *out, int nargs, const char *const 
         unsigned nt;
         clang_tokenize(rw->tu, all, &toks, &nt);
         rw->toks = xrealloc(NULL, (nt + 1) * sizeof *rw->toks);
+        int k = 0;
         for (unsigned i = 0; i < nt; i++) {
+            if (clang_getTokenKind(toks[i]) == CXToken_Comment)
+                continue; /* comments are never looked at */
             CXSourceRange r = clang_getTokenExtent(rw->tu, toks[i]);
             unsigned s, e;
             clang_getFileLocation(clang_getRangeStart(r), NULL, NULL, NULL, &s);
             clang_getFileLocation(clang_getRangeEnd(r), NULL, NULL, NULL, &e);
-            rw->toks[i].kind = clang_getTokenKind(toks[i]);
-            rw->toks[i].off = s;
-            rw->toks[i].len = e - s;
+            rw->toks[k].kind = clang_getTokenKind(toks[i]);
+            rw->toks[k].off = s;
+            rw->toks[k].len = e - s;
+            k++;
         }
-        rw->ntoks = (int)nt;
+        rw->ntoks = k;
         clang_disposeTokens(rw->tu, toks, nt);
         CXSourceRangeList *sk = clang_getSkippedRanges(rw->tu, rw->file);
         if (sk) {
