@@ -172,6 +172,7 @@ struct pragma {
     int synthetic;        /* the temporaries of a split statement, not a user pragma */
     int nhoist;           /* synthetic: the group's first nhoist calls are hoisted */
     int op;               /* _Pragma("CKPT_CHECKPOINT"), written out or from a macro */
+    int shared;           /* synthetic: calls hidden in a macro, one label for all */
 };
 
 struct site {
@@ -1244,6 +1245,29 @@ static int conditional_path(struct rw *rw, int call, int anchor)
     return 0;
 }
 
+static int is_macro_loc(CXSourceLocation l)
+{
+    CXFile f1, f2;
+    unsigned o1, o2;
+    clang_getExpansionLocation(l, &f1, NULL, NULL, &o1);
+    clang_getFileLocation(l, &f2, NULL, NULL, &o2);
+    return o1 != o2 || !f1 || !f2 || !clang_File_isEqual(f1, f2);
+}
+
+/* can the text of this call be moved and replaced?  Not when a macro hides it */
+static int call_editable(struct rw *rw, int call, int anchor)
+{
+    struct node *c = &rw->nodes[call], *a = &rw->nodes[anchor];
+    if (c->start == NOPOS || c->start >= c->end)
+        return 0;
+    CXSourceRange r = clang_getCursorExtent(c->c);
+    if (is_macro_loc(clang_getRangeStart(r)) || is_macro_loc(clang_getRangeEnd(r)))
+        return 0;
+    if (!clang_isExpression(a->kind) && c->start <= a->start && c->end >= a->end)
+        return 0; /* the call spans a whole statement: a macro expanding to more */
+    return 1;
+}
+
 /* can never both run: they sit in different arms of one ?: */
 static int exclusive(struct rw *rw, int x, int y)
 {
@@ -1298,6 +1322,35 @@ static void make_group(struct rw *rw, int first, int n)
         }
     }
     int nhoist = ncond ? n - ncond : n - 1;
+    int hidden = -1;
+    for (int i = 0; i < n && hidden < 0; i++)
+        if (!call_editable(rw, rw->sites[first + i].call, a))
+            hidden = i;
+    if (hidden >= 0 && !why) {
+        /* a macro hides them: one label before the statement, re-run whole */
+        unsigned l0, c0;
+        off_linecol(rw, rw->nodes[g->call].start, &l0, &c0);
+        diag(rw, rw->nodes[rw->sites[first + 1].call].start, "warning",
+             "this call and the one at column %u can both reach a safe point in one statement "
+             "that a macro hides from ckpt-cc: a restart from the second re-runs the whole "
+             "statement [-Wckpt-macro]",
+             c0);
+        GROW(rw->prags, rw->nprags, rw->capprags);
+        int pi = rw->nprags++;
+        struct pragma *p = &rw->prags[pi];
+        memset(p, 0, sizeof *p);
+        p->is_save = 1;
+        p->synthetic = 1;
+        p->shared = 1;
+        p->func = g->func;
+        p->hash = p->end = p->kw = rw->nodes[a].start;
+        for (int i = 0; i < n; i++) {
+            rw->sites[first + i].group = pi;
+            rw->sites[first + i].gpos = i;
+            rw->sites[first + i].gcount = n;
+        }
+        return;
+    }
     for (int i = 0; !why && i < n; i++) {
         struct site *s = &rw->sites[first + i];
         for (int j = 0; !why && j < n; j++) {
@@ -1671,6 +1724,20 @@ static void instrument_func(struct rw *rw, int fi)
              *   site Kn: statement with call1..n-1 replaced by their temporaries } */
             struct pragma *p = &rw->prags[s->group];
             int decl = is_decl_stmt(rw, s->anchor) && s->how == R_STMT;
+            if (p->shared) {
+                struct sbuf t = {0};
+                sb_printf(&t, "%s%s", s->how == R_BODY ? "{ " : "", pre.s);
+                for (int i = 0; i < s->gcount; i++)
+                    sb_printf(&t, "ckpt__site%d: ", s[i].k);
+                if (decl)
+                    sb_printf(&t, "; ");
+                insert(rw, a->start, 1, t.s);
+                free(t.s);
+                if (s->how == R_BODY)
+                    insert(rw, stmt_end(rw, s->anchor), END_PRIO(a->start, 0), " }");
+                free(pre.s);
+                continue;
+            }
             /* while (C) B  ->  for (;;) { temporaries, sites; if (!(C)) break; B } */
             int loop = a->kind == CXCursor_WhileStmt;
             struct sbuf t = {0};
