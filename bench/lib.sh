@@ -1,0 +1,53 @@
+# shellcheck shell=bash
+# bench/lib.sh: what the benchmark scripts share.  Source it after setting
+# `top` (the repository root).
+#
+#   bench_tools BUILD_DIR   sets CKPT_CC, CKPT_RUN, CKPT_INFO, LIBCKPT from a
+#                           build folder, building it first if a tool is missing
+#   bench_median            stdin "KEY VALUE" lines -> "KEY MEDIAN N" per key,
+#                           keys in order of first appearance
+#   bench_machine           one line: date, nproc, load, kernel, cpu model
+#   bench_pct A B           (B - A) / A in percent, one decimal, signed
+
+bench_tools() {
+    local b=$1
+    if [[ ! -x $b/instrument/ckpt-cc || ! -x $b/tools/ckpt-run || ! -x $b/tools/ckpt-info ||
+        ! -f $b/runtime/libckpt.a ]]; then
+        echo "# building $b" >&2
+        cmake -S "$top" -B "$b" >/dev/null && cmake --build "$b" -j2 >/dev/null ||
+            { echo "bench: cannot build $b" >&2; return 1; }
+    fi
+    CKPT_CC=$b/instrument/ckpt-cc
+    CKPT_RUN=$b/tools/ckpt-run
+    CKPT_INFO=$b/tools/ckpt-info
+    LIBCKPT=$b/runtime/libckpt.a
+}
+
+bench_median() {
+    awk '
+    { if (!($1 in n)) { keys[++nk] = $1; n[$1] = 0 }
+      v[$1, ++n[$1]] = $2 + 0 }
+    END {
+        for (k = 1; k <= nk; k++) {
+            key = keys[k]; m = n[key]
+            for (i = 1; i <= m; i++) a[i] = v[key, i]
+            for (i = 2; i <= m; i++) {          # insertion sort
+                x = a[i]
+                for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]
+                a[j + 1] = x
+            }
+            med = m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+            printf "%s %.6g %d\n", key, med, m
+        }
+    }'
+}
+
+bench_machine() {
+    printf '%s UTC; nproc %s; load %s; %s; %s\n' "$(date -u '+%Y-%m-%d %H:%M')" "$(nproc)" \
+        "$(cut -d' ' -f1-3 /proc/loadavg)" "$(uname -sr)" \
+        "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+}
+
+bench_pct() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%+.1f", (b - a) / a * 100; else printf "n/a" }'
+}

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# msgbench.sh: what the runtime's PVM wrappers, receive queue and sender log
+# cost a message.  bench/pingpong_bw.c is built twice, with plain cc and with
+# ckpt-cc, and run under one private pvmd (tests/lib/pvmvm.sh) as three
+# variants, interleaved so that load drifts hit all of them alike:
+#
+#   plain     cc -O2 pingpong_bw.c -lpvm3, run directly
+#   ckpt      ckpt-cc -O2, run under `ckpt-run -i 0` (no checkpoints; wrappers,
+#             queue and sender log active)
+#   ckpt-nolog  the same with CKPT_LOG=off (wrappers and queue only): tells the
+#             log's share of the overhead from the rest
+#
+# Each (trial, size, variant) is a fresh pair of tasks, so a size's figures do
+# not depend on what earlier sizes left in the log.  Per size: one-way
+# ping-pong latency and streaming bandwidth, medians over the trials, and the
+# sender log of the first task at the end of that size's run (it grows without
+# bound under -i 0: nothing is ever committed).  Then a long stream of 64 KiB
+# messages under `ckpt-run -i 1` and under `-i 0`, showing the log staying
+# bounded by checkpoints and growing without them.
+#
+#   bench/msgbench.sh [--quick] [-o FILE] [--build DIR] [--trials N]
+#
+#   full (default): sizes 8 B .. 4 MiB in powers of 2, 7 trials, ping-pong of
+#                   ~8 MiB per direction and stream of ~32 MiB per size (at
+#                   least 20 round trips and 16 messages, at most 4000 / 20000),
+#                   a 20 s stream under -i 1 (8 s under -i 0 and plain: the -i 0
+#                   log holds every byte sent, GiBs); about 6-8 minutes.
+#   Inside each run the ping-pong is timed in 9 batches and the stream in 5,
+#   and the run reports the median batch (pingpong_bw.c).
+#   --quick:        sizes 8 B and 64 B .. 4 MiB in powers of 4 (so 1 KiB and
+#                   64 KiB are in), 3 trials, ~1 MiB ping-pong / ~4 MiB stream
+#                   per size, 3 s streams; under a minute.
+#   -o FILE         also write the tables to FILE
+#   --build DIR     where ckpt-cc / ckpt-run come from (default build-bench;
+#                   built there if missing)
+#
+# Goals: latency overhead <= 10% up to 1 KiB, bandwidth overhead <= 5% from 64 KiB.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+. "$top/tests/lib/pvmvm.sh"
+. "$here/lib.sh"
+
+quick=0 out= build=$top/build-bench trials=
+while (($#)); do
+    case $1 in
+    --quick) quick=1; shift ;;
+    -o) out=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    --trials) trials=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "msgbench.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+if ((quick)); then
+    sizes=(8 64 256 1024 4096 16384 65536 262144 1048576 4194304)
+    trials=${trials:-3} pp=1048576 st=4194304 stream_s=3
+else
+    sizes=() s=8
+    while ((s <= 4194304)); do sizes+=("$s"); s=$((s * 2)); done
+    trials=${trials:-7} pp=8388608 st=33554432 stream_s=20
+fi
+[[ -n $out ]] && out=$(realpath -m "$out")
+bench_tools "$build"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/msgbench.XXXXXX")
+pvmvm_at_exit 'rm -rf "$work"'
+cc -O2 -Wall -o "$work/pp_plain" "$here/pingpong_bw.c" -lpvm3
+"$CKPT_CC" -O2 -Wall -Wno-ckpt-unsaved -o "$work/pp_ckpt" "$here/pingpong_bw.c" -lpvm3
+pvmvm_start --wd "$work"
+cd "$work"
+load0=$(bench_machine)
+echo "# msgbench $( ((quick)) && echo quick || echo full): ${#sizes[@]} sizes, $trials trials; $load0" >&2
+
+# run VARIANT ARGS...: one pair of tasks; prints the first task's output
+run() {
+    local v=$1
+    shift
+    case $v in
+    plain) pvmvm_run 300 ./pp_plain "$@" ;;
+    ckpt) pvmvm_run 300 "$CKPT_RUN" -i 0 -d "$work/ckpt.d" ./pp_ckpt "$@" ;;
+    ckpt-nolog) CKPT_LOG=off pvmvm_run 300 "$CKPT_RUN" -i 0 -d "$work/ckpt.d" ./pp_ckpt "$@" ;;
+    ckpt-i1) pvmvm_run 300 "$CKPT_RUN" -v -i 1 -d "$work/ckpt.d" ./pp_ckpt "$@" ;;
+    esac
+}
+
+variants=(plain ckpt ckpt-nolog)
+: >"$work/raw"
+for ((t = 1; t <= trials; t++)); do
+    echo "# trial $t/$trials ($(cut -d' ' -f1 /proc/loadavg))" >&2
+    for s in "${sizes[@]}"; do
+        for v in "${variants[@]}"; do
+            line=$(run "$v" sweep "$pp" "$st" "$s" 2>"$work/err") ||
+                pvmvm_fail "$v size $s failed: $(cat "$work/err")"
+            [[ $line == size* ]] || pvmvm_fail "$v size $s printed: $line $(cat "$work/err")"
+            echo "$v $t $line" >>"$work/raw"
+            rm -rf "$work/ckpt.d"
+        done
+    done
+done
+
+# medians: key VARIANT:SIZE:FIELD
+for f in lat_us bw_MBps log_peak; do
+    awk -v f="$f" '{ for (i = 3; i < NF; i++) if ($i == f) print $1 ":" $4 ":" f, $(i + 1) }' "$work/raw"
+done | bench_median >"$work/med"
+med() { awk -v k="$1:$2:$3" '$1 == k { print $2 }' "$work/med"; }
+human() { awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.1f MiB", b / 1048576;
+                                 else if (b >= 1024) printf "%.1f KiB", b / 1024; else printf "%d B", b }'; }
+
+{
+    echo "## msgbench ($( ((quick)) && echo quick || echo full) mode): PVM ping-pong and stream, plain vs ckpt-cc under ckpt-run -i 0"
+    echo
+    echo "$load0; medians of $trials trials; one-way latency in us, bandwidth in MB/s (10^6 B/s)."
+    echo "ckpt = wrappers + queue + sender log; nolog = the same with CKPT_LOG=off; log = first task's"
+    echo "sender log at the end of the size's run (ping-pong + stream, nothing committed under -i 0)."
+    echo
+    echo "| size | lat plain | lat ckpt | ovh | lat nolog | ovh | MB/s plain | MB/s ckpt | ovh | MB/s nolog | ovh | log peak |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for s in "${sizes[@]}"; do
+        lp=$(med plain "$s" lat_us) lc=$(med ckpt "$s" lat_us) ln=$(med ckpt-nolog "$s" lat_us)
+        bp=$(med plain "$s" bw_MBps) bc=$(med ckpt "$s" bw_MBps) bn=$(med ckpt-nolog "$s" bw_MBps)
+        lg=$(med ckpt "$s" log_peak)
+        # bandwidth overhead: how much longer the same bytes take, (plain/ckpt - 1)
+        printf '| %s | %.1f | %.1f | %s%% | %.1f | %s%% | %.1f | %.1f | %s%% | %.1f | %s%% | %s |\n' \
+            "$(human "$s")" "$lp" "$lc" "$(bench_pct "$lp" "$lc")" "$ln" "$(bench_pct "$lp" "$ln")" \
+            "$bp" "$bc" "$(bench_pct "$bc" "$bp")" "$bn" "$(bench_pct "$bn" "$bp")" "$(human "$lg")"
+    done
+    echo
+    echo "Goals: latency overhead <= 10% up to 1 KiB; bandwidth overhead <= 5% from 64 KiB"
+    echo "(bandwidth overhead = plain MB/s / ckpt MB/s - 1, i.e. extra time for the same bytes)."
+} >"$work/table1"
+cat "$work/table1"
+
+# The long stream: 64 KiB messages for stream_s seconds, -i 1 against -i 0 (and plain).
+echo "# long streams (${stream_s} s under -i 1)" >&2
+for v in plain ckpt-i1 ckpt; do
+    secs=$stream_s
+    [[ $v != ckpt-i1 ]] && ((secs > 8)) && secs=8
+    run "$v" stream 65536 "$secs" >"$work/stream.$v" 2>"$work/err.$v" ||
+        pvmvm_fail "$v stream failed: $(cat "$work/err.$v")"
+    rm -rf "$work/ckpt.d"
+done
+{
+    echo
+    echo "### 64 KiB messages streamed: sender log with a checkpoint every 1 s (${stream_s} s) and with none (at most 8 s)"
+    echo
+    echo "| run | s | MiB sent | MB/s | log at end | log peak | checkpoints |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for v in plain ckpt-i1 ckpt; do
+        label=$v
+        [[ $v == ckpt-i1 ]] && label="ckpt-run -i 1"
+        [[ $v == ckpt ]] && label="ckpt-run -i 0"
+        awk -v l="$label" '$1 == "t" { t = $2 } $1 == "total" { printf "| %s | %.0f | %s | %s | %s MiB | %s MiB | %s |\n", l, t + 0.5, $3, $5, $7, $9, $11 }' "$work/stream.$v"
+    done
+    echo
+    echo "Sender log over time under -i 1 (sampled every 0.5 s; MiB):"
+    echo
+    echo '```'
+    awk '$1 == "t" { printf "t=%5ss sent %8s  log %7s  peak %7s  ckpts %s\n", $2, $4, $6, $8, $10 }' "$work/stream.ckpt-i1"
+    echo '```'
+    echo
+    echo "ckpt-run -v -i 1 said (each image holds the sender log at its cut):"
+    echo
+    echo '```'
+    grep 'committed\|aborted\|job ended' "$work/err.ckpt-i1" || true
+    echo '```'
+    echo
+    echo "and under -i 0:"
+    echo
+    echo '```'
+    awk '$1 == "t" { printf "t=%5ss sent %8s  log %7s\n", $2, $4, $6 }' "$work/stream.ckpt"
+    echo '```'
+    echo
+    echo "end: $(bench_machine)"
+} >"$work/table2"
+cat "$work/table2"
+[[ -n $out ]] && cat "$work/table1" "$work/table2" >"$out"
+exit 0
