@@ -65,6 +65,7 @@ pvmvm_start --ep "$work/ckpt" --wd "$work"
 (cd "$work" && exec "$ckpt_run" -n "$TASKS" --interval "$INTERVAL" --dir "$work/ckpt.jacobi" \
     ./ckpt/jacobi "$N" "$ITERS" "$TASKS" 500) >"$work/ckpt.out" 2>"$work/ckpt.err" &
 run_pid=$!
+start=$SECONDS
 pvmvm_at_exit "kill $run_pid 2>/dev/null || true"
 sleep "$KILL_AFTER"
 echo "tasks (tid pid command):"
@@ -80,7 +81,7 @@ rc=0
 timeout 600 tail --pid="$run_pid" -f /dev/null || true
 wait "$run_pid" || rc=$?
 cat "$work/ckpt.out"
-echo "(ckpt-run exit status $rc)"
+echo "(ckpt-run exit status $rc, $((SECONDS - start)) s)"
 if ((rc != 0)); then
     sed 's/^/  ckpt-run: /' "$work/ckpt.err" >&2
 fi
