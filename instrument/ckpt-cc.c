@@ -197,6 +197,7 @@ struct cmd {
     const char *mf;        /* -MF */
     int has_mt;
     const char *keep;      /* --ckpt-keep[=dir]: "" = next to outputs */
+    const char *wp_dep;    /* -Wp,-MD,FILE or -Wp,-MMD,FILE */
     int warn_unsaved, werror_unsaved;
     int nsources;
     struct vec clang;      /* flags for libclang */
@@ -253,6 +254,8 @@ static void parse(struct cmd *c, int argc, char **argv)
         }
         if (!strcmp(a, "-v"))
             c->vflag = verbose = 1;
+        if (!strncmp(a, "-Wp,-MD,", 8) || !strncmp(a, "-Wp,-MMD,", 9))
+            c->wp_dep = strchr(a + 4, ',') + 1;
         static const char *const link_flags[] = {"-static", "-shared", "-rdynamic", "-pie",
                                                  "-no-pie", "-s", "-nostdlib", "-nostartfiles",
                                                  "-nodefaultlibs", "-static-libgcc", NULL};
@@ -531,23 +534,29 @@ static void add_cc_includes(struct vec *clang)
 
 static char *tmpdir;
 
-static void cleanup_tmp(void)
+static void remove_tree(const char *dir, int depth)
 {
-    if (!tmpdir)
-        return;
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
         while ((e = readdir(d))) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
                 continue;
-            char *p = fmt("%s/%s", tmpdir, e->d_name);
-            unlink(p);
+            char *p = fmt("%s/%s", dir, e->d_name);
+            if (unlink(p) != 0 && depth < 4)
+                remove_tree(p, depth + 1);
             free(p);
         }
         closedir(d);
     }
-    rmdir(tmpdir);
+    rmdir(dir);
+}
+
+static void cleanup_tmp(void)
+{
+    if (!tmpdir)
+        return;
+    remove_tree(tmpdir, 0);
     tmpdir = NULL;
 }
 
@@ -676,6 +685,7 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
     probe_cc();
 
     char *st = stem(src), *out;
+    char *b = base_name(src);
     if (cmd.keep) {
         if (*cmd.keep)
             out = fmt("%s/%s.ckpt.c", cmd.keep, st);
@@ -685,11 +695,16 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
             free(d);
         }
     } else {
-        out = fmt("%s/%d-%s.c", td, seq, st);
+        /* same file name as the source, in a directory of its own: names the compiler
+         * derives from it (-Wp,-MD targets, -save-temps) stay the user's */
+        char *d = fmt("%s/%d", td, seq);
+        if (mkdir(d, 0700) != 0)
+            die("cannot create %s: %s", d, strerror(errno));
+        free(d);
+        out = fmt("%s/%d/%s", td, seq, strcmp(src, "-") ? b : "stdin.c");
     }
 
     struct rw_opts o = {0};
-    char *b = base_name(src);
     o.display = display;
     o.key = strcmp(src, "-") ? b : "stdin";
     o.warn_unsaved = cmd.warn_unsaved;
@@ -759,6 +774,8 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
     int rc = run(&a, NULL);
     if (rc == 0 && depfile)
         replace_in_file(depfile, out, strcmp(src, "-") ? src : "-");
+    if (rc == 0 && cmd.wp_dep)
+        replace_in_file(cmd.wp_dep, out, strcmp(src, "-") ? src : "-");
     free(a.v);
     if (!cmd.keep)
         unlink(out);
@@ -809,8 +826,64 @@ static void usage(void)
            "where ckpt.h and libckpt.a are found), TMPDIR.\n");
 }
 
+/* @FILE arguments (gcc's response files): words split on blanks, '...' "..." and
+ * backslash quoting, expanded in place (recursively) */
+static void expand_at(struct vec *out, const char *a, int depth)
+{
+    FILE *f = a[0] == '@' && depth < 10 ? fopen(a + 1, "r") : NULL;
+    if (!f) {
+        vpush(out, a);
+        return;
+    }
+    char *word = NULL;
+    size_t n = 0, cap = 0;
+    int c, q = 0, have = 0;
+    for (;;) {
+        c = fgetc(f);
+        if (c == EOF || (!q && (c == ' ' || c == '\t' || c == '\n' || c == '\r'))) {
+            if (have) {
+                word[n] = 0;
+                expand_at(out, word, depth + 1);
+                word = NULL;
+                n = cap = 0;
+                have = 0;
+            }
+            if (c == EOF)
+                break;
+            continue;
+        }
+        if (c == '\\') {
+            c = fgetc(f);
+            if (c == EOF)
+                break;
+        } else if (!q && (c == '\'' || c == '"')) {
+            q = c;
+            have = 1;
+            continue;
+        } else if (q && c == q) {
+            q = 0;
+            continue;
+        }
+        if (n + 2 > cap) {
+            cap = cap ? 2 * cap : 64;
+            word = realloc(word, cap);
+            if (!word)
+                die("out of memory");
+        }
+        word[n++] = (char)c;
+        have = 1;
+    }
+    fclose(f);
+}
+
 int main(int argc, char **argv)
 {
+    struct vec args = {0};
+    vpush(&args, argv[0]);
+    for (int i = 1; i < argc; i++)
+        expand_at(&args, argv[i], 0);
+    argc = args.n;
+    argv = (char **)args.v;
     parse(&cmd, argc, argv);
     if (cmd.help) {
         usage();

@@ -115,6 +115,10 @@ run_case dep-MD-MP           ""  -MD -MP -c util.c -o out/u.o
 run_case dep-link-MD-o       ""  -MD hello.c util.c -o prog
 run_case dep-link-MD         ""  -MD hello.c util.c
 run_case dep-link-MMD-MT     ""  -MMD -MT foo hello.c util.c -o out/prog
+run_case response-file       ""  @link.rsp -O1
+run_case response-compile    ""  -Wall @compile.rsp
+run_case dep-Wp-MD           ""  -Wp,-MD,dep/wp.d -c hello.c -o out/h.o
+run_case save-temps          ""  -save-temps -c hello.c
 run_case pre-E               ""  -E hello.c
 run_case pre-E-o             ""  -E -DGREETING=1 hello.c -o out/h.i
 run_case pre-M               ""  -M hello.c
