@@ -76,10 +76,18 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch)
 }
 
 /* stdout/stderr lengths, so that a restart can cut them back. */
-static void note_output(void)
+static void note_output(uint64_t epoch)
 {
     fflush(stdout);
     fflush(stderr);
+    /* Under ckpt-run -n our stdout goes to ckpt-run, which takes this mark
+     * out and learns where the cut falls in what we printed. */
+    if (getenv("CKPT_OUTPUT_MARK")) {
+        char mark[48];
+        int n = snprintf(mark, sizeof mark, "\033]ckpt;%llu\a", (unsigned long long)epoch);
+        if (write(STDOUT_FILENO, mark, (size_t)n) != n)
+            pr_warn("cannot mark the output: %s", strerror(errno));
+    }
     for (int fd = 0; fd <= 2; fd++) {
         struct stat st;
         ckpt__rt.out_off[fd] = fd > 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
@@ -111,7 +119,7 @@ void ckpt__take(uint64_t epoch)
             ckpt__die("mmap: %s", strerror(errno));
     }
     memset(result, 0, sizeof *result);
-    note_output();
+    note_output(epoch);
     note_cut();
     rt->sbuf = rt->mode == CKPT_MODE_JOB ? pvm_getsbuf() : 0;
     rt->epoch = epoch;

@@ -140,12 +140,28 @@ static void logbuf_unref(struct ckpt_logbuf *lb)
         }
 }
 
+static void log_unlink(struct ckpt_peer *p, struct ckpt_logent *e, struct ckpt_logent *prev)
+{
+    struct ckpt_stats *st = &ckpt__rt.st;
+    if (prev)
+        prev->next = e->next;
+    else
+        p->log_head = e->next;
+    if (p->log_tail == e)
+        p->log_tail = prev;
+    p->log_bytes -= (uint64_t)e->buf->len;
+    st->log_entries--;
+    st->log_bytes -= (uint64_t)e->buf->len;
+    logbuf_unref(e->buf);
+    free(e);
+}
+
 static void log_append(struct ckpt_peer *p, struct ckpt_logbuf *lb, int tag)
 {
     struct ckpt_logent *e = malloc(sizeof *e);
     if (!e)
         ckpt__die("out of memory (sender log)");
-    *e = (struct ckpt_logent){NULL, p->out_seq, tag, lb};
+    *e = (struct ckpt_logent){NULL, p->out_seq, ckpt__rt.epoch, tag, lb};
     lb->refs++;
     if (p->log_tail)
         p->log_tail->next = e;
@@ -165,20 +181,28 @@ static void log_append(struct ckpt_peer *p, struct ckpt_logbuf *lb, int tag)
  * ask for them. */
 void ckpt__log_drop_upto(struct ckpt_peer *p, uint64_t seq)
 {
-    struct ckpt_stats *st = &ckpt__rt.st;
-    while (p->log_head && p->log_head->seq <= seq) {
-        struct ckpt_logent *e = p->log_head;
-        p->log_head = e->next;
-        p->log_bytes -= (uint64_t)e->buf->len;
-        st->log_entries--;
-        st->log_bytes -= (uint64_t)e->buf->len;
-        logbuf_unref(e->buf);
-        free(e);
-    }
-    if (!p->log_head)
-        p->log_tail = NULL;
+    while (p->log_head && p->log_head->seq <= seq)
+        log_unlink(p, p->log_head, NULL);
     if (seq > p->acked)
         p->acked = seq;
+}
+
+/* The receiver took every message up to seq while in `epoch`.  One we sent in
+ * that same epoch can never be needed again: a rollback to that epoch's
+ * checkpoint or an earlier one puts us before the send, so we send it anew;
+ * any later checkpoint of the receiver holds it.  Ours from earlier epochs
+ * crossed a cut in transit and wait for a commit (ckpt__log_drop_upto). */
+static void log_drop_acked(struct ckpt_peer *p, uint64_t seq, uint64_t epoch)
+{
+    struct ckpt_logent *prev = NULL, *e = p->log_head;
+    while (e && e->seq <= seq) {
+        struct ckpt_logent *next = e->next;
+        if (e->epoch >= epoch)
+            log_unlink(p, e, prev);
+        else
+            prev = e;
+        e = next;
+    }
 }
 
 /* The log entry for a message just sent from buffer bufid.  A buffer packed
@@ -263,6 +287,22 @@ static int deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev)
 /* ------------------------------------------------------------ the wire */
 
 static void handle_ctl(int src, int type, const long *v, int n);
+
+/* Acknowledges in batches what we take from p in its own epoch, so its log
+ * drops those messages long before a commit (see log_drop_acked). */
+#define ACK_EVERY_MSGS 32
+#define ACK_EVERY_BYTES (256u * 1024u)
+static void ack(struct ckpt_peer *p, int len)
+{
+    p->ack_count++;
+    p->ack_bytes += (uint32_t)(len > 0 ? len : 0);
+    if (p->ack_count < ACK_EVERY_MSGS && p->ack_bytes < ACK_EVERY_BYTES)
+        return;
+    long v[2] = {(long)p->in_seq, (long)ckpt__rt.epoch};
+    ckpt__ctl_send(p->tid, CTL_ACK, v, 2, NULL, 0);
+    p->ack_count = p->ack_bytes = 0;
+}
+
 int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
 
 /* Takes one message off the wire (how: poll, block, or wait up to tmo) and
@@ -308,6 +348,8 @@ static int pull_one(int how, struct timeval *tmo)
                rt->log_on ? "" : " (the sender log is off: CKPT_LOG=off)");
     p->in_seq = seq;
     enqueue(b, vtid, tag, len);
+    if (p->instrumented && p->in_epoch == rt->epoch && rt->log_on)
+        ack(p, len);
     return 1;
 }
 
@@ -323,6 +365,8 @@ static void handle_ctl(int src, int type, const long *v, int n)
     case CTL_MARK:
         p = ckpt__peer(ckpt__vtid_of(src), 1);
         p->instrumented = 1;
+        if (n >= 1)
+            p->in_epoch = (uint64_t)v[0];
         if (n >= 1 && (uint64_t)v[0] > rt->epoch && (uint64_t)v[0] > rt->requested) {
             rt->requested = (uint64_t)v[0];
             rt->forced = 1;
@@ -331,8 +375,13 @@ static void handle_ctl(int src, int type, const long *v, int n)
     case CTL_REPLAY:
         p = ckpt__peer(ckpt__vtid_of(src), 1);
         p->instrumented = 1;
+        p->in_epoch = 0;    /* replayed messages come from earlier epochs */
         if (n >= 1)
             p->in_next = (uint64_t)v[0];
+        break;
+    case CTL_ACK:
+        if (n >= 2 && (p = ckpt__peer(ckpt__vtid_of(src), 0)))
+            log_drop_acked(p, (uint64_t)v[0], (uint64_t)v[1]);
         break;
     case CTL_COMMIT:
         if (n >= 1 && (uint64_t)v[0] > rt->committed)
@@ -460,15 +509,28 @@ static void rebuild_and_replay(void)
         struct ckpt_peer *p = rt->peers[i];
         if (!p->instrumented || p->vtid == rt->myvtid || !p->out_seq)
             continue;
-        long first = p->log_head ? (long)p->log_head->seq : (long)(p->out_seq + 1);
-        ckpt__ctl_send(p->tid, CTL_REPLAY, &first, 1, NULL, 0);
+        /* Acknowledged entries left gaps in the log: renumber the channel
+         * before each run of consecutive entries, and after the last one. */
+        uint64_t next = 0;
         for (struct ckpt_logent *e = p->log_head; e; e = e->next) {
+            if (e->seq != next) {
+                long first = (long)e->seq;
+                ckpt__ctl_send(p->tid, CTL_REPLAY, &first, 1, NULL, 0);
+            }
             int old = pvm_setsbuf(e->buf->bufid);
             int rc = pvm_send(p->tid, e->tag);
             pvm_setsbuf(old);
             if (rc < 0)
                 pr_err("replay to t%x failed: PVM error %d", (unsigned)p->vtid, rc);
+            next = e->seq + 1;
         }
+        if (next != p->out_seq + 1) {
+            long first = (long)(p->out_seq + 1);
+            ckpt__ctl_send(p->tid, CTL_REPLAY, &first, 1, NULL, 0);
+        }
+        /* What follows is sent in our epoch, and the peer may acknowledge it. */
+        long e = (long)rt->epoch;
+        ckpt__ctl_send(p->tid, CTL_MARK, &e, 1, NULL, 0);
         p->marked_epoch = rt->epoch;
     }
 }

@@ -27,6 +27,7 @@ enum ckpt_ctl {
     /* task -> task */
     CTL_MARK = 20,    /* epoch: messages after this one were sent in that epoch */
     CTL_REPLAY = 21,  /* first seq: the sender's next messages restart at that number */
+    CTL_ACK = 22,     /* seq, epoch: taken up to seq, all of it while in that epoch */
 };
 
 /* ctl.c */

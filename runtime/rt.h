@@ -56,6 +56,7 @@ struct ckpt_logbuf {                /* a sent PVM buffer the log keeps (no copy)
 struct ckpt_logent {                /* one logged message on one channel */
     struct ckpt_logent *next;
     uint64_t seq;
+    uint64_t epoch;                 /* ours when we sent it */
     int tag;
     struct ckpt_logbuf *buf;
 };
@@ -67,7 +68,9 @@ struct ckpt_peer {
     uint64_t marked_epoch;          /* last epoch announced to it */
     uint64_t in_seq;                /* messages taken from the wire from it */
     uint64_t in_next;               /* sequence number of its next message on the wire */
-    uint64_t acked;                 /* highest out_seq it has proven consumed */
+    uint64_t acked;                 /* highest out_seq a commit proved it holds */
+    uint64_t in_epoch;              /* epoch its messages now arrive from (its last MARK) */
+    uint32_t ack_count, ack_bytes;  /* taken from it in its own epoch, not yet acked */
     struct ckpt_logent *log_head, *log_tail;   /* sent, not yet proven consumed */
     uint64_t log_bytes;
     int sibling;                    /* 1-based place in pvm_siblings(), 0 if none */

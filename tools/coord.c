@@ -25,10 +25,12 @@
 #include <pvm3.h>
 
 #include "coord.h"
+#include "output.h"
 #include "image.h"
 #include "proto.h"
 
 #define NOTIFY_TAG (CKPT_CTL_TAG + 1)
+#define OUTPUT_TAG (CKPT_CTL_TAG + 2)
 #define HELLO_TIMEOUT_S 30.0
 
 static long ctlv[CKPT_CTL_MAX];
@@ -154,18 +156,21 @@ void coord_request_checkpoint(struct job *j)
         say("checkpoint %llu requested from %d tasks", (unsigned long long)k, alive(j));
 }
 
+/* Drops checkpoint in progress; why == NULL when that is no failure. */
 static void abort_pending(struct job *j, const char *why, int tell)
 {
     uint64_t k = j->pending;
     if (!k)
         return;
     j->pending = 0;
-    j->aborted++;
     long v = (long)k;
     for (int i = 0; tell && i < j->ntasks; i++)
         if (j->tasks[i].state == T_ALIVE)
             ckpt__ctl_send(j->tasks[i].tid, CTL_ABORT, &v, 1, NULL, 0);
     remove_epoch(j, k);
+    if (!why)           /* nothing went wrong: the job simply moved on */
+        return;
+    j->aborted++;
     if (j->committed)
         say("checkpoint %llu aborted: %s; checkpoint %llu stays the last good one",
             (unsigned long long)k, why, (unsigned long long)j->committed);
@@ -209,6 +214,10 @@ static void try_commit(struct job *j)
         if (t->expected && !t->written)
             return;
         n += t->expected;
+    }
+    if (n == 0) {
+        abort_pending(j, NULL, 0);     /* every task left before its cut */
+        return;
     }
     struct ckpt_commit_task *ct = calloc((size_t)n + 1, sizeof *ct);
     if (!ct)
@@ -340,6 +349,8 @@ static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
         free(argv);
     }
     pvm_notify(PvmTaskExit, NOTIFY_TAG, 1, &t->tid);
+    if (j->o.ntasks > 0)
+        output_known(t->tid, t->vtid);
     /* Spawned before its parent's cut of the pending checkpoint: it belongs in it. */
     if (j->pending && t->start_epoch < j->pending && !t->expected) {
         long k = (long)j->pending;
@@ -392,6 +403,10 @@ static struct task *handle(struct job *j, int bufid)
 {
     int len, tag, src, n = 0;
     pvm_bufinfo(bufid, &len, &tag, &src);
+    if (tag == OUTPUT_TAG) {
+        output_message(bufid);
+        return NULL;
+    }
     if (tag == NOTIFY_TAG) {
         int dead;
         int saved = pvm_setrbuf(bufid);
@@ -608,6 +623,8 @@ static int recover(struct job *j, const char *what)
         int n = ckpt_list_committed(j->o.dir, epochs, 64);
         int rc = -1;
         for (int i = 0; i < n && rc; i++) {
+            if (j->o.ntasks > 0)
+                output_rollback(epochs[i]);
             rc = restart_epoch(j, epochs[i]);
             if (rc) {
                 coord_kill_all(j);
@@ -620,6 +637,8 @@ static int recover(struct job *j, const char *what)
         }
         if (rc) {
             cut_stdout(j);
+            if (j->o.ntasks > 0)
+                output_rollback(0);
             rc = launch_fresh(j);
             if (!rc)
                 say("%s; no checkpoint to go back to: restarted the job from the beginning", what);
@@ -632,6 +651,24 @@ static int recover(struct job *j, const char *what)
             return 0;
         }
     }
+}
+
+/* The tasks' last output may still be on its way through the pvmd. */
+static void drain_output(struct job *j)
+{
+    if (j->o.ntasks == 0)
+        return;
+    double end = coord_now() + 0.3;
+    while (coord_now() < end) {
+        struct timeval tv = {0, 50000};
+        int b = pvm_trecv(-1, OUTPUT_TAG, &tv);
+        if (b > 0) {
+            output_message(b);
+            pvm_freebuf(b);
+            end = coord_now() + 0.3;
+        }
+    }
+    output_flush();
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -651,6 +688,11 @@ int coord_start(struct job *j)
     struct stat st;
     j->out_start = fstat(1, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
     j->last_ckpt = coord_now();
+    /* -n: the tasks' output comes to us (a program run directly keeps its own
+     * stdout, and tasks we restart for it print where its children did). */
+    output_setup(j->o.ntasks > 0 ? j->mytid : 0, OUTPUT_TAG);
+    if (j->o.ntasks > 0)
+        setenv("CKPT_OUTPUT_MARK", "1", 1);
     if (j->o.restart_dir) {
         uint64_t epochs[64];
         int n = ckpt_list_committed(j->o.dir, epochs, 64);
@@ -731,7 +773,8 @@ int coord_loop(struct job *j)
             break;
     }
     if (j->pending)
-        abort_pending(j, "the job ended first", 0);
+        abort_pending(j, NULL, 0);     /* the job ended first */
+    drain_output(j);
     if (j->o.ntasks == 0)
         return WIFEXITED(j->root_status) ? WEXITSTATUS(j->root_status) : 128 + WTERMSIG(j->root_status);
     return 0;
