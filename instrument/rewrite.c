@@ -1294,7 +1294,7 @@ static void make_group(struct rw *rw, int first, int n)
     enum CXCursorKind ak = rw->nodes[a].kind;
     const char *why = NULL;
     if (g->how != R_STMT && g->how != R_BODY)
-        why = "in a loop condition or increment";
+        ; /* a loop condition or increment: split inside the loop transformation */
     else if (ak == CXCursor_ForStmt || ak == CXCursor_DoStmt)
         why = "in a for statement's initialization";
     else if (ak == CXCursor_WhileStmt && !tok_is(rw, tok_at(rw, rw->nodes[a].start), "while"))
@@ -1449,7 +1449,7 @@ static void collect_sites(struct rw *rw)
         s->pragma = -1;
         s->anchor = a;
         s->how = how;
-        s->at = how == R_STMT || how == R_BODY ? rw->nodes[a].start : n->start;
+        s->at = rw->nodes[a].start; /* calls of one statement then sort by their end */
         s->end = n->end;
         s->group = -1;
     }
@@ -1560,6 +1560,89 @@ static char *subst_calls(struct rw *rw, uint32_t s, uint32_t e, struct site *g, 
     sb_printf(&b, "%s", t);
     free(t);
     return b.s;
+}
+
+/* A loop condition or increment [es,ee) holding the sites of group g (or the single site
+ * g when g->group < 0): the statements that go before it (temporaries, their
+ * registration, hoisted calls with their sites, the labels) and the expression to
+ * evaluate after them, both on one line. */
+static void loop_part(struct rw *rw, struct site *g, struct pragma **pr, int npr, uint32_t es,
+                      uint32_t ee, struct sbuf *pre, char **expr)
+{
+    if (g->group < 0) {
+        emit_site_prefix(rw, pre, g, pr, npr);
+        sb_printf(pre, "ckpt__site%d: ", g->k);
+        *expr = flat(rw, es, ee);
+        return;
+    }
+    struct pragma *p = &rw->prags[g->group];
+    int n = g->gcount, nh = p->nhoist;
+    if (p->shared) {
+        emit_site_prefix(rw, pre, g, pr, npr);
+        for (int i = 0; i < n; i++)
+            sb_printf(pre, "ckpt__site%d: ", g[i].k);
+        *expr = flat(rw, es, ee);
+        return;
+    }
+    for (int i = 0; i < nh; i++) {
+        struct node *c = &rw->nodes[g[i].call];
+        char *txt = subst_calls(rw, c->start, c->end, g, nh);
+        sb_printf(pre, "__typeof__(%s) ckpt__h%d; ", txt, g[i].k);
+        free(txt);
+    }
+    if (p->nitems) {
+        emit_binds(pre, p);
+        sb_printf(pre, " ");
+    }
+    for (int i = 0; i < n; i++) {
+        if (!g[i].cond)
+            emit_site_prefix(rw, pre, &g[i], pr, npr);
+        sb_printf(pre, "ckpt__site%d: ", g[i].k);
+        if (i < nh) {
+            struct node *c = &rw->nodes[g[i].call];
+            char *txt = subst_calls(rw, c->start, c->end, g, nh);
+            sb_printf(pre, "ckpt__h%d = %s; ", g[i].k, txt);
+            free(txt);
+        }
+    }
+    /* the expression: hoisted calls replaced, conditional ones noting their site */
+    struct sbuf x = {0};
+    uint32_t cur = es;
+    sb_add(&x, "", 0);
+    for (;;) {
+        int best = -1;
+        for (int i = 0; i < n; i++) {
+            struct node *c = &rw->nodes[g[i].call];
+            if (i >= nh && !g[i].cond)
+                continue;
+            if (c->start < cur || c->end > ee)
+                continue;
+            if (best < 0 || c->start < rw->nodes[g[best].call].start ||
+                (c->start == rw->nodes[g[best].call].start &&
+                 c->end > rw->nodes[g[best].call].end))
+                best = i;
+        }
+        if (best < 0)
+            break;
+        struct node *c = &rw->nodes[g[best].call];
+        char *t = flat(rw, cur, c->start);
+        sb_printf(&x, "%s", t);
+        free(t);
+        if (best < nh) {
+            sb_printf(&x, "ckpt__h%d", g[best].k);
+        } else {
+            char *ct = flat(rw, c->start, c->end);
+            sb_printf(&x, "(");
+            emit_site_prefix_sep(rw, &x, &g[best], pr, npr, ", ");
+            sb_printf(&x, "%s)", ct);
+            free(ct);
+        }
+        cur = c->end;
+    }
+    char *t = flat(rw, cur, ee);
+    sb_printf(&x, "%s", t);
+    free(t);
+    *expr = x.s;
 }
 
 static int is_decl_stmt(struct rw *rw, int node)
@@ -1715,7 +1798,7 @@ static void instrument_func(struct rw *rw, int fi)
             continue;
         }
         struct node *a = &rw->nodes[s->anchor];
-        if (s->group >= 0) {
+        if (s->group >= 0 && (s->how == R_STMT || s->how == R_BODY)) {
             if (s->gpos != 0) {
                 free(pre.s);
                 continue;
@@ -1874,10 +1957,6 @@ static void instrument_func(struct rw *rw, int fi)
                     continue;
                 }
                 struct sbuf pc = {0}, pi = {0};
-                if (sc)
-                    emit_site_prefix(rw, &pc, sc, pr, npr);
-                if (si)
-                    emit_site_prefix(rw, &pi, si, pr, npr);
                 int lp = t0 + 1, rp = tok_match(rw, lp), s1 = -1, s2 = -1, depth = 0;
                 for (int i = lp + 1; i < rp; i++) {
                     if (tok_is(rw, i, "(") || tok_is(rw, i, "[") || tok_is(rw, i, "{"))
@@ -1889,20 +1968,28 @@ static void instrument_func(struct rw *rw, int fi)
                 }
                 uint32_t cs = rw->toks[s1].off + 1, ce = rw->toks[s2].off;
                 uint32_t is = rw->toks[s2].off + 1, ie = rw->toks[rp].off;
-                char *cond = flat(rw, cs, ce), *inc = flat(rw, is, ie);
+                char *cond = NULL, *inc = NULL;
+                if (sc)
+                    loop_part(rw, sc, pr, npr, cs, ce, &pc, &cond);
+                else
+                    cond = flat(rw, cs, ce);
+                if (si)
+                    loop_part(rw, si, pr, npr, is, ie, &pi, &inc);
+                else
+                    inc = flat(rw, is, ie);
                 int has_cond = 0;
                 for (char *c = cond; *c; c++)
                     has_cond |= !isspace((unsigned char)*c);
                 sb_printf(&head, "%s;) { int ckpt__b%d; ", newlines_of(rw, cs, rp + 1 <= rw->ntoks ? rw->toks[rp].off + 1 : ie), s->k);
                 if (sc)
-                    sb_printf(&head, "%sckpt__site%d: ", pc.s, sc->k);
+                    sb_printf(&head, "%s", pc.s);
                 if (has_cond)
                     sb_printf(&head, "if (!(%s)) break; ", cond);
                 sb_printf(&head, "for (ckpt__b%d = 1; ckpt__b%d; ckpt__b%d = 0) ", s->k, s->k, s->k);
                 edit(rw, cs, rw->toks[rp].off + 1, 1, head.s);
                 sb_printf(&tail, " if (ckpt__b%d) break; ", s->k);
                 if (si)
-                    sb_printf(&tail, "%sckpt__site%d: ", pi.s, si->k);
+                    sb_printf(&tail, "%s", pi.s);
                 sb_printf(&tail, "%s; }", inc);
                 free(pc.s);
                 free(pi.s);
@@ -1917,13 +2004,20 @@ static void instrument_func(struct rw *rw, int fi)
                     free(pre.s);
                     continue;
                 }
-                char *cond = flat(rw, rw->toks[lp].off + 1, rw->toks[rp].off);
+                if (s->gpos != 0) {
+                    free(pre.s);
+                    continue;
+                }
+                char *cond = NULL;
+                struct sbuf pd = {0};
+                loop_part(rw, s, pr, npr, rw->toks[lp].off + 1, rw->toks[rp].off, &pd, &cond);
                 sb_printf(&head, "for (;;) { int ckpt__b%d; for (ckpt__b%d = 1; ckpt__b%d; ckpt__b%d = 0)",
                           s->k, s->k, s->k, s->k);
                 edit(rw, rw->toks[t0].off, rw->toks[t0].off + 2, 1, head.s);
-                sb_printf(&tail, "%s if (ckpt__b%d) break; %sckpt__site%d: if (!(%s)) break; }",
-                          newlines_of(rw, rw->toks[wt].off, rw->toks[rp].off + 1), s->k, pre.s,
-                          s->k, cond);
+                sb_printf(&tail, "%s if (ckpt__b%d) break; %sif (!(%s)) break; }",
+                          newlines_of(rw, rw->toks[wt].off, rw->toks[rp].off + 1), s->k, pd.s,
+                          cond);
+                free(pd.s);
                 edit(rw, rw->toks[wt].off, rw->toks[rp].off + 1, 1, tail.s);
                 free(cond);
             }
