@@ -18,6 +18,9 @@
 #       Both are given to the daemon as a host file line `* ep=... wd=...`
 #       (man 1PVM pvmd3: `*` sets the options of every host, the master
 #       included), which nothing in the environment can override.
+#       A name with a '/' in it (pvm_spawn("/abs/prog", ...)) is run as given.
+#       Spawned tasks get the daemon's environment: the test's, as it was when
+#       pvmvm_start ran (export what tasks need before calling it).
 #
 #   pvmvm_stop
 #       Halts the daemon (console `halt`: kills every task of this machine),
