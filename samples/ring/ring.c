@@ -140,8 +140,7 @@ static void report(void)
         return;
     }
     int r;
-    /* whose sum the root is waiting for */
-    #pragma CKPT_SAVE(r)
+    #pragma CKPT_SAVE(r) /* whose sum the root is waiting for */
     printf("task 0 sum %llu\n", (unsigned long long)local_sum);
     for (r = 1; r < ntasks; r++) {
         unsigned long s;
