@@ -587,7 +587,10 @@ static enum CXChildVisitResult top_visit(CXCursor c, CXCursor parent, CXClientDa
             f->body = rw->nnodes;
             build(rw, k.v[i], -1, R_ROOT);
             f = &rw->funcs[rw->cur_func];
-            f->in_main = rw->nodes[f->body].start != NOPOS;
+            struct node *b = &rw->nodes[f->body];
+            /* a body a macro expands to cannot be edited: treated like a header's */
+            f->in_main = b->start != NOPOS && b->end > b->start && rw->text[b->start] == '{' &&
+                         rw->text[b->end - 1] == '}';
         }
     }
     /* parameters (K&R declarations are children too) */
@@ -1480,8 +1483,8 @@ static void collect_sites(struct rw *rw)
             !rw->funcs[c->callee].reach || rw->nodes[c->node].start == NOPOS)
             continue;
         diag(rw, rw->nodes[c->node].start, "warning",
-             "'%s' can reach a safe point but is defined in a header, where ckpt-cc cannot "
-             "instrument it: a restart re-runs it from its start [-Wckpt-header]",
+             "'%s' can reach a safe point but is defined in a header or by a macro, where "
+             "ckpt-cc cannot instrument it: a restart re-runs it from its start [-Wckpt-header]",
              rw->funcs[c->callee].name);
     }
     /* several reaching calls re-executed by one statement: split it */
