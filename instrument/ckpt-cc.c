@@ -932,7 +932,7 @@ int main(int argc, char **argv)
             char *st = strcmp(src, "-") ? stem(src) : strdup("-");
             char *obj = cmd.out ? strdup(cmd.out) : fmt("%s.%s", st, cmd.mode_S ? "s" : "o");
             char *dep = NULL;
-            if (cmd.mode_MD && !cmd.mode_S) {
+            if (cmd.mode_MD) {
                 if (cmd.mf)
                     dep = strdup(cmd.mf);
                 else if (cmd.out) {
@@ -946,7 +946,10 @@ int main(int argc, char **argv)
                     dep = fmt("%s.d", st);
                 }
             }
-            int rc = compile_one(i, obj, cmd.mode_S, dep, NULL);
+            /* gcc names STEM.o as the target even with -S, unless -o */
+            char *tgt = cmd.out ? NULL : fmt("%s.o", st);
+            int rc = compile_one(i, obj, cmd.mode_S, dep, tgt);
+            free(tgt);
             if (rc && !status)
                 status = rc;
             free(st);

@@ -119,6 +119,8 @@ run_case response-file       ""  @link.rsp -O1
 run_case response-compile    ""  -Wall @compile.rsp
 run_case dep-Wp-MD           ""  -Wp,-MD,dep/wp.d -c hello.c -o out/h.o
 run_case save-temps          ""  -save-temps -c hello.c
+run_case dep-S-MD            ""  -S -MD hello.c
+run_case dep-S-MD-o          ""  -S -MMD hello.c -o out/x.s
 run_case pre-E               ""  -E hello.c
 run_case pre-E-o             ""  -E -DGREETING=1 hello.c -o out/h.i
 run_case pre-M               ""  -M hello.c
