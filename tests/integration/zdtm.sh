@@ -6,8 +6,15 @@
 # killed by SIGKILL at random times, and every run must print exactly the
 # expected output and exit 0.
 #
-#   zdtm.sh SOURCE [--runs N] [--kills K] [--interval S] [--ckpt-cc PATH]
-#           [--ckpt-run PATH] [--log-off-must-fail] -- ARGS...
+#   zdtm.sh SOURCE|DIR [--exe NAME] [--runs N] [--kills K] [--interval S] [--ckpt-cc PATH]
+#           [--ckpt-run PATH] [--spmd N --plain-args "ARGS"] -- ARGS...
+#
+# A DIR (a sample) is built with its own Makefile, `make CC=cc` and
+# `make CC=ckpt-cc`, in copies; --exe names the program to run (default: the
+# folder's name).
+# --spmd N runs `ckpt-run -n N PROG ARGS` (N sibling copies); the reference is
+# then the plain build run directly with --plain-args (an SPMD sample that
+# spawns its own siblings when started alone prints the same).
 #
 # ZDTM_SEED fixes the random choices (printed at the start); ZDTM_RUNS
 # overrides --runs (the full suite sets it to 20).
@@ -19,7 +26,7 @@ top=$(cd "$here/../.." && pwd)
 
 src=${1:?usage: zdtm.sh SOURCE [options] -- ARGS}
 shift
-runs=3 kills=1 interval=0.3 ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
+exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
 while (($#)); do
     case $1 in
     --runs) runs=$2; shift 2 ;;
@@ -27,28 +34,47 @@ while (($#)); do
     --interval) interval=$2; shift 2 ;;
     --ckpt-cc) ckpt_cc=$2; shift 2 ;;
     --ckpt-run) ckpt_run=$2; shift 2 ;;
+    --spmd) spmd=$2; shift 2 ;;
+    --exe) exe=$2; shift 2 ;;
+    --plain-args) plain_args=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "zdtm.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
 args=("$@")
+if ((spmd > 0)); then
+    read -r -a pargs <<<"$plain_args"
+    launch=(-n "$spmd")
+else
+    pargs=("${args[@]}")
+    launch=()
+fi
 runs=${ZDTM_RUNS:-$runs}
 seed=${ZDTM_SEED:-$RANDOM}
 RANDOM=$seed
-name=$(basename "$src" .c)
+name=${exe:-$(basename "$src" .c)}
 echo "# zdtm $name: $runs runs, $kills kill(s) each, interval ${interval}s, seed $seed"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/zdtm-$name.XXXXXX")
 pvmvm_at_exit 'rm -rf "$work"'
-mkdir -p "$work/plain" "$work/ckpt"
-cc -O1 -o "$work/plain/$name" "$src" -lgpvm3 -lpvm3 2>"$work/cc.log" || { cat "$work/cc.log"; exit 1; }
-"$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/ckpt/$name" "$src" 2>"$work/ckpt-cc.log" || { cat "$work/ckpt-cc.log"; exit 1; }
+if [[ -d $src ]]; then
+    for v in plain ckpt; do
+        cp -r "$src" "$work/$v"
+        make -s -C "$work/$v" clean >/dev/null
+    done
+    make -C "$work/plain" CC=cc >"$work/cc.log" 2>&1 || { cat "$work/cc.log"; exit 1; }
+    make -C "$work/ckpt" CC="$ckpt_cc" >"$work/ckpt-cc.log" 2>&1 || { cat "$work/ckpt-cc.log"; exit 1; }
+else
+    mkdir -p "$work/plain" "$work/ckpt"
+    cc -O1 -o "$work/plain/$name" "$src" -lgpvm3 -lpvm3 2>"$work/cc.log" || { cat "$work/cc.log"; exit 1; }
+    "$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/ckpt/$name" "$src" 2>"$work/ckpt-cc.log" || { cat "$work/ckpt-cc.log"; exit 1; }
+fi
 
-pvmvm_start --wd "$work"
+pvmvm_start --wd "$work" --ep "$work/plain"
 cd "$work"
 
 t0=$(date +%s.%N)
-pvmvm_run 120 "$work/plain/$name" "${args[@]}" >"$work/expected" 2>"$work/plain.err" ||
+pvmvm_run 120 "$work/plain/$name" "${pargs[@]}" >"$work/expected" 2>"$work/plain.err" ||
     pvmvm_fail "plain run failed: $(cat "$work/plain.err")"
 t1=$(date +%s.%N)
 pvmvm_wait_idle 10 || true
@@ -61,7 +87,7 @@ passed=0 failed=0 landed=0
 run_one() {
     local label=$1 nk=$2 out=$work/out.$1 err=$work/err.$1 pid k victim line rc=0
     rm -rf "$work/ckpt.$name"
-    "$ckpt_run" -v -i "$interval" -d "$work/ckpt.$name" "$work/ckpt/$name" "${args[@]}" >"$out" 2>"$err" &
+    "$ckpt_run" -v -i "$interval" -d "$work/ckpt.$name" "${launch[@]}" "$work/ckpt/$name" "${args[@]}" >"$out" 2>"$err" &
     pid=$!
     for ((k = 0; k < nk; k++)); do
         # somewhere in the first 80% of a plain run's span, after start-up
