@@ -25,7 +25,9 @@
 #   pvmvm_stop
 #       Halts the daemon (console `halt`: kills every task of this machine),
 #       falls back to SIGTERM then SIGKILL of the recorded pid, waits (bounded)
-#       until that pid is gone, removes PVM_TMP.  Idempotent.
+#       until that pid is gone, removes PVM_TMP.  Idempotent.  Should the test
+#       shell die without running its EXIT trap (SIGKILL, `exec`), a watchdog
+#       started by pvmvm_start does the same within about 2 s.
 #
 #   pvmvm_run SECONDS CMD [ARGS...]
 #       Runs CMD with a timeout; on timeout fails the test with a message.
@@ -59,6 +61,7 @@ PVMVM_PID=
 PVMVM_TMP=
 PVMVM_LOG=
 PVMVM_SOCK=
+PVMVM__WATCH=
 PVMVM__AT_EXIT=()
 
 pvmvm__err() { printf 'pvmvm: %s\n' "$*" >&2; }
@@ -175,11 +178,38 @@ pvmvm_start() {
         PVMVM_PID=${BASH_REMATCH[1]}
     fi
     export PVMVM_PID PVMVM_TMP PVMVM_LOG PVMVM_SOCK
+    pvmvm__start_watch
     return 0
+}
+
+# A watchdog for when the EXIT trap cannot run: the test shell killed with
+# SIGKILL, or replaced by `exec`.  It polls the shell that called pvmvm_start
+# and, once that is gone, stops the daemon (after checking that the pid still
+# is this daemon, not a reused one) and removes PVM_TMP.  pvmvm_stop ends it.
+pvmvm__start_watch() {
+    local shell=$BASHPID pvmd=$PVMVM_PID tmp=$PVMVM_TMP
+    (
+        trap - EXIT
+        trap '' INT TERM HUP
+        is_ours() { grep -qF "$tmp/hostfile" "/proc/$pvmd/cmdline" 2>/dev/null; }
+        while pvmvm__alive "$shell" && pvmvm__alive "$pvmd"; do sleep 1; done
+        if pvmvm__alive "$pvmd" && is_ours; then
+            kill -TERM "$pvmd" 2>/dev/null || true
+            for _ in 1 2 3 4 5 6 7 8 9 10; do pvmvm__alive "$pvmd" || break; sleep 0.2; done
+            is_ours && kill -KILL "$pvmd" 2>/dev/null || true
+        fi
+        pvmvm__alive "$shell" || rm -rf "$tmp"
+    ) </dev/null >/dev/null 2>&1 &
+    PVMVM__WATCH=$!
 }
 
 pvmvm_stop() {
     local pid=$PVMVM_PID
+    if [[ -n $PVMVM__WATCH ]]; then
+        kill -KILL "$PVMVM__WATCH" 2>/dev/null || true
+        wait "$PVMVM__WATCH" 2>/dev/null || true
+        PVMVM__WATCH=
+    fi
     if [[ -n $pid ]] && pvmvm__alive "$pid"; then
         # halt: the daemon kills every task of this machine, then itself.  The
         # console is killed by the halt too (exit status 143): expected.

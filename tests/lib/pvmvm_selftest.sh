@@ -151,10 +151,19 @@ wait "$k" || true
 read -r pk dk <"$work/k.info"
 gone "$pk" || fail "pvmd of killed test alive"
 [[ ! -e $dk ]] || fail "folder of killed test left"
+bash -c '. "$1"; pvmvm_start; echo "$PVMVM_PID $PVMVM_TMP" >"$2"; exec sleep 60' \
+    _ "$lib" "$work/x.info" </dev/null >/dev/null 2>&1 & x=$!
+for _ in $(seq 1 200); do [[ -s $work/x.info ]] && break; sleep 0.05; done
+kill -KILL "$x"
+wait "$x" 2>/dev/null || true
+read -r px dx <"$work/x.info"
+for _ in $(seq 1 100); do gone "$px" && [[ ! -e $dx ]] && break; sleep 0.1; done
+gone "$px" || fail "pvmd of a SIGKILLed test alive after 10 s"
+[[ ! -e $dx ]] || fail "folder of a SIGKILLed test left"
 out=$(bash -c '. "$1"; pvmvm_start; pvmvm_run 1 sleep 5' _ "$lib" 2>&1) && fail "timeout not reported"
 grep -q 'timed out after 1s: sleep 5' <<<"$out" || fail "timeout message: $out"
 mkdir -p "$work/a b"
 bash -c '. "$1"; pvmvm_start --wd "$2"' _ "$lib" "$work/a b" 2>"$work/ab.err" && fail "a blank in --wd was accepted"
 grep -q 'cannot hold blanks' "$work/ab.err" || fail "blank in --wd: $(cat "$work/ab.err")"
-echo "ok 4 - failing, killed and timed-out tests clean up; bad paths refused"
+echo "ok 4 - failing, killed (TERM, KILL) and timed-out tests clean up; bad paths refused"
 echo PASS
