@@ -2031,14 +2031,6 @@ static void instrument_func(struct rw *rw, int fi)
 
 /* ---- the unsaved-live warning ----------------------------------------- */
 
-struct refscan {
-    struct rw *rw;
-    int func;
-    uint32_t *offs;  /* offsets of references to var */
-    int n, cap;
-    uint32_t decl;
-};
-
 static void warn_unsaved(struct rw *rw, int fi)
 {
     /* references per var, by matching the referenced declaration's location */
