@@ -1146,6 +1146,10 @@ static int is_do_once(struct rw *rw, int x)
 static int anchor_of(struct rw *rw, int node, enum role *how, int *macro_loop)
 {
     *macro_loop = 0;
+    /* no jumping into a GNU statement expression: anchor outside the outermost one */
+    for (int x = node; x >= 0; x = rw->nodes[x].parent)
+        if (rw->nodes[x].kind == CXCursor_StmtExpr)
+            node = x;
     for (int x = node; x >= 0; x = rw->nodes[x].parent) {
         struct node *n = &rw->nodes[x];
         switch (n->role) {
@@ -1268,6 +1272,9 @@ static int call_editable(struct rw *rw, int call, int anchor)
         return 0;
     if (!clang_isExpression(a->kind) && c->start <= a->start && c->end >= a->end)
         return 0; /* the call spans a whole statement: a macro expanding to more */
+    for (int x = call; x >= 0 && x != anchor; x = rw->nodes[x].parent)
+        if (rw->nodes[x].kind == CXCursor_StmtExpr)
+            return 0; /* inside ({ ... }): its locals are out of reach */
     return 1;
 }
 
@@ -1335,8 +1342,8 @@ static void make_group(struct rw *rw, int first, int n)
         off_linecol(rw, rw->nodes[g->call].start, &l0, &c0);
         diag(rw, rw->nodes[rw->sites[first + 1].call].start, "warning",
              "this call and the one at column %u can both reach a safe point in one statement "
-             "that a macro hides from ckpt-cc: a restart from the second re-runs the whole "
-             "statement [-Wckpt-macro]",
+             "that a macro or a ({ }) hides from ckpt-cc: a restart from the second re-runs "
+             "the whole statement [-Wckpt-macro]",
              c0);
         GROW(rw->prags, rw->nprags, rw->capprags);
         int pi = rw->nprags++;
