@@ -8,7 +8,8 @@
 #   i10     `ckpt-run -v -i 10`
 #   i2      `ckpt-run -v -i 2`
 #
-# Reported per variant: wall time, overhead against plain, checkpoints
+# Reported per variant: wall time and CPU seconds of the whole job (robust
+# against other load on the machine), overhead against plain, checkpoints
 # committed, raw and stored bytes per checkpoint (all tasks), compression
 # ratio, per-task write throughput (raw bytes / write time, CKPT_VERBOSE=3
 # lines "checkpoint K written in X ms: R bytes, S on disk"), and the stop per
@@ -96,6 +97,21 @@ rss_mib() {
     echo "$m"
 }
 
+# child_cpu FILE: user+sys seconds of this shell's reaped children (bash
+# `times`), into FILE; call it in the shell itself, never in $( ): a subshell
+# has no children yet
+child_cpu() {
+    times >"$1.times"
+    awk 'NR == 2 { n = split($1 " " $2, f, " "); s = 0
+        for (i = 1; i <= n; i++) { split(f[i], p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
+        printf "%.2f\n", s }' "$1.times" >"$1"
+}
+# pvmd_child_cpu: cutime+cstime of the pvmd (its spawned tasks, once reaped)
+pvmd_child_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " ");
+        printf "%.2f\n", (f[14] + f[15]) / hz }' "/proc/$PVMVM_PID/stat"
+}
+
 # run_variant NAME ROUND [CKPT-RUN OPTIONS]: one run; leaves out.NAME.ROUND,
 # err.*, pvmlog.* (the pvmd log lines of this run), wall.*, rc.*
 run_variant() {
@@ -104,6 +120,9 @@ run_variant() {
     logstart=$(wc -l <"$PVMVM_LOG")
     echo "# round $r $v: ${*:-plain} ($(cut -d' ' -f1 /proc/loadavg))" >&2
     rm -rf "$work/ckpt.$v"
+    local p0
+    child_cpu "cpu0.$v.$r"
+    p0=$(pvmd_child_cpu)
     t0=$(now)
     if [[ $v == plain ]]; then
         timeout -k 5 1200 ./plain/jacobi "$n" "$iters" "$ntasks" "$k" >"out.$v.$r" 2>"err.$v.$r" || rc=$?
@@ -112,9 +131,15 @@ run_variant() {
             >"out.$v.$r" 2>"err.$v.$r" || rc=$?
     fi
     t1=$(now)
-    secs "$t0" "$t1" >"wall.$v.$r"
+    echo "$(secs "$t0" "$t1")" >"wall.$v.$r"
     echo "$rc" >"rc.$v.$r"
     pvmvm_wait_idle 20 || true
+    # CPU seconds of the whole job: what the shell's children (the root task,
+    # or ckpt-run and the root) and the pvmd's reaped children (the spawned
+    # tasks, with their reaped writer children) used
+    child_cpu "cpu1.$v.$r"
+    awk -v a="$(cat "cpu0.$v.$r")" -v b="$(cat "cpu1.$v.$r")" -v c="$p0" -v d="$(pvmd_child_cpu)" \
+        'BEGIN { printf "%.2f\n", (b - a) + (d - c) }' >"cpu.$v.$r"
     tail -n +"$((logstart + 1))" "$PVMVM_LOG" >"pvmlog.$v.$r"
     if [[ $v != plain ]]; then
         "$CKPT_INFO" --json "$work/ckpt.$v" >"info.$v.$r" 2>/dev/null || true
@@ -150,6 +175,7 @@ for v in plain i0 i10 i2; do
     cat err."$v".* pvmlog."$v".* >"all.$v"
     cat err."$v".* >"err.$v"
     awk '{ print "x", $1 }' wall."$v".* | bench_median | awk '{ print $2 }' >"wall.$v"
+    awk '{ print "x", $1 }' cpu."$v".* | bench_median | awk '{ print $2 }' >"cpu.$v"
     rcs=$(cat rc."$v".* | sort -u | tr '\n' ' ')
     [[ $rcs == "0 " ]] && echo 0 >"rc.$v" || echo "$rcs" >"rc.$v"
     # every round's output must be the reference (plain round 1)
@@ -181,7 +207,7 @@ ok_out() {
     fi
 }
 
-wp=$(cat wall.plain)
+wp=$(cat wall.plain) cp=$(cat cpu.plain)
 {
     echo "## jacobibench ($( ((quick)) && echo quick || echo full) mode): jacobi $n $iters $ntasks $k"
     echo
@@ -189,9 +215,10 @@ wp=$(cat wall.plain)
     echo
     echo "State per task: 2 strips of ($((n / ntasks)) + 2) x $n doubles = $(( 2 * (n / ntasks + 2) * n * 8 / 1048576 )) MiB; resident size of a task $rss MiB."
     echo
-    echo "| variant | wall s (median; rounds) | overhead | ckpts committed (per round) | raw MiB / ckpt (all tasks) | of which sender log | on disk MiB / ckpt | ratio | write MB/s per task (median) | stop ms median / max | stop / bare fork | output |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-    printf '| plain | %s (%s) | | | | | | | | | | %s |\n' "$wp" "$(cat wall.plain.* | tr '\n' ' ' | sed 's/ $//')" "$(ok_out plain)"
+    echo "| variant | wall s (median; rounds) | overhead | CPU s (median; rounds) | CPU overhead | ckpts committed (per round) | raw MiB / ckpt (all tasks) | of which sender log | on disk MiB / ckpt | ratio | write MB/s per task (median) | stop ms median / max | stop / bare fork | output |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    printf '| plain | %s (%s) | | %s (%s) | | | | | | | | | | %s |\n' "$wp" "$(cat wall.plain.* | tr '\n' ' ' | sed 's/ $//')" \
+        "$cp" "$(cat cpu.plain.* | tr '\n' ' ' | sed 's/ $//')" "$(ok_out plain)"
     for v in i0 i10 i2; do
         w=$(cat "wall.$v")
         nck=$(sed -n 's/.* \([0-9]*\) checkpoints\{0,1\} committed.*/\1/p' "err.$v" | tr '\n' '+' | sed 's/+$//')
@@ -212,8 +239,10 @@ wp=$(cat wall.plain)
         fi
         label=$v
         case $v in i0) label="ckpt-run -i 0" ;; i10) label="ckpt-run -i 10" ;; i2) label="ckpt-run -i 2" ;; esac
-        printf '| %s | %s (%s) | %s%% | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$w" \
+        c=$(cat "cpu.$v")
+        printf '| %s | %s (%s) | %s%% | %s (%s) | %s%% | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$w" \
             "$(cat wall."$v".* | tr '\n' ' ' | sed 's/ $//')" "$(bench_pct "$wp" "$w")" \
+            "$c" "$(cat cpu."$v".* | tr '\n' ' ' | sed 's/ $//')" "$(bench_pct "$cp" "$c")" \
             "$nck" "$raw" "$logm" "$disk" "$ratio" "${wmbs:--}" "$stop" "$rel" "$(ok_out "$v")"
     done
     echo
@@ -221,6 +250,8 @@ wp=$(cat wall.plain)
     echo "while the i0 job computes on both cores ${fk_loaded} ms."
     echo "Stops are every task's, every checkpoint (CKPT_VERBOSE=3); write MB/s = raw image bytes / write time"
     echo "of each task's writer (a nice-10 child competing with 4 computing tasks on $(nproc) cores)."
+    echo "CPU s: user+sys of every process of the job (tasks, writer children, ckpt-run), from bash \`times\`"
+    echo "and the pvmd's cutime/cstime; it does not move with other load on the machine as wall time does."
     echo "Sender log share: from ckpt-info --json of the epochs the last round kept (mean per epoch, all tasks)."
     echo "Goals: overhead <= 5% at -i 10; stop <= 1.5x bare fork."
     for v in i10 i2; do
