@@ -18,6 +18,7 @@
 
 #include <pvm3.h>
 
+#include "fault.h"
 #include "proto.h"
 #include "rt.h"
 
@@ -64,6 +65,7 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch)
     int err = make_dirs(epoch, path, sizeof path);
     if (!err)
         err = ckpt_imgw_open(&w, path, &hdr, rt->level);
+    ckpt_fault_die(rt->dir, "writer-kill", epoch);
     if (!err) {
         err = ckpt__state_write(w);
         if (err)
@@ -182,6 +184,7 @@ static void report(int ok, uint32_t ms)
         v[6 + i] = (long)rt->cut[i];
     ckpt__ctl_to_coord(CTL_WRITTEN, v, n);
     free(v);
+    ckpt_fault_die(rt->dir, "die-written", rt->writer_epoch);
 }
 
 /* Collects a finished writer (or waits for it with block) and reports. */

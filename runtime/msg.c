@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <pvm3.h>
 
+#include "fault.h"
 #include "proto.h"
 #include "rt.h"
 #include "state.h"
@@ -305,6 +306,17 @@ static void ack(struct ckpt_peer *p, int len)
 
 int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
 
+/* Without its coordinator the job can neither checkpoint nor recover: stop,
+ * leaving the committed checkpoints for `ckpt-run --restart`. */
+static __attribute__((noreturn)) void coordinator_lost(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    ckpt__abort_writer();
+    pr_err("the coordinator (ckpt-run) is gone; this task stops. "
+           "Resume the job with: ckpt-run --restart %s", rt->dir);
+    exit(75);
+}
+
 /* Takes one message off the wire (how: poll, block, or wait up to tmo) and
  * files it.  Returns 1 if one was taken, 0 if none, <0 on a PVM error.  The
  * application's active receive buffer is kept across the raw receive. */
@@ -322,6 +334,10 @@ static int pull_one(int how, struct timeval *tmo)
 
     int len, tag, src;
     pvm_bufinfo(b, &len, &tag, &src);
+    if (tag == CKPT_COORD_LOST_TAG && rt->coord) {
+        pvm_freebuf(b);
+        coordinator_lost();
+    }
     if (tag == CKPT_CTL_TAG) {
         static long v[CKPT_CTL_MAX];
         int n = 0;
@@ -396,7 +412,17 @@ static void handle_ctl(int src, int type, const long *v, int n)
         if (n >= 1 && rt->writer && rt->writer_epoch == (uint64_t)v[0])
             ckpt__abort_writer();
         break;
+    case CTL_END:
+        rt->coord = 0;      /* its exit is no failure now */
+        break;
     case CTL_MAP:
+        /* The job's tasks now live at new task ids, which may equal some old
+         * ones: forget every old id before taking the new ones. */
+        for (int i = 0; i < rt->npeers; i++)
+            if (rt->peers[i]->instrumented)
+                rt->peers[i]->tid = 0;
+        if ((p = ckpt__peer(rt->myvtid, 0)))
+            p->tid = rt->mytid;
         for (int i = 0; i + 1 < n; i += 2) {
             if ((int)v[i] == rt->myvtid)
                 continue;
@@ -505,6 +531,7 @@ static void rebuild_and_replay(void)
         rt->rsbuf = NULL;
     }
 
+    ckpt_fault_die(rt->dir, "die-replay", 0);
     for (int i = 0; i < rt->npeers; i++) {
         struct ckpt_peer *p = rt->peers[i];
         if (!p->instrumented || p->vtid == rt->myvtid || !p->out_seq)
@@ -575,17 +602,23 @@ void ckpt__msg_attach(void)
             rt->peers[i]->marked_epoch = rt->epoch;
     }
     hello();
+    pvm_notify(PvmTaskExit, CKPT_COORD_LOST_TAG, 1, &rt->coord);
     if (!rt->restoring)
         return;
     /* Only the coordinator's messages until the map arrives: peers' messages
      * cannot be told apart before we know their new task ids. */
     while (!rt->mapped) {
         static long v[CKPT_CTL_MAX];
+        struct timeval tick = {0, 200000};
         int n = 0, saved = pvm_setrbuf(0);
-        int got = pvm_recv(rt->coord, CKPT_CTL_TAG);
+        int got = pvm_trecv(rt->coord, CKPT_CTL_TAG, &tick);
+        if (got == 0 && pvm_nrecv(-1, CKPT_COORD_LOST_TAG) > 0)
+            coordinator_lost();
         if (got < 0)
             ckpt__die("lost the coordinator while restarting (PVM error %d)", got);
         pvm_setrbuf(saved);
+        if (got == 0)
+            continue;
         int type = ckpt__ctl_decode(got, v, CKPT_CTL_MAX, &n);
         pvm_freebuf(got);
         if (type >= 0)

@@ -7,7 +7,11 @@
 #ifndef CKPT_PROTO_H
 #define CKPT_PROTO_H
 
-#define CKPT_CTL_TAG 0x7ffc4b50       /* reserved; applications must not use it */
+/* Reserved tags; applications must not use them. */
+#define CKPT_CTL_TAG 0x7ffc4b50       /* control messages */
+#define CKPT_NOTIFY_TAG (CKPT_CTL_TAG + 1)      /* a task's exit, to the coordinator */
+#define CKPT_OUTPUT_TAG (CKPT_CTL_TAG + 2)      /* tasks' stdout, to ckpt-run -n */
+#define CKPT_COORD_LOST_TAG (CKPT_CTL_TAG + 3)  /* the coordinator's exit, to tasks */
 #define CKPT_CTL_MAGIC 0x434b5054     /* "CKPT" */
 #define CKPT_CTL_VERSION 1
 #define CKPT_CTL_MAX 65536            /* longs in one control message */
@@ -23,7 +27,7 @@ enum ckpt_ctl {
     CTL_COMMIT = 11,  /* epoch, then (receiver vtid, consumed seq) pairs for this sender */
     CTL_ABORT = 12,   /* epoch */
     CTL_MAP = 13,     /* (vtid, tid) pairs: the job's tasks and where they live now */
-    CTL_GO = 14,      /* recovery: every task is back, replay and run */
+    CTL_END = 14,     /* the job is over: no more checkpoints, carry on alone */
     /* task -> task */
     CTL_MARK = 20,    /* epoch: messages after this one were sent in that epoch */
     CTL_REPLAY = 21,  /* first seq: the sender's next messages restart at that number */

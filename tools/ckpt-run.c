@@ -7,6 +7,7 @@
  * rolls every task back to the last committed checkpoint.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -167,6 +168,17 @@ static int start_pvm(int *started)
     return tid;
 }
 
+/* The program we run must not inherit our connection to the pvmd: the pvmd
+ * would not see us die while it lives, and the tasks would never learn that
+ * their coordinator is gone. */
+static void keep_pvm_fds_private(void)
+{
+    int *fds, n = pvm_getfds(&fds);
+    for (int i = 0; i < n; i++)
+        if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) != 0)
+            fprintf(stderr, "ckpt-run: fcntl: %s\n", strerror(errno));
+}
+
 static void write_pidfile(const struct job *j)
 {
     char path[sizeof j->o.dir + 32];
@@ -197,6 +209,7 @@ int main(int argc, char **argv)
     j.mytid = start_pvm(&started);
     if (j.mytid < 0)
         return 1;
+    keep_pvm_fds_private();
     export_config(&j);
     write_pidfile(&j);
     double t0 = coord_now();

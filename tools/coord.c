@@ -26,11 +26,10 @@
 
 #include "coord.h"
 #include "output.h"
+#include "fault.h"
 #include "image.h"
 #include "proto.h"
 
-#define NOTIFY_TAG (CKPT_CTL_TAG + 1)
-#define OUTPUT_TAG (CKPT_CTL_TAG + 2)
 #define HELLO_TIMEOUT_S 30.0
 
 static long ctlv[CKPT_CTL_MAX];
@@ -151,6 +150,8 @@ void coord_request_checkpoint(struct job *j)
         t->written = 0;
         if (t->expected && ckpt__ctl_send(t->tid, CTL_REQ, &v, 1, NULL, 0) < 0)
             say("cannot ask t%x for checkpoint %llu", (unsigned)t->vtid, (unsigned long long)k);
+        if (t->expected && ckpt_fault_always("req-skew"))
+            usleep(50000);
     }
     if (j->o.verbose >= 2)
         say("checkpoint %llu requested from %d tasks", (unsigned long long)k, alive(j));
@@ -241,10 +242,12 @@ static void try_commit(struct job *j)
     struct ckpt_commit c = {.epoch = k, .time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
                             .ntasks = (uint32_t)n, .tasks = ct};
     char edir[4096];
+    ckpt_fault_die(j->o.dir, "coord-die-before-commit", k);
     int err = ckpt_epoch_dir(edir, sizeof edir, j->o.dir, k);
     if (!err)
         err = ckpt_commit_write(edir, &c);
     free(ct);
+    ckpt_fault_die(j->o.dir, "coord-die-after-commit", k);
     if (err) {
         char why[256];
         snprintf(why, sizeof why, "cannot write its commit record: %s", strerror(-err));
@@ -348,7 +351,7 @@ static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
     } else {
         free(argv);
     }
-    pvm_notify(PvmTaskExit, NOTIFY_TAG, 1, &t->tid);
+    pvm_notify(PvmTaskExit, CKPT_NOTIFY_TAG, 1, &t->tid);
     if (j->o.ntasks > 0)
         output_known(t->tid, t->vtid);
     /* Spawned before its parent's cut of the pending checkpoint: it belongs in it. */
@@ -403,11 +406,11 @@ static struct task *handle(struct job *j, int bufid)
 {
     int len, tag, src, n = 0;
     pvm_bufinfo(bufid, &len, &tag, &src);
-    if (tag == OUTPUT_TAG) {
+    if (tag == CKPT_OUTPUT_TAG) {
         output_message(bufid);
         return NULL;
     }
-    if (tag == NOTIFY_TAG) {
+    if (tag == CKPT_NOTIFY_TAG) {
         int dead;
         int saved = pvm_setrbuf(bufid);
         int rc = pvm_upkint(&dead, 1, 1);
@@ -661,7 +664,7 @@ static void drain_output(struct job *j)
     double end = coord_now() + 0.3;
     while (coord_now() < end) {
         struct timeval tv = {0, 50000};
-        int b = pvm_trecv(-1, OUTPUT_TAG, &tv);
+        int b = pvm_trecv(-1, CKPT_OUTPUT_TAG, &tv);
         if (b > 0) {
             output_message(b);
             pvm_freebuf(b);
@@ -690,7 +693,7 @@ int coord_start(struct job *j)
     j->last_ckpt = coord_now();
     /* -n: the tasks' output comes to us (a program run directly keeps its own
      * stdout, and tasks we restart for it print where its children did). */
-    output_setup(j->o.ntasks > 0 ? j->mytid : 0, OUTPUT_TAG);
+    output_setup(j->o.ntasks > 0 ? j->mytid : 0, CKPT_OUTPUT_TAG);
     if (j->o.ntasks > 0)
         setenv("CKPT_OUTPUT_MARK", "1", 1);
     if (j->o.restart_dir) {
@@ -762,8 +765,15 @@ int coord_loop(struct job *j)
                 dead = t ? t : &unknown;
         }
         if (dead) {
-            char what[128];
-            snprintf(what, sizeof what, "task t%x failed", (unsigned)dead->vtid);
+            char what[160];
+            if (dead->root && j->root_done && WIFSIGNALED(j->root_status))
+                snprintf(what, sizeof what, "task t%x failed (%s)", (unsigned)dead->vtid,
+                         strsignal(WTERMSIG(j->root_status)));
+            else if (dead->root && j->root_done)
+                snprintf(what, sizeof what, "task t%x failed (exit status %d without pvm_exit)",
+                         (unsigned)dead->vtid, WEXITSTATUS(j->root_status));
+            else
+                snprintf(what, sizeof what, "task t%x failed", (unsigned)dead->vtid);
             dead->state = T_KILLED;
             if (recover(j, what) != 0)
                 return 1;
@@ -774,6 +784,9 @@ int coord_loop(struct job *j)
     }
     if (j->pending)
         abort_pending(j, NULL, 0);     /* the job ended first */
+    for (int i = 0; i < j->ntasks; i++)     /* what outlives the program is on its own */
+        if (j->tasks[i].state == T_ALIVE)
+            ckpt__ctl_send(j->tasks[i].tid, CTL_END, NULL, 0, NULL, 0);
     drain_output(j);
     if (j->o.ntasks == 0)
         return WIFEXITED(j->root_status) ? WEXITSTATUS(j->root_status) : 128 + WTERMSIG(j->root_status);

@@ -7,7 +7,8 @@
 # expected output and exit 0.
 #
 #   zdtm.sh SOURCE|DIR [--exe NAME] [--runs N] [--kills K] [--interval S] [--ckpt-cc PATH]
-#           [--ckpt-run PATH] [--spmd N --plain-args "ARGS"] -- ARGS...
+#           [--ckpt-run PATH] [--spmd N --plain-args "ARGS"] [--log-off]
+#           [--fault WHAT] -- ARGS...
 #
 # A DIR (a sample) is built with its own Makefile, `make CC=cc` and
 # `make CC=ckpt-cc`, in copies; --exe names the program to run (default: the
@@ -15,6 +16,14 @@
 # --spmd N runs `ckpt-run -n N PROG ARGS` (N sibling copies); the reference is
 # then the plain build run directly with --plain-args (an SPMD sample that
 # spawns its own siblings when started alone prints the same).
+#
+# --log-off runs every job with CKPT_LOG=off (no sender log) and turns the
+# expectation around: the seed's claim is that recovery then loses messages in
+# transit, so at least one run with a recovery must come out wrong (a message
+# reported lost, a wrong output, or a job that never ends); the clean run must
+# still be right.
+#
+# --fault sets CKPT_FAULT for the instrumented runs (runtime/fault.c).
 #
 # ZDTM_SEED fixes the random choices (printed at the start); ZDTM_RUNS
 # overrides --runs (the full suite sets it to 20).
@@ -26,7 +35,7 @@ top=$(cd "$here/../.." && pwd)
 
 src=${1:?usage: zdtm.sh SOURCE [options] -- ARGS}
 shift
-exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
+log_off=0 exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
 while (($#)); do
     case $1 in
     --runs) runs=$2; shift 2 ;;
@@ -36,6 +45,8 @@ while (($#)); do
     --ckpt-run) ckpt_run=$2; shift 2 ;;
     --spmd) spmd=$2; shift 2 ;;
     --exe) exe=$2; shift 2 ;;
+    --log-off) log_off=1; shift ;;
+    --fault) export CKPT_FAULT=$2; shift 2 ;;
     --plain-args) plain_args=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "zdtm.sh: unknown option $1" >&2; exit 2 ;;
@@ -82,7 +93,8 @@ span=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000 }')
 [[ -s $work/expected ]] || pvmvm_fail "the plain run printed nothing"
 echo "# plain run: ${span} ms, $(wc -l <"$work/expected") lines"
 
-passed=0 failed=0 landed=0
+passed=0 failed=0 landed=0 lost=0
+((log_off)) && export CKPT_LOG=off
 # run_one LABEL NKILLS: one ckpt-run of the instrumented build
 run_one() {
     local label=$1 nk=$2 out=$work/out.$1 err=$work/err.$1 pid k victim line rc=0
@@ -92,16 +104,24 @@ run_one() {
     for ((k = 0; k < nk; k++)); do
         # somewhere in the first 80% of a plain run's span, after start-up
         sleep "$(awk -v s="$span" -v r="$RANDOM" 'BEGIN { printf "%.3f", (100 + r % (s * 0.8 + 1)) / 1000 }')"
-        mapfile -t victims < <(pvmvm_tasks | awk -v p="$pid" '$2 != p { print $2 }')
+        # the job's own tasks only (not ckpt-run, not the console asking)
+        mapfile -t victims < <(pvmvm_tasks | awk -v p="$pid" -v d="$work/ckpt/" '$2 != p && index($3, d) == 1 { print $2 }')
         ((${#victims[@]})) || break
         victim=${victims[RANDOM % ${#victims[@]}]}
         kill -9 "$victim" 2>/dev/null && echo "#   $label: killed pid $victim" || true
     done
-    local deadline=$((SECONDS + 120))
+    # without the log a lost message shows as a job that waits for ever
+    local deadline=$((SECONDS + (log_off ? 4 + span / 250 : 120)))
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
         kill -9 "$pid"
         wait "$pid" || true
+        if ((log_off && nk > 0)); then
+            lost=$((lost + 1))
+            echo "ok - $label: the job never ended: a message was lost (expected without the log)"
+            passed=$((passed + 1))
+            return
+        fi
         echo "not ok - $label: ckpt-run still running after 120 s"
         tail -n 20 "$err"
         failed=$((failed + 1))
@@ -109,7 +129,12 @@ run_one() {
     fi
     wait "$pid" || rc=$?
     grep -q 'recovered from checkpoint\|from the beginning' "$err" && landed=$((landed + 1))
-    if ((rc == 0)) && cmp -s "$work/expected" "$out"; then
+    if ((log_off && nk > 0)) && { ((rc != 0)) || ! cmp -s "$work/expected" "$out" ||
+        grep -q 'lost in transit' "$err" "$PVMVM_LOG"; }; then
+        lost=$((lost + 1))
+        passed=$((passed + 1))
+        echo "ok - $label: recovery without the log lost a message (expected)"
+    elif ((rc == 0)) && cmp -s "$work/expected" "$out"; then
         passed=$((passed + 1))
         echo "ok - $label $(grep -o '[0-9]* recover[a-z]*' "$err" | head -n1)"
     else
@@ -126,6 +151,13 @@ for ((r = 1; r <= runs; r++)); do
     run_one "kill$r" "$kills"
 done
 echo "# $landed of $runs runs recovered from an injected failure"
+if ((log_off)); then
+    echo "# without the sender log, $lost of $runs runs lost messages"
+    if ((lost == 0)); then
+        echo "not ok - no run lost a message without the log: the seed's claim is not shown"
+        failed=$((failed + 1))
+    fi
+fi
 if ((runs > 0 && kills > 0 && landed == 0)); then
     echo "not ok - no injected failure landed (the program ran too short?)"
     failed=$((failed + 1))

@@ -10,6 +10,10 @@
 #include <unistd.h>
 #include <pvm3.h>
 
+/* Ballast in every image, so that a small file system fills up (failures.sh). */
+static unsigned char ballast[40 * 1024];
+#pragma CKPT_SAVE(ballast)
+
 static long work(long x) { volatile long s = x; for (int i = 0; i < 3000000; i++) s = s * 31 + i; return s & 0xffff; }
 
 static void worker(void) {
@@ -30,6 +34,8 @@ static void worker(void) {
 
 int main(int argc, char **argv) {
     int rounds = argc > 1 ? atoi(argv[1]) : 50;
+    for (unsigned i = 0; i < sizeof ballast; i++)
+        ballast[i] = (unsigned char)(i * 2654435761u >> 13);
     if (pvm_parent() > 0) { worker(); pvm_exit(); return 0; }
     int child, i;
     long v = 1;

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# failures.sh: the failures of checkpointing itself, one scenario per run of
+# the pingpong program under ckpt-run (faults injected with CKPT_FAULT, see
+# runtime/fault.c), each ending with exactly the plain run's output:
+#
+#   writer-kill       a writer child dies: that checkpoint is aborted, the job goes on
+#   die-written       a task dies between "written" and the commit: back to the previous one
+#   die-replay        a restarted task dies while replaying: recovery starts again
+#   coord-after       ckpt-run dies right after a commit record: tasks stop with a
+#                     message; ckpt-run --restart DIR finishes the job from it
+#   coord-before      ckpt-run dies just before a commit record: --restart goes
+#                     back to the previous checkpoint
+#   ctl               ckpt-ctl checkpoint DIR asks for a checkpoint of a job with
+#                     none by time
+#   disk-full         the checkpoint folder is a small tmpfs (private mount namespace):
+#                     the checkpoint that does not fit is aborted, the last good one kept
+#
+#   failures.sh [--ckpt-cc PATH] [--ckpt-run PATH] [--ckpt-ctl PATH] [SCENARIO...]
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib/pvmvm.sh
+. "$top/tests/lib/pvmvm.sh"
+
+bin=$top/build
+ckpt_cc=$bin/instrument/ckpt-cc ckpt_run=$bin/tools/ckpt-run ckpt_ctl=$bin/tools/ckpt-ctl
+while (($#)); do
+    case $1 in
+    --ckpt-cc) ckpt_cc=$2; shift 2 ;;
+    --ckpt-run) ckpt_run=$2; shift 2 ;;
+    --ckpt-ctl) ckpt_ctl=$2; shift 2 ;;
+    *) break ;;
+    esac
+done
+scenarios=("$@")
+((${#scenarios[@]})) || scenarios=(writer-kill die-written die-replay coord-after coord-before ctl disk-full)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/failures.XXXXXX")
+pvmvm_at_exit 'rm -rf "$work"'
+cc -O1 -o "$work/plain" "$here/progs/pingpong.c" -lpvm3
+"$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/pingpong" "$here/progs/pingpong.c"
+pvmvm_start --wd "$work"
+cd "$work"
+ROUNDS=1200
+pvmvm_run 60 "$work/plain" $ROUNDS >expected 2>/dev/null || pvmvm_fail "plain run failed"
+pvmvm_wait_idle 10 || true
+
+passed=0 failed=0
+check() {   # check NAME OUT ERR [PATTERN...]: output right, and each pattern in ERR
+    local name=$1 out=$2 err=$3 ok=1
+    shift 3
+    cmp -s expected "$out" || { ok=0; echo "# $name: output differs from the plain run"; diff expected "$out" | head -n 5 || true; }
+    for pat in "$@"; do
+        grep -q -- "$pat" "$err" || { ok=0; echo "# $name: no '$pat' in ckpt-run's messages"; }
+    done
+    if ((ok)); then
+        passed=$((passed + 1)); echo "ok - $name"
+    else
+        failed=$((failed + 1)); echo "not ok - $name"; grep -v committed "$err" | tail -n 15 || true
+        echo "# (pvmd log:)"; grep -v 'committed\|ready\|vm (' "$PVMVM_LOG" | tail -n 10 || true
+    fi
+    pvmvm_wait_idle 10 || true
+}
+
+# job NAME [ckpt-run options...]: a fresh run of pingpong, waited for
+job() {
+    local name=$1
+    shift
+    rm -rf "$work/ckpt.$name"
+    # (not pvmvm_run: a ckpt-run killed by an injected fault is no time-out)
+    timeout -k 5 120 "$ckpt_run" -v -d "$work/ckpt.$name" "$@" "$work/pingpong" $ROUNDS \
+        >"$work/$name.out" 2>"$work/$name.err" || echo "# $name: ckpt-run exited $?"
+}
+
+kill_one_task() {   # kills a task of the job run by ckpt-run pid $1 (not ckpt-run)
+    local v
+    v=$(pvmvm_tasks | awk -v p="$1" -v x="$work/pingpong" '$2 != p && $3 == x { print $2 }' | tail -n 1)
+    [[ -n $v ]] && echo "# killing pid $v" && kill -9 "$v"
+}
+
+for s in "${scenarios[@]}"; do
+    case $s in
+    writer-kill)
+        CKPT_FAULT=writer-kill:2 job $s -i 0.2
+        check $s $s.out $s.err "checkpoint 2 aborted" "checkpoint 3 committed" ;;
+    die-written)
+        # Its report may or may not reach ckpt-run before its death is noticed:
+        # checkpoint 3 is then either complete and committed, or aborted.
+        CKPT_FAULT=die-written:3 job $s -i 0.2
+        check $s $s.out $s.err "recovered from checkpoint [23]" ;;
+    die-replay)
+        rm -rf ckpt.$s
+        CKPT_FAULT=die-replay "$ckpt_run" -v -i 0.2 -d "$work/ckpt.$s" "$work/pingpong" $ROUNDS >$s.out 2>$s.err &
+        pid=$!
+        sleep 1.5
+        kill_one_task $pid || echo "# $s: no task to kill"
+        wait $pid || echo "# $s: ckpt-run exited $?"
+        check $s $s.out $s.err "failed while restarting\|2 recoveries\|3 recoveries" "recovered from checkpoint" ;;
+    coord-after | coord-before)
+        k=3 when=${s#coord-}
+        CKPT_FAULT=coord-die-$when-commit:$k job $s -i 0.2
+        grep -q "coordinator (ckpt-run) is gone" $s.err $PVMVM_LOG || echo "# $s: no task said the coordinator is gone"
+        pvmvm_wait_idle 10 || true
+        pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
+        want=$k; [[ $when == before ]] && want=$((k - 1))
+        check $s $s.out $s.err "restarted the job from checkpoint $want" ;;
+    ctl)
+        rm -rf ckpt.$s
+        "$ckpt_run" -v -i 0 -d "$work/ckpt.$s" "$work/pingpong" $ROUNDS >$s.out 2>$s.err &
+        pid=$!
+        sleep 1
+        "$ckpt_ctl" checkpoint "$work/ckpt.$s" || echo "# ckpt-ctl failed"
+        wait $pid || true
+        check $s $s.out $s.err "checkpoint 1 committed" ;;
+    disk-full)
+        # A tmpfs of its own, in a mount namespace of its own, so nothing else sees it.
+        if ! unshare -m true 2>/dev/null; then
+            echo "not ok - $s: cannot make a mount namespace here"; failed=$((failed + 1)); continue
+        fi
+        mkdir -p small
+        unshare -m bash -c "mount -t tmpfs -o size=96k tmpfs small &&
+            '$ckpt_run' -v -i 0.2 -z 0 -d '$work/small/ckpt' '$work/pingpong' $ROUNDS >$s.out 2>$s.err" ||
+            echo "# $s: ckpt-run exited $?"
+        check $s $s.out $s.err "No space left on device" "stays the last good one" ;;
+    *) echo "failures.sh: no scenario $s" >&2; exit 2 ;;
+    esac
+done
+echo "$passed passed, $failed failed"
+((failed == 0))
