@@ -1916,6 +1916,18 @@ static void instrument_func(struct rw *rw, int fi)
             struct sbuf t = {0};
             if (s->how == R_BODY)
                 sb_printf(&t, "{ ");
+            if (a->kind == CXCursor_WhileStmt) {
+                /* The condition runs again on every turn, after other sites of the
+                 * body: it notes its site itself, (ckpt__fr.site = K, cond). */
+                int lp = tok_at(rw, a->start) + 1, rp = tok_match(rw, lp);
+                struct sbuf w = {0};
+                sb_printf(&w, "(");
+                emit_site_prefix_sep(rw, &w, s, pr, npr, ", ");
+                insert(rw, rw->toks[lp].off + 1, 1, w.s);
+                free(w.s);
+                insert(rw, rw->toks[rp].off, 0, ")");
+                pre.s[0] = '\0';
+            }
             sb_printf(&t, "%sckpt__site%d: %s", pre.s, s->k, is_decl_stmt(rw, s->anchor) ? "; " : "");
             insert(rw, a->start, 1, t.s);
             free(t.s);
