@@ -24,7 +24,11 @@ static void worker(void) {
     for (round = 0;; round++) {
         pvm_recv(parent, 1);
         pvm_upklong(&v, 1, 1);
-        if (v < 0) break;
+        if (v == 0) {      /* the end (XDR packs a long in 32 bits: no negative values) */
+            pvm_initsend(PvmDataDefault);
+            pvm_send(parent, 3);     /* seen: the master may leave */
+            break;
+        }
         v = v + work(v);
         pvm_initsend(PvmDataDefault);
         pvm_pklong(&v, 1, 1);
@@ -51,10 +55,11 @@ int main(int argc, char **argv) {
         printf("round %d value %ld\n", i, v);
         fflush(stdout);
     }
-    v = -1;
+    v = 0;
     pvm_initsend(PvmDataDefault);
     pvm_pklong(&v, 1, 1);
     pvm_send(child, 1);
+    pvm_recv(child, 3);    /* leave after the worker, so that it never waits on us */
     pvm_exit();
     return 0;
 }
