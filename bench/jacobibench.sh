@@ -4,8 +4,8 @@
 # (tests/lib/pvmvm.sh), four variants one after the other in one invocation:
 #
 #   plain   cc -O2 jacobi.c -lpvm3, started from the shell (it spawns 3 copies)
-#   i0      ckpt-cc -O2, `ckpt-run -i 0` (instrumented, no checkpoint)
-#   i10     `ckpt-run -v -i 10`
+#   i10     ckpt-cc -O2, `ckpt-run -v -i 10`
+#   i0      `ckpt-run -i 0` (instrumented, no checkpoint)
 #   i2      `ckpt-run -v -i 2`
 #
 # Reported per variant: wall time and CPU seconds of the whole job (robust
@@ -15,9 +15,9 @@
 # lines "checkpoint K written in X ms: R bytes, S on disk"), and the stop per
 # checkpoint ("writer PID started after a X ms stop", each task's stderr: the
 # root's reaches ckpt-run's stderr, the spawned tasks' the pvmd log) against a
-# bare fork() of a process of the tasks' resident size (bench/forktime.c),
-# measured idle and while the i0 job runs (the same CPU contention a
-# checkpointing task sees).  Every variant's output must equal plain's.
+# bare fork() of a process of the tasks' resident size sampled during the i10
+# run (bench/forktime.c), measured idle and while the i0 job runs (the same CPU
+# contention a checkpointing task sees).  Every variant's output must equal plain's.
 #
 #   bench/jacobibench.sh [--quick] [-o FILE] [--build DIR] [--n N] [--iters I]
 #                        [--target SECONDS] [--keep DIR]
@@ -76,7 +76,7 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 if [[ -z $iters ]]; then
-    cal=$(( n >= 2048 ? 60 : 400 ))
+    cal=$(( n >= 2048 ? 150 : 400 ))
     t0=$(now)
     pvmvm_run 300 ./plain/jacobi "$n" "$cal" "$ntasks" "$k" >/dev/null
     t1=$(now)
@@ -146,22 +146,29 @@ run_variant() {
     fi
 }
 
-fork_loaded=
+# The fork baseline: the tasks' resident size is sampled half-way through the
+# first i10 run (what a checkpointing task really holds: state, sender log,
+# PVM buffers); a bare fork of that size is then timed while the i0 job
+# computes (same CPU contention as the checkpoints see) and at the end, idle.
+rss= fork_loaded=
 for ((r = 1; r <= rounds; r++)); do
     run_variant plain "$r"
-    if [[ -z $fork_loaded ]]; then
-        # i0, with the fork baseline measured while it runs
+    if [[ -z $rss ]]; then
+        run_variant i10 "$r" -v -i 10 &
+        bgpid=$!
+        sleep "$(awk -v t="$target" 'BEGIN { printf "%.1f", t / 2 }')"
+        rss=$(rss_mib)
+        wait "$bgpid"
+        ((rss > 0)) || rss=$(( (n / ntasks + 2) * n * 16 / 1048576 + 4 ))
         run_variant i0 "$r" -i 0 &
         bgpid=$!
         sleep "$(awk -v t="$target" 'BEGIN { printf "%.1f", t / 3 }')"
-        rss=$(rss_mib)
-        ((rss > 0)) || rss=$(( (n / ntasks + 2) * n * 16 / 1048576 + 4 ))
         fork_loaded=$("$work/forktime" "$rss" 15)
         wait "$bgpid"
     else
+        run_variant i10 "$r" -v -i 10
         run_variant i0 "$r" -i 0
     fi
-    run_variant i10 "$r" -v -i 10
     run_variant i2 "$r" -v -i 2
 done
 fork_idle=$("$work/forktime" "$rss" 15)
@@ -169,6 +176,8 @@ echo "# forktime $rss MiB idle: $fork_idle; during i0: $fork_loaded" >&2
 field() { awk -v f="$1" '{ for (i = 1; i < NF; i++) if ($i == f) print $(i + 1) }'; }
 fk_idle=$(field fork_ms_median <<<"$fork_idle")
 fk_loaded=$(field fork_ms_median <<<"$fork_loaded")
+fk_idle_min=$(field fork_ms_min <<<"$fork_idle")
+fk_loaded_min=$(field fork_ms_min <<<"$fork_loaded")
 
 # per checkpointing variant: stops, writes, commits
 for v in plain i0 i10 i2; do
@@ -213,7 +222,7 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
     echo
     echo "$load0 (at start)"
     echo
-    echo "State per task: 2 strips of ($((n / ntasks)) + 2) x $n doubles = $(( 2 * (n / ntasks + 2) * n * 8 / 1048576 )) MiB; resident size of a task $rss MiB."
+    echo "State per task: 2 strips of ($((n / ntasks)) + 2) x $n doubles = $(( 2 * (n / ntasks + 2) * n * 8 / 1048576 )) MiB; largest resident size of a task half-way through the -i 10 run: $rss MiB."
     echo
     echo "| variant | wall s (median; rounds) | overhead | CPU s (median; rounds) | CPU overhead | ckpts committed (per round) | raw MiB / ckpt (all tasks) | of which sender log | on disk MiB / ckpt | ratio | write MB/s per task (median) | stop ms median / max | stop / bare fork | output |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
@@ -246,8 +255,8 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
             "$nck" "$raw" "$logm" "$disk" "$ratio" "${wmbs:--}" "$stop" "$rel" "$(ok_out "$v")"
     done
     echo
-    echo "Bare fork() of a $rss MiB process (bench/forktime.c, median of 15): idle ${fk_idle} ms;"
-    echo "while the i0 job computes on both cores ${fk_loaded} ms."
+    echo "Bare fork() of a $rss MiB process (bench/forktime.c, median of 15 (min)): idle ${fk_idle} ms (${fk_idle_min});"
+    echo "while the i0 job computes on both cores ${fk_loaded} ms (${fk_loaded_min})."
     echo "Stops are every task's, every checkpoint (CKPT_VERBOSE=3); write MB/s = raw image bytes / write time"
     echo "of each task's writer (a nice-10 child competing with 4 computing tasks on $(nproc) cores)."
     echo "CPU s: user+sys of every process of the job (tasks, writer children, ckpt-run), from bash \`times\`"
