@@ -40,6 +40,21 @@ int ckpt_pvm_probe(int tid, int msgtag);
 int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
                    int *rtid, int *rtag, int *rlen);
 int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
+int ckpt_pvm_setcontext(int ctx);
+int ckpt_pvm_addmhf(int src, int tag, int ctx, int (*f)(int));
+int (*ckpt_pvm_recvf(int (*f)(int, int, int)))(int (*)(int, int, int));
+
+/* groups (libgpvm3) */
+int ckpt_pvm_gettid(char *group, int inst);
+int ckpt_pvm_getinst(char *group, int tid);
+int ckpt_pvm_barrier(char *group, int count);
+int ckpt_pvm_bcast(char *group, int msgtag);
+int ckpt_pvm_reduce(void (*func)(int *, void *, void *, int *, int *), void *data, int count,
+                    int datatype, int msgtag, char *group, int root);
+int ckpt_pvm_gather(void *result, void *data, int count, int datatype, int msgtag,
+                    char *group, int root);
+int ckpt_pvm_scatter(void *result, void *data, int count, int datatype, int msgtag,
+                     char *group, int root);
 
 #ifdef __cplusplus
 }
@@ -63,5 +78,15 @@ int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
 #define pvm_probe ckpt_pvm_probe
 #define pvm_precv ckpt_pvm_precv
 #define pvm_bufinfo ckpt_pvm_bufinfo
+#define pvm_setcontext ckpt_pvm_setcontext
+#define pvm_addmhf ckpt_pvm_addmhf
+#define pvm_recvf ckpt_pvm_recvf
+#define pvm_gettid ckpt_pvm_gettid
+#define pvm_getinst ckpt_pvm_getinst
+#define pvm_barrier ckpt_pvm_barrier
+#define pvm_bcast ckpt_pvm_bcast
+#define pvm_reduce ckpt_pvm_reduce
+#define pvm_gather ckpt_pvm_gather
+#define pvm_scatter ckpt_pvm_scatter
 
 #endif /* CKPT_PVM_H */

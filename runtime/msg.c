@@ -631,7 +631,7 @@ void ckpt__msg_after_restore(void)
 {
 }
 
-static int job(void)
+int ckpt__job(void)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     if (__builtin_expect(!rt->inited, 0))
@@ -647,17 +647,17 @@ static int job(void)
 
 int ckpt_pvm_mytid(void)
 {
-    return job() ? ckpt__rt.myvtid : pvm_mytid();
+    return ckpt__job() ? ckpt__rt.myvtid : pvm_mytid();
 }
 
 int ckpt_pvm_parent(void)
 {
-    return job() ? ckpt__rt.parent_vtid : pvm_parent();
+    return ckpt__job() ? ckpt__rt.parent_vtid : pvm_parent();
 }
 
 int ckpt_pvm_siblings(int **tids)
 {
-    if (!job())
+    if (!ckpt__job())
         return pvm_siblings(tids);
     static int *list;
     struct ckpt_rt *rt = &ckpt__rt;
@@ -695,7 +695,7 @@ static char *spawn_path(char *file, char *buf, size_t len)
 
 int ckpt_pvm_spawn(char *file, char **argv, int flag, char *where, int count, int *tids)
 {
-    if (!job())
+    if (!ckpt__job())
         return pvm_spawn(file, argv, flag, where, count, tids);
     struct ckpt_rt *rt = &ckpt__rt;
     char path[4096], epoch[32];
@@ -714,7 +714,7 @@ int ckpt_pvm_spawn(char *file, char **argv, int flag, char *where, int count, in
 
 int ckpt_pvm_exit(void)
 {
-    if (!job())
+    if (!ckpt__job())
         return pvm_exit();
     struct ckpt_rt *rt = &ckpt__rt;
     ckpt__poll();       /* a checkpoint asked for before we leave is still taken */
@@ -727,7 +727,7 @@ int ckpt_pvm_exit(void)
 
 int ckpt_pvm_kill(int tid)
 {
-    if (!job())
+    if (!ckpt__job())
         return pvm_kill(tid);
     long v = tid;
     ckpt__ctl_to_coord(CTL_BYE, &v, 1);  /* an intended exit, not a failure */
@@ -736,7 +736,7 @@ int ckpt_pvm_kill(int tid)
 
 int ckpt_pvm_notify(int what, int msgtag, int count, int *tids)
 {
-    if (!job() || what != PvmTaskExit || count <= 0 || !tids)
+    if (!ckpt__job() || what != PvmTaskExit || count <= 0 || !tids)
         return pvm_notify(what, msgtag, count, tids);
     int *real = malloc((size_t)count * sizeof *real);
     if (!real)
@@ -750,7 +750,7 @@ int ckpt_pvm_notify(int what, int msgtag, int count, int *tids)
 
 int ckpt_pvm_initsend(int encoding)
 {
-    if (job()) {
+    if (ckpt__job()) {
         int sb = pvm_getsbuf();
         struct ckpt_logbuf *lb = sb > 0 ? logbuf_find(sb) : NULL;
         if (lb) {           /* keep it for the log; PVM would free it */
@@ -763,7 +763,7 @@ int ckpt_pvm_initsend(int encoding)
 
 int ckpt_pvm_freebuf(int bufid)
 {
-    if (job()) {
+    if (ckpt__job()) {
         struct ckpt_logbuf *lb = logbuf_find(bufid);
         if (lb) {
             if (pvm_getsbuf() == bufid)
@@ -810,7 +810,7 @@ static void record_sent(struct ckpt_peer *p, int bufid, int tag)
 
 int ckpt_pvm_send(int tid, int msgtag)
 {
-    if (!job())
+    if (!ckpt__job())
         return pvm_send(tid, msgtag);
     ckpt__safepoint();
     struct ckpt_peer *p = ckpt__peer(tid, 1);
@@ -824,7 +824,7 @@ int ckpt_pvm_send(int tid, int msgtag)
 
 int ckpt_pvm_mcast(int *tids, int count, int msgtag)
 {
-    if (!job())
+    if (!ckpt__job())
         return pvm_mcast(tids, count, msgtag);
     ckpt__safepoint();
     if (count <= 0)
@@ -875,7 +875,7 @@ static int type_size(int type)
 
 int ckpt_pvm_psend(int tid, int msgtag, void *buf, int len, int datatype)
 {
-    if (!job())
+    if (!ckpt__job())
         return pvm_psend(tid, msgtag, buf, len, datatype);
     int b = pvm_mkbuf(PvmDataRaw);
     if (b < 0)
@@ -927,23 +927,23 @@ static int receive(int tid, int msgtag, const struct timeval *tmo)
 
 int ckpt_pvm_recv(int tid, int msgtag)
 {
-    return job() ? receive(tid, msgtag, NULL) : pvm_recv(tid, msgtag);
+    return ckpt__job() ? receive(tid, msgtag, NULL) : pvm_recv(tid, msgtag);
 }
 
 int ckpt_pvm_nrecv(int tid, int msgtag)
 {
     static const struct timeval zero = {0, 0};
-    return job() ? receive(tid, msgtag, &zero) : pvm_nrecv(tid, msgtag);
+    return ckpt__job() ? receive(tid, msgtag, &zero) : pvm_nrecv(tid, msgtag);
 }
 
 int ckpt_pvm_trecv(int tid, int msgtag, struct timeval *tmout)
 {
-    return job() ? receive(tid, msgtag, tmout) : pvm_trecv(tid, msgtag, tmout);
+    return ckpt__job() ? receive(tid, msgtag, tmout) : pvm_trecv(tid, msgtag, tmout);
 }
 
 int ckpt_pvm_probe(int tid, int msgtag)
 {
-    if (!job())
+    if (!ckpt__job())
         return pvm_probe(tid, msgtag);
     ckpt__safepoint();
     struct ckpt_qmsg *q = match(tid, msgtag, NULL);
@@ -953,7 +953,7 @@ int ckpt_pvm_probe(int tid, int msgtag)
 int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
                    int *rtid, int *rtag, int *rlen)
 {
-    if (!job())
+    if (!ckpt__job())
         return pvm_precv(tid, msgtag, buf, len, datatype, rtid, rtag, rlen);
     int b = receive(tid, msgtag, NULL);
     if (b < 0)
@@ -971,10 +971,41 @@ int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
     return rc < 0 ? rc : 0;
 }
 
+/* Messages in another context than the default one would not reach the
+ * runtime's receives; a handler or a matching function would see messages
+ * before it.  Refused in a job rather than silently wrong. */
+int ckpt_pvm_setcontext(int ctx)
+{
+    if (ckpt__job() && ctx != pvm_getcontext()) {
+        pr_err("pvm_setcontext: message contexts are not supported under ckpt-run yet");
+        return PvmNotImpl;
+    }
+    return pvm_setcontext(ctx);
+}
+
+int ckpt_pvm_addmhf(int src, int tag, int ctx, int (*f)(int))
+{
+    if (ckpt__job()) {
+        pr_err("pvm_addmhf: message handlers are not supported under ckpt-run yet");
+        return PvmNotImpl;
+    }
+    return pvm_addmhf(src, tag, ctx, f);
+}
+
+int (*ckpt_pvm_recvf(int (*f)(int, int, int)))(int (*)(int, int, int))
+{
+    if (ckpt__job()) {
+        pr_err("pvm_recvf: custom matching is ignored under ckpt-run: receives match by "
+               "source and tag");
+        return NULL;
+    }
+    return pvm_recvf(f);
+}
+
 int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid)
 {
     int rc = pvm_bufinfo(bufid, bytes, msgtag, tid);
-    if (rc < 0 || !job())
+    if (rc < 0 || !ckpt__job())
         return rc;
     for (int k = 0; k < RESTORED_MAX; k++)
         if (restored_src[k].bufid == bufid) {

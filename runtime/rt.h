@@ -178,6 +178,7 @@ void ckpt__reap(int block);
 void ckpt__abort_writer(void);
 
 /* msg.c */
+int ckpt__job(void);    /* 1 in a job under ckpt-run (attached on first use) */
 void ckpt__msg_attach(void);
 void ckpt__msg_after_restore(void);
 int ckpt__poll(void);

@@ -141,7 +141,7 @@ static void export_config(const struct job *j)
     free(exp);
 }
 
-static int start_pvm(int *started)
+static int start_pvm(const char *prog, int *started)
 {
     *started = 0;
     if (!getenv("PVM_ROOT"))
@@ -155,7 +155,24 @@ static int start_pvm(int *started)
     int tid = access(addr, F_OK) == 0 ? pvm_mytid() : -1;
     if (tid >= 0)
         return tid;
-    int rc = pvm_start_pvmd(0, NULL, 1);
+    /* Our pvmd finds spawned programs next to the job's program, and Debian's
+     * group server (pvmgs, in $PVM_ROOT/lib), then where PVM looks by default. */
+    char hostfile[] = "/tmp/ckpt-run.hosts.XXXXXX", dir[4096];
+    snprintf(dir, sizeof dir, "%s", prog);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    int fd = mkstemp(hostfile);
+    FILE *hf = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (hf) {
+        fprintf(hf, "* ep=%s%s$PVM_ROOT/lib:$HOME/pvm3/bin/$PVM_ARCH:$PVM_ROOT/bin/$PVM_ARCH\n",
+                strpbrk(dir, " \t$") ? "" : dir, strpbrk(dir, " \t$") ? "" : ":");
+        fclose(hf);
+    }
+    char *args[] = {hostfile, NULL};
+    int rc = pvm_start_pvmd(hf ? 1 : 0, hf ? args : NULL, 1);
+    if (hf)
+        unlink(hostfile);
     if (rc < 0 && rc != PvmDupHost) {
         fprintf(stderr, "ckpt-run: cannot start a pvmd (PVM error %d)%s\n", rc,
                 geteuid() == 0 && !getenv("PVM_ALLOW_ROOT") ? "; as root PVM needs PVM_ALLOW_ROOT=1" : "");
@@ -206,7 +223,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int started;
-    j.mytid = start_pvm(&started);
+    j.mytid = start_pvm(j.o.restart_dir ? "" : j.o.argv[0], &started);
     if (j.mytid < 0)
         return 1;
     keep_pvm_fds_private();

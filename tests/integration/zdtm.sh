@@ -81,7 +81,8 @@ else
     "$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/ckpt/$name" "$src" 2>"$work/ckpt-cc.log" || { cat "$work/ckpt-cc.log"; exit 1; }
 fi
 
-pvmvm_start --wd "$work" --ep "$work/plain"
+# Debian keeps the group server (pvmgs) in $PVM_ROOT/lib, out of PVM's default path
+pvmvm_start --wd "$work" --ep "$work/plain" --ep "${PVM_ROOT:-/usr/lib/pvm3}/lib"
 cd "$work"
 
 t0=$(date +%s.%N)
