@@ -6,7 +6,7 @@
 #   1. the plain build runs once (the expected output);
 #   2. RUNS times: the ckpt-cc build runs under `ckpt-run -v -i INTERVAL -k 100`
 #      (-k 100: every committed epoch stays on disk, so the one recovered from
-#      can be read afterwards); once a checkpoint has committed (+ 1 s) one
+#      can be read afterwards); once AFTER checkpoints have committed (+ 1 s) one
 #      spawned task is killed with SIGKILL (its pid from the pvmd task list);
 #      ckpt-run recovers and the job runs to its end.  Reported: ckpt-run's
 #      "recovered from checkpoint K in X s", the images of epoch K read with the
@@ -16,13 +16,15 @@
 #      whether the output equals the plain run's.
 #
 #   bench/recoverybench.sh [--quick] [-o FILE] [--build DIR] [--runs N]
-#                          [--n N] [--iters I] [--interval S]
+#                          [--n N] [--iters I] [--interval S] [--after AFTER]
 #
 #   full (default): jacobi 2896 (32 MiB of state per task), 4 tasks, K = 100,
-#                   ITERS calibrated for a ~30 s plain run, -i 5, 3 runs;
-#                   about 3 minutes.
-#   --quick:        jacobi 1024 (4 MiB per task), ITERS for ~6 s, -i 2, 1 run;
-#                   under a minute.
+#                   ITERS calibrated for a ~30 s plain run, -i 5, kill after
+#                   the 3rd commit (a grid well into the run: images that
+#                   compress less than the first, mostly-zero one), 3 runs;
+#                   about 4 minutes.
+#   --quick:        jacobi 1024 (4 MiB per task), ITERS for ~6 s, -i 2, kill
+#                   after the 1st commit, 1 run; under a minute.
 #
 # Images are read right after the job, from the page cache, as a restart
 # shortly after the checkpoint reads them too.
@@ -32,7 +34,7 @@ top=$(cd "$here/.." && pwd)
 . "$top/tests/lib/pvmvm.sh"
 . "$here/lib.sh"
 
-quick=0 out= build=$top/build-bench runs= n= iters= interval= k=100 ntasks=4 target=
+quick=0 out= build=$top/build-bench runs= n= iters= interval= k=100 ntasks=4 target= after=
 while (($#)); do
     case $1 in
     --quick) quick=1; shift ;;
@@ -42,14 +44,15 @@ while (($#)); do
     --n) n=$2; shift 2 ;;
     --iters) iters=$2; shift 2 ;;
     --interval) interval=$2; shift 2 ;;
+    --after) after=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "recoverybench.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
 if ((quick)); then
-    n=${n:-1024} target=6 interval=${interval:-2} runs=${runs:-1}
+    n=${n:-1024} target=6 interval=${interval:-2} runs=${runs:-1} after=${after:-1}
 else
-    n=${n:-2896} target=30 interval=${interval:-5} runs=${runs:-3}
+    n=${n:-2896} target=30 interval=${interval:-5} runs=${runs:-3} after=${after:-3}
 fi
 [[ -n $out ]] && out=$(realpath -m "$out")
 bench_tools "$build"
@@ -66,7 +69,7 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 if [[ -z $iters ]]; then
-    cal=$(( n >= 2048 ? 60 : 400 ))
+    cal=$(( n >= 2048 ? 150 : 400 ))
     t0=$(now)
     pvmvm_run 300 ./plain/jacobi "$n" "$cal" "$ntasks" "$k" >/dev/null
     t1=$(now)
@@ -91,9 +94,11 @@ for ((r = 1; r <= runs; r++)); do
     timeout -k 5 1200 "$CKPT_RUN" -v -i "$interval" -k 100 -d "$dir" ./ckpt/jacobi "$n" "$iters" "$ntasks" "$k" \
         >"out.$r" 2>"err.$r" &
     pid=$!
-    # wait for the first commit, then one more second of work
+    # wait for the AFTER-th commit, then one more second of work
     deadline=$((SECONDS + 600))
-    until grep -q 'checkpoint [0-9]* committed' "err.$r" 2>/dev/null; do
+    while :; do
+        ncommit=$(grep -c 'checkpoint [0-9]* committed' "err.$r" 2>/dev/null || true)
+        ((${ncommit:-0} >= after)) && break
         kill -0 "$pid" 2>/dev/null || pvmvm_fail "run $r ended before a checkpoint committed: $(tail -5 "err.$r")"
         ((SECONDS < deadline)) || pvmvm_fail "run $r: no checkpoint committed within 600 s"
         sleep 0.1
@@ -131,7 +136,7 @@ for ((r = 1; r <= runs; r++)); do
 done
 
 {
-    echo "## recoverybench ($( ((quick)) && echo quick || echo full) mode): jacobi $n $iters $ntasks $k under ckpt-run -v -i $interval, one spawned task killed"
+    echo "## recoverybench ($( ((quick)) && echo quick || echo full) mode): jacobi $n $iters $ntasks $k under ckpt-run -v -i $interval, one spawned task killed 1 s after checkpoint $after committed"
     echo
     echo "$load0 (at start). Plain run: $wall_plain s."
     echo
