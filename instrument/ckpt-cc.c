@@ -718,6 +718,9 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
     vpush(&cl, "-iquote");
     vpush(&cl, sdir);
     vcat(&cl, &cmd.clang);
+    /* a program may include <ckpt.h> itself (ckpt_get_stats) */
+    vpush(&cl, "-idirafter");
+    vpush(&cl, incdir);
     int rrc = ckpt_rewrite(srcpath, out, cl.n, cl.v, &o);
     free(cl.v);
     if (rrc != 0) {

@@ -255,6 +255,7 @@ static void try_commit(struct job *j)
         return;
     }
     j->committed = k;
+    j->committed_at = coord_now();
     j->pending = 0;
     j->checkpoints++;
     j->bytes_raw += raw;
@@ -615,7 +616,7 @@ static int recover(struct job *j, const char *what)
     double t0 = coord_now();
     abort_pending(j, "a task failed", 0);
     coord_kill_all(j);
-    drain(0.2);
+    drain(0.05);
     for (;;) {
         if (++j->recoveries > j->o.max_restarts) {
             say("giving up after %d recoveries (--max-restarts)", j->o.max_restarts);
@@ -633,7 +634,8 @@ static int recover(struct job *j, const char *what)
                 coord_kill_all(j);
                 drain(0.2);
             } else {
-                j->lost_s += j->last_ckpt > 0 ? t0 - j->last_ckpt : 0;
+                /* work since that checkpoint is done again (from the start: all of it) */
+                j->lost_s += t0 - (j->committed == epochs[i] && j->committed_at > 0 ? j->committed_at : j->started_at);
                 say("%s; recovered from checkpoint %llu in %.2f s", what,
                     (unsigned long long)epochs[i], coord_now() - t0);
             }
@@ -690,7 +692,7 @@ int coord_start(struct job *j)
     sigaction(SIGTERM, &sa, NULL);
     struct stat st;
     j->out_start = fstat(1, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
-    j->last_ckpt = coord_now();
+    j->last_ckpt = j->started_at = coord_now();
     /* -n: the tasks' output comes to us (a program run directly keeps its own
      * stdout, and tasks we restart for it print where its children did). */
     output_setup(j->o.ntasks > 0 ? j->mytid : 0, CKPT_OUTPUT_TAG);

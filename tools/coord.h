@@ -47,6 +47,8 @@ struct job {
     uint64_t pending;           /* checkpoint in progress, 0 when none */
     uint64_t pending_start_ns;
     uint64_t committed;         /* last committed epoch, 0 when none */
+    double committed_at;        /* monotonic seconds when it was committed */
+    double started_at;
     double last_ckpt;           /* monotonic seconds of the last checkpoint start */
     pid_t root_pid;             /* ckpt-run's child running the program directly */
     int root_status, root_done;
