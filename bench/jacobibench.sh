@@ -72,18 +72,9 @@ cc -O2 -g -Wall -Wno-unknown-pragmas -o "$work/plain/jacobi" "$top/samples/jacob
 cc -O2 -Wall -o "$work/forktime" "$here/forktime.c"
 pvmvm_start --ep "$work/plain" --wd "$work"
 cd "$work"
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-
-if [[ -z $iters ]]; then
-    cal=$(( n >= 2048 ? 150 : 400 ))
-    t0=$(now)
-    pvmvm_run 300 ./plain/jacobi "$n" "$cal" "$ntasks" "$k" >/dev/null
-    t1=$(now)
-    pvmvm_wait_idle 10 || true
-    iters=$(awk -v c="$cal" -v s="$(secs "$t0" "$t1")" -v t="$target" 'BEGIN { i = int(t / (s / c) / 100 + 0.5) * 100; print i < 100 ? 100 : i }')
-    echo "# calibration: $cal iterations in $(secs "$t0" "$t1") s -> ITERS = $iters" >&2
-fi
+now() { bench_now; }
+secs() { bench_secs "$@"; }
+[[ -n $iters ]] || iters=$(bench_jacobi_iters "$n" "$ntasks" "$k" "$target")
 load0=$(bench_machine)
 echo "# jacobibench $( ((quick)) && echo quick || echo full): jacobi $n $iters $ntasks $k; $load0" >&2
 

@@ -51,3 +51,21 @@ bench_machine() {
 bench_pct() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%+.1f", (b - a) / a * 100; else printf "n/a" }'
 }
+
+bench_now() { date +%s.%N; }
+# bench_secs T0 T1: seconds between two bench_now readings, 2 decimals
+bench_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# bench_jacobi_iters N NTASKS K TARGET: how many iterations make the plain
+# ./plain/jacobi last about TARGET seconds, timed on a short run
+bench_jacobi_iters() {
+    local n=$1 ntasks=$2 k=$3 target=$4 cal t0 t1
+    cal=$(( n >= 2048 ? 150 : 400 ))
+    t0=$(bench_now)
+    pvmvm_run 300 ./plain/jacobi "$n" "$cal" "$ntasks" "$k" >/dev/null
+    t1=$(bench_now)
+    pvmvm_wait_idle 10 || true
+    echo "# calibration: $cal iterations in $(bench_secs "$t0" "$t1") s" >&2
+    awk -v c="$cal" -v s="$(bench_secs "$t0" "$t1")" -v t="$target" \
+        'BEGIN { i = int(t / (s / c) / 100 + 0.5) * 100; print i < 100 ? 100 : i }'
+}
