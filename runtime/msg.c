@@ -65,6 +65,10 @@ struct ckpt_peer *ckpt__peer(int vtid, int create)
         ckpt__die("out of memory (channel table)");
     p->vtid = p->tid = vtid;
     p->in_next = 1;
+    /* Under ckpt-run a peer is taken to be a task of the job (instrumented):
+     * a channel to a job task without epoch marks could deliver an orphan.  A
+     * plain PVM task we talk to would only see our marks as strays. */
+    p->instrumented = rt->mode == CKPT_MODE_JOB && !(vtid & 0x80000000) && vtid > 0;
     rt->peers[rt->npeers++] = p;
     return last = p;
 }
@@ -625,10 +629,6 @@ void ckpt__msg_attach(void)
             handle_ctl(rt->coord, type, v, n);
     }
     rebuild_and_replay();
-}
-
-void ckpt__msg_after_restore(void)
-{
 }
 
 int ckpt__job(void)

@@ -252,8 +252,6 @@ void ckpt__restore_finish(void)
     rt->relocs = NULL;
     rt->nrelocs = rt->maxrelocs = 0;
     rt->restoring = 0;
-    if (rt->mode == CKPT_MODE_JOB)
-        ckpt__msg_after_restore();
     ckpt_img_free(rt->img);
     rt->img = NULL;
     pr_info("resumed at epoch %llu", (unsigned long long)rt->epoch);

@@ -143,8 +143,6 @@ struct ckpt_rt {
     struct ckpt_peer **peers;
     int npeers, maxpeers;
     struct ckpt_qmsg *q_head, *q_tail;
-    int in_control;                 /* inside a runtime PVM exchange */
-    int told_uninstrumented;
 
     struct ckpt_stats st;
 };
@@ -180,7 +178,6 @@ void ckpt__abort_writer(void);
 /* msg.c */
 int ckpt__job(void);    /* 1 in a job under ckpt-run (attached on first use) */
 void ckpt__msg_attach(void);
-void ckpt__msg_after_restore(void);
 int ckpt__poll(void);
 struct ckpt_peer *ckpt__peer(int vtid, int create);
 int ckpt__vtid_of(int tid);
