@@ -110,13 +110,15 @@ static uint32_t crc(uint32_t c, const void *p, size_t n)
 
 /* ---------------------------------------------------------------- files */
 
-/* write(2) until done: short writes are retried, EINTR too. */
-static int write_all(int fd, const void *buf, size_t n)
+/* Writes all of buf, at off (or at the file position when off < 0),
+ * through short writes and interruptions. */
+static int write_at(int fd, const void *buf, size_t n, off_t off)
 {
     const uint8_t *p = buf;
 
     while (n > 0) {
-        ssize_t k = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
+        size_t chunk = n > (1u << 30) ? (1u << 30) : n;
+        ssize_t k = off < 0 ? write(fd, p, chunk) : pwrite(fd, p, chunk, off);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -126,28 +128,15 @@ static int write_all(int fd, const void *buf, size_t n)
             return -EIO;
         p += k;
         n -= (size_t)k;
+        if (off >= 0)
+            off += k;
     }
     return 0;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t n, off_t off)
+static int write_all(int fd, const void *buf, size_t n)
 {
-    const uint8_t *p = buf;
-
-    while (n > 0) {
-        ssize_t k = pwrite(fd, p, n, off);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (k == 0)
-            return -EIO;
-        p += k;
-        n -= (size_t)k;
-        off += k;
-    }
-    return 0;
+    return write_at(fd, buf, n, -1);
 }
 
 static int pread_all(int fd, void *buf, size_t n)
@@ -723,7 +712,7 @@ int ckpt_imgw_close(struct ckpt_imgw *w, struct ckpt_img_totals *totals)
         rc = w_flush(w);
     if (rc == 0) {
         encode_header(h, &w->hdr, w->nsections, w->off);
-        rc = pwrite_all(w->fd, h, sizeof h, 0);
+        rc = write_at(w->fd, h, sizeof h, 0);
     }
     if (rc == 0) {
         rc = commit_file(w->fd, w->tmp, w->path);

@@ -227,8 +227,9 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Epoch folders (by name) that are not in the committed list. */
-static int uncommitted(const char *dir, const uint64_t *ep, int nep, char ***out, size_t *nout)
+/* The names in folder dir that keep(name, arg) accepts, sorted. */
+static int list_dir(const char *dir, int (*keep)(const char *name, const void *arg),
+                    const void *arg, char ***out, size_t *nout)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -238,15 +239,7 @@ static int uncommitted(const char *dir, const uint64_t *ep, int nep, char ***out
     if (!d)
         return -errno;
     while ((e = readdir(d))) {
-        char *end;
-        int found = 0;
-        if (strncmp(e->d_name, "epoch.", 6) != 0)
-            continue;
-        errno = 0;
-        unsigned long long k = strtoull(e->d_name + 6, &end, 10);
-        for (int i = 0; !*end && !errno && i < nep; i++)
-            found |= ep[i] == k;
-        if (found)
+        if (!keep(e->d_name, arg))
             continue;
         char **nv = realloc(v, (n + 1) * sizeof *v);
         if (!nv || !(nv[n] = strdup(e->d_name))) {
@@ -263,6 +256,32 @@ static int uncommitted(const char *dir, const uint64_t *ep, int nep, char ***out
     *out = v;
     *nout = n;
     return 0;
+}
+
+struct committed_list {
+    const uint64_t *ep;
+    int nep;
+};
+
+/* An epoch folder (by name) that is not in the committed list. */
+static int is_uncommitted(const char *name, const void *arg)
+{
+    const struct committed_list *c = arg;
+    char *end;
+    if (strncmp(name, "epoch.", 6) != 0)
+        return 0;
+    errno = 0;
+    unsigned long long k = strtoull(name + 6, &end, 10);
+    for (int i = 0; !*end && !errno && i < c->nep; i++)
+        if (c->ep[i] == k)
+            return 0;
+    return 1;
+}
+
+static int uncommitted(const char *dir, const uint64_t *ep, int nep, char ***out, size_t *nout)
+{
+    struct committed_list c = {ep, nep};
+    return list_dir(dir, is_uncommitted, &c, out, nout);
 }
 
 /* Why folder is not committed: the commit reader's own words. */
@@ -426,34 +445,16 @@ static int is_epoch_dir(const char *dir)
     return yes;
 }
 
+static int is_task_image(const char *name, const void *arg)
+{
+    size_t len = strlen(name);
+    (void)arg;
+    return !strncmp(name, "task.", 5) && len >= 9 && !strcmp(name + len - 4, ".img");
+}
+
 static int task_images(const char *dir, char ***out, size_t *nout)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char **v = NULL;
-    size_t n = 0, len;
-
-    if (!d)
-        return -errno;
-    while ((e = readdir(d))) {
-        len = strlen(e->d_name);
-        if (strncmp(e->d_name, "task.", 5) || len < 9 || strcmp(e->d_name + len - 4, ".img"))
-            continue;
-        char **nv = realloc(v, (n + 1) * sizeof *v);
-        if (!nv || !(nv[n] = strdup(e->d_name))) {
-            free(nv ? nv : v);
-            closedir(d);
-            return -ENOMEM;
-        }
-        v = nv;
-        n++;
-    }
-    closedir(d);
-    if (n > 1)
-        qsort(v, n, sizeof *v, cmp_str);
-    *out = v;
-    *nout = n;
-    return 0;
+    return list_dir(dir, is_task_image, NULL, out, nout);
 }
 
 /* `ckpt-info DIR/epoch.K`: its commit record (or why there is none) and a line
