@@ -258,6 +258,19 @@ static __attribute__((noreturn)) void stop_here(void)
     exit(75);
 }
 
+/* A poll of the wire is a system call; a request waits at most a millisecond
+ * for one anyway, and a task blocked in a receive takes what comes in, so a
+ * busy message loop polls once a millisecond rather than at every call. */
+#define POLL_EVERY_NS 1000000u
+static int poll_due(struct ckpt_rt *rt)
+{
+    uint64_t now = ckpt__now_ns();
+    if (now - rt->last_poll_ns < POLL_EVERY_NS)
+        return 0;
+    rt->last_poll_ns = now;
+    return 1;
+}
+
 void ckpt__safepoint(void)
 {
     struct ckpt_rt *rt = &ckpt__rt;
@@ -273,7 +286,8 @@ void ckpt__safepoint(void)
             stop_here();
         break;
     case CKPT_MODE_JOB:
-        ckpt__poll();
+        if (poll_due(rt))
+            ckpt__poll();
         ckpt__due();
         break;
     default:

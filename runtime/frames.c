@@ -17,6 +17,9 @@ static void start(void)
         return;
     started = 1;
     ckpt__restore_start();
+    /* A job task introduces itself on entering main, not at its first PVM
+     * call: peers ask the coordinator whether it belongs to the job. */
+    ckpt__job();
 }
 
 void ckpt_enter(struct ckpt_frame *f, const char *func, struct ckpt_var *vars,

@@ -65,10 +65,11 @@ struct ckpt_peer *ckpt__peer(int vtid, int create)
         ckpt__die("out of memory (channel table)");
     p->vtid = p->tid = vtid;
     p->in_next = 1;
-    /* Under ckpt-run a peer is taken to be a task of the job (instrumented):
-     * a channel to a job task without epoch marks could deliver an orphan.  A
-     * plain PVM task we talk to would only see our marks as strays. */
-    p->instrumented = rt->mode == CKPT_MODE_JOB && !(vtid & 0x80000000) && vtid > 0;
+    /* Under ckpt-run, whether a task met for the first time belongs to the
+     * job is asked of the coordinator before the first message either way
+     * (job_peer); pvmds' addresses and the task itself need no asking. */
+    p->instrumented = rt->mode != CKPT_MODE_JOB || vtid <= 0 ? PEER_PLAIN
+                    : vtid == rt->myvtid ? PEER_JOB : PEER_UNKNOWN;
     rt->peers[rt->npeers++] = p;
     return last = p;
 }
@@ -292,6 +293,49 @@ static int deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev)
 /* ------------------------------------------------------------ the wire */
 
 static void handle_ctl(int src, int type, const long *v, int n);
+static __attribute__((noreturn)) void coordinator_lost(void);
+
+/* Takes only the coordinator's control messages until *flag is no longer
+ * `value`: what peers sent stays on the wire, in order, for later. */
+static void await_coordinator(const int *flag, int value)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    while (*flag == value) {
+        static long v[CKPT_CTL_MAX];
+        struct timeval tick = {0, 200000};
+        int n = 0, saved = pvm_setrbuf(0);
+        int got = pvm_trecv(rt->coord, CKPT_CTL_TAG, &tick);
+        if (got > 0)
+            pvm_setrbuf(0);
+        pvm_setrbuf(saved);
+        if (got == 0 && pvm_nrecv(-1, CKPT_COORD_LOST_TAG) > 0)
+            coordinator_lost();
+        if (got < 0)
+            ckpt__die("lost the coordinator (PVM error %d)", got);
+        if (got == 0)
+            continue;
+        int type = ckpt__ctl_decode(got, v, CKPT_CTL_MAX, &n);
+        pvm_freebuf(got);
+        if (type >= 0)
+            handle_ctl(rt->coord, type, v, n);
+    }
+}
+
+/* A channel to a task of the job needs epoch marks (or the peer could take
+ * an orphan) and a log; a plain PVM task (a console, a tool) would see marks
+ * as stray messages and can be neither checkpointed nor replayed to.  Only
+ * the coordinator knows the job's tasks, so a new peer is asked about once. */
+static int job_peer(struct ckpt_peer *p)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (p->instrumented == PEER_UNKNOWN) {
+        long v = p->tid;
+        if (ckpt__ctl_send(rt->coord, CTL_WHO, &v, 1, NULL, 0) < 0)
+            ckpt__die("cannot reach the coordinator t%x", (unsigned)rt->coord);
+        await_coordinator(&p->instrumented, PEER_UNKNOWN);
+    }
+    return p->instrumented == PEER_JOB;
+}
 
 /* Acknowledges in batches what we take from p in its own epoch, so its log
  * drops those messages long before a commit (see log_drop_acked). */
@@ -362,13 +406,14 @@ static int pull_one(int how, struct timeval *tmo)
         rt->st.duplicates_dropped++;
         return 1;
     }
-    if (seq > p->in_seq + 1 && p->instrumented)
+    int job = job_peer(p);
+    if (seq > p->in_seq + 1 && job)
         pr_err("%llu message(s) from t%x were lost in transit across the restart%s",
                (unsigned long long)(seq - p->in_seq - 1), (unsigned)vtid,
                rt->log_on ? "" : " (the sender log is off: CKPT_LOG=off)");
     p->in_seq = seq;
     enqueue(b, vtid, tag, len);
-    if (p->instrumented && p->in_epoch == rt->epoch && rt->log_on)
+    if (job && p->in_epoch == rt->epoch && rt->log_on)
         ack(p, len);
     return 1;
 }
@@ -384,7 +429,7 @@ static void handle_ctl(int src, int type, const long *v, int n)
         break;
     case CTL_MARK:
         p = ckpt__peer(ckpt__vtid_of(src), 1);
-        p->instrumented = 1;
+        p->instrumented = PEER_JOB;
         if (n >= 1)
             p->in_epoch = (uint64_t)v[0];
         if (n >= 1 && (uint64_t)v[0] > rt->epoch && (uint64_t)v[0] > rt->requested) {
@@ -394,7 +439,7 @@ static void handle_ctl(int src, int type, const long *v, int n)
         break;
     case CTL_REPLAY:
         p = ckpt__peer(ckpt__vtid_of(src), 1);
-        p->instrumented = 1;
+        p->instrumented = PEER_JOB;
         p->in_epoch = 0;    /* replayed messages come from earlier epochs */
         if (n >= 1)
             p->in_next = (uint64_t)v[0];
@@ -423,7 +468,7 @@ static void handle_ctl(int src, int type, const long *v, int n)
         /* The job's tasks now live at new task ids, which may equal some old
          * ones: forget every old id before taking the new ones. */
         for (int i = 0; i < rt->npeers; i++)
-            if (rt->peers[i]->instrumented)
+            if (rt->peers[i]->instrumented == PEER_JOB)
                 rt->peers[i]->tid = 0;
         if ((p = ckpt__peer(rt->myvtid, 0)))
             p->tid = rt->mytid;
@@ -432,9 +477,21 @@ static void handle_ctl(int src, int type, const long *v, int n)
                 continue;
             p = ckpt__peer((int)v[i], 1);
             p->tid = (int)v[i + 1];
-            p->instrumented = 1;
+            p->instrumented = PEER_JOB;
         }
         rt->mapped = 1;
+        break;
+    case CTL_WHO_IS:
+        for (int i = 0; n >= 2 && i < rt->npeers; i++) {
+            p = rt->peers[i];
+            if (p->tid != (int)v[0] || p->instrumented != PEER_UNKNOWN)
+                continue;
+            p->instrumented = v[1] ? PEER_JOB : PEER_PLAIN;
+            if (!v[1])
+                pr_warn("t%x is not a task of this job: messages with it pass, but are "
+                        "outside the recovery guarantee (not logged, not replayed)",
+                        (unsigned)p->vtid);
+        }
         break;
     default:
         pr_warn("ignored runtime message %d from t%x", type, (unsigned)ckpt__vtid_of(src));
@@ -538,7 +595,7 @@ static void rebuild_and_replay(void)
     ckpt_fault_die(rt->dir, "die-replay", 0);
     for (int i = 0; i < rt->npeers; i++) {
         struct ckpt_peer *p = rt->peers[i];
-        if (!p->instrumented || p->vtid == rt->myvtid || !p->out_seq)
+        if (p->instrumented != PEER_JOB || p->vtid == rt->myvtid || !p->out_seq)
             continue;
         /* Acknowledged entries left gaps in the log: renumber the channel
          * before each run of consecutive entries, and after the last one. */
@@ -592,11 +649,11 @@ void ckpt__msg_attach(void)
             parent = PvmNoParent;
         rt->parent_vtid = parent;
         if (parent > 0)
-            ckpt__peer(parent, 1)->instrumented = 1;
+            ckpt__peer(parent, 1)->instrumented = PEER_JOB;
         int *sib, ns = pvm_siblings(&sib);
         for (int i = 0; i < ns; i++) {
             struct ckpt_peer *p = ckpt__peer(sib[i], 1);
-            p->instrumented = 1;
+            p->instrumented = PEER_JOB;    /* copies of this very program */
             p->sibling = i + 1;
         }
         const char *e0 = getenv("CKPT_EPOCH0");
@@ -609,25 +666,8 @@ void ckpt__msg_attach(void)
     pvm_notify(PvmTaskExit, CKPT_COORD_LOST_TAG, 1, &rt->coord);
     if (!rt->restoring)
         return;
-    /* Only the coordinator's messages until the map arrives: peers' messages
-     * cannot be told apart before we know their new task ids. */
-    while (!rt->mapped) {
-        static long v[CKPT_CTL_MAX];
-        struct timeval tick = {0, 200000};
-        int n = 0, saved = pvm_setrbuf(0);
-        int got = pvm_trecv(rt->coord, CKPT_CTL_TAG, &tick);
-        if (got == 0 && pvm_nrecv(-1, CKPT_COORD_LOST_TAG) > 0)
-            coordinator_lost();
-        if (got < 0)
-            ckpt__die("lost the coordinator while restarting (PVM error %d)", got);
-        pvm_setrbuf(saved);
-        if (got == 0)
-            continue;
-        int type = ckpt__ctl_decode(got, v, CKPT_CTL_MAX, &n);
-        pvm_freebuf(got);
-        if (type >= 0)
-            handle_ctl(rt->coord, type, v, n);
-    }
+    /* Peers' messages cannot be told apart before we know their new task ids. */
+    await_coordinator(&rt->mapped, 0);
     rebuild_and_replay();
 }
 
@@ -706,8 +746,7 @@ int ckpt_pvm_spawn(char *file, char **argv, int flag, char *where, int count, in
         if (tids[i] > 0) {
             struct ckpt_peer *p = ckpt__peer(tids[i], 1);
             p->tid = tids[i];
-            p->instrumented = 1;
-            p->marked_epoch = rt->epoch;
+            p->marked_epoch = rt->epoch;    /* it starts in our epoch (CKPT_EPOCH0) */
         }
     return n;
 }
@@ -779,7 +818,7 @@ int ckpt_pvm_freebuf(int bufid)
 static void mark(struct ckpt_peer *p)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    if (p->marked_epoch >= rt->epoch || !p->instrumented)
+    if (p->marked_epoch >= rt->epoch || !job_peer(p))
         return;
     long e = (long)rt->epoch;
     ckpt__ctl_send(p->tid, CTL_MARK, &e, 1, NULL, 0);
@@ -791,7 +830,7 @@ static void record_sent(struct ckpt_peer *p, int bufid, int tag)
     struct ckpt_rt *rt = &ckpt__rt;
     p->out_seq++;
     rt->st.msgs_sent++;
-    if (!rt->log_on || !p->instrumented || p->vtid == rt->myvtid)
+    if (!rt->log_on || p->vtid == rt->myvtid || !job_peer(p))
         return;
     int fresh;
     struct ckpt_logbuf *lb = logbuf_for_sent(bufid, &fresh);
@@ -947,6 +986,11 @@ int ckpt_pvm_probe(int tid, int msgtag)
         return pvm_probe(tid, msgtag);
     ckpt__safepoint();
     struct ckpt_qmsg *q = match(tid, msgtag, NULL);
+    if (!q) {       /* like PVM's probe, look at the wire too */
+        ckpt__poll();
+        ckpt__due();
+        q = match(tid, msgtag, NULL);
+    }
     return q ? q->bufid : 0;
 }
 

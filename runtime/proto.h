@@ -22,12 +22,14 @@ enum ckpt_ctl {
     CTL_WRITTEN = 2,  /* epoch, raw, stored, log bytes, write ms, flags, then (vtid, in_seq) pairs */
     CTL_WFAIL = 3,    /* epoch, -errno */
     CTL_BYE = 4,      /* vtid: exits normally */
+    CTL_WHO = 5,      /* tid: is it a task of the job? */
     /* coordinator -> task */
     CTL_REQ = 10,     /* epoch */
     CTL_COMMIT = 11,  /* epoch, then (receiver vtid, consumed seq) pairs for this sender */
     CTL_ABORT = 12,   /* epoch */
     CTL_MAP = 13,     /* (vtid, tid) pairs: the job's tasks and where they live now */
     CTL_END = 14,     /* the job is over: no more checkpoints, carry on alone */
+    CTL_WHO_IS = 15,  /* tid, 1 if a task of the job (else 0): answers CTL_WHO */
     /* task -> task */
     CTL_MARK = 20,    /* epoch: messages after this one were sent in that epoch */
     CTL_REPLAY = 21,  /* first seq: the sender's next messages restart at that number */

@@ -63,7 +63,7 @@ struct ckpt_logent {                /* one logged message on one channel */
 struct ckpt_peer {
     int vtid;                       /* virtual task id (what the application sees) */
     int tid;                        /* live PVM task id */
-    int instrumented;               /* it has spoken our protocol */
+    int instrumented;               /* PEER_JOB, PEER_PLAIN or PEER_UNKNOWN (not asked yet) */
     uint64_t out_seq;               /* messages sent to it */
     uint64_t marked_epoch;          /* last epoch announced to it */
     uint64_t in_seq;                /* messages taken from the wire from it */
@@ -77,6 +77,7 @@ struct ckpt_peer {
     const void *rlog;               /* restore: its log as saved, until rebuilt */
     uint64_t rlog_len;
 };
+enum { PEER_UNKNOWN = -1, PEER_PLAIN = 0, PEER_JOB = 1 };
 struct ckpt_qmsg {                  /* received from PVM, not yet delivered */
     struct ckpt_qmsg *next;
     int bufid, src_vtid, tag, len;
@@ -138,6 +139,7 @@ struct ckpt_rt {
     uint64_t write_start_ns;
     int last_write_ok;
     int64_t out_off[3];             /* stdout/stderr length at the checkpoint, -1: not a file */
+    uint64_t last_poll_ns;          /* when a safe point last polled the wire */
 
     /* messaging (msg.c) */
     struct ckpt_peer **peers;

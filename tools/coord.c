@@ -323,6 +323,58 @@ static int launch_fresh(struct job *j)
     return launch_root(j, j->o.argv, NULL);
 }
 
+/* ------------------------------------------------------------ who is who */
+
+/* A task asks whether a peer belongs to the job before its first message
+ * either way (runtime/msg.c, job_peer).  A job task says hello on entering
+ * main, so a live task not known yet gets a moment before it is called a
+ * plain PVM task. */
+#define WHO_GRACE_S 2.0
+
+static void answer_who(int asker, int subject, int yes)
+{
+    long v[2] = {subject, yes};
+    ckpt__ctl_send(asker, CTL_WHO_IS, v, 2, NULL, 0);
+}
+
+static void on_who(struct job *j, int asker, const long *v, int n)
+{
+    if (n < 1)
+        return;
+    int tid = (int)v[0];
+    if (by_tid(j, tid) || pvm_pstat(tid) != PvmOk) {
+        answer_who(asker, tid, by_tid(j, tid) != NULL);
+        return;
+    }
+    if (j->nwho == j->maxwho) {
+        int max = j->maxwho ? 2 * j->maxwho : 8;
+        struct who_question *w = realloc(j->who, (size_t)max * sizeof *w);
+        if (!w) {
+            answer_who(asker, tid, 0);
+            return;
+        }
+        j->who = w;
+        j->maxwho = max;
+    }
+    j->who[j->nwho++] = (struct who_question){asker, tid, coord_now() + WHO_GRACE_S};
+}
+
+/* Answers the questions about `hello` (a task of the job: it said hello),
+ * and those whose moment is over (not one). */
+static void answer_waiting(struct job *j, int hello)
+{
+    double now = coord_now();
+    int k = 0;
+    for (int i = 0; i < j->nwho; i++) {
+        struct who_question q = j->who[i];
+        if (q.subject == hello || now >= q.deadline)
+            answer_who(q.asker, q.subject, q.subject == hello);
+        else
+            j->who[k++] = q;
+    }
+    j->nwho = k;
+}
+
 /* ------------------------------------------------------------ messages */
 
 static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
@@ -353,6 +405,7 @@ static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
         free(argv);
     }
     pvm_notify(PvmTaskExit, CKPT_NOTIFY_TAG, 1, &t->tid);
+    answer_waiting(j, t->tid);
     if (j->o.ntasks > 0)
         output_known(t->tid, t->vtid);
     /* Spawned before its parent's cut of the pending checkpoint: it belongs in it. */
@@ -444,6 +497,9 @@ static struct task *handle(struct job *j, int bufid)
             abort_pending(j, why, 1);
         break;
     }
+    case CTL_WHO:
+        on_who(j, src, ctlv, n);
+        break;
     case CTL_BYE: {
         struct task *who = n >= 1 ? by_vtid(j, (int)ctlv[0]) : NULL;
         if (who)
@@ -753,6 +809,8 @@ int coord_loop(struct job *j)
             say("lost the pvmd (PVM error %d)", b);
             return 1;
         }
+        if (j->nwho)
+            answer_waiting(j, 0);
         reap_root(j, 0);
         if (!dead && j->root_done && j->o.ntasks == 0) {
             /* The program ended: a clean end, or a failure if it was killed or

@@ -38,6 +38,11 @@ struct job_opts {
     const char *restart_dir;    /* --restart */
 };
 
+struct who_question {           /* a task asked whether subject is a job task */
+    int asker, subject;
+    double deadline;            /* answered "no" then, unless it says hello */
+};
+
 struct job {
     struct job_opts o;
     int mytid;
@@ -53,6 +58,8 @@ struct job {
     pid_t root_pid;             /* ckpt-run's child running the program directly */
     int root_status, root_done;
     int64_t out_start;          /* stdout length when the job started (regular file) */
+    struct who_question *who;   /* waiting for the subject's hello */
+    int nwho, maxwho;
     /* summary */
     int checkpoints, aborted, recoveries;
     uint64_t bytes_raw, bytes_stored;
