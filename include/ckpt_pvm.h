@@ -42,6 +42,8 @@ int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
 int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
 int ckpt_pvm_setcontext(int ctx);
 int ckpt_pvm_addmhf(int src, int tag, int ctx, int (*f)(int));
+int ckpt_pvm_delmhf(int id);
+int ckpt_pvm_tasks(int where, int *ntask, struct pvmtaskinfo **taskp);
 int (*ckpt_pvm_recvf(int (*f)(int, int, int)))(int (*)(int, int, int));
 
 /* groups (libgpvm3) */
@@ -80,6 +82,8 @@ int ckpt_pvm_scatter(void *result, void *data, int count, int datatype, int msgt
 #define pvm_bufinfo ckpt_pvm_bufinfo
 #define pvm_setcontext ckpt_pvm_setcontext
 #define pvm_addmhf ckpt_pvm_addmhf
+#define pvm_delmhf ckpt_pvm_delmhf
+#define pvm_tasks ckpt_pvm_tasks
 #define pvm_recvf ckpt_pvm_recvf
 #define pvm_gettid ckpt_pvm_gettid
 #define pvm_getinst ckpt_pvm_getinst

@@ -286,9 +286,12 @@ void ckpt__safepoint(void)
             stop_here();
         break;
     case CKPT_MODE_JOB:
+        if (rt->in_handler)
+            break;      /* the runtime is on the stack: no checkpoint could resume here */
         if (poll_due(rt))
             ckpt__poll();
         ckpt__due();
+        ckpt__run_handlers();
         break;
     default:
         break;

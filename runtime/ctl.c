@@ -15,7 +15,7 @@ int ckpt__ctl_send(int tid, int type, const long *v, int n, char **strs, int nst
     int b = pvm_mkbuf(PvmDataDefault);
     if (b < 0)
         return b;
-    int old = pvm_setsbuf(b);
+    int old = pvm_setsbuf(b), ctx = pvm_setcontext(PvmBaseContext);
     int rc = pvm_pkint(hdr, 4, 1);
     if (rc >= 0 && n > 0)
         rc = pvm_pklong((long *)v, n, 1);
@@ -23,6 +23,7 @@ int ckpt__ctl_send(int tid, int type, const long *v, int n, char **strs, int nst
         rc = pvm_pkstr(strs[i]);
     if (rc >= 0)
         rc = pvm_send(tid, CKPT_CTL_TAG);
+    pvm_setcontext(ctx);    /* the runtime's traffic stays out of the application's contexts */
     pvm_setsbuf(old);
     pvm_freebuf(b);
     return rc;

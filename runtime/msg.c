@@ -162,12 +162,12 @@ static void log_unlink(struct ckpt_peer *p, struct ckpt_logent *e, struct ckpt_l
     free(e);
 }
 
-static void log_append(struct ckpt_peer *p, struct ckpt_logbuf *lb, int tag)
+static void log_append(struct ckpt_peer *p, struct ckpt_logbuf *lb, int tag, int ctx)
 {
     struct ckpt_logent *e = malloc(sizeof *e);
     if (!e)
         ckpt__die("out of memory (sender log)");
-    *e = (struct ckpt_logent){NULL, p->out_seq, ckpt__rt.epoch, tag, lb};
+    *e = (struct ckpt_logent){NULL, p->out_seq, ckpt__rt.epoch, tag, ctx, lb};
     lb->refs++;
     if (p->log_tail)
         p->log_tail->next = e;
@@ -231,65 +231,6 @@ static struct ckpt_logbuf *logbuf_for_sent(int bufid, int *fresh)
     return logbuf_add(bufid, len, mi.enc, 0);
 }
 
-/* ------------------------------------------------------------ the queue */
-
-static void enqueue(int bufid, int src_vtid, int tag, int len)
-{
-    struct ckpt_qmsg *q = malloc(sizeof *q);
-    if (!q)
-        ckpt__die("out of memory (receive queue)");
-    *q = (struct ckpt_qmsg){NULL, bufid, src_vtid, tag, len};
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (rt->q_tail)
-        rt->q_tail->next = q;
-    else
-        rt->q_head = q;
-    rt->q_tail = q;
-}
-
-static struct ckpt_qmsg *match(int vtid, int tag, struct ckpt_qmsg **prev)
-{
-    struct ckpt_qmsg *pv = NULL;
-    for (struct ckpt_qmsg *q = ckpt__rt.q_head; q; pv = q, q = q->next)
-        if ((vtid == -1 || q->src_vtid == vtid) && (tag == -1 || q->tag == tag)) {
-            if (prev)
-                *prev = pv;
-            return q;
-        }
-    return NULL;
-}
-
-/* Sources of delivered messages that PVM itself would report wrongly
- * (messages rebuilt after a restart). */
-#define RESTORED_MAX 64
-static struct {
-    int bufid, src_vtid, tag;
-} restored_src[RESTORED_MAX];
-
-/* Makes q the active receive buffer, freeing the previous one as pvm_recv does. */
-static int deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (prev)
-        prev->next = q->next;
-    else
-        rt->q_head = q->next;
-    if (rt->q_tail == q)
-        rt->q_tail = prev;
-    int old = pvm_getrbuf();
-    if (old > 0 && old != q->bufid) {
-        pvm_freebuf(old);
-        for (int k = 0; k < RESTORED_MAX; k++)
-            if (restored_src[k].bufid == old)
-                restored_src[k].bufid = 0;
-    }
-    pvm_setrbuf(q->bufid);
-    int b = q->bufid;
-    free(q);
-    rt->st.msgs_received++;
-    return b;
-}
-
 /* ------------------------------------------------------------ the wire */
 
 static void handle_ctl(int src, int type, const long *v, int n);
@@ -300,6 +241,7 @@ static __attribute__((noreturn)) void coordinator_lost(void);
 static void await_coordinator(const int *flag, int value)
 {
     struct ckpt_rt *rt = &ckpt__rt;
+    int ctx = pvm_setcontext(PvmBaseContext);    /* where the runtime's traffic travels */
     while (*flag == value) {
         static long v[CKPT_CTL_MAX];
         struct timeval tick = {0, 200000};
@@ -319,6 +261,7 @@ static void await_coordinator(const int *flag, int value)
         if (type >= 0)
             handle_ctl(rt->coord, type, v, n);
     }
+    pvm_setcontext(ctx);
 }
 
 /* A channel to a task of the job needs epoch marks (or the peer could take
@@ -352,8 +295,6 @@ static void ack(struct ckpt_peer *p, int len)
     p->ack_count = p->ack_bytes = 0;
 }
 
-int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
-
 /* Without its coordinator the job can neither checkpoint nor recover: stop,
  * leaving the committed checkpoints for `ckpt-run --restart`. */
 static __attribute__((noreturn)) void coordinator_lost(void)
@@ -365,6 +306,15 @@ static __attribute__((noreturn)) void coordinator_lost(void)
     exit(75);
 }
 
+/* libpvm's matching function while the runtime takes a message off the
+ * wire: the next one, whatever its context.  Installed only around those
+ * receives, so libgpvm's own receives keep PVM's matching. */
+static int take_any(int bufid, int tid, int tag)
+{
+    (void)bufid, (void)tid, (void)tag;
+    return 1;
+}
+
 /* Takes one message off the wire (how: poll, block, or wait up to tmo) and
  * files it.  Returns 1 if one was taken, 0 if none, <0 on a PVM error.  The
  * application's active receive buffer is kept across the raw receive. */
@@ -372,16 +322,20 @@ static int pull_one(int how, struct timeval *tmo)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     int saved = pvm_setrbuf(0);
+    /* pvm3.h gets pvm_recvf's return type wrong: it returns the old function. */
+    int (*match)(int, int, int) = (int (*)(int, int, int))(void (*)(void))pvm_recvf(take_any);
     int b = how == PULL_POLL ? pvm_nrecv(-1, -1)
           : how == PULL_BLOCK ? pvm_recv(-1, -1) : pvm_trecv(-1, -1, tmo);
+    pvm_recvf(match);
     if (b > 0)
         pvm_setrbuf(0);
     pvm_setrbuf(saved);
     if (b <= 0)
         return b;
 
-    int len, tag, src;
-    pvm_bufinfo(b, &len, &tag, &src);
+    struct pvmminfo mi;
+    pvm_getminfo(b, &mi);
+    int len = mi.len, tag = mi.tag, src = mi.src;
     if (tag == CKPT_COORD_LOST_TAG && rt->coord) {
         pvm_freebuf(b);
         coordinator_lost();
@@ -412,7 +366,7 @@ static int pull_one(int how, struct timeval *tmo)
                (unsigned long long)(seq - p->in_seq - 1), (unsigned)vtid,
                rt->log_on ? "" : " (the sender log is off: CKPT_LOG=off)");
     p->in_seq = seq;
-    enqueue(b, vtid, tag, len);
+    ckpt__enqueue(b, vtid, tag, mi.ctx, len);
     if (job && p->in_epoch == rt->epoch && rt->log_on)
         ack(p, len);
     return 1;
@@ -551,7 +505,7 @@ static void rebuild_and_replay(void)
                 ckpt__die("cannot rebuild a logged message: PVM error %d", b);
             uint64_t keep = p->out_seq;
             p->out_seq = r->seq;
-            log_append(p, logbuf_add(b, r->len, r->enc, 1), r->tag);
+            log_append(p, logbuf_add(b, r->len, r->enc, 1), r->tag, r->ctx);
             p->out_seq = keep;
         }
         p->rlog = NULL;
@@ -560,9 +514,10 @@ static void rebuild_and_replay(void)
     const struct msg_rec *r;
     const void *bytes;
     while (rt->rqueue && ckpt__msg_rec_next(rt->rqueue, rt->rqueue_len, &off, &r, &bytes) > 0) {
-        /* A buffer becomes readable only by arriving: send it to ourselves. */
+        /* A buffer becomes readable only by arriving: send it to ourselves,
+         * in the context it was sent in. */
         int b = ckpt__buf_make(bytes, (size_t)r->len, r->enc);
-        int old = pvm_setsbuf(b);
+        int old = pvm_setsbuf(b), ctx = pvm_setcontext(r->ctx);
         int rc = pvm_send(rt->mytid, r->tag);
         pvm_setsbuf(old);
         pvm_freebuf(b);
@@ -571,16 +526,11 @@ static void rebuild_and_replay(void)
         if (got > 0)
             pvm_setrbuf(0);
         pvm_setrbuf(saved);
+        pvm_setcontext(ctx);
         if (got < 0)
             ckpt__die("cannot rebuild a received message: PVM error %d", got);
-        enqueue(got, r->peer, r->tag, r->len);
-        for (int k = 0; k < RESTORED_MAX; k++)
-            if (restored_src[k].bufid == 0) {
-                restored_src[k].bufid = got;
-                restored_src[k].src_vtid = r->peer;
-                restored_src[k].tag = r->tag;
-                break;
-            }
+        ckpt__enqueue(got, r->peer, r->tag, r->ctx, r->len);
+        ckpt__restored_note(got, r->peer, r->tag);
     }
     rt->rqueue = NULL;
     if (rt->rsbuf) {
@@ -605,8 +555,9 @@ static void rebuild_and_replay(void)
                 long first = (long)e->seq;
                 ckpt__ctl_send(p->tid, CTL_REPLAY, &first, 1, NULL, 0);
             }
-            int old = pvm_setsbuf(e->buf->bufid);
+            int old = pvm_setsbuf(e->buf->bufid), ctx = pvm_setcontext(e->ctx);
             int rc = pvm_send(p->tid, e->tag);
+            pvm_setcontext(ctx);
             pvm_setsbuf(old);
             if (rc < 0)
                 pr_err("replay to t%x failed: PVM error %d", (unsigned)p->vtid, rc);
@@ -642,6 +593,10 @@ void ckpt__msg_attach(void)
     raw_enc = mi.enc;
     pvm_freebuf(b);
 
+    if (rt->restoring)
+        pvm_setcontext(rt->ctx);
+    else
+        rt->ctx = pvm_getcontext();     /* a spawned task starts in its parent's */
     if (!rt->restoring) {
         rt->myvtid = rt->mytid;
         int parent = pvm_parent();
@@ -718,6 +673,20 @@ int ckpt_pvm_siblings(int **tids)
     }
     *tids = list;
     return n;
+}
+
+/* Tasks of the job are shown with their virtual ids. */
+int ckpt_pvm_tasks(int where, int *ntask, struct pvmtaskinfo **taskp)
+{
+    if (!ckpt__job())
+        return pvm_tasks(where, ntask, taskp);
+    int rc = pvm_tasks(where > 0 && !(where & 0x80000000) ? ckpt__tid_of(where) : where,
+                       ntask, taskp);
+    for (int i = 0; rc >= 0 && i < *ntask; i++) {
+        (*taskp)[i].ti_tid = ckpt__vtid_of((*taskp)[i].ti_tid);
+        (*taskp)[i].ti_ptid = ckpt__vtid_of((*taskp)[i].ti_ptid);
+    }
+    return rc;
 }
 
 /* A bare name is looked up beside the running program first, so jobs work
@@ -844,7 +813,7 @@ static void record_sent(struct ckpt_peer *p, int bufid, int tag)
         free(tmp);
         lb = logbuf_add(b, len, raw_enc, 1);
     }
-    log_append(p, lb, tag);
+    log_append(p, lb, tag, rt->ctx);
 }
 
 int ckpt_pvm_send(int tid, int msgtag)
@@ -939,28 +908,36 @@ static int receive(int tid, int msgtag, const struct timeval *tmo)
     uint64_t deadline = 0;
     if (tmo)
         deadline = ckpt__now_ns() + (uint64_t)tmo->tv_sec * 1000000000u + (uint64_t)tmo->tv_usec * 1000u;
+    if (rt->in_handler) {
+        pr_err("a receive inside a message handler is not allowed (PVM forbids it too)");
+        return PvmNotImpl;
+    }
     ckpt__safepoint();
     for (;;) {
-        struct ckpt_qmsg *prev = NULL, *q = match(tid, msgtag, &prev);
-        if (q)
-            return deliver(q, prev);
+        struct ckpt_qmsg *q, *prev = NULL;
+        int rc = ckpt__queue_find(tid, msgtag, &q, &prev);
+        if (rc != 0)
+            return rc < 0 ? rc : ckpt__deliver(q, prev);
         struct timeval left, *lp = NULL;
         if (tmo) {
             uint64_t now = ckpt__now_ns();
             if (now >= deadline) {
-                while (pull_one(PULL_POLL, NULL) > 0 && rt->requested <= rt->epoch)
-                    if ((q = match(tid, msgtag, &prev)))
-                        return deliver(q, prev);
+                while (pull_one(PULL_POLL, NULL) > 0 && rt->requested <= rt->epoch) {
+                    ckpt__run_handlers();
+                    if ((rc = ckpt__queue_find(tid, msgtag, &q, &prev)) != 0)
+                        return rc < 0 ? rc : ckpt__deliver(q, prev);
+                }
                 return 0;
             }
             left.tv_sec = (time_t)((deadline - now) / 1000000000u);
             left.tv_usec = (suseconds_t)((deadline - now) % 1000000000u / 1000u);
             lp = &left;
         }
-        int rc = wait_one(lp);
+        rc = wait_one(lp);
         if (rc < 0)
             return rc;
         ckpt__due();
+        ckpt__run_handlers();
     }
 }
 
@@ -985,13 +962,15 @@ int ckpt_pvm_probe(int tid, int msgtag)
     if (!ckpt__job())
         return pvm_probe(tid, msgtag);
     ckpt__safepoint();
-    struct ckpt_qmsg *q = match(tid, msgtag, NULL);
-    if (!q) {       /* like PVM's probe, look at the wire too */
+    struct ckpt_qmsg *q, *prev;
+    int rc = ckpt__queue_find(tid, msgtag, &q, &prev);
+    if (rc == 0) {      /* like PVM's probe, look at the wire too */
         ckpt__poll();
         ckpt__due();
-        q = match(tid, msgtag, NULL);
+        ckpt__run_handlers();
+        rc = ckpt__queue_find(tid, msgtag, &q, &prev);
     }
-    return q ? q->bufid : 0;
+    return rc <= 0 ? rc : q->bufid;
 }
 
 int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
@@ -1013,53 +992,4 @@ int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
     if (rlen)
         *rlen = items;
     return rc < 0 ? rc : 0;
-}
-
-/* Messages in another context than the default one would not reach the
- * runtime's receives; a handler or a matching function would see messages
- * before it.  Refused in a job rather than silently wrong. */
-int ckpt_pvm_setcontext(int ctx)
-{
-    if (ckpt__job() && ctx != pvm_getcontext()) {
-        pr_err("pvm_setcontext: message contexts are not supported under ckpt-run yet");
-        return PvmNotImpl;
-    }
-    return pvm_setcontext(ctx);
-}
-
-int ckpt_pvm_addmhf(int src, int tag, int ctx, int (*f)(int))
-{
-    if (ckpt__job()) {
-        pr_err("pvm_addmhf: message handlers are not supported under ckpt-run yet");
-        return PvmNotImpl;
-    }
-    return pvm_addmhf(src, tag, ctx, f);
-}
-
-int (*ckpt_pvm_recvf(int (*f)(int, int, int)))(int (*)(int, int, int))
-{
-    if (ckpt__job()) {
-        pr_err("pvm_recvf: custom matching is ignored under ckpt-run: receives match by "
-               "source and tag");
-        return NULL;
-    }
-    return pvm_recvf(f);
-}
-
-int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid)
-{
-    int rc = pvm_bufinfo(bufid, bytes, msgtag, tid);
-    if (rc < 0 || !ckpt__job())
-        return rc;
-    for (int k = 0; k < RESTORED_MAX; k++)
-        if (restored_src[k].bufid == bufid) {
-            if (msgtag)
-                *msgtag = restored_src[k].tag;
-            if (tid)
-                *tid = restored_src[k].src_vtid;
-            return rc;
-        }
-    if (tid)
-        *tid = ckpt__vtid_of(*tid);
-    return rc;
 }

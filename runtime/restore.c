@@ -71,12 +71,19 @@ static uintptr_t translate(uint64_t p, int *ok)
         if (p >= r->old && p <= r->old + r->len)   /* one past the end is valid C */
             return (uintptr_t)r->now + (uintptr_t)(p - r->old);
     }
-    /* Into the executable itself (a string literal, a function, an unsaved
-     * global): it moved with the load address. */
-    if (p >= rt->old_exe_start && p < rt->old_exe_end)
-        return (uintptr_t)__executable_start + (uintptr_t)(p - rt->old_exe_start);
-    *ok = 0;
-    return 0;
+    uintptr_t in_exe = ckpt__exe_ptr(p);
+    *ok = in_exe != 0;
+    return in_exe;
+}
+
+/* Into the executable itself (a string literal, a function, an unsaved
+ * global): it moved with the load address.  0 if p was not in it. */
+uintptr_t ckpt__exe_ptr(uint64_t p)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (p < rt->old_exe_start || p >= rt->old_exe_end)
+        return 0;
+    return (uintptr_t)__executable_start + (uintptr_t)(p - rt->old_exe_start);
 }
 
 /* Translates the pending pointers that can be; with final, all of them. */

@@ -57,7 +57,7 @@ struct ckpt_logent {                /* one logged message on one channel */
     struct ckpt_logent *next;
     uint64_t seq;
     uint64_t epoch;                 /* ours when we sent it */
-    int tag;
+    int tag, ctx;                   /* its tag and message context */
     struct ckpt_logbuf *buf;
 };
 struct ckpt_peer {
@@ -80,7 +80,11 @@ struct ckpt_peer {
 enum { PEER_UNKNOWN = -1, PEER_PLAIN = 0, PEER_JOB = 1 };
 struct ckpt_qmsg {                  /* received from PVM, not yet delivered */
     struct ckpt_qmsg *next;
-    int bufid, src_vtid, tag, len;
+    int bufid, src_vtid, tag, ctx, len;
+};
+struct ckpt_handler {               /* pvm_addmhf */
+    int id, src, tag, ctx;          /* src: a virtual task id or -1 */
+    int (*fn)(int);
 };
 
 enum ckpt_mode { CKPT_MODE_PLAIN, CKPT_MODE_STANDALONE, CKPT_MODE_JOB };
@@ -145,6 +149,11 @@ struct ckpt_rt {
     struct ckpt_peer **peers;
     int npeers, maxpeers;
     struct ckpt_qmsg *q_head, *q_tail;
+    int ctx;                        /* the application's message context */
+    int (*match_fn)(int, int, int); /* the application's pvm_recvf, NULL: PVM's rule */
+    struct ckpt_handler *handlers;  /* the application's message handlers */
+    int nhandlers, maxhandlers, handler_ids;
+    int in_handler;                 /* one of them runs now */
 
     struct ckpt_stats st;
 };
@@ -165,6 +174,7 @@ void ckpt__restore_finish(void);
 void ckpt__reloc_add(uint64_t old, uint64_t len, void *now);
 void ckpt__fixup_add(void **where, uint64_t old, const char *name);
 void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v);
+uintptr_t ckpt__exe_ptr(uint64_t old);
 
 /* state.c: the task's state as image sections */
 int ckpt__state_write(struct ckpt_imgw *w);
@@ -186,6 +196,14 @@ int ckpt__vtid_of(int tid);
 int ckpt__tid_of(int vtid);
 void ckpt__log_drop_upto(struct ckpt_peer *p, uint64_t seq);
 void ckpt__ctl_to_coord(int type, const long *v, int n);
+
+/* queue.c */
+void ckpt__enqueue(int bufid, int src_vtid, int tag, int ctx, int len);
+int ckpt__queue_find(int vtid, int tag, struct ckpt_qmsg **found, struct ckpt_qmsg **prev);
+int ckpt__deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev);
+void ckpt__run_handlers(void);
+void ckpt__restored_note(int bufid, int src_vtid, int tag);
+int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);   /* ckpt_pvm.h */
 
 /* pvmbuf.c: message bytes through libpvm's internals */
 int ckpt__buf_bytes(int bufid, void *out, size_t max, int *enc);

@@ -70,12 +70,14 @@ static int write_frame(struct ckpt_imgw *w, const char *name, int depth, int sit
 static int write_meta(struct ckpt_imgw *w)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    size_t len = sizeof(struct meta_rec) + (size_t)rt->npeers * sizeof(struct peer_rec);
+    size_t len = sizeof(struct meta_rec) + (size_t)rt->npeers * sizeof(struct peer_rec) +
+                 (size_t)rt->nhandlers * sizeof(struct handler_rec);
     char *buf = calloc(1, len);
     if (!buf)
         return -ENOMEM;
     struct meta_rec *m = (struct meta_rec *)buf;
     struct peer_rec *pr = (struct peer_rec *)(m + 1);
+    struct handler_rec *hr = (struct handler_rec *)(pr + rt->npeers);
     m->version = STATE_VERSION;
     m->vtid = rt->myvtid;
     m->tid = rt->mytid;
@@ -86,6 +88,13 @@ static int write_meta(struct ckpt_imgw *w)
     m->exe_start = (uintptr_t)__executable_start;
     m->exe_end = (uintptr_t)_end;
     m->npeers = rt->npeers;
+    m->ctx = rt->ctx;
+    m->match_fn = (uintptr_t)rt->match_fn;
+    m->nhandlers = rt->nhandlers;
+    for (int i = 0; i < rt->nhandlers; i++) {
+        const struct ckpt_handler *h = &rt->handlers[i];
+        hr[i] = (struct handler_rec){h->id, h->src, h->tag, h->ctx, (uintptr_t)h->fn};
+    }
     for (int i = 0; i < rt->npeers; i++) {
         const struct ckpt_peer *p = rt->peers[i];
         pr[i].vtid = p->vtid;
@@ -187,6 +196,7 @@ static int write_log(struct ckpt_imgw *w, const struct ckpt_peer *p)
         r->seq = e->seq;
         r->peer = p->vtid;
         r->tag = e->tag;
+        r->ctx = e->ctx;
         r->enc = e->buf->enc;
         r->len = e->buf->len;
         if (ckpt__buf_bytes(e->buf->bufid, r + 1, (size_t)r->len, NULL) != r->len) {
@@ -216,6 +226,7 @@ static int write_queue(struct ckpt_imgw *w)
         struct msg_rec *r = (struct msg_rec *)at;
         r->peer = q->src_vtid;
         r->tag = q->tag;
+        r->ctx = q->ctx;
         r->len = q->len;
         if (ckpt__buf_bytes(q->bufid, r + 1, (size_t)r->len, &r->enc) != r->len) {
             free(buf);
@@ -282,12 +293,40 @@ static const struct ckpt_img_section *next(struct cursor *c, uint32_t type)
     return s;
 }
 
+/* The application's matching function and message handlers: functions of
+ * the executable, which has moved with its load address. */
+static int read_handlers(const struct meta_rec *m, const struct handler_rec *hr)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    uintptr_t fn = ckpt__exe_ptr(m->match_fn);
+    if (m->match_fn && !fn)
+        return -EINVAL;
+    rt->match_fn = (int (*)(int, int, int))fn;
+    if (m->nhandlers == 0)
+        return 0;
+    rt->handlers = calloc((size_t)m->nhandlers, sizeof *rt->handlers);
+    if (!rt->handlers)
+        return -ENOMEM;
+    rt->nhandlers = rt->maxhandlers = m->nhandlers;
+    for (int i = 0; i < m->nhandlers; i++) {
+        if (!(fn = ckpt__exe_ptr(hr[i].fn)))
+            return -EINVAL;
+        rt->handlers[i] = (struct ckpt_handler){hr[i].id, hr[i].src, hr[i].tag, hr[i].ctx,
+                                                (int (*)(int))fn};
+        if (hr[i].id > rt->handler_ids)
+            rt->handler_ids = hr[i].id;
+    }
+    return 0;
+}
+
 static int read_meta(const struct ckpt_img_section *s)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     const struct meta_rec *m = s->data;
     if (s->len < sizeof *m || m->version != STATE_VERSION || m->npeers < 0 ||
-        s->len != sizeof *m + (uint64_t)m->npeers * sizeof(struct peer_rec))
+        m->nhandlers < 0 ||
+        s->len != sizeof *m + (uint64_t)m->npeers * sizeof(struct peer_rec) +
+                      (uint64_t)m->nhandlers * sizeof(struct handler_rec))
         return -EINVAL;
     rt->myvtid = m->vtid;
     rt->parent_vtid = m->parent_vtid;
@@ -296,7 +335,11 @@ static int read_meta(const struct ckpt_img_section *s)
     memcpy(rt->out_off, m->out_off, sizeof rt->out_off);
     rt->old_exe_start = m->exe_start;
     rt->old_exe_end = m->exe_end;
+    rt->ctx = m->ctx;
     const struct peer_rec *pr = (const struct peer_rec *)(m + 1);
+    int err = read_handlers(m, (const struct handler_rec *)(pr + m->npeers));
+    if (err)
+        return err;
     for (int i = 0; i < m->npeers; i++) {
         struct ckpt_peer *p = ckpt__peer(pr[i].vtid, 1);
         p->tid = pr[i].tid;

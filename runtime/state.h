@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define STATE_VERSION 1
+#define STATE_VERSION 2
 #define PAD8(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
 
 struct meta_rec {
@@ -16,11 +16,18 @@ struct meta_rec {
     uint64_t epoch, safepoints;
     int64_t out_off[3];
     uint64_t exe_start, exe_end;
-    int32_t npeers, pad;
+    int32_t npeers, ctx;       /* ctx: the application's message context */
+    uint64_t match_fn;         /* its pvm_recvf function, 0: none */
+    int32_t nhandlers, pad;
+    /* npeers peer_rec, then nhandlers handler_rec */
 };
 struct peer_rec {
     int32_t vtid, tid, instrumented, sibling;
     uint64_t out_seq, marked_epoch, in_seq, acked;
+};
+struct handler_rec {      /* pvm_addmhf */
+    int32_t id, src, tag, ctx;
+    uint64_t fn;
 };
 struct frame_rec {
     int32_t depth, site, nvars, pad;
@@ -34,6 +41,7 @@ struct msg_rec {          /* a logged or queued message; its bytes follow */
     uint64_t seq;
     int32_t peer;          /* LOG: receiver vtid; QUEUE: sender vtid */
     int32_t tag, enc, len;
+    int32_t ctx, pad;      /* the message context it was sent in */
 };
 
 int ckpt__msg_rec_next(const void *data, uint64_t len, uint64_t *off,

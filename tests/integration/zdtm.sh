@@ -25,6 +25,10 @@
 #
 # --fault sets CKPT_FAULT for the instrumented runs (runtime/fault.c).
 #
+# --after-commit kills as soon as a checkpoint has been committed rather than
+# at a random time, so that every recovery rolls back to a cut (for the
+# in-transit tests: a cut with messages in transit).
+#
 # ZDTM_SEED fixes the random choices (printed at the start); ZDTM_RUNS
 # overrides --runs (the full suite sets it to 20).
 set -euo pipefail
@@ -35,7 +39,7 @@ top=$(cd "$here/../.." && pwd)
 
 src=${1:?usage: zdtm.sh SOURCE [options] -- ARGS}
 shift
-log_off=0 exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
+log_off=0 after_commit=0 exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
 while (($#)); do
     case $1 in
     --runs) runs=$2; shift 2 ;;
@@ -46,6 +50,7 @@ while (($#)); do
     --spmd) spmd=$2; shift 2 ;;
     --exe) exe=$2; shift 2 ;;
     --log-off) log_off=1; shift ;;
+    --after-commit) after_commit=1; shift ;;
     --fault) export CKPT_FAULT=$2; shift 2 ;;
     --plain-args) plain_args=$2; shift 2 ;;
     --) shift; break ;;
@@ -103,8 +108,13 @@ run_one() {
     "$ckpt_run" -v -i "$interval" -d "$work/ckpt.$name" "${launch[@]}" "$work/ckpt/$name" "${args[@]}" >"$out" 2>"$err" &
     pid=$!
     for ((k = 0; k < nk; k++)); do
-        # somewhere in the first 80% of a plain run's span, after start-up
-        sleep "$(awk -v s="$span" -v r="$RANDOM" 'BEGIN { printf "%.3f", (100 + r % (s * 0.8 + 1)) / 1000 }')"
+        if ((after_commit)); then
+            local waited=0
+            until grep -q 'committed' "$err" 2>/dev/null || ((waited++ > 200)); do sleep 0.02; done
+        else
+            # somewhere in the first 80% of a plain run's span, after start-up
+            sleep "$(awk -v s="$span" -v r="$RANDOM" 'BEGIN { printf "%.3f", (100 + r % (s * 0.8 + 1)) / 1000 }')"
+        fi
         # the job's own tasks only (not ckpt-run, not the console asking)
         mapfile -t victims < <(pvmvm_tasks | awk -v p="$pid" -v d="$work/ckpt/" '$2 != p && index($3, d) == 1 { print $2 }')
         ((${#victims[@]})) || break
@@ -114,6 +124,7 @@ run_one() {
     # without the log a lost message shows as a job that waits for ever
     local deadline=$((SECONDS + (log_off ? 4 + span / 250 : 120)))
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    grep -q 'recovered from checkpoint\|from the beginning' "$err" && landed=$((landed + 1))
     if kill -0 "$pid" 2>/dev/null; then
         kill -9 "$pid"
         wait "$pid" || true
@@ -129,7 +140,6 @@ run_one() {
         return
     fi
     wait "$pid" || rc=$?
-    grep -q 'recovered from checkpoint\|from the beginning' "$err" && landed=$((landed + 1))
     if ((log_off && nk > 0)) && { ((rc != 0)) || ! cmp -s "$work/expected" "$out" ||
         grep -q 'lost in transit' "$err" "$PVMVM_LOG"; }; then
         lost=$((lost + 1))

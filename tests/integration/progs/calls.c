@@ -1,0 +1,164 @@
+/*
+ * calls: one round after another, a master and the worker it spawns use the
+ * PVM calls an application may make, each in a way whose result shows in the
+ * output: psend/precv, mcast, a kept send buffer sent twice, wildcard and
+ * selective receives, nrecv and probe polling, trecv timing out, a message
+ * context, a matching function (pvm_recvf) ranking messages, a message
+ * handler (pvm_addmhf), pvm_bufinfo and pvm_tasks.
+ *   calls ROUNDS
+ * Expectation: the output of a failure-free plain run, whatever is killed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <pvm3.h>
+
+enum { T_DATA = 10, T_CTX = 20, T_KEPT1 = 21, T_KEPT2 = 22, T_RANKED_END = 31,
+       T_HANDLED = 40, T_END = 41, T_MCAST = 50, T_RANKED = 60 /* .. 69: the value */, T_NEVER = 99 };
+
+static long handled_sum;
+#pragma CKPT_SAVE(handled_sum)
+
+static long work(long x) { volatile long s = x; for (int i = 0; i < 400000; i++) s = s * 31 + i; return s & 0xff; }
+
+static int on_handled(int mid) {
+    int v;
+    pvm_upkint(&v, 1, 1);
+    handled_sum += v;
+    (void)mid;
+    return 0;
+}
+
+/* Picks the queued ranked message with the largest value (in its tag) first. */
+static int by_value(int mid, int tid, int tag) {
+    int bytes, mtag, src;
+    (void)tid;
+    (void)tag;
+    if (pvm_bufinfo(mid, &bytes, &mtag, &src) < 0 || mtag < T_RANKED || mtag > T_RANKED + 9)
+        return 0;
+    return 2 + mtag - T_RANKED;
+}
+
+static void send_int(int to, int tag, int v) {
+    pvm_initsend(PvmDataDefault);
+    pvm_pkint(&v, 1, 1);
+    pvm_send(to, tag);
+}
+
+/* The value of the next message from `from` with `tag`; its tag in *got. */
+static int recv_tagged(int from, int tag, int *got) {
+    int v, bytes, src;
+    int b = pvm_recv(from, tag);
+    pvm_bufinfo(b, &bytes, got, &src);
+    if ((from != -1 && src != from) || (tag != -1 && *got != tag))
+        printf("bufinfo mismatch: src %x tag %d\n", src, *got);
+    pvm_upkint(&v, 1, 1);
+    return v;
+}
+
+static int recv_int(int from, int tag) {
+    int got;
+    return recv_tagged(from, tag, &got);
+}
+
+static void worker(void) {
+    int parent = pvm_parent(), ctx, round, data[4], rtid, rtag, rlen, m, v, base, kept, old, k;
+    struct timeval tmo;
+    #pragma CKPT_SAVE(parent, ctx, round, data, rtid, rtag, rlen, m, v, base, kept, old, k, tmo)
+    ctx = recv_int(parent, T_CTX);
+    for (round = 0;; round++) {
+        pvm_precv(parent, T_DATA, data, 4, PVM_INT, &rtid, &rtag, &rlen);
+        if (rlen != 4 || rtid != parent || rtag != T_DATA)
+            printf("precv: %d items from %x tag %d\n", rlen, rtid, rtag);
+        if (data[0] < 0)
+            break;
+        m = recv_int(parent, T_MCAST);
+        tmo.tv_sec = 0;
+        tmo.tv_usec = 20000;
+        if (pvm_trecv(parent, T_NEVER, &tmo) != 0)
+            printf("trecv did not time out\n");
+        v = (int)work(data[0] + data[1] + data[2] + data[3] + m);
+
+        /* the same tag in two contexts: the master tells them apart */
+        base = pvm_setcontext(ctx);
+        send_int(parent, T_CTX, v + 1000);
+        pvm_setcontext(base);
+        send_int(parent, T_CTX, v);
+
+        /* one packed buffer, kept aside and sent twice */
+        kept = pvm_mkbuf(PvmDataDefault);
+        old = pvm_setsbuf(kept);
+        pvm_pkint(&v, 1, 1);
+        pvm_send(parent, T_KEPT1);
+        pvm_setsbuf(old);
+        old = pvm_setsbuf(kept);
+        pvm_send(parent, T_KEPT2);
+        pvm_setsbuf(old);
+        pvm_freebuf(kept);
+
+        for (k = 0; k < 3; k++)
+            send_int(parent, T_RANKED + (v + 7 * k) % 10, k);
+        send_int(parent, T_RANKED_END, 0);
+        send_int(parent, T_HANDLED, v % 17);
+        send_int(parent, T_END, round);
+    }
+}
+
+static int child_listed(int child) {
+    int n, found = 0;
+    struct pvmtaskinfo *ti;
+    if (pvm_tasks(0, &n, &ti) < 0)
+        return 0;
+    for (int i = 0; i < n; i++)
+        found |= ti[i].ti_tid == child;
+    return found;
+}
+
+int main(int argc, char **argv) {
+    int rounds, child, i, ctx, data[4], kept1, kept2, b, in_base, base, in_ctx, r0, r1, r2, end;
+    int (*oldf)(int, int, int);
+    #pragma CKPT_SAVE(child, i, ctx, rounds, data, kept1, kept2, b, in_base, base, in_ctx, r0, r1, r2, end, oldf)
+    rounds = argc > 1 ? atoi(argv[1]) : 20;
+    if (pvm_parent() > 0) { worker(); pvm_exit(); return 0; }
+    char *args[] = {"-w", NULL};
+    if (pvm_spawn(argv[0], args, PvmTaskDefault, "", 1, &child) != 1) { fprintf(stderr, "spawn failed\n"); return 1; }
+    ctx = pvm_newcontext();
+    send_int(child, T_CTX, ctx);
+    if (pvm_addmhf(child, T_HANDLED, pvm_getcontext(), on_handled) < 0)
+        printf("addmhf failed\n");
+    for (i = 0; i < rounds; i++) {
+        for (int k = 0; k < 4; k++)
+            data[k] = i * 4 + k;
+        pvm_psend(child, T_DATA, data, 4, PVM_INT);
+        pvm_initsend(PvmDataDefault);
+        pvm_pkint(&i, 1, 1);
+        pvm_mcast(&child, 1, T_MCAST);
+
+        while (!pvm_probe(child, T_KEPT1))
+            ;
+        kept1 = recv_int(-1, T_KEPT1);
+        while ((b = pvm_nrecv(child, T_KEPT2)) == 0)
+            ;
+        pvm_upkint(&kept2, 1, 1);
+        in_base = recv_int(child, T_CTX);    /* arrived second, taken first */
+        base = pvm_setcontext(ctx);
+        in_ctx = recv_int(-1, -1);
+        pvm_setcontext(base);
+
+        recv_int(child, T_RANKED_END);
+        oldf = (int (*)(int, int, int))pvm_recvf(by_value);
+        recv_tagged(child, -1, &r0);
+        recv_tagged(child, -1, &r1);
+        recv_tagged(child, -1, &r2);
+        pvm_recvf(oldf);
+        end = recv_int(child, T_END);
+
+        printf("round %d: kept %d %d ctx %d base %d ranked %d %d %d handled %ld end %d tasks %s\n",
+               i, kept1, kept2, in_ctx, in_base, r0 - T_RANKED, r1 - T_RANKED, r2 - T_RANKED, handled_sum, end,
+               child_listed(child) ? "ok" : "missing");
+        fflush(stdout);
+    }
+    data[0] = -1;
+    pvm_psend(child, T_DATA, data, 4, PVM_INT);
+    pvm_exit();
+    return 0;
+}
