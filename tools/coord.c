@@ -481,20 +481,27 @@ static struct task *on_host_lost(struct job *j, int bufid)
     if (rc < 0)
         return NULL;
     struct task *first = NULL;
-    char list[512] = "";
-    size_t len = 0;
+    char vtids[512] = "", tids[512] = "";
+    size_t vlen = 0, tlen = 0;
+    int moved = 0;
     for (int i = 0; i < j->ntasks; i++) {
         struct task *t = &j->tasks[i];
         if (t->state != T_ALIVE || t->tid <= 0 || pvm_tidtohost(t->tid) != dtid)
             continue;
         t->state = T_KILLED;    /* gone with their host: nothing left to kill */
         first = first ? first : t;
-        if (len < sizeof list)
-            len += (size_t)snprintf(list + len, sizeof list - len, " t%x", (unsigned)t->vtid);
+        moved |= t->tid != t->vtid;
+        if (vlen < sizeof vtids)
+            vlen += (size_t)snprintf(vtids + vlen, sizeof vtids - vlen, " t%x", (unsigned)t->vtid);
+        if (tlen < sizeof tids)
+            tlen += (size_t)snprintf(tids + tlen, sizeof tids - tlen, " t%x", (unsigned)t->tid);
     }
+    /* Restarted tasks keep the ids the application knows (vtids); PVM's tools
+     * show the ones they run under now. */
     if (first) {
-        say("host %s (t%x) left the virtual machine; tasks of the job that ran there:%s",
-            host_name(dtid), (unsigned)dtid, list);
+        say("host %s (t%x) left the virtual machine; tasks of the job that ran there:%s%s%s%s",
+            host_name(dtid), (unsigned)dtid, vtids, moved ? " (running as" : "", moved ? tids : "",
+            moved ? ")" : "");
     } else if (j->o.verbose >= 1) {
         say("host %s (t%x) left the virtual machine; no task of the job ran there",
             host_name(dtid), (unsigned)dtid);
