@@ -12,6 +12,8 @@
 #define CKPT_NOTIFY_TAG (CKPT_CTL_TAG + 1)      /* a task's exit, to the coordinator */
 #define CKPT_OUTPUT_TAG (CKPT_CTL_TAG + 2)      /* tasks' stdout, to ckpt-run -n */
 #define CKPT_COORD_LOST_TAG (CKPT_CTL_TAG + 3)  /* the coordinator's exit, to tasks */
+#define CKPT_HOSTDEL_TAG (CKPT_CTL_TAG + 4)     /* a host left the virtual machine, to the coordinator */
+#define CKPT_HOSTADD_TAG (CKPT_CTL_TAG + 5)     /* hosts joined the virtual machine, to the coordinator */
 #define CKPT_CTL_MAGIC 0x434b5054     /* "CKPT" */
 #define CKPT_CTL_VERSION 1
 #define CKPT_CTL_MAX 65536            /* longs in one control message */

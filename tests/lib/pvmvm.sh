@@ -3,7 +3,7 @@
 #
 # Source it from a bash test, then:
 #
-#   pvmvm_start [--ep DIR]... [--wd DIR] [--timeout SECONDS]
+#   pvmvm_start [--ep DIR]... [--wd DIR] [--hosts] [--timeout SECONDS]
 #       Starts a private pvmd and waits until it is ready.  Exports PVM_ROOT,
 #       PVM_ALLOW_ROOT=1, PVM_VMID (unique: ckpt-test-<pid>-<random>) and PVM_TMP
 #       (a fresh `mktemp -d` folder holding the daemon's socket, address file and
@@ -19,6 +19,11 @@
 #       (man 1PVM pvmd3: `*` sets the options of every host, the master
 #       included), which nothing in the environment can override.
 #       A name with a '/' in it (pvm_spawn("/abs/prog", ...)) is run as given.
+#         --hosts    let the machine grow more hosts with pvmvm_add_host, all
+#                    on this computer.  PVM adds no host to a master whose
+#                    address is 127.0.0.1 (what this computer's name resolves
+#                    to), so the master pvmd is named 127.0.0.254 (pvmd
+#                    -n): all of 127/8 is this computer's loopback.
 #       Spawned tasks get the daemon's environment: the test's, as it was when
 #       pvmvm_start ran (export what tasks need before calling it).
 #
@@ -28,6 +33,20 @@
 #       until that pid is gone, removes PVM_TMP.  Idempotent.  Should the test
 #       shell die without running its EXIT trap (SIGKILL, `exec`), a watchdog
 #       started by pvmvm_start does the same within about 2 s.
+#
+#   pvmvm_add_host ADDR
+#       (after pvmvm_start --hosts) Adds a host to the machine: ADDR is a
+#       loopback address other than 127.0.0.1 and 127.0.0.254, such as
+#       127.0.0.2.  PVM starts a slave pvmd through $PVM_RSH, here a script
+#       in PVM_TMP that ignores the host name and starts that pvmd on this
+#       computer with a PVM_TMP of its own, $PVMVM_TMP/host.ADDR (a pvmd's
+#       socket and address file are named after the uid and vmid only, so two
+#       pvmds of one machine cannot share a folder).  Tasks it starts inherit
+#       that PVM_TMP, and the host file's `*` options (ep=, wd=).  A slave
+#       pvmd goes away with the master's halt; pvmvm_stop makes sure.
+#   pvmvm_host_pid ADDR        the pid of host ADDR's pvmd (a slave forks after
+#                              startup: it is found under /proc, by its command
+#                              line and its PVM_TMP); nothing if none runs
 #
 #   pvmvm_run SECONDS CMD [ARGS...]
 #       Runs CMD with a timeout; on timeout fails the test with a message.
@@ -45,7 +64,8 @@
 #
 # Variables set for the test: PVMVM_PID (the daemon's pid), PVMVM_TMP (= PVM_TMP),
 # PVMVM_LOG (the daemon's log: output of spawned tasks lands there, each line
-# prefixed "[t80040000] date time [tTID] "), PVMVM_SOCK (the daemon's socket).
+# prefixed "[t80040000] date time [tTID] "), PVMVM_SOCK (the daemon's socket),
+# PVMVM_MASTER (with --hosts: the master's host name, 127.0.0.254).
 #
 # Every function is safe under `set -euo pipefail`.
 #
@@ -61,6 +81,7 @@ PVMVM_PID=
 PVMVM_TMP=
 PVMVM_LOG=
 PVMVM_SOCK=
+PVMVM_MASTER=
 PVMVM__WATCH=
 PVMVM__AT_EXIT=()
 
@@ -90,6 +111,33 @@ pvmvm__wait_gone() {
 
 pvmvm_at_exit() { PVMVM__AT_EXIT+=("$1"); }
 
+# pvmvm__slave_pids DIR: pids of slave pvmds whose PVM_TMP is DIR (the tasks
+# they start inherit that PVM_TMP too, hence the command line test).
+pvmvm__slave_pids() {
+    local p dir=$1
+    for p in /proc/[0-9]*; do
+        [[ $(tr '\0' ' ' 2>/dev/null <"$p/cmdline") == *pvmd\ -s\ * ]] || continue
+        tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -qxF "PVM_TMP=$dir" && echo "${p#/proc/}"
+    done
+    return 0
+}
+
+# pvmvm__stop_slaves TMP: ends the slave pvmds started under TMP/host.*,
+# should the master's halt not have taken them down.
+pvmvm__stop_slaves() {
+    local d pid
+    for d in "$1"/host.*; do
+        [[ -d $d ]] || continue
+        for pid in $(pvmvm__slave_pids "$d"); do
+            pvmvm__wait_gone "$pid" 3 && continue
+            pvmvm__err "slave pvmd $pid ($d) outlived the halt; sending SIGTERM"
+            kill -TERM "$pid" 2>/dev/null || true
+            pvmvm__wait_gone "$pid" 3 || kill -KILL "$pid" 2>/dev/null || true
+        done
+    done
+    return 0
+}
+
 pvmvm__on_exit() {
     local rc=$? cmd
     for cmd in "${PVMVM__AT_EXIT[@]}"; do
@@ -100,13 +148,15 @@ pvmvm__on_exit() {
 }
 
 pvmvm_start() {
-    local ep= wd=$PWD pvmd hostfile deadline uid
+    local ep= wd=$PWD pvmd hostfile deadline uid hosts=0
+    local -a pvmdargs=()
     while (($#)); do
         case $1 in
         --ep) ep=${ep:+$ep:}$(cd "$2" && pwd) || return 1; shift 2 ;;
         --ep=*) ep=${ep:+$ep:}$(cd "${1#--ep=}" && pwd) || return 1; shift ;;
         --wd) wd=$(cd "$2" && pwd) || return 1; shift 2 ;;
         --wd=*) wd=$(cd "${1#--wd=}" && pwd) || return 1; shift ;;
+        --hosts) hosts=1; shift ;;
         --timeout) PVMVM_START_TIMEOUT=$2; shift 2 ;;
         *) pvmvm__err "pvmvm_start: unknown option '$1'"; return 2 ;;
         esac
@@ -142,11 +192,27 @@ pvmvm_start() {
         [[ -n $ep ]] && printf ' ep=%s' "$ep"
         printf ' wd=%s\n' "$wd"
     } >"$hostfile"
+    if ((hosts)); then
+        # PVM starts a slave as `$PVM_RSH HOST [-l LOGIN] [-n] COMMAND`
+        cat >"$PVM_TMP/rsh" <<'EOF'
+#!/bin/sh
+# PVM_RSH of tests/lib/pvmvm.sh: every host is this computer; run COMMAND
+# here, with a PVM_TMP of its own under the master's.
+host=$1
+for arg; do cmd=$arg; done
+dir=$PVM_TMP/host.$host
+mkdir -p "$dir" && PVM_TMP=$dir exec /bin/sh -c "$cmd"
+EOF
+        chmod +x "$PVM_TMP/rsh"
+        export PVM_RSH=$PVM_TMP/rsh
+        PVMVM_MASTER=127.0.0.254
+        pvmdargs=(-n"$PVMVM_MASTER")
+    fi
 
     # The master pvmd of PVM 3.4 does not fork away: it stays our child, prints
     # its socket path on stdout once its sockets are set up, writes that path
     # into $PVM_TMP/pvmd.<uid>.<vmid>, and logs "ready" to $PVM_TMP/pvml.<uid>.<vmid>.
-    "$pvmd" "$hostfile" >"$PVM_TMP/pvmd.out" 2>"$PVM_TMP/pvmd.err" </dev/null &
+    "$pvmd" "${pvmdargs[@]}" "$hostfile" >"$PVM_TMP/pvmd.out" 2>"$PVM_TMP/pvmd.err" </dev/null &
     PVMVM_PID=$!
     deadline=$((SECONDS + PVMVM_START_TIMEOUT))
     while :; do
@@ -177,7 +243,7 @@ pvmvm_start() {
         pvmvm__err "warning: pvmd socket names pid ${BASH_REMATCH[1]}, recorded $PVMVM_PID; using the former"
         PVMVM_PID=${BASH_REMATCH[1]}
     fi
-    export PVMVM_PID PVMVM_TMP PVMVM_LOG PVMVM_SOCK
+    export PVMVM_PID PVMVM_TMP PVMVM_LOG PVMVM_SOCK PVMVM_MASTER
     pvmvm__start_watch
     return 0
 }
@@ -198,6 +264,7 @@ pvmvm__start_watch() {
             for _ in 1 2 3 4 5 6 7 8 9 10; do pvmvm__alive "$pvmd" || break; sleep 0.2; done
             is_ours && kill -KILL "$pvmd" 2>/dev/null || true
         fi
+        pvmvm__stop_slaves "$tmp"
         pvmvm__alive "$shell" || rm -rf "$tmp"
     ) </dev/null >/dev/null 2>&1 &
     PVMVM__WATCH=$!
@@ -226,6 +293,7 @@ pvmvm_stop() {
     elif [[ -n $pid ]]; then
         wait "$pid" 2>/dev/null || true
     fi
+    [[ -n $PVMVM_TMP ]] && pvmvm__stop_slaves "$PVMVM_TMP"
     PVMVM_PID=
     if [[ -n $PVMVM_TMP && -d $PVMVM_TMP ]]; then
         if [[ -n ${PVMVM_KEEP_LOG:-} && -f $PVMVM_LOG ]]; then
@@ -263,6 +331,32 @@ pvmvm_console() {
     # a console finding no daemon would start one of its own: refuse
     pvmvm__alive "$PVMVM_PID" || { pvmvm__err "pvmvm_console: no pvmd running"; return 1; }
     for c in "$@"; do printf '%s\n' "$c"; done | timeout -k 2 10 pvm 2>&1
+}
+
+pvmvm_add_host() {
+    local addr=$1 out deadline=$((SECONDS + 10))
+    if [[ -z $PVMVM_MASTER ]]; then
+        pvmvm__err "pvmvm_add_host: start the machine with pvmvm_start --hosts"
+        return 1
+    fi
+    out=$(pvmvm_console "add $addr") || true
+    if [[ $out != *"1 successful"* ]]; then
+        pvmvm__err "pvmvm_add_host: cannot add $addr:"
+        printf '%s\n' "$out" >&2
+        return 1
+    fi
+    # its parent has returned, the pvmd it forked may not be up yet
+    until [[ -n $(pvmvm_host_pid "$addr") ]]; do
+        if ((SECONDS >= deadline)); then
+            pvmvm__err "pvmvm_add_host: no pvmd of $addr found under /proc"
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+pvmvm_host_pid() {
+    pvmvm__slave_pids "$PVMVM_TMP/host.$1" | head -n 1
 }
 
 pvmvm_tasks() {

@@ -2,7 +2,7 @@
 # Self-test of tests/lib/pvmvm.sh: 20 start/stop cycles leave no daemon and no
 # folder behind; spawn finds executables through --ep and runs them in --wd;
 # two machines at once do not see each other; a test that fails or is killed
-# still cleans up.
+# still cleans up; --hosts adds a second host that goes away with the machine.
 set -eEuo pipefail
 trap 'echo "selftest: line $LINENO: \"$BASH_COMMAND\" failed (status $?)" >&2' ERR
 here=$(cd "$(dirname "$0")" && pwd)
@@ -166,4 +166,36 @@ mkdir -p "$work/a b"
 bash -c '. "$1"; pvmvm_start --wd "$2"' _ "$lib" "$work/a b" 2>"$work/ab.err" && fail "a blank in --wd was accepted"
 grep -q 'cannot hold blanks' "$work/ab.err" || fail "blank in --wd: $(cat "$work/ab.err")"
 echo "ok 4 - failing, killed (TERM, KILL) and timed-out tests clean up; bad paths refused"
+
+# ---- 5: --hosts: a second host (a second pvmd on this computer) joins the
+# machine, runs tasks, and goes away with the machine, also when the test is
+# SIGKILLed (the watchdog)
+pvmvm_start --hosts --ep "$work/bin" --wd "$work/wd"
+pvmvm_add_host 127.0.0.2
+n=$(pvmvm_console conf | grep -c ' LINUX64 ' || true)
+[[ $n == 2 ]] || fail "--hosts: $n hosts after pvmvm_add_host"
+hp=$(pvmvm_host_pid 127.0.0.2)
+pvmvm__alive "$hp" || fail "--hosts: no pvmd pid for 127.0.0.2"
+# PvmTaskDefault goes round the hosts: two runs, one of them on 127.0.0.2
+for _ in 1 2; do
+    out=$(pvmvm_run 20 "$work/bin/pvmvm_parent")
+    [[ $out == "child says 42 in $work/wd" ]] || fail "--hosts: spawn: '$out'"
+done
+# (the second host's tasks are t8xxxx; their output reaches the master's log)
+grep -q '\[t8[0-9a-f]\{4\}\] child output line' "$PVMVM_LOG" || fail "--hosts: no child ran on 127.0.0.2"
+p=$PVMVM_PID d=$PVMVM_TMP
+pvmvm_stop
+gone "$p" && gone "$hp" || fail "--hosts: a pvmd survived stop"
+[[ ! -e $d ]] || fail "--hosts: $d left"
+bash -c '. "$1"; pvmvm_start --hosts; pvmvm_add_host 127.0.0.2;
+         echo "$PVMVM_PID $(pvmvm_host_pid 127.0.0.2) $PVMVM_TMP" >"$2"; exec sleep 60' \
+    _ "$lib" "$work/h.info" </dev/null >/dev/null 2>&1 & x=$!
+for _ in $(seq 1 200); do [[ -s $work/h.info ]] && break; sleep 0.05; done
+kill -KILL "$x"
+wait "$x" 2>/dev/null || true
+read -r px hx dx <"$work/h.info"
+for _ in $(seq 1 150); do gone "$px" && gone "$hx" && [[ ! -e $dx ]] && break; sleep 0.1; done
+gone "$px" && gone "$hx" || fail "--hosts: a pvmd of a SIGKILLed test alive after 15 s"
+[[ ! -e $dx ]] || fail "--hosts: folder of a SIGKILLed test left"
+echo "ok 5 - --hosts: a second host joins, runs tasks, and goes with the machine"
 echo PASS
