@@ -49,7 +49,7 @@ static int make_dirs(uint64_t epoch, char *path, size_t len)
     return ckpt_task_path(path, len, rt->dir, epoch, rt->myvtid) ? -ENAMETOOLONG : 0;
 }
 
-static __attribute__((noreturn)) void writer_child(uint64_t epoch)
+static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flags)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     sigset_t all;
@@ -61,8 +61,9 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch)
     char path[4096];
     struct ckpt_imgw *w = NULL;
     struct ckpt_img_header hdr = {
-        .exe = rt->exe, .vtid = rt->myvtid, .flags = 0, .epoch = epoch, .time_ns = realtime_ns()};
-    int err = make_dirs(epoch, path, sizeof path);
+        .exe = rt->exe, .vtid = rt->myvtid, .flags = flags, .epoch = epoch, .time_ns = realtime_ns()};
+    int err = flags & CKPT_IMG_F_EXITED ? ckpt_final_path(path, sizeof path, rt->dir, rt->myvtid)
+                                        : make_dirs(epoch, path, sizeof path);
     if (!err)
         err = ckpt_imgw_open(&w, path, &hdr, rt->level);
     ckpt_fault_die(rt->dir, "writer-kill", epoch);
@@ -78,13 +79,14 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch)
 }
 
 /* stdout/stderr lengths, so that a restart can cut them back. */
-static void note_output(uint64_t epoch)
+static void note_output(uint64_t epoch, int mark)
 {
     fflush(stdout);
     fflush(stderr);
     /* Under ckpt-run -n our stdout goes to ckpt-run, which takes this mark
-     * out and learns where the cut falls in what we printed. */
-    if (getenv("CKPT_OUTPUT_MARK")) {
+     * out and learns where the cut falls in what we printed.  A final image
+     * is no cut of its own: no mark. */
+    if (mark && getenv("CKPT_OUTPUT_MARK")) {
         char mark[48];
         int n = snprintf(mark, sizeof mark, "\033]ckpt;%llu\a", (unsigned long long)epoch);
         if (write(STDOUT_FILENO, mark, (size_t)n) != n)
@@ -96,7 +98,9 @@ static void note_output(uint64_t epoch)
     }
 }
 
-static void note_cut(void)
+/* What the coordinator learns of our channels with the image: how much we
+ * took from each peer (a cut), or for a final image how much we sent. */
+static void note_cut(int sent)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     free(rt->cut);
@@ -106,11 +110,11 @@ static void note_cut(void)
     rt->ncut = rt->npeers;
     for (int i = 0; i < rt->npeers; i++) {
         rt->cut[2 * i] = (uint64_t)(int64_t)rt->peers[i]->vtid;
-        rt->cut[2 * i + 1] = rt->peers[i]->in_seq;
+        rt->cut[2 * i + 1] = sent ? rt->peers[i]->out_seq : rt->peers[i]->in_seq;
     }
 }
 
-void ckpt__take(uint64_t epoch)
+static void start_writer(uint64_t epoch, uint32_t flags)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     if (rt->writer)
@@ -121,19 +125,22 @@ void ckpt__take(uint64_t epoch)
             ckpt__die("mmap: %s", strerror(errno));
     }
     memset(result, 0, sizeof *result);
-    note_output(epoch);
-    note_cut();
+    note_output(epoch, !(flags & CKPT_IMG_F_EXITED));
+    note_cut(flags & CKPT_IMG_F_EXITED);
     rt->sbuf = rt->mode == CKPT_MODE_JOB ? pvm_getsbuf() : 0;
     rt->epoch = epoch;
-    rt->st.checkpoints++;
-    if (rt->forced)
-        rt->st.forced++;
-    rt->forced = 0;
+    rt->writer_flags = flags;
+    if (!(flags & CKPT_IMG_F_EXITED)) {
+        rt->st.checkpoints++;
+        if (rt->forced)
+            rt->st.forced++;
+        rt->forced = 0;
+    }
 
     uint64_t t0 = ckpt__now_ns();
     pid_t pid = fork();
     if (pid == 0)
-        writer_child(epoch);
+        writer_child(epoch, flags);
     uint64_t stop = ckpt__now_ns() - t0;
     if (stop > rt->st.max_stop_ns)
         rt->st.max_stop_ns = stop;
@@ -151,6 +158,22 @@ void ckpt__take(uint64_t epoch)
              (unsigned long long)epoch, (int)pid, stop / 1e6);
 }
 
+void ckpt__take(uint64_t epoch)
+{
+    start_writer(epoch, 0);
+}
+
+/* pvm_exit with messages the receivers may not have consumed: a rollback to
+ * a later checkpoint would need them, and we will not be there to replay.
+ * So the task leaves a final image (its state at exit, log included), which
+ * commits carry until the receivers' cuts hold every message in it; a
+ * restart from it replays and leaves again. */
+void ckpt__take_final(void)
+{
+    start_writer(ckpt__rt.epoch, CKPT_IMG_F_EXITED);
+    ckpt__reap(1);
+}
+
 static int wait_writer(int block, int *status)
 {
     for (;;) {
@@ -165,6 +188,10 @@ static int wait_writer(int block, int *status)
 static void report(int ok, uint32_t ms)
 {
     struct ckpt_rt *rt = &ckpt__rt;
+    if (!ok && (rt->writer_flags & CKPT_IMG_F_EXITED)) {
+        pr_err("no final image: a rollback after this task's exit may lose its last messages");
+        return;
+    }
     if (!ok) {
         long v[2] = {(long)rt->writer_epoch, result->err ? result->err : -EIO};
         ckpt__ctl_to_coord(CTL_WFAIL, v, 2);
@@ -179,12 +206,13 @@ static void report(int ok, uint32_t ms)
     v[2] = (long)result->totals.stored_bytes;
     v[3] = (long)result->totals.log_bytes;
     v[4] = (long)ms;
-    v[5] = 0;
+    v[5] = (long)rt->writer_flags;
     for (int i = 0; i < 2 * rt->ncut; i++)
         v[6 + i] = (long)rt->cut[i];
     ckpt__ctl_to_coord(CTL_WRITTEN, v, n);
     free(v);
-    ckpt_fault_die(rt->dir, "die-written", rt->writer_epoch);
+    if (!(rt->writer_flags & CKPT_IMG_F_EXITED))
+        ckpt_fault_die(rt->dir, "die-written", rt->writer_epoch);
 }
 
 /* Collects a finished writer (or waits for it with block) and reports. */

@@ -298,6 +298,14 @@ int ckpt_epoch_dir(char *buf, size_t len, const char *dir, uint64_t epoch)
     return (size_t)n < len ? 0 : -ENAMETOOLONG;
 }
 
+int ckpt_final_path(char *buf, size_t len, const char *dir, int32_t vtid)
+{
+    int n = snprintf(buf, len, "%s/exited/task.%08" PRIx32 ".img", dir, (uint32_t)vtid);
+    if (n < 0)
+        return -EINVAL;
+    return (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
 int ckpt_task_path(char *buf, size_t len, const char *dir, uint64_t epoch, int32_t vtid)
 {
     int n = snprintf(buf, len, "%s/epoch.%" PRIu64 "/task.%08" PRIx32 ".img", dir,

@@ -125,6 +125,9 @@ void ckpt_commit_free(struct ckpt_commit *c);
 /* Folder helpers shared by the runtime, ckpt-run and ckpt-info. */
 int ckpt_epoch_dir(char *buf, size_t len, const char *dir, uint64_t epoch);
 int ckpt_task_path(char *buf, size_t len, const char *dir, uint64_t epoch, int32_t vtid);
+/* Where a task that called pvm_exit with messages still in its log leaves its
+ * final image; commits that still need it link it into their folders. */
+int ckpt_final_path(char *buf, size_t len, const char *dir, int32_t vtid);
 /* Committed epochs in dir, newest first; returns how many (at most max) or <0
  * (-ENOENT when dir does not exist). */
 int ckpt_list_committed(const char *dir, uint64_t *epochs, int max);

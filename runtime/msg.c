@@ -725,9 +725,12 @@ int ckpt_pvm_exit(void)
     if (!ckpt__job())
         return pvm_exit();
     struct ckpt_rt *rt = &ckpt__rt;
+    ckpt__safepoint();  /* also where a task restarted from its final image resumes */
     ckpt__poll();       /* a checkpoint asked for before we leave is still taken */
     ckpt__due();
     ckpt__reap(1);
+    if (rt->st.log_entries > 0 && rt->coord)
+        ckpt__take_final();
     long v = rt->myvtid;
     ckpt__ctl_to_coord(CTL_BYE, &v, 1);
     return pvm_exit();

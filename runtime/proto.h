@@ -21,7 +21,8 @@
 enum ckpt_ctl {
     /* task -> coordinator */
     CTL_HELLO = 1,    /* vtid, tid, parent vtid, pid, start epoch, restored epoch, argc; argv follows as strings */
-    CTL_WRITTEN = 2,  /* epoch, raw, stored, log bytes, write ms, flags, then (vtid, in_seq) pairs */
+    CTL_WRITTEN = 2,  /* epoch, raw, stored, log bytes, write ms, flags, then (vtid, in_seq) pairs;
+                         flags CKPT_IMG_F_EXITED: the final image, with (vtid, out_seq) pairs */
     CTL_WFAIL = 3,    /* epoch, -errno */
     CTL_BYE = 4,      /* vtid: exits normally */
     CTL_WHO = 5,      /* tid: is it a task of the job? */

@@ -140,6 +140,7 @@ struct ckpt_rt {
     int ncut;
     pid_t writer;                   /* writer child in flight, 0 when none */
     uint64_t writer_epoch;
+    uint32_t writer_flags;          /* CKPT_IMG_F_EXITED: the final image */
     uint64_t write_start_ns;
     int last_write_ok;
     int64_t out_off[3];             /* stdout/stderr length at the checkpoint, -1: not a file */
@@ -184,6 +185,7 @@ int ckpt__state_read(const struct ckpt_img *img);
 void ckpt__safepoint(void);
 void ckpt__due(void);
 void ckpt__take(uint64_t epoch);
+void ckpt__take_final(void);
 void ckpt__reap(int block);
 void ckpt__abort_writer(void);
 

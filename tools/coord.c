@@ -67,6 +67,7 @@ static void free_task(struct task *t)
         free(t->argv[i]);
     free(t->argv);
     free(t->cut);
+    free(t->sent);
     memset(t, 0, sizeof *t);
 }
 
@@ -206,6 +207,57 @@ static void send_commits(struct job *j, uint64_t k)
     free(v);
 }
 
+/* Whether a task restarted from checkpoint k may miss a message that the
+ * exited task t sent: then k carries t's final image. */
+static int final_needed(struct job *j, const struct task *t)
+{
+    for (int s = 0; s < t->nsent; s++) {
+        const struct task *r = by_vtid(j, (int)t->sent[2 * s]);
+        if (!r || !r->expected || !r->written)
+            continue;       /* not in k: it needs nothing more */
+        long got = 0;
+        for (int c = 0; c < r->ncut; c++)
+            if (r->cut[2 * c] == t->vtid)
+                got = r->cut[2 * c + 1];
+        if (got < t->sent[2 * s + 1])
+            return 1;
+    }
+    return 0;
+}
+
+static void drop_final(struct job *j, struct task *t)
+{
+    char path[4096];
+    t->has_final = 0;
+    if (ckpt_final_path(path, sizeof path, j->o.dir, t->vtid) == 0 && unlink(path) != 0 &&
+        errno != ENOENT)
+        say("cannot remove %s: %s", path, strerror(errno));
+}
+
+/* Puts the final images that checkpoint k needs into its folder (a link:
+ * pruning k removes only its own name) and into ct; returns how many, or <0. */
+static int carry_finals(struct job *j, const char *edir, struct ckpt_commit_task *ct)
+{
+    int n = 0;
+    for (int i = 0; i < j->ntasks; i++) {
+        struct task *t = &j->tasks[i];
+        if (!t->has_final || t->state != T_EXITED || t->expected || t->root)
+            continue;
+        if (!final_needed(j, t)) {
+            drop_final(j, t);
+            continue;
+        }
+        char from[4096], to[4096];
+        if (ckpt_final_path(from, sizeof from, j->o.dir, t->vtid) ||
+            ckpt_task_path(to, sizeof to, j->o.dir, j->pending, t->vtid))
+            return -ENAMETOOLONG;
+        if ((mkdir(edir, 0700) != 0 && errno != EEXIST) || (link(from, to) != 0 && errno != EEXIST))
+            return -errno;
+        ct[n++] = t->final;
+    }
+    return n;
+}
+
 static void try_commit(struct job *j)
 {
     uint64_t k = j->pending;
@@ -220,7 +272,7 @@ static void try_commit(struct job *j)
         abort_pending(j, NULL, 0);     /* every task left before its cut */
         return;
     }
-    struct ckpt_commit_task *ct = calloc((size_t)n + 1, sizeof *ct);
+    struct ckpt_commit_task *ct = calloc((size_t)j->ntasks + 1, sizeof *ct);
     if (!ct)
         return;
     uint64_t raw = 0, stored = 0;
@@ -237,13 +289,16 @@ static void try_commit(struct job *j)
         stored += t->stored;
         ms = t->ms > ms ? t->ms : ms;
     }
+    char edir[4096];
+    int err = ckpt_epoch_dir(edir, sizeof edir, j->o.dir, k);
+    int carried = err ? 0 : carry_finals(j, edir, ct + n);
+    if (carried < 0)
+        err = carried;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct ckpt_commit c = {.epoch = k, .time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
-                            .ntasks = (uint32_t)n, .tasks = ct};
-    char edir[4096];
+                            .ntasks = (uint32_t)(n + (carried > 0 ? carried : 0)), .tasks = ct};
     ckpt_fault_die(j->o.dir, "coord-die-before-commit", k);
-    int err = ckpt_epoch_dir(edir, sizeof edir, j->o.dir, k);
     if (!err)
         err = ckpt_commit_write(edir, &c);
     free(ct);
@@ -262,9 +317,12 @@ static void try_commit(struct job *j)
     j->bytes_stored += stored;
     send_commits(j, k);
     prune(j);
+    char exited[64] = "";
+    if (carried > 0)
+        snprintf(exited, sizeof exited, " (+%d exited, their final images carried)", carried);
     if (j->o.verbose >= 1)
-        say("checkpoint %llu committed: %d tasks, %.1f MiB in %.1f MiB on disk, slowest write %u ms, round %.0f ms",
-            (unsigned long long)k, n, raw / 1048576.0, stored / 1048576.0, ms,
+        say("checkpoint %llu committed: %d tasks%s, %.1f MiB in %.1f MiB on disk, slowest write %u ms, round %.0f ms",
+            (unsigned long long)k, n, exited, raw / 1048576.0, stored / 1048576.0, ms,
             coord_now() * 1e3 - j->pending_start_ns / 1e6);
 }
 
@@ -419,8 +477,36 @@ static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
         say("t%x joined (pid %d, tid t%x)", (unsigned)t->vtid, (int)t->pid, (unsigned)t->tid);
 }
 
+/* (vtid, seq) pairs after the 6 leading values of a "written" report. */
+static long *copy_pairs(const long *v, int n, int *npairs)
+{
+    *npairs = (n - 6) / 2;
+    long *p = malloc(sizeof(long) * (size_t)(2 * *npairs + 1));
+    if (p)
+        memcpy(p, v + 6, sizeof(long) * (size_t)(2 * *npairs));
+    else
+        *npairs = 0;
+    return p;
+}
+
+/* A task leaving with messages in its log wrote a final image
+ * (runtime/checkpoint.c, ckpt__take_final). */
+static void on_final(struct task *t, const long *v, int n)
+{
+    free(t->sent);
+    t->sent = copy_pairs(v, n, &t->nsent);
+    t->final = (struct ckpt_commit_task){.vtid = t->vtid, .flags = CKPT_IMG_F_EXITED,
+                                         .raw_bytes = (uint64_t)v[1], .stored_bytes = (uint64_t)v[2],
+                                         .log_bytes = (uint64_t)v[3], .write_ms = (uint32_t)v[4]};
+    t->has_final = 1;
+}
+
 static void on_written(struct job *j, struct task *t, const long *v, int n)
 {
+    if (n >= 6 && (v[5] & CKPT_IMG_F_EXITED)) {
+        on_final(t, v, n);
+        return;
+    }
     if (n < 6 || (uint64_t)v[0] != j->pending || !t->expected)
         return;
     t->written = 1;
@@ -429,12 +515,7 @@ static void on_written(struct job *j, struct task *t, const long *v, int n)
     t->log = (uint64_t)v[3];
     t->ms = (uint32_t)v[4];
     free(t->cut);
-    t->ncut = (n - 6) / 2;
-    t->cut = malloc(sizeof(long) * (size_t)(2 * t->ncut + 1));
-    if (t->cut)
-        memcpy(t->cut, v + 6, sizeof(long) * (size_t)(2 * t->ncut));
-    else
-        t->ncut = 0;
+    t->cut = copy_pairs(v, n, &t->ncut);
     try_commit(j);
 }
 

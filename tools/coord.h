@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "image.h"
+
 enum task_state { T_ALIVE, T_EXITED, T_KILLED };
 
 struct task {
@@ -27,6 +29,11 @@ struct task {
     uint32_t ms;
     long *cut;                  /* (peer vtid, in_seq) pairs at its cut */
     int ncut;
+    /* left with messages in its log: its final image, carried by commits */
+    int has_final;
+    struct ckpt_commit_task final;
+    long *sent;                 /* (peer vtid, out_seq) pairs at its exit */
+    int nsent;
 };
 
 struct job_opts {

@@ -25,9 +25,10 @@
 #
 # --fault sets CKPT_FAULT for the instrumented runs (runtime/fault.c).
 #
-# --after-commit kills as soon as a checkpoint has been committed rather than
-# at a random time, so that every recovery rolls back to a cut (for the
-# in-transit tests: a cut with messages in transit).
+# --kill-after REGEX kills as soon as ckpt-run's -v output matches REGEX (e.g.
+# 'committed': right after a commit, so that every recovery rolls back to a
+# cut, for the in-transit tests a cut with messages in transit) rather than at
+# a random time; a run where it never matches has no failure injected.
 #
 # ZDTM_SEED fixes the random choices (printed at the start); ZDTM_RUNS
 # overrides --runs (the full suite sets it to 20).
@@ -39,7 +40,7 @@ top=$(cd "$here/../.." && pwd)
 
 src=${1:?usage: zdtm.sh SOURCE [options] -- ARGS}
 shift
-log_off=0 after_commit=0 exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
+log_off=0 kill_after= exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
 while (($#)); do
     case $1 in
     --runs) runs=$2; shift 2 ;;
@@ -50,7 +51,7 @@ while (($#)); do
     --spmd) spmd=$2; shift 2 ;;
     --exe) exe=$2; shift 2 ;;
     --log-off) log_off=1; shift ;;
-    --after-commit) after_commit=1; shift ;;
+    --kill-after) kill_after=$2; shift 2 ;;
     --fault) export CKPT_FAULT=$2; shift 2 ;;
     --plain-args) plain_args=$2; shift 2 ;;
     --) shift; break ;;
@@ -108,9 +109,10 @@ run_one() {
     "$ckpt_run" -v -i "$interval" -d "$work/ckpt.$name" "${launch[@]}" "$work/ckpt/$name" "${args[@]}" >"$out" 2>"$err" &
     pid=$!
     for ((k = 0; k < nk; k++)); do
-        if ((after_commit)); then
-            local waited=0
-            until grep -q 'committed' "$err" 2>/dev/null || ((waited++ > 200)); do sleep 0.02; done
+        if [[ $kill_after ]]; then
+            until grep -q -- "$kill_after" "$err" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
+                sleep 0.01
+            done
         else
             # somewhere in the first 80% of a plain run's span, after start-up
             sleep "$(awk -v s="$span" -v r="$RANDOM" 'BEGIN { printf "%.3f", (100 + r % (s * 0.8 + 1)) / 1000 }')"
