@@ -19,9 +19,9 @@
  * Why compute between forks: fork() walks the page tables, the page
  * descriptors of every resident page, the mappings and their anon_vma chains.
  * A task forks once per checkpoint, seconds apart, and all of that has left
- * the cache by then; measured here, a fork costs about 1.5x (at 34 MiB) to 2x
- * (at 5 MiB) more after 100 ms of computing than right after another fork,
- * and no more after 1 s.  back_to_back_ms shows what this tool used to report.
+ * the cache by then; measured here, a fork costs about 1.7x (at 34 MiB) to
+ * 2.2x (at 5 MiB) as much after 100 ms of computing as right after another
+ * fork, and no more after 1 s.  back_to_back_ms shows what this tool used to report.
  */
 #include <stdio.h>
 #include <stdlib.h>
