@@ -13,11 +13,13 @@
 # committed, raw and stored bytes per checkpoint (all tasks), compression
 # ratio, per-task write throughput (raw bytes / write time, CKPT_VERBOSE=3
 # lines "checkpoint K written in X ms: R bytes, S on disk"), and the stop per
-# checkpoint ("writer PID started after a X ms stop", each task's stderr: the
-# root's reaches ckpt-run's stderr, the spawned tasks' the pvmd log) against a
-# bare fork() of a process of the tasks' resident size sampled during the i10
-# run (bench/forktime.c), measured idle and while the i0 job runs (the same CPU
-# contention a checkpointing task sees).  Every variant's output must equal plain's.
+# checkpoint ("writer PID started after a X ms stop (Y ms on the CPU)", each
+# task's stderr: the root's reaches ckpt-run's stderr, the spawned tasks' the
+# pvmd log) against a bare fork() of a computing process of the tasks'
+# anonymous resident size sampled during the i10 run, linked with the same
+# libraries (bench/forktime.c), measured idle and while the i0 job runs (the
+# same CPU contention a checkpointing task sees).  Every variant's output must
+# equal plain's.
 #
 #   bench/jacobibench.sh [--quick] [-o FILE] [--build DIR] [--n N] [--iters I]
 #                        [--target SECONDS] [--keep DIR]
@@ -69,7 +71,9 @@ pvmvm_at_exit 'rm -rf "$work"'
 mkdir -p "$work/plain" "$work/ckpt"
 cc -O2 -g -Wall -Wno-unknown-pragmas -o "$work/plain/jacobi" "$top/samples/jacobi/jacobi.c" -lpvm3
 "$CKPT_CC" -O2 -g -Wall -Wno-unknown-pragmas -o "$work/ckpt/jacobi" "$top/samples/jacobi/jacobi.c" -lpvm3
-cc -O2 -Wall -o "$work/forktime" "$here/forktime.c"
+# forktime maps libpvm3 and its dependencies as a task does (fork() also
+# pays per mapping), though it calls none of it: hence --no-as-needed
+cc -O2 -Wall -o "$work/forktime" "$here/forktime.c" -Wl,--no-as-needed -lpvm3
 pvmvm_start --ep "$work/plain" --wd "$work"
 cd "$work"
 now() { bench_now; }
@@ -78,11 +82,13 @@ secs() { bench_secs "$@"; }
 load0=$(bench_machine)
 echo "# jacobibench $( ((quick)) && echo quick || echo full): jacobi $n $iters $ntasks $k; $load0" >&2
 
-# rss_mib: the largest resident size (MiB) among this machine's tasks
+# rss_mib: the largest anonymous resident size (MiB) among this machine's
+# tasks: what fork() copies page tables for (VmRSS also counts the shared
+# libraries' unwritten pages, which fork() leaves alone)
 rss_mib() {
     local pid m=0 r
     for pid in $(pvmvm_tasks | awk '{ print $2 }'); do
-        r=$(awk '/^VmRSS/ { print int($2 / 1024) }' "/proc/$pid/status" 2>/dev/null || echo 0)
+        r=$(awk '/^RssAnon/ { print int($2 / 1024 + 0.5) }' "/proc/$pid/status" 2>/dev/null || echo 0)
         ((r > m)) && m=$r
     done
     echo "$m"
@@ -137,7 +143,7 @@ run_variant() {
     fi
 }
 
-# The fork baseline: the tasks' resident size is sampled half-way through the
+# The fork baseline: the tasks' anonymous resident size is sampled half-way through the
 # first i10 run (what a checkpointing task really holds: state, sender log,
 # PVM buffers); a bare fork of that size is then timed while the i0 job
 # computes (same CPU contention as the checkpoints see) and at the end, idle.
@@ -169,6 +175,8 @@ fk_idle=$(field fork_ms_median <<<"$fork_idle")
 fk_loaded=$(field fork_ms_median <<<"$fork_loaded")
 fk_idle_min=$(field fork_ms_min <<<"$fork_idle")
 fk_loaded_min=$(field fork_ms_min <<<"$fork_loaded")
+fk_idle_b2b=$(field back_to_back_ms_median <<<"$fork_idle")
+fk_loaded_b2b=$(field back_to_back_ms_median <<<"$fork_loaded")
 
 # per checkpointing variant: stops, writes, commits
 for v in plain i0 i10 i2; do
@@ -184,6 +192,8 @@ for v in plain i0 i10 i2; do
     echo "$same" >"same.$v"
     cat info."$v".* 2>/dev/null >"info.$v" || true
     sed -n 's/.*checkpoint [0-9]*: writer [0-9]* started after a \([0-9.]*\) ms stop.*/\1/p' "all.$v" >"stops.$v"
+    sed -n 's/.*checkpoint [0-9]*: writer [0-9]* started after a [0-9.]* ms stop (\([0-9.]*\) ms on the CPU).*/\1/p' \
+        "all.$v" >"stopcpu.$v"
     # raw MB/s = bytes / ms / 1000, ratio = raw / stored
     sed -n 's/.*checkpoint [0-9]* written in \([0-9]*\) ms: \([0-9]*\) bytes, \([0-9]*\) on disk.*/\1 \2 \3/p' "all.$v" >"writes.$v"
     grep 'ckpt-run: checkpoint [0-9]* committed' "err.$v" >"commits.$v" || true
@@ -213,9 +223,9 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
     echo
     echo "$load0 (at start)"
     echo
-    echo "State per task: 2 strips of ($((n / ntasks)) + 2) x $n doubles = $(( 2 * (n / ntasks + 2) * n * 8 / 1048576 )) MiB; largest resident size of a task half-way through the -i 10 run: $rss MiB."
+    echo "State per task: 2 strips of ($((n / ntasks)) + 2) x $n doubles = $(( 2 * (n / ntasks + 2) * n * 8 / 1048576 )) MiB; largest anonymous resident size of a task half-way through the -i 10 run: $rss MiB."
     echo
-    echo "| variant | wall s (median; rounds) | overhead | CPU s (median; rounds) | CPU overhead | ckpts committed (per round) | raw MiB / ckpt (all tasks) | of which sender log | on disk MiB / ckpt | ratio | write MB/s per task (median) | stop ms median / max | stop / bare fork | output |"
+    echo "| variant | wall s (median; rounds) | overhead | CPU s (median; rounds) | CPU overhead | ckpts committed (per round) | raw MiB / ckpt (all tasks) | of which sender log | on disk MiB / ckpt | ratio | write MB/s per task (median) | stop ms median / max (median on CPU) | stop / bare fork | output |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     printf '| plain | %s (%s) | | %s (%s) | | | | | | | | | | %s |\n' "$wp" "$(cat wall.plain.* | tr '\n' ' ' | sed 's/ $//')" \
         "$cp" "$(cat cpu.plain.* | tr '\n' ' ' | sed 's/ $//')" "$(ok_out plain)"
@@ -231,9 +241,10 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
         ratio=$(awk '{ r += $2; s += $3 } END { if (s) printf "%.1f", r / s; else print "-" }' "writes.$v")
         wmbs=$(awk '$1 > 0 { print "x", $2 / $1 / 1000 }' "writes.$v" | bench_median | awk '{ printf "%.0f", $2 }')
         read -r smed smax scnt < <(stat_of "stops.$v")
+        read -r cmed _ _ < <(stat_of "stopcpu.$v")
         if ((scnt > 0)); then
-            stop=$(printf '%.2f / %.2f' "$smed" "$smax")
-            rel=$(awk -v s="$smed" -v a="$fk_idle" -v b="$fk_loaded" 'BEGIN { printf "%.1fx idle, %.1fx loaded", s / a, s / b }')
+            stop=$(printf '%.2f / %.2f (%s)' "$smed" "$smax" "$cmed")
+            rel=$(awk -v s="$smed" -v a="$fk_idle" -v b="$fk_loaded" 'BEGIN { printf "%.2fx idle, %.2fx loaded", s / a, s / b }')
         else
             stop=- rel=-
         fi
@@ -246,9 +257,13 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
             "$nck" "$raw" "$logm" "$disk" "$ratio" "${wmbs:--}" "$stop" "$rel" "$(ok_out "$v")"
     done
     echo
-    echo "Bare fork() of a $rss MiB process (bench/forktime.c, median of 15 (min)): idle ${fk_idle} ms (${fk_idle_min});"
-    echo "while the i0 job computes on both cores ${fk_loaded} ms (${fk_loaded_min})."
-    echo "Stops are every task's, every checkpoint (CKPT_VERBOSE=3); write MB/s = raw image bytes / write time"
+    echo "Bare fork() of a computing process of $rss MiB anonymous resident memory that maps the tasks' libraries"
+    echo "(bench/forktime.c: each fork after 200 ms of writing all of its memory; median of 15 (min)): idle ${fk_idle} ms"
+    echo "(${fk_idle_min}); while the i0 job computes on both cores ${fk_loaded} ms (${fk_loaded_min})."
+    echo "The same process forking again right after (one write per page in between): idle ${fk_idle_b2b} ms, during i0 ${fk_loaded_b2b} ms."
+    echo "Stops are every task's, every checkpoint (CKPT_VERBOSE=3), wall time from just before fork() until it"
+    echo "returns in the task; \"on CPU\": the task's own CPU time over that span (the rest: others ran first)."
+    echo "Write MB/s = raw image bytes / write time"
     echo "of each task's writer (a nice-10 child competing with 4 computing tasks on $(nproc) cores)."
     echo "CPU s: user+sys of every process of the job (tasks, writer children, ckpt-run), from bash \`times\`"
     echo "and the pvmd's cutime/cstime; it does not move with other load on the machine as wall time does."
