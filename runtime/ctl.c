@@ -31,15 +31,18 @@ int ckpt__ctl_send(int tid, int type, const long *v, int n, char **strs, int nst
 
 int ckpt__ctl_decode(int bufid, long *v, int max, int *n)
 {
-    int hdr[4], type;
+    /* XDR packs an int and a long in 4 bytes each.  A short message is
+     * refused before unpacking, which libpvm would complain of on stderr. */
+    int hdr[4], type, bytes = 0, tag, src;
+    pvm_bufinfo(bufid, &bytes, &tag, &src);
     int saved = pvm_setrbuf(bufid);
-    if (pvm_upkint(hdr, 4, 1) < 0 || hdr[0] != CKPT_CTL_MAGIC)
+    if (bytes < 16 || pvm_upkint(hdr, 4, 1) < 0 || hdr[0] != CKPT_CTL_MAGIC)
         type = -EBADMSG;
     else if (hdr[1] != CKPT_CTL_VERSION)
         type = -EPROTO;
     else if (hdr[3] < 0 || hdr[3] > max)
         type = -EMSGSIZE;
-    else if (hdr[3] > 0 && pvm_upklong(v, hdr[3], 1) < 0)
+    else if (bytes < 16 + 4 * hdr[3] || (hdr[3] > 0 && pvm_upklong(v, hdr[3], 1) < 0))
         type = -EBADMSG;
     else {
         *n = hdr[3];
