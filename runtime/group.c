@@ -3,18 +3,21 @@
  *
  * Group membership lives in the group server, which speaks to libgpvm3 by
  * remote calls: those pass untouched.  What moves application data must go
- * through the runtime's channels (sequence numbers, sender log): pvm_bcast
- * becomes a multicast to the members.  The collectives that exchange data
- * inside libgpvm3 (reduce, gather, scatter) would bypass the channels, so
- * under ckpt-run they are refused with a message instead of misbehaving.
+ * through the runtime's channels (sequence numbers, sender log), so the
+ * collectives are built here on them: pvm_bcast is a multicast to the
+ * members; reduce, gather and scatter send one message per member.
+ *
+ * A collective has one safe point, at its start.  The sending side sends
+ * everything without another; the receiving side first waits until every
+ * contribution is queued (a checkpoint may fall there: nothing is consumed,
+ * so a restart redoes the call) and then takes them all at once.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <pvm3.h>
 
 #include "rt.h"
 
-int ckpt_pvm_mcast(int *tids, int count, int msgtag);
-int ckpt__job(void);
 
 int ckpt_pvm_gettid(char *group, int inst)
 {
@@ -54,30 +57,120 @@ int ckpt_pvm_bcast(char *group, int msgtag)
     return rc < 0 ? rc : 0;
 }
 
-static int refuse(const char *call)
+/* The other members of group in instance order (virtual ids), and our
+ * place in that order; returns how many others, or a PVM error. */
+static int others(char *group, int **out, int *mine)
 {
-    pr_err("%s is not supported under ckpt-run yet: it exchanges data inside libgpvm3, "
-           "out of the checkpoint protocol's reach", call);
-    return PvmNotImpl;
+    int n = pvm_gsize(group);
+    if (n < 0)
+        return n;
+    int *v = malloc(sizeof *v * (size_t)(n ? n : 1)), m = 0, found = 0;
+    if (!v)
+        return PvmNoMem;
+    *mine = -1;
+    /* instances may have holes where members left: scan until all are seen */
+    for (int inst = 0; found < n && inst < n + 4096; inst++) {
+        int tid = pvm_gettid(group, inst);
+        if (tid < 0)
+            continue;
+        if (tid == ckpt__rt.mytid)
+            *mine = found;
+        else
+            v[m++] = ckpt__vtid_of(tid);
+        found++;
+    }
+    if (*mine < 0) {
+        free(v);
+        return PvmNotInGroup;
+    }
+    *out = v;
+    return m;
+}
+
+/* The root's virtual id, and whether that is us. */
+static int root_of(char *group, int root, int *me)
+{
+    int tid = pvm_gettid(group, root);
+    if (tid < 0)
+        return tid;
+    *me = tid == ckpt__rt.mytid;
+    return ckpt__vtid_of(tid);
 }
 
 int ckpt_pvm_reduce(void (*func)(int *, void *, void *, int *, int *), void *data, int count,
                     int datatype, int msgtag, char *group, int root)
 {
-    return ckpt__job() ? refuse("pvm_reduce")
-                       : pvm_reduce(func, data, count, datatype, msgtag, group, root);
+    if (!ckpt__job())
+        return pvm_reduce(func, data, count, datatype, msgtag, group, root);
+    ckpt__safepoint();
+    int am_root, rvtid = root_of(group, root, &am_root);
+    if (rvtid < 0)
+        return rvtid;
+    if (!am_root)
+        return ckpt__send_typed(rvtid, msgtag, data, count, datatype);
+    int *from, mine, n = others(group, &from, &mine);
+    if (n < 0)
+        return n;
+    char *tmp = malloc((size_t)ckpt__type_size(datatype) * (size_t)(count > 0 ? count : 1));
+    int rc = tmp ? ckpt__await_all(from, n, msgtag) : PvmNoMem;
+    for (int i = 0; rc >= 0 && i < n; i++) {
+        int info = 0;
+        rc = ckpt__take_typed(from[i], msgtag, tmp, count, datatype);
+        if (rc >= 0)
+            func(&datatype, data, tmp, &count, &info);
+        if (info < 0)
+            rc = info;
+    }
+    free(tmp);
+    free(from);
+    return rc < 0 ? rc : 0;
 }
 
 int ckpt_pvm_gather(void *result, void *data, int count, int datatype, int msgtag,
                     char *group, int root)
 {
-    return ckpt__job() ? refuse("pvm_gather")
-                       : pvm_gather(result, data, count, datatype, msgtag, group, root);
+    if (!ckpt__job())
+        return pvm_gather(result, data, count, datatype, msgtag, group, root);
+    ckpt__safepoint();
+    int am_root, rvtid = root_of(group, root, &am_root);
+    if (rvtid < 0)
+        return rvtid;
+    if (!am_root)
+        return ckpt__send_typed(rvtid, msgtag, data, count, datatype);
+    int *from, mine, n = others(group, &from, &mine);
+    if (n < 0)
+        return n;
+    size_t slice = (size_t)ckpt__type_size(datatype) * (size_t)count;
+    int rc = ckpt__await_all(from, n, msgtag);
+    if (rc >= 0)
+        memcpy((char *)result + slice * (size_t)mine, data, slice);
+    for (int i = 0; rc >= 0 && i < n; i++)     /* member i of the others sits at i or i+1 */
+        rc = ckpt__take_typed(from[i], msgtag, (char *)result + slice * (size_t)(i < mine ? i : i + 1),
+                              count, datatype);
+    free(from);
+    return rc < 0 ? rc : 0;
 }
 
 int ckpt_pvm_scatter(void *result, void *data, int count, int datatype, int msgtag,
                      char *group, int root)
 {
-    return ckpt__job() ? refuse("pvm_scatter")
-                       : pvm_scatter(result, data, count, datatype, msgtag, group, root);
+    if (!ckpt__job())
+        return pvm_scatter(result, data, count, datatype, msgtag, group, root);
+    int am_root, rvtid = root_of(group, root, &am_root);
+    if (rvtid < 0)
+        return rvtid;
+    if (!am_root)
+        return ckpt_pvm_precv(rvtid, msgtag, result, count, datatype, NULL, NULL, NULL);
+    ckpt__safepoint();
+    int *to, mine, n = others(group, &to, &mine);
+    if (n < 0)
+        return n;
+    size_t slice = (size_t)ckpt__type_size(datatype) * (size_t)count;
+    memcpy(result, (char *)data + slice * (size_t)mine, slice);
+    int rc = 0;
+    for (int i = 0; rc >= 0 && i < n; i++)
+        rc = ckpt__send_typed(to[i], msgtag, (char *)data + slice * (size_t)(i < mine ? i : i + 1),
+                              count, datatype);
+    free(to);
+    return rc < 0 ? rc : 0;
 }

@@ -819,11 +819,9 @@ static void record_sent(struct ckpt_peer *p, int bufid, int tag)
     log_append(p, lb, tag, rt->ctx);
 }
 
-int ckpt_pvm_send(int tid, int msgtag)
+/* A send without a safe point: the caller has had its own. */
+static int send_now(int tid, int msgtag)
 {
-    if (!ckpt__job())
-        return pvm_send(tid, msgtag);
-    ckpt__safepoint();
     struct ckpt_peer *p = ckpt__peer(tid, 1);
     mark(p);
     int sb = pvm_getsbuf();
@@ -831,6 +829,14 @@ int ckpt_pvm_send(int tid, int msgtag)
     if (rc >= 0)
         record_sent(p, sb, msgtag);
     return rc;
+}
+
+int ckpt_pvm_send(int tid, int msgtag)
+{
+    if (!ckpt__job())
+        return pvm_send(tid, msgtag);
+    ckpt__safepoint();
+    return send_now(tid, msgtag);
 }
 
 int ckpt_pvm_mcast(int *tids, int count, int msgtag)
@@ -876,7 +882,7 @@ static int pack_typed(void *buf, int len, int type, int unpack)
     }
 }
 
-static int type_size(int type)
+int ckpt__type_size(int type)
 {
     static const int sz[] = {1, 1, sizeof(short), sizeof(int), sizeof(float), 2 * sizeof(float),
                              sizeof(double), 2 * sizeof(double), sizeof(long), sizeof(short),
@@ -884,22 +890,64 @@ static int type_size(int type)
     return type >= 0 && type <= PVM_ULONG ? sz[type] : 1;
 }
 
-int ckpt_pvm_psend(int tid, int msgtag, void *buf, int len, int datatype)
+/* len items of datatype in one raw message, without a safe point. */
+int ckpt__send_typed(int tid, int msgtag, void *buf, int len, int datatype)
 {
-    if (!ckpt__job())
-        return pvm_psend(tid, msgtag, buf, len, datatype);
     int b = pvm_mkbuf(PvmDataRaw);
     if (b < 0)
         return b;
     int old = pvm_setsbuf(b);
     int rc = pack_typed(buf, len, datatype, 0);
     if (rc >= 0)
-        rc = ckpt_pvm_send(tid, msgtag);
+        rc = send_now(tid, msgtag);
     pvm_setsbuf(old);
     if (logbuf_find(b))
         logbuf_find(b)->released = 1;
     else
         pvm_freebuf(b);
+    return rc < 0 ? rc : 0;
+}
+
+int ckpt_pvm_psend(int tid, int msgtag, void *buf, int len, int datatype)
+{
+    if (!ckpt__job())
+        return pvm_psend(tid, msgtag, buf, len, datatype);
+    ckpt__safepoint();
+    return ckpt__send_typed(tid, msgtag, buf, len, datatype);
+}
+
+/* Waits until a message with msgtag from each of the n peers is queued.
+ * Checkpoints may fall here: nothing is consumed yet, so a restart simply
+ * redoes the caller (a collective) from its start. */
+int ckpt__await_all(const int *vtids, int n, int msgtag)
+{
+    for (;;) {
+        int missing = 0;
+        struct ckpt_qmsg *q, *prev;
+        for (int i = 0; i < n && !missing; i++)
+            missing = ckpt__queue_find(vtids[i], msgtag, 0, &q, &prev) == 0;
+        if (!missing)
+            return 0;
+        int rc = wait_one(NULL);
+        if (rc < 0)
+            return rc;
+        ckpt__due();
+        ckpt__run_handlers();
+    }
+}
+
+/* Takes the queued message with msgtag from vtid into len items of datatype,
+ * leaving the application's receive buffer as it was. */
+int ckpt__take_typed(int vtid, int msgtag, void *buf, int len, int datatype)
+{
+    struct ckpt_qmsg *q, *prev;
+    if (ckpt__queue_find(vtid, msgtag, 0, &q, &prev) != 1)
+        return PvmNoBuf;
+    int saved = pvm_setrbuf(0);
+    int b = ckpt__deliver(q, prev);
+    int rc = pack_typed(buf, len, datatype, 1);
+    pvm_freebuf(b);
+    pvm_setrbuf(saved);
     return rc < 0 ? rc : 0;
 }
 
@@ -918,7 +966,7 @@ static int receive(int tid, int msgtag, const struct timeval *tmo)
     ckpt__safepoint();
     for (;;) {
         struct ckpt_qmsg *q, *prev = NULL;
-        int rc = ckpt__queue_find(tid, msgtag, &q, &prev);
+        int rc = ckpt__queue_find(tid, msgtag, 1, &q, &prev);
         if (rc != 0)
             return rc < 0 ? rc : ckpt__deliver(q, prev);
         struct timeval left, *lp = NULL;
@@ -927,7 +975,7 @@ static int receive(int tid, int msgtag, const struct timeval *tmo)
             if (now >= deadline) {
                 while (pull_one(PULL_POLL, NULL) > 0 && rt->requested <= rt->epoch) {
                     ckpt__run_handlers();
-                    if ((rc = ckpt__queue_find(tid, msgtag, &q, &prev)) != 0)
+                    if ((rc = ckpt__queue_find(tid, msgtag, 1, &q, &prev)) != 0)
                         return rc < 0 ? rc : ckpt__deliver(q, prev);
                 }
                 return 0;
@@ -966,12 +1014,12 @@ int ckpt_pvm_probe(int tid, int msgtag)
         return pvm_probe(tid, msgtag);
     ckpt__safepoint();
     struct ckpt_qmsg *q, *prev;
-    int rc = ckpt__queue_find(tid, msgtag, &q, &prev);
+    int rc = ckpt__queue_find(tid, msgtag, 1, &q, &prev);
     if (rc == 0) {      /* like PVM's probe, look at the wire too */
         ckpt__poll();
         ckpt__due();
         ckpt__run_handlers();
-        rc = ckpt__queue_find(tid, msgtag, &q, &prev);
+        rc = ckpt__queue_find(tid, msgtag, 1, &q, &prev);
     }
     return rc <= 0 ? rc : q->bufid;
 }
@@ -986,7 +1034,7 @@ int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
         return b;
     int bytes, tag, src;
     ckpt_pvm_bufinfo(b, &bytes, &tag, &src);
-    int items = bytes / type_size(datatype);
+    int items = bytes / ckpt__type_size(datatype);
     int rc = pack_typed(buf, items < len ? items : len, datatype, 1);
     if (rtid)
         *rtid = src;

@@ -45,8 +45,9 @@ static const struct ckpt_handler *handler_for(const struct ckpt_qmsg *q)
 
 /* PVM's rule: a message matches if source and tag match (-1: any) and it
  * was sent in the receiver's current context.  With the application's own
- * function, PVM's ranking: <0 an error, 0 no, 1 this one, >1 the highest. */
-int ckpt__queue_find(int vtid, int tag, struct ckpt_qmsg **found, struct ckpt_qmsg **prev)
+ * function (app: an application receive, not the runtime's collectives),
+ * PVM's ranking: <0 an error, 0 no, 1 this one, >1 the highest. */
+int ckpt__queue_find(int vtid, int tag, int app, struct ckpt_qmsg **found, struct ckpt_qmsg **prev)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     struct ckpt_qmsg *pv = NULL;
@@ -56,7 +57,7 @@ int ckpt__queue_find(int vtid, int tag, struct ckpt_qmsg **found, struct ckpt_qm
         if (rt->nhandlers && handler_for(q))
             continue;
         int rank;
-        if (rt->match_fn)
+        if (app && rt->match_fn)
             rank = rt->match_fn(q->bufid, vtid, tag);
         else
             rank = (vtid == -1 || q->src_vtid == vtid) && (tag == -1 || q->tag == tag) &&

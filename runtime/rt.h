@@ -198,14 +198,22 @@ int ckpt__vtid_of(int tid);
 int ckpt__tid_of(int vtid);
 void ckpt__log_drop_upto(struct ckpt_peer *p, uint64_t seq);
 void ckpt__ctl_to_coord(int type, const long *v, int n);
+int ckpt__send_typed(int tid, int msgtag, void *buf, int len, int datatype);
+int ckpt__await_all(const int *vtids, int n, int msgtag);
+int ckpt__take_typed(int vtid, int msgtag, void *buf, int len, int datatype);
+int ckpt__type_size(int datatype);
 
 /* queue.c */
 void ckpt__enqueue(int bufid, int src_vtid, int tag, int ctx, int len);
-int ckpt__queue_find(int vtid, int tag, struct ckpt_qmsg **found, struct ckpt_qmsg **prev);
+int ckpt__queue_find(int vtid, int tag, int app, struct ckpt_qmsg **found, struct ckpt_qmsg **prev);
 int ckpt__deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev);
 void ckpt__run_handlers(void);
 void ckpt__restored_note(int bufid, int src_vtid, int tag);
-int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);   /* ckpt_pvm.h */
+/* wrappers of ckpt_pvm.h the runtime calls itself */
+int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
+int ckpt_pvm_mcast(int *tids, int count, int msgtag);
+int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
+                   int *rtid, int *rtag, int *rlen);
 
 /* pvmbuf.c: message bytes through libpvm's internals */
 int ckpt__buf_bytes(int bufid, void *out, size_t max, int *enc);

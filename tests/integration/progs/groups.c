@@ -1,8 +1,10 @@
 /*
  * groups: a root and three members of group "g": each round the root
  * broadcasts a value to the group, every member answers with a function of
- * it, and the root prints the round's sum.  pvm_joingroup, pvm_barrier,
- * pvm_bcast, pvm_gsize.
+ * it, and the root prints the round's sum; then the four reduce (a sum),
+ * gather and scatter values that depend on their instance numbers, and the
+ * root prints what came of it.  pvm_joingroup, pvm_barrier, pvm_bcast,
+ * pvm_gsize, pvm_reduce, pvm_gather, pvm_scatter.
  *   groups ROUNDS
  */
 #include <stdio.h>
@@ -11,13 +13,27 @@
 
 #define MEMBERS 3
 
+/* The collectives of one round, the same calls on every member (inst: its
+ * instance, root instance 0).  Returns what the member got from scatter. */
+static int collectives(int inst, int round, int *reduced, int *gathered)
+{
+    int mine = inst * 10 + round, all[MEMBERS + 1], got = -1;
+    *reduced = mine;
+    pvm_reduce(PvmSum, reduced, 1, PVM_INT, 3, "g", 0);
+    pvm_gather(gathered, &mine, 1, PVM_INT, 4, "g", 0);
+    for (int k = 0; k <= MEMBERS; k++)
+        all[k] = 100 * round + k;
+    pvm_scatter(&got, all, 1, PVM_INT, 5, "g", 0);
+    return got;
+}
+
 static void member(void)
 {
-    int root = pvm_parent(), inst, round, v;
-    #pragma CKPT_SAVE(root, inst, round, v)
+    int root = pvm_parent(), inst, round, v, reduced, gathered[MEMBERS + 1];
+    #pragma CKPT_SAVE(root, inst, round, v, reduced, gathered)
     inst = pvm_joingroup("g");
     pvm_barrier("g", MEMBERS + 1);
-    for (;;) {
+    for (round = 0;; round++) {
         pvm_recv(root, 1);
         pvm_upkint(&v, 1, 1);
         if (v < 0)
@@ -26,15 +42,20 @@ static void member(void)
         pvm_initsend(PvmDataDefault);
         pvm_pkint(&v, 1, 1);
         pvm_send(root, 2);
+        v = collectives(inst, round, &reduced, gathered);
+        pvm_initsend(PvmDataDefault);
+        pvm_pkint(&v, 1, 1);
+        pvm_send(root, 6);
     }
     pvm_lvgroup("g");
 }
 
 int main(int argc, char **argv)
 {
-    int rounds = argc > 1 ? atoi(argv[1]) : 10, tids[MEMBERS], i, k, v;
-    long sum;
-    #pragma CKPT_SAVE(rounds, i, k, v, sum)
+    int rounds = argc > 1 ? atoi(argv[1]) : 10, tids[MEMBERS], i, k, v, reduced, scattered;
+    int gathered[MEMBERS + 1];
+    long sum, back;
+    #pragma CKPT_SAVE(rounds, i, k, v, sum, back, reduced, scattered, gathered)
     if (pvm_parent() > 0) {
         member();
         pvm_exit();
@@ -60,7 +81,14 @@ int main(int argc, char **argv)
             pvm_upkint(&v, 1, 1);
             sum += v;
         }
-        printf("round %d sum %ld\n", i, sum);
+        scattered = collectives(0, i, &reduced, gathered);
+        for (back = 0, k = 0; k < MEMBERS; k++) {
+            pvm_recv(-1, 6);
+            pvm_upkint(&v, 1, 1);
+            back += v;
+        }
+        printf("round %d sum %ld reduced %d gathered %d %d %d %d scattered %d + %ld\n", i, sum,
+               reduced, gathered[0], gathered[1], gathered[2], gathered[3], scattered, back);
     }
     pvm_lvgroup("g");
     pvm_exit();
