@@ -47,6 +47,8 @@ int ckpt_pvm_tasks(int where, int *ntask, struct pvmtaskinfo **taskp);
 int (*ckpt_pvm_recvf(int (*f)(int, int, int)))(int (*)(int, int, int));
 
 /* groups (libgpvm3) */
+int ckpt_pvm_joingroup(char *group);
+int ckpt_pvm_lvgroup(char *group);
 int ckpt_pvm_gettid(char *group, int inst);
 int ckpt_pvm_getinst(char *group, int tid);
 int ckpt_pvm_barrier(char *group, int count);
@@ -85,6 +87,8 @@ int ckpt_pvm_scatter(void *result, void *data, int count, int datatype, int msgt
 #define pvm_delmhf ckpt_pvm_delmhf
 #define pvm_tasks ckpt_pvm_tasks
 #define pvm_recvf ckpt_pvm_recvf
+#define pvm_joingroup ckpt_pvm_joingroup
+#define pvm_lvgroup ckpt_pvm_lvgroup
 #define pvm_gettid ckpt_pvm_gettid
 #define pvm_getinst ckpt_pvm_getinst
 #define pvm_barrier ckpt_pvm_barrier

@@ -12,11 +12,82 @@
  * contribution is queued (a checkpoint may fall there: nothing is consumed,
  * so a restart redoes the call) and then takes them all at once.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <pvm3.h>
 
+#include "proto.h"
 #include "rt.h"
+
+/* ------------------------------------------------------------ membership */
+
+/* Memberships are kept (and saved) so that a restarted task rejoins its
+ * groups: ckpt-run has the job rejoin each group in the order of the saved
+ * instance numbers (CTL_JOIN), which the group server then hands out again. */
+int ckpt_pvm_joingroup(char *group)
+{
+    if (!ckpt__job())
+        return pvm_joingroup(group);
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (!group || strlen(group) >= CKPT_GROUP_NAME) {
+        pr_err("pvm_joingroup: a group name must be shorter than %d bytes under ckpt-run",
+               CKPT_GROUP_NAME);
+        return PvmBadParam;
+    }
+    if (rt->ngroups == rt->maxgroups) {
+        int max = rt->maxgroups ? 2 * rt->maxgroups : 4;
+        struct ckpt_group *g = realloc(rt->groups, (size_t)max * sizeof *g);
+        if (!g)
+            return PvmNoMem;
+        rt->groups = g;
+        rt->maxgroups = max;
+    }
+    int inst = pvm_joingroup(group);
+    if (inst < 0)
+        return inst;
+    struct ckpt_group *g = &rt->groups[rt->ngroups++];
+    snprintf(g->name, sizeof g->name, "%s", group);
+    g->inst = inst;
+    return inst;
+}
+
+int ckpt_pvm_lvgroup(char *group)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (ckpt__job() && group)
+        for (int i = 0; i < rt->ngroups; i++)
+            if (!strcmp(rt->groups[i].name, group)) {
+                rt->groups[i] = rt->groups[--rt->ngroups];
+                break;
+            }
+    return pvm_lvgroup(group);
+}
+
+/* Rejoins group `index` of our hello.  Our dead predecessor may still hold
+ * the instance until the group server has noticed its exit: wait a little. */
+void ckpt__rejoin(int index)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (index < 0 || index >= rt->ngroups)
+        return;
+    struct ckpt_group *g = &rt->groups[index];
+    for (int tries = 0; tries < 100; tries++) {
+        int tid = pvm_gettid(g->name, g->inst);
+        if (tid < 0 || pvm_pstat(tid) == PvmOk)
+            break;
+        usleep(20000);
+    }
+    int inst = pvm_joingroup(g->name);
+    if (inst >= 0 && inst != g->inst)
+        pr_warn("rejoined group %s as instance %d, not %d as before the restart",
+                g->name, inst, g->inst);
+    if (inst >= 0)
+        g->inst = inst;
+    long v[2] = {index, inst};
+    ckpt__ctl_to_coord(CTL_JOINED, v, 2);
+}
 
 
 int ckpt_pvm_gettid(char *group, int inst)

@@ -435,6 +435,10 @@ static void handle_ctl(int src, int type, const long *v, int n)
         }
         rt->mapped = 1;
         break;
+    case CTL_JOIN:
+        if (n >= 1)
+            ckpt__rejoin((int)v[0]);
+        break;
     case CTL_WHO_IS:
         for (int i = 0; n >= 2 && i < rt->npeers; i++) {
             p = rt->peers[i];
@@ -479,13 +483,28 @@ static int wait_one(const struct timeval *deadline_left)
 
 /* ------------------------------------------------------ start and restart */
 
+/* A restarted task also names the groups it was in, so that ckpt-run can
+ * have the job rejoin them in the order of their instance numbers. */
 static void hello(void)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    long v[7] = {rt->myvtid, rt->mytid, rt->parent_vtid, (long)getpid(),
-                 (long)rt->epoch, rt->restoring ? (long)rt->epoch : -1L, rt->argc};
-    if (ckpt__ctl_send(rt->coord, CTL_HELLO, v, 7, rt->argv, rt->argc) < 0)
+    int ng = rt->ngroups;
+    long *v = calloc(8 + (size_t)ng, sizeof *v);
+    char **strs = calloc((size_t)rt->argc + (size_t)ng + 1, sizeof *strs);
+    if (!v || !strs)
+        ckpt__die("out of memory");
+    long head[8] = {rt->myvtid, rt->mytid, rt->parent_vtid, (long)getpid(),
+                    (long)rt->epoch, rt->restoring ? (long)rt->epoch : -1L, rt->argc, ng};
+    memcpy(v, head, sizeof head);
+    memcpy(strs, rt->argv, sizeof *strs * (size_t)rt->argc);
+    for (int i = 0; i < ng; i++) {
+        v[8 + i] = rt->groups[i].inst;
+        strs[rt->argc + i] = rt->groups[i].name;
+    }
+    if (ckpt__ctl_send(rt->coord, CTL_HELLO, v, 8 + ng, strs, rt->argc + ng) < 0)
         ckpt__die("cannot reach the coordinator t%x", (unsigned)rt->coord);
+    free(v);
+    free(strs);
 }
 
 /* Rebuilds the log and the receive queue saved in the image, then tells every

@@ -82,6 +82,11 @@ struct ckpt_qmsg {                  /* received from PVM, not yet delivered */
     struct ckpt_qmsg *next;
     int bufid, src_vtid, tag, ctx, len;
 };
+#define CKPT_GROUP_NAME 120
+struct ckpt_group {                 /* a group joined (pvm_joingroup) */
+    char name[CKPT_GROUP_NAME];
+    int inst;
+};
 struct ckpt_handler {               /* pvm_addmhf */
     int id, src, tag, ctx;          /* src: a virtual task id or -1 */
     int (*fn)(int);
@@ -155,6 +160,8 @@ struct ckpt_rt {
     struct ckpt_handler *handlers;  /* the application's message handlers */
     int nhandlers, maxhandlers, handler_ids;
     int in_handler;                 /* one of them runs now */
+    struct ckpt_group *groups;      /* the groups joined, to rejoin after a restart */
+    int ngroups, maxgroups;
 
     struct ckpt_stats st;
 };
@@ -202,6 +209,9 @@ int ckpt__send_typed(int tid, int msgtag, void *buf, int len, int datatype);
 int ckpt__await_all(const int *vtids, int n, int msgtag);
 int ckpt__take_typed(int vtid, int msgtag, void *buf, int len, int datatype);
 int ckpt__type_size(int datatype);
+
+/* group.c */
+void ckpt__rejoin(int index);
 
 /* queue.c */
 void ckpt__enqueue(int bufid, int src_vtid, int tag, int ctx, int len);

@@ -71,13 +71,15 @@ static int write_meta(struct ckpt_imgw *w)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     size_t len = sizeof(struct meta_rec) + (size_t)rt->npeers * sizeof(struct peer_rec) +
-                 (size_t)rt->nhandlers * sizeof(struct handler_rec);
+                 (size_t)rt->nhandlers * sizeof(struct handler_rec) +
+                 (size_t)rt->ngroups * sizeof(struct group_rec);
     char *buf = calloc(1, len);
     if (!buf)
         return -ENOMEM;
     struct meta_rec *m = (struct meta_rec *)buf;
     struct peer_rec *pr = (struct peer_rec *)(m + 1);
     struct handler_rec *hr = (struct handler_rec *)(pr + rt->npeers);
+    struct group_rec *gr = (struct group_rec *)(hr + rt->nhandlers);
     m->version = STATE_VERSION;
     m->vtid = rt->myvtid;
     m->tid = rt->mytid;
@@ -91,6 +93,11 @@ static int write_meta(struct ckpt_imgw *w)
     m->ctx = rt->ctx;
     m->match_fn = (uintptr_t)rt->match_fn;
     m->nhandlers = rt->nhandlers;
+    m->ngroups = rt->ngroups;
+    for (int i = 0; i < rt->ngroups; i++) {
+        gr[i].inst = rt->groups[i].inst;
+        memcpy(gr[i].name, rt->groups[i].name, sizeof gr[i].name);
+    }
     for (int i = 0; i < rt->nhandlers; i++) {
         const struct ckpt_handler *h = &rt->handlers[i];
         hr[i] = (struct handler_rec){h->id, h->src, h->tag, h->ctx, (uintptr_t)h->fn};
@@ -319,14 +326,35 @@ static int read_handlers(const struct meta_rec *m, const struct handler_rec *hr)
     return 0;
 }
 
+_Static_assert(sizeof ((struct group_rec *)0)->name == CKPT_GROUP_NAME, "group name length");
+
+static int read_groups(const struct meta_rec *m, const struct group_rec *gr)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (m->ngroups == 0)
+        return 0;
+    rt->groups = calloc((size_t)m->ngroups, sizeof *rt->groups);
+    if (!rt->groups)
+        return -ENOMEM;
+    rt->ngroups = rt->maxgroups = m->ngroups;
+    for (int i = 0; i < m->ngroups; i++) {
+        if (!memchr(gr[i].name, '\0', sizeof gr[i].name))
+            return -EINVAL;
+        memcpy(rt->groups[i].name, gr[i].name, sizeof rt->groups[i].name);
+        rt->groups[i].inst = gr[i].inst;
+    }
+    return 0;
+}
+
 static int read_meta(const struct ckpt_img_section *s)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     const struct meta_rec *m = s->data;
     if (s->len < sizeof *m || m->version != STATE_VERSION || m->npeers < 0 ||
-        m->nhandlers < 0 ||
+        m->nhandlers < 0 || m->ngroups < 0 ||
         s->len != sizeof *m + (uint64_t)m->npeers * sizeof(struct peer_rec) +
-                      (uint64_t)m->nhandlers * sizeof(struct handler_rec))
+                      (uint64_t)m->nhandlers * sizeof(struct handler_rec) +
+                      (uint64_t)m->ngroups * sizeof(struct group_rec))
         return -EINVAL;
     rt->myvtid = m->vtid;
     rt->parent_vtid = m->parent_vtid;
@@ -337,7 +365,10 @@ static int read_meta(const struct ckpt_img_section *s)
     rt->old_exe_end = m->exe_end;
     rt->ctx = m->ctx;
     const struct peer_rec *pr = (const struct peer_rec *)(m + 1);
-    int err = read_handlers(m, (const struct handler_rec *)(pr + m->npeers));
+    const struct handler_rec *hr = (const struct handler_rec *)(pr + m->npeers);
+    int err = read_handlers(m, hr);
+    if (!err)
+        err = read_groups(m, (const struct group_rec *)(hr + m->nhandlers));
     if (err)
         return err;
     for (int i = 0; i < m->npeers; i++) {

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define STATE_VERSION 2
+#define STATE_VERSION 3
 #define PAD8(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
 
 struct meta_rec {
@@ -18,8 +18,8 @@ struct meta_rec {
     uint64_t exe_start, exe_end;
     int32_t npeers, ctx;       /* ctx: the application's message context */
     uint64_t match_fn;         /* its pvm_recvf function, 0: none */
-    int32_t nhandlers, pad;
-    /* npeers peer_rec, then nhandlers handler_rec */
+    int32_t nhandlers, ngroups;
+    /* npeers peer_rec, then nhandlers handler_rec, then ngroups group_rec */
 };
 struct peer_rec {
     int32_t vtid, tid, instrumented, sibling;
@@ -28,6 +28,10 @@ struct peer_rec {
 struct handler_rec {      /* pvm_addmhf */
     int32_t id, src, tag, ctx;
     uint64_t fn;
+};
+struct group_rec {        /* pvm_joingroup */
+    int32_t inst, pad;
+    char name[120];
 };
 struct frame_rec {
     int32_t depth, site, nvars, pad;

@@ -68,6 +68,10 @@ static void free_task(struct task *t)
     free(t->argv);
     free(t->cut);
     free(t->sent);
+    for (int i = 0; i < t->ngroups; i++)
+        free(t->gnames[i]);
+    free(t->gnames);
+    free(t->ginst);
     memset(t, 0, sizeof *t);
 }
 
@@ -435,9 +439,33 @@ static void answer_waiting(struct job *j, int hello)
 
 /* ------------------------------------------------------------ messages */
 
+/* The groups a restarted task was in (after its command line in its hello). */
+static void take_groups(struct task *t, char **strs, const long *v, int n)
+{
+    for (int i = 0; i < t->ngroups; i++)
+        free(t->gnames[i]);
+    free(t->gnames);
+    free(t->ginst);
+    t->gnames = NULL;
+    t->ginst = NULL;
+    t->ngroups = 0;
+    if (n == 0)
+        return;
+    t->gnames = malloc(sizeof *t->gnames * (size_t)n);
+    t->ginst = malloc(sizeof *t->ginst * (size_t)n);
+    if (!t->gnames || !t->ginst) {
+        for (int i = 0; i < n; i++)
+            free(strs[i]);
+        return;
+    }
+    memcpy(t->gnames, strs, sizeof *strs * (size_t)n);
+    memcpy(t->ginst, v, sizeof *v * (size_t)n);
+    t->ngroups = n;
+}
+
 static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
 {
-    if (n < 7 || v[6] < 0 || v[6] > 4096) {
+    if (n < 8 || v[6] < 0 || v[6] > 4096 || v[7] < 0 || v[7] > 4096 || n != 8 + v[7]) {
         say("malformed hello from t%x", (unsigned)src);
         return;
     }
@@ -452,15 +480,18 @@ static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
     t->said_bye = 0;
     if (j->root_pid && t->pid == j->root_pid)
         t->root = 1;
-    char **argv = calloc((size_t)v[6] + 1, sizeof *argv);
-    if (argv && ckpt__ctl_strings(bufid, argv, (int)v[6]) == 0) {
+    int argc = (int)v[6], ng = (int)v[7];
+    char **strs = calloc((size_t)(argc + ng) + 1, sizeof *strs);
+    if (strs && ckpt__ctl_strings(bufid, strs, argc + ng) == 0) {
         for (int i = 0; i < t->argc; i++)
             free(t->argv[i]);
         free(t->argv);
-        t->argv = argv;
-        t->argc = (int)v[6];
+        take_groups(t, strs + argc, v + 8, ng);
+        strs[argc] = NULL;
+        t->argv = strs;
+        t->argc = argc;
     } else {
-        free(argv);
+        free(strs);
     }
     pvm_notify(PvmTaskExit, CKPT_NOTIFY_TAG, 1, &t->tid);
     answer_waiting(j, t->tid);
@@ -694,6 +725,10 @@ static struct task *handle(struct job *j, int bufid)
     case CTL_WHO:
         on_who(j, src, ctlv, n);
         break;
+    case CTL_JOINED:
+        if (n >= 2)
+            t->joined = ctlv[1];
+        break;
     case CTL_BYE: {
         struct task *who = n >= 1 ? by_vtid(j, (int)ctlv[0]) : NULL;
         if (who)
@@ -745,6 +780,69 @@ static void drain(double seconds)
         if (b > 0)
             pvm_freebuf(b);
     }
+}
+
+struct membership {
+    struct task *t;
+    int index;          /* in the task's hello */
+};
+
+static int by_group_then_instance(const void *a, const void *b)
+{
+    const struct membership *x = a, *y = b;
+    int c = strcmp(x->t->gnames[x->index], y->t->gnames[y->index]);
+    if (c)
+        return c;
+    long i = x->t->ginst[x->index], k = y->t->ginst[y->index];
+    return (i > k) - (i < k);
+}
+
+/* Waits for t's answer to CTL_JOIN; -1 if a task fails or none comes. */
+static int await_joined(struct job *j, struct task *t)
+{
+    double end = coord_now() + HELLO_TIMEOUT_S;
+    while (t->joined < 0 && coord_now() < end) {
+        struct timeval tv = {0, 100000};
+        int b = pvm_trecv(-1, -1, &tv);
+        if (b <= 0)
+            continue;
+        struct task *dead = handle(j, b);
+        pvm_freebuf(b);
+        if (dead)
+            return -1;
+    }
+    return t->joined < 0 ? -1 : 0;
+}
+
+/* The restarted tasks rejoin their groups one at a time, each group in the
+ * order of the saved instance numbers: the group server hands out the
+ * lowest free instance, so each gets its own back. */
+static int rejoin_groups(struct job *j)
+{
+    int n = 0;
+    for (int i = 0; i < j->ntasks; i++)
+        n += j->tasks[i].ngroups;
+    if (n == 0)
+        return 0;
+    struct membership *m = malloc(sizeof *m * (size_t)n);
+    if (!m)
+        return -1;
+    n = 0;
+    for (int i = 0; i < j->ntasks; i++)
+        for (int g = 0; g < j->tasks[i].ngroups; g++)
+            m[n++] = (struct membership){&j->tasks[i], g};
+    qsort(m, (size_t)n, sizeof *m, by_group_then_instance);
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        long index = m[i].index;
+        m[i].t->joined = -1;
+        ckpt__ctl_send(m[i].t->tid, CTL_JOIN, &index, 1, NULL, 0);
+        rc = await_joined(j, m[i].t);
+        if (rc)
+            say("t%x did not rejoin group %s", (unsigned)m[i].t->vtid, m[i].t->gnames[index]);
+    }
+    free(m);
+    return rc;
 }
 
 static int restart_epoch(struct job *j, uint64_t k)
@@ -834,6 +932,8 @@ static int restart_epoch(struct job *j, uint64_t k)
             return -1;
         }
     }
+    if (rejoin_groups(j) != 0)
+        return -1;
     long *map = malloc(sizeof(long) * (size_t)(2 * j->ntasks + 1));
     int n = 0;
     for (int i = 0; map && i < j->ntasks; i++) {

@@ -34,6 +34,11 @@ struct task {
     struct ckpt_commit_task final;
     long *sent;                 /* (peer vtid, out_seq) pairs at its exit */
     int nsent;
+    /* restarted: the groups it was in, to rejoin in instance order */
+    char **gnames;
+    long *ginst;
+    int ngroups;
+    long joined;                /* instance it got back (CTL_JOINED), -1 while waiting */
 };
 
 struct job_opts {

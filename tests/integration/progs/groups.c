@@ -17,11 +17,12 @@
  * instance, root instance 0).  Returns what the member got from scatter. */
 static int collectives(int inst, int round, int *reduced, int *gathered)
 {
-    int mine = inst * 10 + round, all[MEMBERS + 1], got = -1;
+    int mine = inst * 10 + round, all[MEMBERS + 1], got = -1, k;
+    #pragma CKPT_SAVE(inst, round, reduced, gathered, mine, all, got, k)
     *reduced = mine;
     pvm_reduce(PvmSum, reduced, 1, PVM_INT, 3, "g", 0);
     pvm_gather(gathered, &mine, 1, PVM_INT, 4, "g", 0);
-    for (int k = 0; k <= MEMBERS; k++)
+    for (k = 0; k <= MEMBERS; k++)
         all[k] = 100 * round + k;
     pvm_scatter(&got, all, 1, PVM_INT, 5, "g", 0);
     return got;
@@ -55,7 +56,7 @@ int main(int argc, char **argv)
     int rounds = argc > 1 ? atoi(argv[1]) : 10, tids[MEMBERS], i, k, v, reduced, scattered;
     int gathered[MEMBERS + 1];
     long sum, back;
-    #pragma CKPT_SAVE(rounds, i, k, v, sum, back, reduced, scattered, gathered)
+    #pragma CKPT_SAVE(rounds, tids, i, k, v, sum, back, reduced, scattered, gathered)
     if (pvm_parent() > 0) {
         member();
         pvm_exit();
