@@ -2053,6 +2053,42 @@ static void instrument_func(struct rw *rw, int fi)
 
 /* ---- the unsaved-live warning ----------------------------------------- */
 
+static int changes_a_variable(struct rw *rw, int t)
+{
+    static const char *const ops[] = {"++", "--", "=", "+=", "-=", "*=", "/=", "%=",
+                                      "&=", "|=", "^=", "<<=", ">>=", NULL};
+    for (int i = 0; ops[i]; i++)
+        if (tok_is(rw, t, ops[i]))
+            return 1;
+    return 0;
+}
+
+/* A call that can reach a safe point is made again when a restarted task
+ * rebuilds its call chain, and its arguments are evaluated again: a change
+ * of a variable in them (next++, x = ...) happens twice. */
+static void warn_reeval(struct rw *rw, int fi)
+{
+    for (int si = 0; si < rw->nsites; si++) {
+        struct site *s = &rw->sites[si];
+        if (s->func != fi || s->call < 0 || rw->nodes[s->call].start == NOPOS)
+            continue;
+        const struct node *c = &rw->nodes[s->call];
+        int open = tok_at(rw, c->start), close = -1;
+        while (open < rw->ntoks && rw->toks[open].off < c->end &&
+               !(tok_is(rw, open, "(") && (close = tok_match(rw, open)) >= 0 &&
+                 rw->toks[close].off + 1 == c->end))
+            open++;
+        for (int t = open + 1; close >= 0 && t < close; t++)
+            if (changes_a_variable(rw, t)) {
+                diag(rw, rw->toks[t].off, rw->o->werror_unsaved ? "error" : "warning",
+                     "an argument of a call that can reach a safe point changes a variable: a "
+                     "task restarted inside the call makes it again and the change happens "
+                     "twice; make the change in a statement of its own [-Wckpt-reeval]");
+                break;
+            }
+    }
+}
+
 static void warn_unsaved(struct rw *rw, int fi)
 {
     /* references per var, by matching the referenced declaration's location */
@@ -2357,6 +2393,8 @@ int ckpt_rewrite(const char *src, const char *out, int nargs, const char *const 
             instrument_func(rw, i);
             if (o->warn_unsaved && user_pragmas && !rw->errors)
                 warn_unsaved(rw, i);
+            if (o->warn_unsaved && !rw->errors)
+                warn_reeval(rw, i);
         }
     }
     /* save pragmas in functions that reach no safe point, and file-scope ones: the line goes */

@@ -37,6 +37,7 @@ static void die(const char *what, int code)
 static void start_workers(int nw, int *wtids, long chunk)
 {
     int n = pvm_spawn(WORKER_NAME, NULL, PvmTaskDefault, "", nw, wtids);
+    #pragma CKPT_SAVE(n)
     if (n < nw)
         die("pvm_spawn of " WORKER_NAME, n < 0 ? n : wtids[n]);
     pvm_initsend(PvmDataDefault);
@@ -59,6 +60,7 @@ static int collect(struct result *res)
 {
     int bufid = pvm_recv(-1, TAG_RESULT), bytes, tag, tid, k;
     struct result r;
+    #pragma CKPT_SAVE(bufid)
     if (bufid < 0)
         die("pvm_recv", bufid);
     pvm_bufinfo(bufid, &bytes, &tag, &tid);
@@ -72,19 +74,24 @@ static int collect(struct result *res)
 /* Hand out every task, one at a time per worker, until all are back. */
 static void farm(int nw, int *wtids, int ntasks, struct result *res)
 {
-    int next, done, w, tid;
-    #pragma CKPT_SAVE(next, done, w, tid)
+    int next, done, w, tid, k;
+    #pragma CKPT_SAVE(next, done, w, tid, k)
     /* next: the first task not handed out yet; done: results received.
      * Together with res[] they say exactly which work is still out.
-     * w, tid: the worker being served when a send is a safe point. */
+     * w, tid, k: the worker being served and its task when a send is a safe
+     * point (k is taken in a statement of its own: a call that can reach a
+     * safe point is made again on restart, and next++ must not be). */
     next = 0;
     done = 0;
-    for (w = 0; w < nw; w++)
-        assign(wtids[w], next < ntasks ? next++ : -1);
+    for (w = 0; w < nw; w++) {
+        k = next < ntasks ? next++ : -1;
+        assign(wtids[w], k);
+    }
     while (done < ntasks) {
         tid = collect(res);
         done++;
-        assign(tid, next < ntasks ? next++ : -1);
+        k = next < ntasks ? next++ : -1;
+        assign(tid, k);
     }
 }
 
