@@ -139,6 +139,7 @@ static void start_writer(uint64_t epoch, uint32_t flags)
     note_output(epoch, !(flags & CKPT_IMG_F_EXITED));
     note_cut(flags & CKPT_IMG_F_EXITED);
     rt->sbuf = rt->mode == CKPT_MODE_JOB ? pvm_getsbuf() : 0;
+    rt->rbuf = rt->mode == CKPT_MODE_JOB ? pvm_getrbuf() : 0;
     rt->epoch = epoch;
     rt->writer_flags = flags;
     if (!(flags & CKPT_IMG_F_EXITED)) {

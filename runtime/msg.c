@@ -231,6 +231,19 @@ static struct ckpt_logbuf *logbuf_for_sent(int bufid, int *fresh)
     return logbuf_add(bufid, len, mi.enc, 0);
 }
 
+/* Whether bufid is the runtime's alone (queued messages aside): a sent
+ * buffer the log keeps after the application let go of it. */
+int ckpt__buf_is_runtimes(int bufid)
+{
+    for (int i = 0; i < ckpt__rt.npvm_own; i++)
+        if (ckpt__rt.pvm_own[i] == bufid)
+            return 1;       /* libpvm3's own, in fact */
+    struct ckpt_logbuf *lb = logbuf_find(bufid);
+    if (lb)
+        return lb->released;
+    return 0;
+}
+
 /* ------------------------------------------------------------ the wire */
 
 static void handle_ctl(int src, int type, const long *v, int n);
@@ -507,6 +520,31 @@ static void hello(void)
     free(strs);
 }
 
+/* Gives the application its buffers back under their ids.  Done before
+ * anything can arrive (arrivals take ids too) and before the runtime makes
+ * buffers of its own. */
+static void restore_app_buffers(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    uint64_t off = 0;
+    const struct msg_rec *r;
+    const void *bytes;
+    while (rt->rappbufs && ckpt__msg_rec_next(rt->rappbufs, rt->rappbufs_len, &off, &r, &bytes) > 0) {
+        int b = ckpt__buf_make_at(r->peer, bytes, (size_t)r->len, r->enc);
+        if (b < 0) {
+            pr_warn("cannot give buffer %d back to the application (%d)", (int)r->peer, b);
+            continue;
+        }
+        if (r->seq)
+            ckpt__restored_note(b, (int)(r->seq >> 32), (int)(uint32_t)r->seq);
+        if (r->tag & APPBUF_SEND)
+            pvm_setsbuf(b);
+        if (r->tag & APPBUF_RECV)
+            pvm_setrbuf(b);
+    }
+    rt->rappbufs = NULL;
+}
+
 /* Rebuilds the log and the receive queue saved in the image, then tells every
  * peer where our channel to it restarts and sends what it may have missed. */
 static void rebuild_and_replay(void)
@@ -552,14 +590,6 @@ static void rebuild_and_replay(void)
         ckpt__restored_note(got, r->peer, r->tag);
     }
     rt->rqueue = NULL;
-    if (rt->rsbuf) {
-        const struct msg_rec *sr = rt->rsbuf;
-        int b = ckpt__buf_make(sr + 1, (size_t)sr->len, sr->enc);
-        if (b < 0)
-            ckpt__die("cannot rebuild the send buffer: PVM error %d", b);
-        pvm_setsbuf(b);
-        rt->rsbuf = NULL;
-    }
 
     ckpt_fault_die(rt->dir, "die-replay", 0);
     for (int i = 0; i < rt->npeers; i++) {
@@ -606,6 +636,8 @@ void ckpt__msg_attach(void)
         ckpt__die("cannot enroll in PVM (error %d): is the pvmd running?", rt->mytid);
     if (ckpt__buf_selftest() != 0)
         ckpt__die("this libpvm3 does not have the message layout ckpt was built for");
+    rt->npvm_own = ckpt__buf_live(rt->pvm_own, 8, NULL);  /* before the application has any */
+    restore_app_buffers();
     int b = pvm_mkbuf(PvmDataRaw);
     struct pvmminfo mi;
     pvm_getminfo(b, &mi);
@@ -801,6 +833,7 @@ int ckpt_pvm_freebuf(int bufid)
             lb->released = 1;
             return 0;
         }
+        ckpt__restored_forget(bufid);   /* its id may come back for another message */
     }
     return pvm_freebuf(bufid);
 }

@@ -4,14 +4,16 @@
  * PVM 3.4 has no call that hands out a message's encoded body, yet the sender
  * log must keep messages without copying them on the hot path, the writer
  * child must store them, and a restarted task must send them again with the
- * same encoding.  libpvm3 exports midtobuf() and pmsg_setenc(), and its
- * message and fragment descriptors begin with the fields mirrored below
- * (pmsg.h and frag.h of PVM 3.4.6).  ckpt__buf_selftest() checks the mirror
+ * same encoding; and the application holds buffers by id, which a restarted
+ * task must give back.  libpvm3 exports midtobuf(), pmsg_setenc() and its
+ * buffer id table, and its message and fragment descriptors begin with the
+ * fields mirrored below (pmsg.h, frag.h and lpvm.c of PVM 3.4.6).  ckpt__buf_selftest() checks the mirror
  * against libpvm3 at start-up, so a different libpvm3 is refused instead of
  * corrupting the log.  Nothing here talks to the pvmd, so the writer child
  * may call it.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <pvm3.h>
 
@@ -27,8 +29,15 @@ struct pvm_msg {                   /* leading fields of libpvm3's struct pmsg */
     void *m_codef;
     struct pvm_frag *m_frag;       /* list head of the body's fragments */
 };
+struct pvm_midlist {               /* libpvm3's buffer id table entry */
+    int m_free;
+    struct pvm_msg *m_umb;         /* the buffer with this id, NULL if free */
+};
 extern struct pvm_msg *midtobuf(int mid);
 extern int pmsg_setenc(struct pvm_msg *mp, int enc);
+extern struct pvm_midlist *pvmmidh;
+extern int pvmmidhsiz;
+extern struct pvm_msg *pvmrxlist;  /* arrived, not yet received: a list with a head */
 
 /* Copies up to max body bytes of bufid into out; returns the body length. */
 int ckpt__buf_bytes(int bufid, void *out, size_t max, int *enc)
@@ -58,13 +67,10 @@ int ckpt__buf_len(int bufid)
     return ckpt__buf_bytes(bufid, NULL, 0, NULL);
 }
 
-/* A new buffer holding bytes, encoded as enc says; the active send buffer is
- * left as it was.  Returns the buffer id or <0. */
-int ckpt__buf_make(const void *bytes, size_t len, int enc)
+/* Puts bytes into the empty buffer b, encoded as enc says (it then reads
+ * back as a received one); the active send buffer is left as it was. */
+static int fill(int b, const void *bytes, size_t len, int enc)
 {
-    int b = pvm_mkbuf(PvmDataRaw);
-    if (b < 0)
-        return b;
     int old = pvm_setsbuf(b);
     int rc = len ? pvm_pkbyte((char *)bytes, (int)len, 1) : 0;
     pvm_setsbuf(old);
@@ -75,6 +81,61 @@ int ckpt__buf_make(const void *bytes, size_t len, int enc)
         return rc;
     }
     return b;
+}
+
+/* A new buffer holding bytes; returns its id or <0. */
+int ckpt__buf_make(const void *bytes, size_t len, int enc)
+{
+    int b = pvm_mkbuf(PvmDataRaw);
+    return b < 0 ? b : fill(b, bytes, len, enc);
+}
+
+/* The same under the id `want`: libpvm3 hands out free ids in its own order
+ * (its table grows in chunks, each handed out from the top down), so take
+ * and hold others until `want` comes, then give those back.  -EEXIST if it
+ * is in use. */
+int ckpt__buf_make_at(int want, const void *bytes, size_t len, int enc)
+{
+    if (want <= 0)
+        return -EINVAL;
+    if (want < pvmmidhsiz && pvmmidh[want].m_umb)
+        return -EEXIST;
+    int max = 2 * want + 1024, n = 0, b;   /* the ids below want, and its chunk's above */
+    int *held = malloc(sizeof *held * (size_t)max);
+    if (!held)
+        return -ENOMEM;
+    while ((b = pvm_mkbuf(PvmDataRaw)) > 0 && b != want && n < max)
+        held[n++] = b;
+    while (n > 0)
+        pvm_freebuf(held[--n]);
+    free(held);
+    if (b != want) {
+        if (b > 0)
+            pvm_freebuf(b);
+        return b < 0 ? b : -EEXIST;
+    }
+    return fill(b, bytes, len, enc);
+}
+
+static int arrived(const struct pvm_msg *m)
+{
+    for (const struct pvm_msg *r = pvmrxlist ? pvmrxlist->m_link : NULL; r && r != pvmrxlist;
+         r = r->m_link)
+        if (r == m)
+            return 1;
+    return 0;
+}
+
+/* The ids of live buffers, at most max of them, but for messages that
+ * arrived and were not received yet (their senders replay them) and those
+ * skip() says no to (NULL: none); returns how many. */
+int ckpt__buf_live(int *ids, int max, int (*skip)(int bufid))
+{
+    int n = 0;
+    for (int i = 1; i < pvmmidhsiz && n < max; i++)
+        if (pvmmidh[i].m_umb && !arrived(pvmmidh[i].m_umb) && !(skip && skip(i)))
+            ids[n++] = i;
+    return n;
 }
 
 int ckpt__buf_selftest(void)
@@ -88,6 +149,7 @@ int ckpt__buf_selftest(void)
     pvm_pkbyte((char *)probe, (int)sizeof probe, 1);
     pvm_setsbuf(old);
     int n = ckpt__buf_bytes(b, back, sizeof back, NULL);
+    int in_table = b < pvmmidhsiz && pvmmidh[b].m_umb == midtobuf(b);
     pvm_freebuf(b);
-    return n == (int)sizeof probe && memcmp(back, probe, sizeof probe) == 0 ? 0 : -EPROTO;
+    return in_table && n == (int)sizeof probe && memcmp(back, probe, sizeof probe) == 0 ? 0 : -EPROTO;
 }

@@ -93,7 +93,7 @@ void ckpt__restored_note(int bufid, int src_vtid, int tag)
         }
 }
 
-static void restored_forget(int bufid)
+void ckpt__restored_forget(int bufid)
 {
     for (int k = 0; k < RESTORED_MAX; k++)
         if (restored_src[k].bufid == bufid)
@@ -118,7 +118,7 @@ int ckpt__deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev)
     int old = pvm_getrbuf();
     if (old > 0 && old != q->bufid) {
         pvm_freebuf(old);
-        restored_forget(old);
+        ckpt__restored_forget(old);
     }
     pvm_setrbuf(q->bufid);
     int b = q->bufid;
@@ -155,7 +155,7 @@ void ckpt__run_handlers(void)
         rt->in_handler = 0;
         if (pvm_getrbuf() == b)
             pvm_freebuf(b);
-        restored_forget(b);
+        ckpt__restored_forget(b);
         pvm_setrbuf(rb);
         pvm_setsbuf(sb);
         pv = NULL;      /* the handler may have changed the queue: from the top */

@@ -139,8 +139,10 @@ struct ckpt_rt {
     uint64_t requested;             /* epoch asked for (coordinator or a MARK), not yet taken */
     int forced;                     /* the request came from a peer's MARK */
     int mapped;                     /* restart: the coordinator's task map has arrived */
-    int sbuf;                       /* the application's active send buffer at the fork */
-    const void *rsbuf;              /* restore: that buffer as saved, until rebuilt */
+    int sbuf, rbuf;                 /* the application's active buffers at the fork */
+    int pvm_own[8], npvm_own;       /* buffers libpvm3 holds for itself (live at enrolment) */
+    const void *rappbufs;           /* restore: the application's buffers as saved, until rebuilt */
+    uint64_t rappbufs_len;
     uint64_t *cut;                  /* (vtid, in_seq) of every channel at the last fork */
     int ncut;
     pid_t writer;                   /* writer child in flight, 0 when none */
@@ -219,6 +221,7 @@ int ckpt__queue_find(int vtid, int tag, int app, struct ckpt_qmsg **found, struc
 int ckpt__deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev);
 void ckpt__run_handlers(void);
 void ckpt__restored_note(int bufid, int src_vtid, int tag);
+void ckpt__restored_forget(int bufid);
 /* wrappers of ckpt_pvm.h the runtime calls itself */
 int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
 int ckpt_pvm_mcast(int *tids, int count, int msgtag);
@@ -229,6 +232,9 @@ int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
 int ckpt__buf_bytes(int bufid, void *out, size_t max, int *enc);
 int ckpt__buf_len(int bufid);
 int ckpt__buf_make(const void *bytes, size_t len, int enc);
+int ckpt__buf_make_at(int want, const void *bytes, size_t len, int enc);
+int ckpt__buf_is_runtimes(int bufid);    /* msg.c */
+int ckpt__buf_live(int *ids, int max, int (*skip)(int bufid));
 int ckpt__buf_selftest(void);
 
 #endif /* CKPT_RT_H */

@@ -6,13 +6,16 @@
  * FRAME per shadow-stack frame from main down, each followed by one VAR
  * (+ BLOCK) per saved variable, then one LOG per channel with entries, then
  * QUEUE "received" (messages taken off the wire, not yet delivered) and QUEUE
- * "send buffer" (what the application packed but has not sent yet: a task is
- * saved at a safe point such as pvm_send, before the send).  Writing runs in the writer child, which sees the task frozen at the
- * fork; it must not touch PVM's socket nor stdio.
+ * "application buffers" (every buffer the application may hold by id: what it
+ * packed but has not sent yet, as a task is saved at a safe point such as
+ * pvm_send before the send; a buffer kept aside; the message it is reading).
+ * Writing runs in the writer child, which sees the task frozen at the fork;
+ * it must not touch PVM's socket nor stdio.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pvm3.h>
 
 #include "rt.h"
 #include "state.h"
@@ -246,20 +249,61 @@ static int write_queue(struct ckpt_imgw *w)
     return err;
 }
 
-static int write_sbuf(struct ckpt_imgw *w)
+/* A restarted task gets each back under the same id (the application keeps
+ * ids in its variables), and as its active send or receive buffer again.
+ * The unpack position of a receive buffer is not kept: it reads from the
+ * start again. */
+#define APPBUF_MAX 1024
+static uint8_t *queued;         /* ids of queued messages (the queue may be long) */
+static int nqueued;
+
+static int runtimes(int bufid)
 {
-    int b = ckpt__rt.sbuf;
-    int len = b > 0 ? ckpt__buf_len(b) : -1;
-    if (len < 0)
+    return (bufid < nqueued && queued[bufid]) || ckpt__buf_is_runtimes(bufid);
+}
+
+static int write_app_buffers(struct ckpt_imgw *w)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    for (const struct ckpt_qmsg *q = rt->q_head; q; q = q->next)
+        if (q->bufid >= nqueued)
+            nqueued = q->bufid + 1;
+    queued = calloc((size_t)nqueued + 1, 1);
+    if (!queued)
+        return -ENOMEM;
+    for (const struct ckpt_qmsg *q = rt->q_head; q; q = q->next)
+        queued[q->bufid] = 1;
+    int ids[APPBUF_MAX], n = ckpt__buf_live(ids, APPBUF_MAX, runtimes);
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        int blen = ckpt__buf_len(ids[i]);
+        if (blen < 0)
+            ids[i] = 0;
+        else
+            len += sizeof(struct msg_rec) + PAD8(blen);
+    }
+    if (!len)
         return 0;
-    char *buf = calloc(1, sizeof(struct msg_rec) + PAD8(len));
+    char *buf = calloc(1, len), *at = buf;
     if (!buf)
         return -ENOMEM;
-    struct msg_rec *r = (struct msg_rec *)buf;
-    r->len = len;
-    int err = ckpt__buf_bytes(b, r + 1, (size_t)len, &r->enc) == len ? 0 : -EIO;
-    if (!err)
-        err = ckpt_imgw_section(w, CKPT_SEC_QUEUE, "send buffer", buf, sizeof *r + PAD8(len), 0);
+    for (int i = 0; i < n; i++) {
+        if (!ids[i])
+            continue;
+        struct msg_rec *r = (struct msg_rec *)at;
+        struct pvmminfo mi;
+        r->peer = ids[i];
+        r->tag = (ids[i] == rt->sbuf ? APPBUF_SEND : 0) | (ids[i] == rt->rbuf ? APPBUF_RECV : 0);
+        if (pvm_getminfo(ids[i], &mi) == 0 && mi.src > 0 && mi.src != rt->mytid)   /* received: for pvm_bufinfo */
+            r->seq = (uint64_t)(uint32_t)ckpt__vtid_of(mi.src) << 32 | (uint32_t)mi.tag;
+        r->len = ckpt__buf_bytes(ids[i], r + 1, len - (size_t)(at - buf) - sizeof *r, &r->enc);
+        if (r->len < 0) {
+            free(buf);
+            return -EIO;
+        }
+        at += sizeof *r + PAD8(r->len);
+    }
+    int err = ckpt_imgw_section(w, CKPT_SEC_QUEUE, "application buffers", buf, (size_t)(at - buf), 0);
     free(buf);
     return err;
 }
@@ -278,7 +322,7 @@ int ckpt__state_write(struct ckpt_imgw *w)
     if (!err)
         err = write_queue(w);
     if (!err)
-        err = write_sbuf(w);
+        err = write_app_buffers(w);
     return err;
 }
 
@@ -487,15 +531,12 @@ static int read_logs(struct cursor *c)
         p->rlog_len = s->len;
     }
     while ((s = next(c, CKPT_SEC_QUEUE))) {
-        const struct msg_rec *r = s->data;
-        uint64_t off = 0;
-        const void *bytes;
         if (!strcmp(s->name, "received")) {
             ckpt__rt.rqueue = s->data;
             ckpt__rt.rqueue_len = s->len;
-        } else if (!strcmp(s->name, "send buffer") &&
-                   ckpt__msg_rec_next(s->data, s->len, &off, &r, &bytes) == 1) {
-            ckpt__rt.rsbuf = s->data;
+        } else if (!strcmp(s->name, "application buffers")) {
+            ckpt__rt.rappbufs = s->data;
+            ckpt__rt.rappbufs_len = s->len;
         } else {
             return -EINVAL;
         }

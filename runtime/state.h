@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define STATE_VERSION 3
+#define STATE_VERSION 4
 #define PAD8(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
 
 struct meta_rec {
@@ -41,9 +41,12 @@ struct var_rec {
     uint64_t size, elem, count, old_addr, old_block;
     char name[64];
 };
-struct msg_rec {          /* a logged or queued message; its bytes follow */
+#define APPBUF_SEND 1     /* "application buffers": the active send buffer */
+#define APPBUF_RECV 2     /* the active receive buffer */
+struct msg_rec {          /* a logged or queued message, or a buffer; its bytes follow */
     uint64_t seq;
-    int32_t peer;          /* LOG: receiver vtid; QUEUE: sender vtid */
+    int32_t peer;          /* LOG: receiver vtid; QUEUE: sender vtid; buffers: its id
+                              (then seq: a received one's sender vtid << 32 | its tag) */
     int32_t tag, enc, len;
     int32_t ctx, pad;      /* the message context it was sent in */
 };

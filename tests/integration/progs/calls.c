@@ -1,7 +1,8 @@
 /*
  * calls: one round after another, a master and the worker it spawns use the
  * PVM calls an application may make, each in a way whose result shows in the
- * output: psend/precv, mcast, a kept send buffer sent twice, wildcard and
+ * output: psend/precv, mcast, a send buffer packed once, kept aside for the
+ * whole run (across checkpoints) and sent twice a round, wildcard and
  * selective receives, nrecv and probe polling, trecv timing out, a message
  * context, a matching function (pvm_recvf) ranking messages, a message
  * handler (pvm_addmhf), pvm_bufinfo and pvm_tasks.
@@ -65,12 +66,19 @@ static void worker(void) {
     struct timeval tmo;
     #pragma CKPT_SAVE(parent, ctx, round, data, rtid, rtag, rlen, m, v, base, kept, old, k, tmo)
     ctx = recv_int(parent, T_CTX);
+    kept = pvm_mkbuf(PvmDataDefault);
+    old = pvm_setsbuf(kept);
+    v = 4242;
+    pvm_pkint(&v, 1, 1);
+    pvm_setsbuf(old);
     for (round = 0;; round++) {
         pvm_precv(parent, T_DATA, data, 4, PVM_INT, &rtid, &rtag, &rlen);
         if (rlen != 4 || rtid != parent || rtag != T_DATA)
             printf("precv: %d items from %x tag %d\n", rlen, rtid, rtag);
-        if (data[0] < 0)
+        if (data[0] < 0) {
+            pvm_freebuf(kept);
             break;
+        }
         m = recv_int(parent, T_MCAST);
         tmo.tv_sec = 0;
         tmo.tv_usec = 20000;
@@ -84,16 +92,13 @@ static void worker(void) {
         pvm_setcontext(base);
         send_int(parent, T_CTX, v);
 
-        /* one packed buffer, kept aside and sent twice */
-        kept = pvm_mkbuf(PvmDataDefault);
+        /* the buffer kept aside since the start, sent twice */
         old = pvm_setsbuf(kept);
-        pvm_pkint(&v, 1, 1);
         pvm_send(parent, T_KEPT1);
         pvm_setsbuf(old);
         old = pvm_setsbuf(kept);
         pvm_send(parent, T_KEPT2);
         pvm_setsbuf(old);
-        pvm_freebuf(kept);
 
         for (k = 0; k < 3; k++)
             send_int(parent, T_RANKED + (v + 7 * k) % 10, k);
