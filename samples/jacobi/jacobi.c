@@ -215,6 +215,7 @@ static void form_group(int argc, char **argv)
     } else {
         char *cargv[6], *name = basename(argv[0]);
         int n;
+        #pragma CKPT_SAVE(n)       /* die() leaves through pvm_exit, a safe point */
         tids[0] = me;
         cargv[0] = "-c";
         for (n = 1; n < argc && n < 5; n++)
