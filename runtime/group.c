@@ -168,22 +168,38 @@ static int root_of(char *group, int root, int *me)
     return ckpt__vtid_of(tid);
 }
 
+/* Where reduce and gather start, at their one safe point: a member sends
+ * its data to the root (*member = 1; returns the send's result); the root
+ * waits until every other member's is queued and returns how many, in from[]
+ * in instance order (its own place: *mine). */
+static int contributions(char *group, int root, void *data, int count, int datatype,
+                         int msgtag, int *member, int **from, int *mine)
+{
+    ckpt__safepoint();
+    int am_root = 0, rvtid = root_of(group, root, &am_root);
+    *member = !am_root;
+    if (rvtid < 0)
+        return rvtid;
+    if (!am_root)
+        return ckpt__send_typed(rvtid, msgtag, data, count, datatype);
+    int n = others(group, from, mine);
+    int rc = n < 0 ? n : ckpt__await_all(*from, n, msgtag);
+    if (rc < 0 && n >= 0)
+        free(*from);
+    return rc < 0 ? rc : n;
+}
+
 int ckpt_pvm_reduce(void (*func)(int *, void *, void *, int *, int *), void *data, int count,
                     int datatype, int msgtag, char *group, int root)
 {
     if (!ckpt__job())
         return pvm_reduce(func, data, count, datatype, msgtag, group, root);
-    ckpt__safepoint();
-    int am_root, rvtid = root_of(group, root, &am_root);
-    if (rvtid < 0)
-        return rvtid;
-    if (!am_root)
-        return ckpt__send_typed(rvtid, msgtag, data, count, datatype);
-    int *from, mine, n = others(group, &from, &mine);
-    if (n < 0)
-        return n;
+    int member, *from, mine;
+    int n = contributions(group, root, data, count, datatype, msgtag, &member, &from, &mine);
+    if (member || n < 0)
+        return n < 0 ? n : 0;
     char *tmp = malloc((size_t)ckpt__type_size(datatype) * (size_t)(count > 0 ? count : 1));
-    int rc = tmp ? ckpt__await_all(from, n, msgtag) : PvmNoMem;
+    int rc = tmp ? 0 : PvmNoMem;
     for (int i = 0; rc >= 0 && i < n; i++) {
         int info = 0;
         rc = ckpt__take_typed(from[i], msgtag, tmp, count, datatype);
@@ -202,19 +218,13 @@ int ckpt_pvm_gather(void *result, void *data, int count, int datatype, int msgta
 {
     if (!ckpt__job())
         return pvm_gather(result, data, count, datatype, msgtag, group, root);
-    ckpt__safepoint();
-    int am_root, rvtid = root_of(group, root, &am_root);
-    if (rvtid < 0)
-        return rvtid;
-    if (!am_root)
-        return ckpt__send_typed(rvtid, msgtag, data, count, datatype);
-    int *from, mine, n = others(group, &from, &mine);
-    if (n < 0)
-        return n;
+    int member, *from, mine;
+    int n = contributions(group, root, data, count, datatype, msgtag, &member, &from, &mine);
+    if (member || n < 0)
+        return n < 0 ? n : 0;
     size_t slice = (size_t)ckpt__type_size(datatype) * (size_t)count;
-    int rc = ckpt__await_all(from, n, msgtag);
-    if (rc >= 0)
-        memcpy((char *)result + slice * (size_t)mine, data, slice);
+    int rc = 0;
+    memcpy((char *)result + slice * (size_t)mine, data, slice);
     for (int i = 0; rc >= 0 && i < n; i++)     /* member i of the others sits at i or i+1 */
         rc = ckpt__take_typed(from[i], msgtag, (char *)result + slice * (size_t)(i < mine ? i : i + 1),
                               count, datatype);

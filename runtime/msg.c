@@ -644,11 +644,10 @@ void ckpt__msg_attach(void)
     raw_enc = mi.enc;
     pvm_freebuf(b);
 
-    if (rt->restoring)
+    if (rt->restoring) {
         pvm_setcontext(rt->ctx);
-    else
+    } else {
         rt->ctx = pvm_getcontext();     /* a spawned task starts in its parent's */
-    if (!rt->restoring) {
         rt->myvtid = rt->mytid;
         int parent = pvm_parent();
         if (parent == rt->coord)     /* ckpt-run -n spawned us: as if started from a shell */

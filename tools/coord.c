@@ -797,20 +797,26 @@ static int by_group_then_instance(const void *a, const void *b)
     return (i > k) - (i < k);
 }
 
+/* Handles what comes within 0.1 s, while a restart waits for the tasks;
+ * returns a task that failed meanwhile, else NULL. */
+static struct task *handle_next(struct job *j)
+{
+    struct timeval tv = {0, 100000};
+    int b = pvm_trecv(-1, -1, &tv);
+    if (b <= 0)
+        return NULL;
+    struct task *dead = handle(j, b);
+    pvm_freebuf(b);
+    return dead;
+}
+
 /* Waits for t's answer to CTL_JOIN; -1 if a task fails or none comes. */
 static int await_joined(struct job *j, struct task *t)
 {
     double end = coord_now() + HELLO_TIMEOUT_S;
-    while (t->joined < 0 && coord_now() < end) {
-        struct timeval tv = {0, 100000};
-        int b = pvm_trecv(-1, -1, &tv);
-        if (b <= 0)
-            continue;
-        struct task *dead = handle(j, b);
-        pvm_freebuf(b);
-        if (dead)
+    while (t->joined < 0 && coord_now() < end)
+        if (handle_next(j))
             return -1;
-    }
     return t->joined < 0 ? -1 : 0;
 }
 
@@ -921,12 +927,7 @@ static int restart_epoch(struct job *j, uint64_t k)
             say("the restarted program exited before rejoining (status %d)", j->root_status);
             return -1;
         }
-        struct timeval tv = {0, 100000};
-        int b = pvm_trecv(-1, -1, &tv);
-        if (b <= 0)
-            continue;
-        struct task *dead = handle(j, b);
-        pvm_freebuf(b);
+        struct task *dead = handle_next(j);
         if (dead) {
             say("t%x failed while restarting", (unsigned)dead->vtid);
             return -1;
