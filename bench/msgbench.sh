@@ -13,22 +13,24 @@
 # Each (trial, size, variant) is a fresh pair of tasks, so a size's figures do
 # not depend on what earlier sizes left in the log.  Per size: one-way
 # ping-pong latency and streaming bandwidth, medians over the trials, and the
-# sender log of the first task at the end of that size's run (it grows without
-# bound under -i 0: nothing is ever committed).  Then a long stream of 64 KiB
-# messages under `ckpt-run -i 1` and under `-i 0`, showing the log staying
-# bounded by checkpoints and growing without them.
+# sender log of the first task at its peak in that size's run (under -i 0
+# nothing is committed: only the receiver's acknowledgements drop entries).
+# Then a long stream of 64 KiB messages under `ckpt-run -i 1` and under
+# `-i 0`, showing the log bounded with checkpoints and without them.
 #
 #   bench/msgbench.sh [--quick] [-o FILE] [--build DIR] [--trials N]
 #
 #   full (default): sizes 8 B .. 4 MiB in powers of 2, 7 trials, ping-pong of
-#                   ~8 MiB per direction and stream of ~32 MiB per size (at
-#                   least 20 round trips and 16 messages, at most 4000 / 20000),
-#                   a 20 s stream under -i 1 (8 s under -i 0 and plain: the -i 0
-#                   log holds every byte sent, GiBs); about 6-8 minutes.
+#                   ~8 MiB per direction and stream of ~256 MiB per size (at
+#                   least 20 round trips and 16 messages, at most 4000 / 20000:
+#                   a stream batch of 50 MB lasts ~0.1 s, long enough that one
+#                   scheduling hiccup of the 2-core machine does not set it),
+#                   a 20 s stream under -i 1 (8 s under -i 0 and plain);
+#                   about 10-12 minutes.
 #   Inside each run the ping-pong is timed in 9 batches and the stream in 5,
 #   and the run reports the median batch (pingpong_bw.c).
 #   --quick:        sizes 8 B and 64 B .. 4 MiB in powers of 4 (so 1 KiB and
-#                   64 KiB are in), 3 trials, ~1 MiB ping-pong / ~4 MiB stream
+#                   64 KiB are in), 3 trials, ~1 MiB ping-pong / ~16 MiB stream
 #                   per size, 3 s streams; under a minute.
 #   -o FILE         also write the tables to FILE
 #   --build DIR     where ckpt-cc / ckpt-run come from (default build-bench;
@@ -54,11 +56,11 @@ while (($#)); do
 done
 if ((quick)); then
     sizes=(8 64 256 1024 4096 16384 65536 262144 1048576 4194304)
-    trials=${trials:-3} pp=1048576 st=4194304 stream_s=3
+    trials=${trials:-3} pp=1048576 st=16777216 stream_s=3
 else
     sizes=() s=8
     while ((s <= 4194304)); do sizes+=("$s"); s=$((s * 2)); done
-    trials=${trials:-7} pp=8388608 st=33554432 stream_s=20
+    trials=${trials:-7} pp=8388608 st=268435456 stream_s=20
 fi
 [[ -n $out ]] && out=$(realpath -m "$out")
 bench_tools "$build"
@@ -89,7 +91,10 @@ variants=(plain ckpt ckpt-nolog)
 for ((t = 1; t <= trials; t++)); do
     echo "# trial $t/$trials ($(cut -d' ' -f1 /proc/loadavg))" >&2
     for s in "${sizes[@]}"; do
-        for v in "${variants[@]}"; do
+        # the order of the variants turns with each trial, so that none
+        # always runs first (after a fresh pvmd) or right after another
+        for ((i = 0; i < ${#variants[@]}; i++)); do
+            v=${variants[$(((i + t) % ${#variants[@]}))]}
             line=$(run "$v" sweep "$pp" "$st" "$s" 2>"$work/err") ||
                 pvmvm_fail "$v size $s failed: $(cat "$work/err")"
             [[ $line == size* ]] || pvmvm_fail "$v size $s printed: $line $(cat "$work/err")"
@@ -99,11 +104,25 @@ for ((t = 1; t <= trials; t++)); do
     done
 done
 
-# medians: key VARIANT:SIZE:FIELD
+# medians: key VARIANT:SIZE:FIELD; and overheads paired within a trial,
+# key VARIANT:SIZE:lat_ovh / bw_ovh (percent), whose median is reported: the
+# three variants of one trial ran back to back, so a slow spell of the shared
+# machine moves their ratio much less than their absolute figures
 for f in lat_us bw_MBps log_peak; do
     awk -v f="$f" '{ for (i = 3; i < NF; i++) if ($i == f) print $1 ":" $4 ":" f, $(i + 1) }' "$work/raw"
 done | bench_median >"$work/med"
+awk '{ for (i = 3; i < NF; i++) { if ($i == "lat_us") lat[$1, $2, $4] = $(i + 1)
+                                  if ($i == "bw_MBps") bw[$1, $2, $4] = $(i + 1) }
+       key[$2, $4] = 1 }
+     END { for (k in key) { split(k, a, SUBSEP)
+             for (v = 1; v <= 2; v++) { n = v == 1 ? "ckpt" : "ckpt-nolog"
+               if ((n, a[1], a[2]) in lat && lat["plain", a[1], a[2]] > 0)
+                 print n ":" a[2] ":lat_ovh", (lat[n, a[1], a[2]] / lat["plain", a[1], a[2]] - 1) * 100
+               if ((n, a[1], a[2]) in bw && bw[n, a[1], a[2]] > 0)
+                 print n ":" a[2] ":bw_ovh", (bw["plain", a[1], a[2]] / bw[n, a[1], a[2]] - 1) * 100 } } }' \
+    "$work/raw" | bench_median >>"$work/med"
 med() { awk -v k="$1:$2:$3" '$1 == k { print $2 }' "$work/med"; }
+pct() { awk -v p="$1" 'BEGIN { printf "%+.1f", p }'; }
 human() { awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.1f MiB", b / 1048576;
                                  else if (b >= 1024) printf "%.1f KiB", b / 1024; else printf "%d B", b }'; }
 
@@ -111,8 +130,9 @@ human() { awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.1f MiB", b / 104857
     echo "## msgbench ($( ((quick)) && echo quick || echo full) mode): PVM ping-pong and stream, plain vs ckpt-cc under ckpt-run -i 0"
     echo
     echo "$load0; medians of $trials trials; one-way latency in us, bandwidth in MB/s (10^6 B/s)."
-    echo "ckpt = wrappers + queue + sender log; nolog = the same with CKPT_LOG=off; log = first task's"
-    echo "sender log at the end of the size's run (ping-pong + stream, nothing committed under -i 0)."
+    echo "ckpt = wrappers + queue + sender log; nolog = the same with CKPT_LOG=off; log peak = the first"
+    echo "task's sender log at its largest in the size's run (nothing is committed under -i 0: only"
+    echo "the receiver's acknowledgements drop entries)."
     echo
     echo "| size | lat plain | lat ckpt | ovh | lat nolog | ovh | MB/s plain | MB/s ckpt | ovh | MB/s nolog | ovh | log peak |"
     echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -122,12 +142,16 @@ human() { awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.1f MiB", b / 104857
         lg=$(med ckpt "$s" log_peak)
         # bandwidth overhead: how much longer the same bytes take, (plain/ckpt - 1)
         printf '| %s | %.1f | %.1f | %s%% | %.1f | %s%% | %.1f | %.1f | %s%% | %.1f | %s%% | %s |\n' \
-            "$(human "$s")" "$lp" "$lc" "$(bench_pct "$lp" "$lc")" "$ln" "$(bench_pct "$lp" "$ln")" \
-            "$bp" "$bc" "$(bench_pct "$bc" "$bp")" "$bn" "$(bench_pct "$bn" "$bp")" "$(human "$lg")"
+            "$(human "$s")" "$lp" "$lc" "$(pct "$(med ckpt "$s" lat_ovh)")" \
+            "$ln" "$(pct "$(med ckpt-nolog "$s" lat_ovh)")" \
+            "$bp" "$bc" "$(pct "$(med ckpt "$s" bw_ovh)")" \
+            "$bn" "$(pct "$(med ckpt-nolog "$s" bw_ovh)")" "$(human "$lg")"
     done
     echo
     echo "Goals: latency overhead <= 10% up to 1 KiB; bandwidth overhead <= 5% from 64 KiB"
     echo "(bandwidth overhead = plain MB/s / ckpt MB/s - 1, i.e. extra time for the same bytes)."
+    echo "Overheads are the medians of the ratios within each trial (the variants of a trial run"
+    echo "back to back, in an order that turns from trial to trial), not ratios of the medians."
 } >"$work/table1"
 cat "$work/table1"
 
