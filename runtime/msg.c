@@ -537,6 +537,10 @@ static void restore_app_buffers(void)
         }
         if (r->seq)
             ckpt__restored_note(b, (int)(r->seq >> 32), (int)(uint32_t)r->seq);
+        int rc = ckpt__buf_seek(b, r->upos, raw_enc);
+        if (rc < 0)
+            pr_warn("buffer %d: cannot unpack from where the application had got to "
+                    "(%d of %d bytes; %d): it reads from the start", b, r->upos, r->len, rc);
         if (r->tag & APPBUF_SEND)
             pvm_setsbuf(b);
         if (r->tag & APPBUF_RECV)

@@ -28,7 +28,11 @@ struct pvm_msg {                   /* leading fields of libpvm3's struct pmsg */
     struct pvm_msg *m_link, *m_rlink;
     void *m_codef;
     struct pvm_frag *m_frag;       /* list head of the body's fragments */
+    struct pvm_frag *m_cfrag;      /* the pack or unpack position: this fragment, */
+    int m_ref, m_mid, m_len, m_ctx, m_tag, m_wid, m_src, m_dst, m_enc, m_flag;
+    int m_cpos;                    /* and this offset in it */
 };
+#define PVM_MM_UPACK 2             /* m_flag: set up for unpacking */
 struct pvm_midlist {               /* libpvm3's buffer id table entry */
     int m_free;
     struct pvm_msg *m_umb;         /* the buffer with this id, NULL if free */
@@ -117,6 +121,51 @@ int ckpt__buf_make_at(int want, const void *bytes, size_t len, int enc)
     return fill(b, bytes, len, enc);
 }
 
+/* How many encoded body bytes of bufid the application has unpacked (0 for
+ * a buffer not being unpacked). */
+int ckpt__buf_upos(int bufid)
+{
+    struct pvm_msg *m = midtobuf(bufid);
+    if (!m || !m->m_frag || !(m->m_flag & PVM_MM_UPACK) || m->m_cpos < 0)
+        return 0;
+    int n = 0;
+    for (struct pvm_frag *f = m->m_frag->fr_link; f != m->m_frag; f = f->fr_link) {
+        if (f == m->m_cfrag)
+            return n + m->m_cpos;
+        n += f->fr_len;
+    }
+    return 0;       /* not started */
+}
+
+/* Unpacks and drops upos encoded bytes of bufid, so that the application's
+ * next unpack reads where it read before a restart.  It goes through
+ * libpvm3's own decoders, whatever the fragments look like now: bytes for a
+ * raw buffer, 4-byte ints for XDR, whose items are all multiples of 4. */
+int ckpt__buf_seek(int bufid, int upos, int raw_enc)
+{
+    struct pvmminfo mi;
+    if (upos <= 0)
+        return 0;
+    if (pvm_getminfo(bufid, &mi) < 0)
+        return -EINVAL;
+    int raw = mi.enc == raw_enc, unit = raw ? 1 : 4, chunk = 16384;
+    if (upos % unit)
+        return -EINVAL;
+    char *skip = malloc((size_t)chunk * 4);
+    if (!skip)
+        return -ENOMEM;
+    int saved = pvm_setrbuf(bufid), rc = 0;
+    for (int left = upos / unit; left > 0 && rc >= 0; left -= chunk) {
+        int n = left < chunk ? left : chunk;
+        rc = raw ? pvm_upkbyte(skip, n, 1) : pvm_upkint((int *)skip, n, 1);
+    }
+    pvm_setrbuf(saved);
+    free(skip);
+    if (rc < 0)
+        return rc;
+    return ckpt__buf_upos(bufid) == upos ? 0 : -EPROTO;
+}
+
 static int arrived(const struct pvm_msg *m)
 {
     for (const struct pvm_msg *r = pvmrxlist ? pvmrxlist->m_link : NULL; r && r != pvmrxlist;
@@ -150,6 +199,13 @@ int ckpt__buf_selftest(void)
     pvm_setsbuf(old);
     int n = ckpt__buf_bytes(b, back, sizeof back, NULL);
     int in_table = b < pvmmidhsiz && pvmmidh[b].m_umb == midtobuf(b);
+    /* the unpack position, as the mirror reads it, after 5 bytes */
+    struct pvmminfo mi;
+    int ok = pvm_getminfo(b, &mi) >= 0 && pmsg_setenc(midtobuf(b), mi.enc) >= 0 &&
+             midtobuf(b)->m_mid == b;
+    old = pvm_setrbuf(b);
+    ok = ok && pvm_upkbyte(back, 5, 1) >= 0 && ckpt__buf_upos(b) == 5;
+    pvm_setrbuf(old);
     pvm_freebuf(b);
-    return in_table && n == (int)sizeof probe && memcmp(back, probe, sizeof probe) == 0 ? 0 : -EPROTO;
+    return ok && in_table && n == (int)sizeof probe && memcmp(back, probe, sizeof probe) == 0 ? 0 : -EPROTO;
 }

@@ -231,6 +231,8 @@ int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
 /* pvmbuf.c: message bytes through libpvm's internals */
 int ckpt__buf_bytes(int bufid, void *out, size_t max, int *enc);
 int ckpt__buf_len(int bufid);
+int ckpt__buf_upos(int bufid);
+int ckpt__buf_seek(int bufid, int upos, int raw_enc);
 int ckpt__buf_make(const void *bytes, size_t len, int enc);
 int ckpt__buf_make_at(int want, const void *bytes, size_t len, int enc);
 int ckpt__buf_is_runtimes(int bufid);    /* msg.c */

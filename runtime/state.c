@@ -250,9 +250,8 @@ static int write_queue(struct ckpt_imgw *w)
 }
 
 /* A restarted task gets each back under the same id (the application keeps
- * ids in its variables), and as its active send or receive buffer again.
- * The unpack position of a receive buffer is not kept: it reads from the
- * start again. */
+ * ids in its variables), as its active send or receive buffer again, and
+ * with a received buffer's unpack position where it was. */
 #define APPBUF_MAX 1024
 static uint8_t *queued;         /* ids of queued messages (the queue may be long) */
 static int nqueued;
@@ -296,6 +295,7 @@ static int write_app_buffers(struct ckpt_imgw *w)
         r->tag = (ids[i] == rt->sbuf ? APPBUF_SEND : 0) | (ids[i] == rt->rbuf ? APPBUF_RECV : 0);
         if (pvm_getminfo(ids[i], &mi) == 0 && mi.src > 0 && mi.src != rt->mytid)   /* received: for pvm_bufinfo */
             r->seq = (uint64_t)(uint32_t)ckpt__vtid_of(mi.src) << 32 | (uint32_t)mi.tag;
+        r->upos = ckpt__buf_upos(ids[i]);
         r->len = ckpt__buf_bytes(ids[i], r + 1, len - (size_t)(at - buf) - sizeof *r, &r->enc);
         if (r->len < 0) {
             free(buf);

@@ -48,7 +48,8 @@ struct msg_rec {          /* a logged or queued message, or a buffer; its bytes 
     int32_t peer;          /* LOG: receiver vtid; QUEUE: sender vtid; buffers: its id
                               (then seq: a received one's sender vtid << 32 | its tag) */
     int32_t tag, enc, len;
-    int32_t ctx, pad;      /* the message context it was sent in */
+    int32_t ctx;           /* the message context it was sent in */
+    int32_t upos;          /* buffers: encoded bytes the application had unpacked */
 };
 
 int ckpt__msg_rec_next(const void *data, uint64_t len, uint64_t *off,

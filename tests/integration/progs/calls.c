@@ -2,7 +2,8 @@
  * calls: one round after another, a master and the worker it spawns use the
  * PVM calls an application may make, each in a way whose result shows in the
  * output: psend/precv, mcast, a send buffer packed once, kept aside for the
- * whole run (across checkpoints) and sent twice a round, wildcard and
+ * whole run (across checkpoints) and sent twice a round, a received buffer
+ * kept aside for the whole run and unpacked one int a round, wildcard and
  * selective receives, nrecv and probe polling, trecv timing out, a message
  * context, a matching function (pvm_recvf) ranking messages, a message
  * handler (pvm_addmhf), pvm_bufinfo and pvm_tasks.
@@ -13,7 +14,7 @@
 #include <stdlib.h>
 #include <pvm3.h>
 
-enum { T_DATA = 10, T_CTX = 20, T_KEPT1 = 21, T_KEPT2 = 22, T_RANKED_END = 31,
+enum { T_DATA = 10, T_CTX = 20, T_KEPT1 = 21, T_KEPT2 = 22, T_STASH = 23, T_RANKED_END = 31,
        T_HANDLED = 40, T_END = 41, T_MCAST = 50, T_RANKED = 60 /* .. 69: the value */, T_NEVER = 99 };
 
 static long handled_sum;
@@ -66,6 +67,12 @@ static void worker(void) {
     struct timeval tmo;
     #pragma CKPT_SAVE(parent, ctx, round, data, rtid, rtag, rlen, m, v, base, kept, old, k, tmo)
     ctx = recv_int(parent, T_CTX);
+    pvm_initsend(PvmDataDefault);
+    for (k = 0; k < 256; k++) {
+        v = k * 7 + 3;
+        pvm_pkint(&v, 1, 1);
+    }
+    pvm_send(parent, T_STASH);
     kept = pvm_mkbuf(PvmDataDefault);
     old = pvm_setsbuf(kept);
     v = 4242;
@@ -120,14 +127,18 @@ static int child_listed(int child) {
 
 int main(int argc, char **argv) {
     int rounds, child, i, ctx, data[4], kept1, kept2, b, in_base, base, in_ctx, r0, r1, r2, end;
+    int stash, stashed, rb;
     int (*oldf)(int, int, int);
     #pragma CKPT_SAVE(child, i, ctx, rounds, data, kept1, kept2, b, in_base, base, in_ctx, r0, r1, r2, end, oldf)
+    #pragma CKPT_SAVE(stash, stashed, rb)
     rounds = argc > 1 ? atoi(argv[1]) : 20;
     if (pvm_parent() > 0) { worker(); pvm_exit(); return 0; }
     char *args[] = {"-w", NULL};
     if (pvm_spawn(argv[0], args, PvmTaskDefault, "", 1, &child) != 1) { fprintf(stderr, "spawn failed\n"); return 1; }
     ctx = pvm_newcontext();
     send_int(child, T_CTX, ctx);
+    stash = pvm_recv(child, T_STASH);
+    pvm_setrbuf(0);     /* kept aside: the next receive does not free it */
     if (pvm_addmhf(child, T_HANDLED, pvm_getcontext(), on_handled) < 0)
         printf("addmhf failed\n");
     for (i = 0; i < rounds; i++) {
@@ -156,9 +167,13 @@ int main(int argc, char **argv) {
         recv_tagged(child, -1, &r2);
         pvm_recvf(oldf);
         end = recv_int(child, T_END);
+        rb = pvm_setrbuf(stash);
+        if (pvm_upkint(&stashed, 1, 1) < 0)
+            stashed = -1;
+        pvm_setrbuf(rb);
 
-        printf("round %d: kept %d %d ctx %d base %d ranked %d %d %d handled %ld end %d tasks %s\n",
-               i, kept1, kept2, in_ctx, in_base, r0 - T_RANKED, r1 - T_RANKED, r2 - T_RANKED, handled_sum, end,
+        printf("round %d: kept %d %d stash %d ctx %d base %d ranked %d %d %d handled %ld end %d tasks %s\n",
+               i, kept1, kept2, stashed, in_ctx, in_base, r0 - T_RANKED, r1 - T_RANKED, r2 - T_RANKED, handled_sum, end,
                child_listed(child) ? "ok" : "missing");
         fflush(stdout);
     }
