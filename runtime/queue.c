@@ -219,20 +219,36 @@ int (*ckpt_pvm_recvf(int (*f)(int, int, int)))(int (*)(int, int, int))
     return (int (*)(int (*)(int, int, int)))(void (*)(void))old;   /* pvm3.h's prototype, sic */
 }
 
-int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid)
+/* What the application sees of a message's header: virtual task ids, and
+ * for a message rebuilt after a restart its original sender and tag. */
+static void app_view(int bufid, int *msgtag, int *tid)
 {
-    int rc = pvm_bufinfo(bufid, bytes, msgtag, tid);
-    if (rc < 0 || !ckpt__job())
-        return rc;
     for (int k = 0; k < RESTORED_MAX; k++)
         if (restored_src[k].bufid == bufid) {
             if (msgtag)
                 *msgtag = restored_src[k].tag;
             if (tid)
                 *tid = restored_src[k].src_vtid;
-            return rc;
+            return;
         }
     if (tid)
         *tid = ckpt__vtid_of(*tid);
+}
+
+int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid)
+{
+    int rc = pvm_bufinfo(bufid, bytes, msgtag, tid);
+    if (rc >= 0 && ckpt__job())
+        app_view(bufid, msgtag, tid);
+    return rc;
+}
+
+int ckpt_pvm_getminfo(int bufid, struct pvmminfo *info)
+{
+    int rc = pvm_getminfo(bufid, info);
+    if (rc >= 0 && info && ckpt__job()) {
+        app_view(bufid, &info->tag, &info->src);
+        info->dst = ckpt__vtid_of(info->dst);
+    }
     return rc;
 }

@@ -6,7 +6,7 @@
  * kept aside for the whole run and unpacked one int a round, wildcard and
  * selective receives, nrecv and probe polling, trecv timing out, a message
  * context, a matching function (pvm_recvf) ranking messages, a message
- * handler (pvm_addmhf), pvm_bufinfo and pvm_tasks.
+ * handler (pvm_addmhf), pvm_bufinfo, pvm_getminfo and pvm_tasks.
  *   calls ROUNDS
  * Expectation: the output of a failure-free plain run, whatever is killed.
  */
@@ -50,9 +50,12 @@ static void send_int(int to, int tag, int v) {
 static int recv_tagged(int from, int tag, int *got) {
     int v, bytes, src;
     int b = pvm_recv(from, tag);
+    struct pvmminfo mi;
     pvm_bufinfo(b, &bytes, got, &src);
     if ((from != -1 && src != from) || (tag != -1 && *got != tag))
         printf("bufinfo mismatch: src %x tag %d\n", src, *got);
+    if (pvm_getminfo(b, &mi) < 0 || mi.src != src || mi.tag != *got || mi.len != bytes)
+        printf("getminfo differs from bufinfo: src %x tag %d len %d\n", mi.src, mi.tag, mi.len);
     pvm_upkint(&v, 1, 1);
     return v;
 }
