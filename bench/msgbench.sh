@@ -16,7 +16,10 @@
 # sender log of the first task at its peak in that size's run (under -i 0
 # nothing is committed: only the receiver's acknowledgements drop entries).
 # Then a long stream of 64 KiB messages under `ckpt-run -i 1` and under
-# `-i 0`, showing the log bounded with checkpoints and without them.
+# `-i 0`, showing the log bounded with checkpoints and without them.  Last,
+# where a large message's bandwidth goes: 1 MiB streams by plain, by plain
+# holding its sent buffers as long as the log would, by ckpt without the log
+# and by ckpt.
 #
 #   bench/msgbench.sh [--quick] [-o FILE] [--build DIR] [--trials N]
 #
@@ -26,12 +29,12 @@
 #                   a stream batch of 50 MB lasts ~0.1 s, long enough that one
 #                   scheduling hiccup of the 2-core machine does not set it),
 #                   a 20 s stream under -i 1 (8 s under -i 0 and plain);
-#                   about 10-12 minutes.
+#                   about 12-14 minutes.
 #   Inside each run the ping-pong is timed in 9 batches and the stream in 5,
 #   and the run reports the median batch (pingpong_bw.c).
 #   --quick:        sizes 8 B and 64 B .. 4 MiB in powers of 4 (so 1 KiB and
 #                   64 KiB are in), 3 trials, ~1 MiB ping-pong / ~16 MiB stream
-#                   per size, 3 s streams; under a minute.
+#                   per size, 3 s streams; about a minute.
 #   -o FILE         also write the tables to FILE
 #   --build DIR     where ckpt-cc / ckpt-run come from (default build-bench;
 #                   built there if missing)
@@ -56,11 +59,11 @@ while (($#)); do
 done
 if ((quick)); then
     sizes=(8 64 256 1024 4096 16384 65536 262144 1048576 4194304)
-    trials=${trials:-3} pp=1048576 st=16777216 stream_s=3
+    trials=${trials:-3} pp=1048576 st=16777216 stream_s=3 split_trials=2 split_s=2
 else
     sizes=() s=8
     while ((s <= 4194304)); do sizes+=("$s"); s=$((s * 2)); done
-    trials=${trials:-7} pp=8388608 st=268435456 stream_s=20
+    trials=${trials:-7} pp=8388608 st=268435456 stream_s=20 split_trials=7 split_s=3
 fi
 [[ -n $out ]] && out=$(realpath -m "$out")
 bench_tools "$build"
@@ -198,5 +201,46 @@ done
     echo "end: $(bench_machine)"
 } >"$work/table2"
 cat "$work/table2"
-[[ -n $out ]] && cat "$work/table1" "$work/table2" >"$out"
+# Where a large message's bandwidth goes: 1 MiB messages streamed by plain,
+# by plain holding each sent buffer until 3 later sends (the sender log holds
+# about 3 MiB at this size: what holding them costs, with no runtime at all),
+# by ckpt without the log and by ckpt, back to back in turning order.
+echo "# bandwidth split (1 MiB streams, $split_trials trials)" >&2
+split=(plain plain-hold3 ckpt-nolog ckpt)
+: >"$work/split"
+for ((t = 1; t <= split_trials; t++)); do
+    for ((i = 0; i < ${#split[@]}; i++)); do
+        v=${split[$(((i + t) % ${#split[@]}))]}
+        if [[ $v == plain-hold3 ]]; then
+            line=$(run plain stream 1048576 "$split_s" 3 2>"$work/err" | tail -n 1)
+        else
+            line=$(run "$v" stream 1048576 "$split_s" 2>"$work/err" | tail -n 1)
+        fi
+        [[ $line == total* ]] || pvmvm_fail "$v split stream printed: $line $(cat "$work/err")"
+        echo "$v $t $line" >>"$work/split"
+        rm -rf "$work/ckpt.d"
+    done
+done
+awk '{ bw[$1, $2] = $7; print $1 ":bw", $7 }
+     END { for (k in bw) { split(k, a, SUBSEP)
+             if (a[1] != "plain" && bw[a[1], a[2]] > 0)
+               print a[1] ":ovh", (bw["plain", a[2]] / bw[a[1], a[2]] - 1) * 100 } }' \
+    "$work/split" | bench_median >"$work/split.med"
+{
+    echo
+    echo "### Where a large message's bandwidth goes (1 MiB messages streamed ${split_s} s, $split_trials trials)"
+    echo
+    echo "| run | MB/s | overhead |"
+    echo "|---|---:|---:|"
+    for v in "${split[@]}"; do
+        bw=$(awk -v k="$v:bw" '$1 == k { print $2 }' "$work/split.med")
+        ov=$(awk -v k="$v:ovh" '$1 == k { printf "%+.1f%%", $2 }' "$work/split.med")
+        printf '| %s | %.1f | %s |\n' "$v" "$bw" "${ov:--}"
+    done
+    echo
+    echo "plain-hold3: the plain program frees each send buffer three sends later, as the"
+    echo "sender log does at this size; its overhead is what holding sent data costs by itself."
+} >"$work/table3"
+cat "$work/table3"
+[[ -n $out ]] && cat "$work/table1" "$work/table2" "$work/table3" >"$out"
 exit 0

@@ -15,11 +15,14 @@
  *         size S rt N lat_us X msgs M bw_MBps Y log_bytes B log_peak P sent K
  *       lat_us is one way (round trip / 2); MB = 10^6 bytes; the log figures
  *       are the first task's after that size (0 without ckpt-cc).
- *   pingpong_bw stream SIZE SECONDS
+ *   pingpong_bw stream SIZE SECONDS [HOLD]
  *       streams SIZE-byte messages for SECONDS (the receiver acknowledges every
  *       64 MiB, so the sender cannot run away from it); every 0.5 s a line
  *         t T sent_MiB X log_MiB Y peak_MiB Z ckpts C
  *       then "total sent_MiB X MBps Y log_MiB Z peak_MiB P ckpts C".
+ *       HOLD (0..64, default 0): the sender frees each send buffer only HOLD
+ *       messages later, as a sender log holds them until acknowledged: what
+ *       holding them costs a plain program, apart from any runtime.
  *
  * Every message is packed with pvm_initsend(PvmDataRaw) + pvm_pkbyte and
  * unpacked with pvm_upkbyte, as an application does.  Default PVM routing.
@@ -174,17 +177,26 @@ static void sweep(double ppbytes, double streambytes, char **sizes, int nsizes)
 
 #define ACK_EVERY (64.0 * 1048576)
 
-static void stream(long size, double seconds)
+#define HOLD_MAX 64
+
+static void stream(long size, double seconds, int hold)
 {
     /* The sender decides when to stop and says so in a 1-byte flag ahead of
      * every message: 1 = data follows, 0 = done. */
     long n = 0, since_ack = 0;
     long per_ack = clampl(ACK_EVERY / size, 1, 1L << 30);
+    int held[HOLD_MAX] = {0}, h = 0;
     double t0 = now(), next = t0 + 0.5;
     if (!child) {
         for (;;) {
             double t = now();
             int more = t - t0 < seconds;
+            if (hold > 0) {         /* set the last one aside, free the one HOLD back */
+                if (held[h] > 0)
+                    pvm_freebuf(held[h]);
+                held[h] = pvm_setsbuf(0);
+                h = (h + 1) % hold;
+            }
             pvm_initsend(PvmDataRaw);
             pvm_pkint(&more, 1, 1);
             if (more)
@@ -237,10 +249,11 @@ int main(int argc, char **argv)
     char **a = argv + 1 + child;
     int na = argc - 1 - child;
     int sweep_mode = na >= 4 && strcmp(a[0], "sweep") == 0;
-    int stream_mode = na == 3 && strcmp(a[0], "stream") == 0;
-    if (!sweep_mode && !stream_mode) {
+    int stream_mode = (na == 3 || na == 4) && strcmp(a[0], "stream") == 0;
+    int hold = stream_mode && na == 4 ? atoi(a[3]) : 0;
+    if ((!sweep_mode && !stream_mode) || hold < 0 || hold > HOLD_MAX) {
         fprintf(stderr, "usage: pingpong_bw sweep PPBYTES STREAMBYTES SIZE...\n"
-                        "       pingpong_bw stream SIZE SECONDS\n");
+                        "       pingpong_bw stream SIZE SECONDS [HOLD]\n");
         return 2;
     }
     long maxsize = 0;
@@ -288,7 +301,7 @@ int main(int argc, char **argv)
     if (sweep_mode)
         sweep(atof(a[1]), atof(a[2]), a + 3, na - 3);
     else
-        stream(atol(a[1]), atof(a[2]));
+        stream(atol(a[1]), atof(a[2]), hold);
     pvm_exit();
     return 0;
 }
