@@ -76,28 +76,35 @@ int ckpt__queue_find(int vtid, int tag, int app, struct ckpt_qmsg **found, struc
 }
 
 /* Sources of delivered messages that PVM itself would report wrongly
- * (messages rebuilt after a restart were sent by the task to itself). */
-#define RESTORED_MAX 64
-static struct {
-    int bufid, src_vtid, tag;
-} restored_src[RESTORED_MAX];
+ * (messages rebuilt after a restart were sent by the task to itself),
+ * indexed by buffer id: a restored queue may hold any number of them. */
+static struct restored {
+    int set, src_vtid, tag;
+} *restored_src;
+static int nrestored;       /* entries allocated */
 
 void ckpt__restored_note(int bufid, int src_vtid, int tag)
 {
-    for (int k = 0; k < RESTORED_MAX; k++)
-        if (restored_src[k].bufid == 0) {
-            restored_src[k].bufid = bufid;
-            restored_src[k].src_vtid = src_vtid;
-            restored_src[k].tag = tag;
-            return;
-        }
+    if (bufid <= 0)
+        return;
+    if (bufid >= nrestored) {
+        int n = nrestored ? nrestored : 64;
+        while (n <= bufid)
+            n *= 2;
+        struct restored *r = realloc(restored_src, (size_t)n * sizeof *r);
+        if (!r)
+            ckpt__die("out of memory (restored messages)");
+        memset(r + nrestored, 0, (size_t)(n - nrestored) * sizeof *r);
+        restored_src = r;
+        nrestored = n;
+    }
+    restored_src[bufid] = (struct restored){1, src_vtid, tag};
 }
 
 void ckpt__restored_forget(int bufid)
 {
-    for (int k = 0; k < RESTORED_MAX; k++)
-        if (restored_src[k].bufid == bufid)
-            restored_src[k].bufid = 0;
+    if (bufid > 0 && bufid < nrestored)
+        restored_src[bufid].set = 0;
 }
 
 static void unlink_msg(struct ckpt_qmsg *q, struct ckpt_qmsg *prev)
@@ -223,16 +230,14 @@ int (*ckpt_pvm_recvf(int (*f)(int, int, int)))(int (*)(int, int, int))
  * for a message rebuilt after a restart its original sender and tag. */
 static void app_view(int bufid, int *msgtag, int *tid)
 {
-    for (int k = 0; k < RESTORED_MAX; k++)
-        if (restored_src[k].bufid == bufid) {
-            if (msgtag)
-                *msgtag = restored_src[k].tag;
-            if (tid)
-                *tid = restored_src[k].src_vtid;
-            return;
-        }
-    if (tid)
+    if (bufid > 0 && bufid < nrestored && restored_src[bufid].set) {
+        if (msgtag)
+            *msgtag = restored_src[bufid].tag;
+        if (tid)
+            *tid = restored_src[bufid].src_vtid;
+    } else if (tid) {
         *tid = ckpt__vtid_of(*tid);
+    }
 }
 
 int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid)

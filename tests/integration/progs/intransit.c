@@ -5,7 +5,8 @@
  * before its cut and reaches the consumer after its cut: in transit.  Only
  * the sender log brings such values back after a rollback.
  *   intransit COUNT
- * The consumer (the task started first) prints a running sum every 500 values.
+ * The consumer (the task started first) prints a running sum every 500 values,
+ * and any message whose pvm_bufinfo is not the producer's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,16 +32,19 @@ int main(int argc, char **argv)
         pvm_exit();
         return 0;
     }
-    int child, i, v;
+    int child, i, v, b, bytes, tag, src;
     long sum = 0;
-    #pragma CKPT_SAVE(child, i, v, sum, count)
+    #pragma CKPT_SAVE(child, i, v, b, bytes, tag, src, sum, count)
     char *args[] = {argv[1], NULL};
     if (pvm_spawn(argv[0], args, PvmTaskDefault, "", 1, &child) != 1) {
         fprintf(stderr, "intransit: cannot spawn the producer\n");
         return 1;
     }
     for (i = 0; i < count; i++) {
-        pvm_recv(child, 1);
+        b = pvm_recv(child, 1);
+        pvm_bufinfo(b, &bytes, &tag, &src);
+        if (src != child || tag != 1 || bytes != (int)sizeof v)
+            printf("value %d: bufinfo says %d bytes, tag %d, from t%x\n", i, bytes, tag, src);
         pvm_upkint(&v, 1, 1);
         sum += v;
         if (i % 500 == 499)
