@@ -41,6 +41,7 @@ int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
                    int *rtid, int *rtag, int *rlen);
 int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
 int ckpt_pvm_getminfo(int bufid, struct pvmminfo *info);
+int ckpt_pvm_newcontext(void);
 int ckpt_pvm_setcontext(int ctx);
 int ckpt_pvm_addmhf(int src, int tag, int ctx, int (*f)(int));
 int ckpt_pvm_delmhf(int id);
@@ -85,6 +86,7 @@ int ckpt_pvm_scatter(void *result, void *data, int count, int datatype, int msgt
 #define pvm_bufinfo ckpt_pvm_bufinfo
 #define pvm_getminfo ckpt_pvm_getminfo
 #define pvm_setcontext ckpt_pvm_setcontext
+#define pvm_newcontext ckpt_pvm_newcontext
 #define pvm_addmhf ckpt_pvm_addmhf
 #define pvm_delmhf ckpt_pvm_delmhf
 #define pvm_tasks ckpt_pvm_tasks

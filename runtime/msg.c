@@ -650,6 +650,7 @@ void ckpt__msg_attach(void)
 
     if (rt->restoring) {
         pvm_setcontext(rt->ctx);
+        ckpt__skip_made_contexts();
     } else {
         rt->ctx = pvm_getcontext();     /* a spawned task starts in its parent's */
         rt->myvtid = rt->mytid;

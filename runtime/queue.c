@@ -179,6 +179,36 @@ int ckpt_pvm_setcontext(int ctx)
     return pvm_setcontext(ctx);
 }
 
+int ckpt_pvm_newcontext(void)
+{
+    int ctx = pvm_newcontext();
+    if (ckpt__job() && ctx > ckpt__rt.ctx_made)
+        ckpt__rt.ctx_made = ctx;
+    return ctx;
+}
+
+/* A pvmd numbers contexts from the start (its host bits, then 1, 2, ...), so
+ * under the new pvmd of `ckpt-run --restart` a context made from now on could
+ * get the number of one the job made before and still uses.  Take numbers
+ * from this host's pvmd until past the highest this task made there (each
+ * task does so for its own, and a host's tasks share one pvmd); under the
+ * same pvmd the first one taken is already past. */
+#define PVM_TIDHOST 0x3ffc0000      /* host bits of task ids and contexts, as in PVM's tid layout */
+void ckpt__skip_made_contexts(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    int made = rt->ctx_made, host = rt->mytid & PVM_TIDHOST;
+    if (made <= 0 || (made & PVM_TIDHOST) != host)
+        return;
+    int ctx, n = 0;
+    while ((ctx = pvm_newcontext()) > 0 && (ctx & PVM_TIDHOST) == host && ctx <= made)
+        n++;        /* kept: freed, the pvmd would hand it out again */
+    if (ctx > 0)
+        pvm_freecontext(ctx);
+    if (n)
+        pr_info("skipped %d message context number(s) the job made before the restart", n);
+}
+
 int ckpt_pvm_addmhf(int src, int tag, int ctx, int (*f)(int))
 {
     if (!ckpt__job())

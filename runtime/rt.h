@@ -158,6 +158,7 @@ struct ckpt_rt {
     int npeers, maxpeers;
     struct ckpt_qmsg *q_head, *q_tail;
     int ctx;                        /* the application's message context */
+    int ctx_made;                   /* the highest context pvm_newcontext gave it */
     int (*match_fn)(int, int, int); /* the application's pvm_recvf, NULL: PVM's rule */
     struct ckpt_handler *handlers;  /* the application's message handlers */
     int nhandlers, maxhandlers, handler_ids;
@@ -217,6 +218,7 @@ void ckpt__rejoin(int index);
 
 /* queue.c */
 void ckpt__enqueue(int bufid, int src_vtid, int tag, int ctx, int len);
+void ckpt__skip_made_contexts(void);
 int ckpt__queue_find(int vtid, int tag, int app, struct ckpt_qmsg **found, struct ckpt_qmsg **prev);
 int ckpt__deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev);
 void ckpt__run_handlers(void);

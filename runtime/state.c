@@ -94,6 +94,7 @@ static int write_meta(struct ckpt_imgw *w)
     m->exe_end = (uintptr_t)_end;
     m->npeers = rt->npeers;
     m->ctx = rt->ctx;
+    m->ctx_made = rt->ctx_made;
     m->match_fn = (uintptr_t)rt->match_fn;
     m->nhandlers = rt->nhandlers;
     m->ngroups = rt->ngroups;
@@ -408,6 +409,7 @@ static int read_meta(const struct ckpt_img_section *s)
     rt->old_exe_start = m->exe_start;
     rt->old_exe_end = m->exe_end;
     rt->ctx = m->ctx;
+    rt->ctx_made = m->ctx_made;
     const struct peer_rec *pr = (const struct peer_rec *)(m + 1);
     const struct handler_rec *hr = (const struct handler_rec *)(pr + m->npeers);
     int err = read_handlers(m, hr);

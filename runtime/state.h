@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define STATE_VERSION 4
+#define STATE_VERSION 5
 #define PAD8(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
 
 struct meta_rec {
@@ -19,6 +19,7 @@ struct meta_rec {
     int32_t npeers, ctx;       /* ctx: the application's message context */
     uint64_t match_fn;         /* its pvm_recvf function, 0: none */
     int32_t nhandlers, ngroups;
+    int32_t ctx_made, pad;     /* the highest context the task got from pvm_newcontext */
     /* npeers peer_rec, then nhandlers handler_rec, then ngroups group_rec */
 };
 struct peer_rec {

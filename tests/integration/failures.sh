@@ -10,6 +10,9 @@
 #                     message; ckpt-run --restart DIR finishes the job from it
 #   coord-before      ckpt-run dies just before a commit record: --restart goes
 #                     back to the previous checkpoint
+#   new-pvmd          as coord-after, but the job is restarted under a new pvmd,
+#                     which numbers message contexts from the start again: none
+#                     the program makes after the restart repeats an earlier one
 #   ctl               ckpt-ctl checkpoint DIR asks for a checkpoint of a job with
 #                     none by time
 #   disk-full         the checkpoint folder is a small tmpfs (private mount namespace):
@@ -33,7 +36,7 @@ while (($#)); do
     esac
 done
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(writer-kill die-written die-replay coord-after coord-before ctl disk-full)
+((${#scenarios[@]})) || scenarios=(writer-kill die-written die-replay coord-after coord-before new-pvmd ctl disk-full)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/failures.XXXXXX")
 pvmvm_at_exit 'rm -rf "$work"'
@@ -104,6 +107,17 @@ for s in "${scenarios[@]}"; do
         pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
         want=$k; [[ $when == before ]] && want=$((k - 1))
         check $s $s.out $s.err "restarted the job from checkpoint $want" ;;
+    new-pvmd)
+        # both runs on a fresh pvmd, so that both number contexts from the start
+        k=12
+        pvmvm_stop
+        pvmvm_start --wd "$work"
+        CKPT_FAULT=coord-die-after-commit:$k job $s -i 0.2
+        pvmvm_wait_idle 10 || true
+        pvmvm_stop
+        pvmvm_start --wd "$work"
+        pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
+        check $s $s.out $s.err "restarted the job from checkpoint $k" ;;
     ctl)
         rm -rf ckpt.$s
         "$ckpt_run" -v -i 0 -d "$work/ckpt.$s" "$work/pingpong" $ROUNDS >$s.out 2>$s.err &

@@ -1,6 +1,8 @@
 /*
  * pingpong: a master and one worker it spawns bounce a counter, with some
- * computing on each side; the master prints every round.
+ * computing on each side; the master prints every round, and makes a message
+ * context every 50 rounds, saying so if one comes back with a number it had
+ * before (failures.sh restarts the job under a new pvmd).
  *   pingpong ROUNDS
  * Expectation: the output of a failure-free plain run, whatever is killed.
  */
@@ -41,9 +43,9 @@ int main(int argc, char **argv) {
     for (unsigned i = 0; i < sizeof ballast; i++)
         ballast[i] = (unsigned char)(i * 2654435761u >> 13);
     if (pvm_parent() > 0) { worker(); pvm_exit(); return 0; }
-    int child, i;
+    int child, i, made[64], nmade = 0;
     long v = 1;
-    #pragma CKPT_SAVE(child, i, v, rounds)
+    #pragma CKPT_SAVE(child, i, v, rounds, made, nmade)
     char *args[] = {"-w", NULL};
     if (pvm_spawn(argv[0], args, PvmTaskDefault, "", 1, &child) != 1) { fprintf(stderr, "spawn failed\n"); return 1; }
     for (i = 0; i < rounds; i++) {
@@ -53,6 +55,13 @@ int main(int argc, char **argv) {
         pvm_recv(child, 2);
         pvm_upklong(&v, 1, 1);
         printf("round %d value %ld\n", i, v);
+        if (i % 50 == 0 && nmade < 64) {
+            made[nmade] = pvm_newcontext();
+            for (int k = 0; k < nmade; k++)
+                if (made[k] == made[nmade])
+                    printf("context %d made twice\n", made[nmade]);
+            nmade++;
+        }
         fflush(stdout);
     }
     v = 0;
