@@ -181,8 +181,10 @@ int ckpt_pvm_setcontext(int ctx)
 
 int ckpt_pvm_newcontext(void)
 {
+    if (!ckpt__job())
+        return pvm_newcontext();
     int ctx = pvm_newcontext();
-    if (ckpt__job() && ctx > ckpt__rt.ctx_made)
+    if (ctx > ckpt__rt.ctx_made)
         ckpt__rt.ctx_made = ctx;
     return ctx;
 }
