@@ -11,7 +11,8 @@ lib=$here/pvmvm.sh
 . "$lib"
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT          # until pvmvm_start puts its own EXIT trap in place,
+pvmvm_at_exit 'rm -rf "$work"'      # which runs this
 fail() { echo "FAIL: $*" >&2; exit 1; }
 gone() { ! pvmvm__alive "$1"; }
 
