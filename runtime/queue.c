@@ -200,8 +200,13 @@ void ckpt__skip_made_contexts(void)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     int made = rt->ctx_made, host = rt->mytid & PVM_TIDHOST;
-    if (made <= 0 || (made & PVM_TIDHOST) != host)
+    if (made <= 0)
         return;
+    if ((made & PVM_TIDHOST) != host) {
+        pr_warn("restarted on another host than the one it made message contexts on: "
+                "a context made there from now on may repeat one of them (up to %d)", made);
+        return;
+    }
     int ctx, n = 0;
     while ((ctx = pvm_newcontext()) > 0 && (ctx & PVM_TIDHOST) == host && ctx <= made)
         n++;        /* kept: freed, the pvmd would hand it out again */
