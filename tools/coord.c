@@ -823,6 +823,20 @@ static int await_joined(struct job *j, struct task *t)
 /* The restarted tasks rejoin their groups one at a time, each group in the
  * order of the saved instance numbers: the group server hands out the
  * lowest free instance, so each gets its own back. */
+/* A member that left a group for good leaves its instance free, and pvmgs
+ * gives a joining task the lowest free one: rejoined in order, the members
+ * above the hole would each come back one lower.  ckpt-run holds the first
+ * hole of each group itself while the members rejoin, and leaves once they
+ * have; a second hole in one group still shifts (the task says so). */
+static void hold_hole(char *group, long hole, char **held, int *nheld)
+{
+    int got = pvm_joingroup(group);
+    if (got == hole)
+        held[(*nheld)++] = group;
+    else if (got >= 0)
+        pvm_lvgroup(group);     /* not the hole: taken meanwhile, let it be */
+}
+
 static int rejoin_groups(struct job *j)
 {
     int n = 0;
@@ -831,22 +845,36 @@ static int rejoin_groups(struct job *j)
     if (n == 0)
         return 0;
     struct membership *m = malloc(sizeof *m * (size_t)n);
-    if (!m)
+    char **held = calloc((size_t)n, sizeof *held);
+    if (!m || !held) {
+        free(m);
+        free(held);
         return -1;
+    }
     n = 0;
     for (int i = 0; i < j->ntasks; i++)
         for (int g = 0; g < j->tasks[i].ngroups; g++)
             m[n++] = (struct membership){&j->tasks[i], g};
     qsort(m, (size_t)n, sizeof *m, by_group_then_instance);
-    int rc = 0;
+    int rc = 0, nheld = 0;
+    long next = 0;      /* the instance the group's next member would get */
     for (int i = 0; i < n && !rc; i++) {
-        long index = m[i].index;
+        char *group = m[i].t->gnames[m[i].index];
+        long index = m[i].index, inst = m[i].t->ginst[m[i].index];
+        if (i == 0 || strcmp(group, m[i - 1].t->gnames[m[i - 1].index]) != 0)
+            next = 0;
+        if (inst > next && (nheld == 0 || strcmp(held[nheld - 1], group) != 0))
+            hold_hole(group, next, held, &nheld);
         m[i].t->joined = -1;
         ckpt__ctl_send(m[i].t->tid, CTL_JOIN, &index, 1, NULL, 0);
         rc = await_joined(j, m[i].t);
         if (rc)
-            say("t%x did not rejoin group %s", (unsigned)m[i].t->vtid, m[i].t->gnames[index]);
+            say("t%x did not rejoin group %s", (unsigned)m[i].t->vtid, group);
+        next = inst + 1;
     }
+    for (int k = 0; k < nheld; k++)
+        pvm_lvgroup(held[k]);
+    free(held);
     free(m);
     return rc;
 }
