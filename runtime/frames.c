@@ -76,15 +76,11 @@ static struct ckpt_global *add_global(const char *key, void *addr, size_t size,
                                       size_t elem, unsigned kind)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    if (rt->nglobals == rt->maxglobals) {
-        int max = rt->maxglobals ? 2 * rt->maxglobals : 32;
-        struct ckpt_global *g = realloc(rt->globals, (size_t)max * sizeof *g);
-        if (!g)
-            ckpt__die("out of memory registering %s", key);
-        rt->globals = g;
-        rt->maxglobals = max;
-    }
-    struct ckpt_global *g = &rt->globals[rt->nglobals++];
+    struct ckpt_global *g = ckpt__grow(rt->globals, &rt->maxglobals, rt->nglobals + 1, sizeof *g);
+    if (!g)
+        ckpt__die("out of memory registering %s", key);
+    rt->globals = g;
+    g = &rt->globals[rt->nglobals++];
     memset(g, 0, sizeof *g);
     g->key = strdup(key);
     if (!g->key)

@@ -36,18 +36,14 @@ int ckpt_pvm_joingroup(char *group)
                CKPT_GROUP_NAME);
         return PvmBadParam;
     }
-    if (rt->ngroups == rt->maxgroups) {
-        int max = rt->maxgroups ? 2 * rt->maxgroups : 4;
-        struct ckpt_group *g = realloc(rt->groups, (size_t)max * sizeof *g);
-        if (!g)
-            return PvmNoMem;
-        rt->groups = g;
-        rt->maxgroups = max;
-    }
+    struct ckpt_group *g = ckpt__grow(rt->groups, &rt->maxgroups, rt->ngroups + 1, sizeof *g);
+    if (!g)
+        return PvmNoMem;
+    rt->groups = g;
     int inst = pvm_joingroup(group);
     if (inst < 0)
         return inst;
-    struct ckpt_group *g = &rt->groups[rt->ngroups++];
+    g = &rt->groups[rt->ngroups++];
     snprintf(g->name, sizeof g->name, "%s", group);
     g->inst = inst;
     return inst;

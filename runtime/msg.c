@@ -52,14 +52,10 @@ struct ckpt_peer *ckpt__peer(int vtid, int create)
             return last = rt->peers[i];
     if (!create)
         return NULL;
-    if (rt->npeers == rt->maxpeers) {
-        int max = rt->maxpeers ? 2 * rt->maxpeers : 16;
-        struct ckpt_peer **pp = realloc(rt->peers, (size_t)max * sizeof *pp);
-        if (!pp)
-            ckpt__die("out of memory (channel table)");
-        rt->peers = pp;
-        rt->maxpeers = max;
-    }
+    struct ckpt_peer **pp = ckpt__grow(rt->peers, &rt->maxpeers, rt->npeers + 1, sizeof *pp);
+    if (!pp)
+        ckpt__die("out of memory (channel table)");
+    rt->peers = pp;
     struct ckpt_peer *p = calloc(1, sizeof *p);
     if (!p)
         ckpt__die("out of memory (channel table)");

@@ -87,17 +87,10 @@ void ckpt__restored_note(int bufid, int src_vtid, int tag)
 {
     if (bufid <= 0)
         return;
-    if (bufid >= nrestored) {
-        int n = nrestored ? nrestored : 64;
-        while (n <= bufid)
-            n *= 2;
-        struct restored *r = realloc(restored_src, (size_t)n * sizeof *r);
-        if (!r)
-            ckpt__die("out of memory (restored messages)");
-        memset(r + nrestored, 0, (size_t)(n - nrestored) * sizeof *r);
-        restored_src = r;
-        nrestored = n;
-    }
+    struct restored *r = ckpt__grow(restored_src, &nrestored, bufid + 1, sizeof *r);
+    if (!r)
+        ckpt__die("out of memory (restored messages)");
+    restored_src = r;
     restored_src[bufid] = (struct restored){1, src_vtid, tag};
 }
 
@@ -226,14 +219,10 @@ int ckpt_pvm_addmhf(int src, int tag, int ctx, int (*f)(int))
     for (int i = 0; i < rt->nhandlers; i++)
         if (rt->handlers[i].src == src && rt->handlers[i].tag == tag && rt->handlers[i].ctx == ctx)
             return PvmExists;
-    if (rt->nhandlers == rt->maxhandlers) {
-        int max = rt->maxhandlers ? 2 * rt->maxhandlers : 8;
-        struct ckpt_handler *h = realloc(rt->handlers, (size_t)max * sizeof *h);
-        if (!h)
-            return PvmNoMem;
-        rt->handlers = h;
-        rt->maxhandlers = max;
-    }
+    struct ckpt_handler *h = ckpt__grow(rt->handlers, &rt->maxhandlers, rt->nhandlers + 1, sizeof *h);
+    if (!h)
+        return PvmNoMem;
+    rt->handlers = h;
     int id = ++rt->handler_ids;
     rt->handlers[rt->nhandlers++] = (struct ckpt_handler){id, src, tag, ctx, f};
     return id;

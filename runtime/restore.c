@@ -33,29 +33,23 @@ struct ckpt_fixup {
     const char *name;
 };
 
-#define GROW(arr, n, max)                                                  \
-    do {                                                                   \
-        if ((n) == (max)) {                                                \
-            int m_ = (max) ? 2 * (max) : 64;                               \
-            void *p_ = realloc((arr), (size_t)m_ * sizeof *(arr));         \
-            if (!p_)                                                       \
-                ckpt__die("out of memory while restoring");                \
-            (arr) = p_;                                                    \
-            (max) = m_;                                                    \
-        }                                                                  \
-    } while (0)
-
 void ckpt__reloc_add(uint64_t old, uint64_t len, void *now)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    GROW(rt->relocs, rt->nrelocs, rt->maxrelocs);
+    struct ckpt_reloc *r = ckpt__grow(rt->relocs, &rt->maxrelocs, rt->nrelocs + 1, sizeof *r);
+    if (!r)
+        ckpt__die("out of memory while restoring");
+    rt->relocs = r;
     rt->relocs[rt->nrelocs++] = (struct ckpt_reloc){old, len, now};
 }
 
 void ckpt__fixup_add(void **where, uint64_t old, const char *name)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    GROW(rt->fixups, rt->nfixups, rt->maxfixups);
+    struct ckpt_fixup *f = ckpt__grow(rt->fixups, &rt->maxfixups, rt->nfixups + 1, sizeof *f);
+    if (!f)
+        ckpt__die("out of memory while restoring");
+    rt->fixups = f;
     rt->fixups[rt->nfixups++] = (struct ckpt_fixup){where, old, name};
 }
 

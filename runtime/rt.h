@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "ckpt.h"
@@ -229,6 +231,24 @@ int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
 int ckpt_pvm_mcast(int *tids, int count, int msgtag);
 int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
                    int *rtid, int *rtag, int *rlen);
+
+/* The runtime's tables grow by doubling: arr (of *max elements of size
+ * bytes) made to hold need, the new ones zeroed.  Returns the table (arr
+ * itself when it is big enough), or NULL with arr and *max untouched. */
+static inline void *ckpt__grow(void *arr, int *max, int need, size_t size)
+{
+    if (need <= *max)
+        return arr;
+    int n = *max ? *max : 8;
+    while (n < need)
+        n *= 2;
+    char *a = realloc(arr, (size_t)n * size);
+    if (!a)
+        return NULL;
+    memset(a + (size_t)*max * size, 0, (size_t)(n - *max) * size);
+    *max = n;
+    return a;
+}
 
 /* pvmbuf.c: message bytes through libpvm's internals */
 int ckpt__buf_bytes(int bufid, void *out, size_t max, int *enc);
