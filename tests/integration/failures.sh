@@ -24,31 +24,20 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 # shellcheck source=../lib/pvmvm.sh
 . "$top/tests/lib/pvmvm.sh"
+# shellcheck source=../lib/jobtest.sh
+. "$top/tests/lib/jobtest.sh"
 
-bin=$top/build
-ckpt_cc=$bin/instrument/ckpt-cc ckpt_run=$bin/tools/ckpt-run ckpt_ctl=$bin/tools/ckpt-ctl
-while (($#)); do
-    case $1 in
-    --ckpt-cc) ckpt_cc=$2; shift 2 ;;
-    --ckpt-run) ckpt_run=$2; shift 2 ;;
-    --ckpt-ctl) ckpt_ctl=$2; shift 2 ;;
-    *) break ;;
-    esac
-done
-scenarios=("$@")
+jobtest_options "$@"
+scenarios=("${JOBTEST_ARGS[@]}")
 ((${#scenarios[@]})) || scenarios=(writer-kill die-written die-replay coord-after coord-before new-pvmd ctl disk-full)
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/failures.XXXXXX")
-pvmvm_at_exit 'rm -rf "$work"'
-cc -O1 -o "$work/plain" "$here/progs/pingpong.c" -lpvm3
-"$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/pingpong" "$here/progs/pingpong.c"
+jobtest_build failures "$here/progs/pingpong.c" 1 plain pingpong
 pvmvm_start --wd "$work"
 cd "$work"
 ROUNDS=1200
 pvmvm_run 60 "$work/plain" $ROUNDS >expected 2>/dev/null || pvmvm_fail "plain run failed"
 pvmvm_wait_idle 10 || true
 
-passed=0 failed=0
 check() {   # check NAME OUT ERR [PATTERN...]: output right, and each pattern in ERR
     local name=$1 out=$2 err=$3 ok=1
     shift 3
@@ -56,13 +45,7 @@ check() {   # check NAME OUT ERR [PATTERN...]: output right, and each pattern in
     for pat in "$@"; do
         grep -q -- "$pat" "$err" || { ok=0; echo "# $name: no '$pat' in ckpt-run's messages"; }
     done
-    if ((ok)); then
-        passed=$((passed + 1)); echo "ok - $name"
-    else
-        failed=$((failed + 1)); echo "not ok - $name"; grep -v committed "$err" | tail -n 15 || true
-        echo "# (pvmd log:)"; grep -v 'committed\|ready\|vm (' "$PVMVM_LOG" | tail -n 10 || true
-    fi
-    pvmvm_wait_idle 10 || true
+    jobtest_report "$name" $ok "$err"
 }
 
 # job NAME [ckpt-run options...]: a fresh run of pingpong, waited for

@@ -29,25 +29,16 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 # shellcheck source=../lib/pvmvm.sh
 . "$top/tests/lib/pvmvm.sh"
+# shellcheck source=../lib/jobtest.sh
+. "$top/tests/lib/jobtest.sh"
 
-ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
-while (($#)); do
-    case $1 in
-    --ckpt-cc) ckpt_cc=$2; shift 2 ;;
-    --ckpt-run) ckpt_run=$2; shift 2 ;;
-    *) break ;;
-    esac
-done
-scenarios=("$@")
+jobtest_options "$@"
+scenarios=("${JOBTEST_ARGS[@]}")
 ((${#scenarios[@]})) || scenarios=(delete term added)
 ARGS=(300 20000)        # about 5 s on two cores, 4 tasks
 NOTICE_MS=1000
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/hostdel.XXXXXX")
-pvmvm_at_exit 'rm -rf "$work"'
-src=$top/samples/jacobi/jacobi.c
-cc -O2 -o "$work/plain" "$src" -lpvm3
-"$ckpt_cc" -O2 -Wno-ckpt-unsaved -o "$work/jacobi" "$src"
+jobtest_build hostdel "$top/samples/jacobi/jacobi.c" 2 plain jacobi
 pvmvm_start --hosts --wd "$work" --ep "$work"
 cd "$work"
 pvmvm_run 120 "$work/plain" "${ARGS[@]}" 4 >expected 2>plain.err || pvmvm_fail "plain run failed: $(cat plain.err)"
@@ -75,7 +66,6 @@ host_tasks() {
 
 committed() { grep -sc 'committed:' "$1" || true; }
 
-passed=0 failed=0
 fail() { echo "# $name: $*"; ok=0; }
 
 # one NAME ADDR: a job, and host ADDR lost the NAME way while it runs
@@ -141,13 +131,7 @@ one() {
     for p in $pids; do
         pvmvm__wait_gone "$p" 5 || fail "task pid $p of $addr is still running"
     done
-    if ((ok)); then
-        passed=$((passed + 1)); echo "ok - $name"
-    else
-        failed=$((failed + 1)); echo "not ok - $name"; grep -v committed "$name.err" | tail -n 15 || true
-        echo "# (pvmd log:)"; grep -v 'ready\|vm (' "$PVMVM_LOG" | tail -n 10 || true
-    fi
-    pvmvm_wait_idle 10 || true
+    jobtest_report "$name" $ok "$name.err"
 }
 
 # Each scenario adds a host of its own: a killed pvmd leaves its files behind.

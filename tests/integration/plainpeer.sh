@@ -12,20 +12,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 # shellcheck source=../lib/pvmvm.sh
 . "$top/tests/lib/pvmvm.sh"
+# shellcheck source=../lib/jobtest.sh
+. "$top/tests/lib/jobtest.sh"
 
-ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
-while (($#)); do
-    case $1 in
-    --ckpt-cc) ckpt_cc=$2; shift 2 ;;
-    --ckpt-run) ckpt_run=$2; shift 2 ;;
-    *) echo "plainpeer.sh: unknown option $1" >&2; exit 2 ;;
-    esac
-done
+jobtest_options "$@"
+((${#JOBTEST_ARGS[@]} == 0)) || { echo "plainpeer.sh: unknown argument ${JOBTEST_ARGS[0]}" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/plainpeer.XXXXXX")
-pvmvm_at_exit 'rm -rf "$work"'
-cc -O1 -o "$work/tool" "$here/progs/plainpeer.c" -lpvm3
-"$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/job" "$here/progs/plainpeer.c"
+jobtest_build plainpeer "$here/progs/plainpeer.c" 1 tool job
 pvmvm_start --wd "$work"
 cd "$work"
 ROUNDS=300
