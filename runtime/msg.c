@@ -240,6 +240,21 @@ int ckpt__buf_is_runtimes(int bufid)
     return 0;
 }
 
+/* The application lets go of bufid: a buffer the log still names is freed
+ * when its last entry is dropped, any other now. */
+static int app_free(int bufid)
+{
+    struct ckpt_logbuf *lb = logbuf_find(bufid);
+    if (lb) {
+        if (pvm_getsbuf() == bufid)
+            pvm_setsbuf(0);
+        lb->released = 1;
+        return 0;
+    }
+    ckpt__restored_forget(bufid);   /* its id may come back for another message */
+    return pvm_freebuf(bufid);
+}
+
 /* ------------------------------------------------------------ the wire */
 
 static void handle_ctl(int src, int type, const long *v, int n);
@@ -825,17 +840,7 @@ int ckpt_pvm_initsend(int encoding)
 
 int ckpt_pvm_freebuf(int bufid)
 {
-    if (ckpt__job()) {
-        struct ckpt_logbuf *lb = logbuf_find(bufid);
-        if (lb) {
-            if (pvm_getsbuf() == bufid)
-                pvm_setsbuf(0);
-            lb->released = 1;
-            return 0;
-        }
-        ckpt__restored_forget(bufid);   /* its id may come back for another message */
-    }
-    return pvm_freebuf(bufid);
+    return ckpt__job() ? app_free(bufid) : pvm_freebuf(bufid);
 }
 
 /* Announces a new epoch on the channel before its first message of it. */
@@ -953,19 +958,31 @@ int ckpt__send_typed(int tid, int msgtag, void *buf, int len, int datatype)
     if (rc >= 0)
         rc = send_now(tid, msgtag);
     pvm_setsbuf(old);
-    if (logbuf_find(b))
-        logbuf_find(b)->released = 1;
-    else
-        pvm_freebuf(b);
+    app_free(b);
     return rc < 0 ? rc : 0;
+}
+
+/* pvm_psend and pvm_precv move len items' bytes as they are, whatever the
+ * datatype (only its size counts), as libpvm3 does: the bytes of a message
+ * packed otherwise are not converted, and strings are refused. */
+static int typed_bytes(int len, int datatype)
+{
+    if (datatype == PVM_STR)
+        return PvmNotImpl;
+    if (datatype < PVM_BYTE || datatype > PVM_ULONG)
+        return PvmBadParam;
+    return len * ckpt__type_size(datatype);
 }
 
 int ckpt_pvm_psend(int tid, int msgtag, void *buf, int len, int datatype)
 {
     if (!ckpt__job())
         return pvm_psend(tid, msgtag, buf, len, datatype);
+    int bytes = typed_bytes(len, datatype);
+    if (bytes < 0)
+        return bytes;
     ckpt__safepoint();
-    return ckpt__send_typed(tid, msgtag, buf, len, datatype);
+    return ckpt__send_typed(tid, msgtag, buf, bytes, PVM_BYTE);
 }
 
 /* Waits until a message with msgtag from each of the n peers is queued.
@@ -1015,6 +1032,12 @@ static int receive(int tid, int msgtag, const struct timeval *tmo)
         pr_err("a receive inside a message handler is not allowed (PVM forbids it too)");
         return PvmNotImpl;
     }
+    /* As in PVM, a receive frees the active receive buffer first, whether or
+     * not a message comes; the next message then reuses its memory, still in
+     * the cache, instead of growing the task's footprint by a message. */
+    int old = pvm_setrbuf(0);
+    if (old > 0)
+        app_free(old);
     ckpt__safepoint();
     for (;;) {
         struct ckpt_qmsg *q, *prev = NULL;
@@ -1081,18 +1104,24 @@ int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
 {
     if (!ckpt__job())
         return pvm_precv(tid, msgtag, buf, len, datatype, rtid, rtag, rlen);
+    int max = typed_bytes(len, datatype);
+    if (max < 0)
+        return max;
+    int rb = pvm_setrbuf(0);    /* pvm_precv leaves the active receive buffer alone */
     int b = receive(tid, msgtag, NULL);
-    if (b < 0)
+    if (b < 0) {
+        pvm_setrbuf(rb);
         return b;
+    }
     int bytes, tag, src;
     ckpt_pvm_bufinfo(b, &bytes, &tag, &src);
-    int items = bytes / ckpt__type_size(datatype);
-    int rc = pack_typed(buf, items < len ? items : len, datatype, 1);
+    pvm_upkbyte(buf, bytes < max ? bytes : max, 1);
+    app_free(pvm_setrbuf(rb));
     if (rtid)
         *rtid = src;
     if (rtag)
         *rtag = tag;
     if (rlen)
-        *rlen = items;
-    return rc < 0 ? rc : 0;
+        *rlen = bytes;      /* in bytes, as libpvm3 reports it */
+    return 0;
 }

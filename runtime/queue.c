@@ -111,15 +111,10 @@ static void unlink_msg(struct ckpt_qmsg *q, struct ckpt_qmsg *prev)
         rt->q_tail = prev;
 }
 
-/* Makes q the active receive buffer, freeing the previous one as pvm_recv does. */
+/* Makes q the active receive buffer (the caller has let go of the previous one). */
 int ckpt__deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev)
 {
     unlink_msg(q, prev);
-    int old = pvm_getrbuf();
-    if (old > 0 && old != q->bufid) {
-        pvm_freebuf(old);
-        ckpt__restored_forget(old);
-    }
     pvm_setrbuf(q->bufid);
     int b = q->bufid;
     free(q);

@@ -1,7 +1,9 @@
 /*
  * calls: one round after another, a master and the worker it spawns use the
  * PVM calls an application may make, each in a way whose result shows in the
- * output: psend/precv, mcast, a send buffer packed once, kept aside for the
+ * output: psend/precv (which leaves the active receive buffer alone), mcast,
+ * a receive freeing the active receive buffer even when it times out, a send
+ * buffer packed once, kept aside for the
  * whole run (across checkpoints) and sent twice a round, a received buffer
  * kept aside for the whole run and unpacked one int a round, wildcard and
  * selective receives, nrecv and probe polling, trecv timing out, a message
@@ -14,8 +16,9 @@
 #include <stdlib.h>
 #include <pvm3.h>
 
-enum { T_DATA = 10, T_CTX = 20, T_KEPT1 = 21, T_KEPT2 = 22, T_STASH = 23, T_RANKED_END = 31,
+enum { T_DATA = 10, T_DATA2 = 11, T_CTX = 20, T_KEPT1 = 21, T_KEPT2 = 22, T_STASH = 23, T_RANKED_END = 31,
        T_HANDLED = 40, T_END = 41, T_MCAST = 50, T_RANKED = 60 /* .. 69: the value */, T_NEVER = 99 };
+enum { BAD_PRECV = 1, BAD_PRECV_RBUF = 2, BAD_TRECV = 4, BAD_TRECV_RBUF = 8 };
 
 static long handled_sum;
 #pragma CKPT_SAVE(handled_sum)
@@ -66,9 +69,9 @@ static int recv_int(int from, int tag) {
 }
 
 static void worker(void) {
-    int parent = pvm_parent(), ctx, round, data[4], rtid, rtag, rlen, m, v, base, kept, old, k;
+    int parent = pvm_parent(), ctx, round, data[4], rtid, rtag, rlen, m, m2, v, base, kept, old, k, bad;
     struct timeval tmo;
-    #pragma CKPT_SAVE(parent, ctx, round, data, rtid, rtag, rlen, m, v, base, kept, old, k, tmo)
+    #pragma CKPT_SAVE(parent, ctx, round, data, rtid, rtag, rlen, m, m2, v, base, kept, old, k, bad, tmo)
     ctx = recv_int(parent, T_CTX);
     pvm_initsend(PvmDataDefault);
     for (k = 0; k < 256; k++) {
@@ -82,18 +85,24 @@ static void worker(void) {
     pvm_pkint(&v, 1, 1);
     pvm_setsbuf(old);
     for (round = 0;; round++) {
+        bad = 0;    /* failed checks; a worker's output is not the job's, so they go to the master */
         pvm_precv(parent, T_DATA, data, 4, PVM_INT, &rtid, &rtag, &rlen);
-        if (rlen != 4 || rtid != parent || rtag != T_DATA)
-            printf("precv: %d items from %x tag %d\n", rlen, rtid, rtag);
+        if (rlen != 4 * (int)sizeof(int) || rtid != parent || rtag != T_DATA)   /* PVM reports bytes */
+            bad |= BAD_PRECV;
         if (data[0] < 0) {
             pvm_freebuf(kept);
             break;
         }
         m = recv_int(parent, T_MCAST);
+        pvm_precv(parent, T_DATA2, &v, 1, PVM_INT, &rtid, &rtag, &rlen);
+        if (pvm_upkint(&m2, 1, 1) < 0 || m2 != 3 * m + 1 || v != m)
+            bad |= BAD_PRECV_RBUF;
         tmo.tv_sec = 0;
         tmo.tv_usec = 20000;
         if (pvm_trecv(parent, T_NEVER, &tmo) != 0)
-            printf("trecv did not time out\n");
+            bad |= BAD_TRECV;
+        if (pvm_getrbuf() != 0)
+            bad |= BAD_TRECV_RBUF;
         v = (int)work(data[0] + data[1] + data[2] + data[3] + m);
 
         /* the same tag in two contexts: the master tells them apart */
@@ -114,7 +123,10 @@ static void worker(void) {
             send_int(parent, T_RANKED + (v + 7 * k) % 10, k);
         send_int(parent, T_RANKED_END, 0);
         send_int(parent, T_HANDLED, v % 17);
-        send_int(parent, T_END, round);
+        pvm_initsend(PvmDataDefault);
+        pvm_pkint(&round, 1, 1);
+        pvm_pkint(&bad, 1, 1);
+        pvm_send(parent, T_END);
     }
 }
 
@@ -130,10 +142,10 @@ static int child_listed(int child) {
 
 int main(int argc, char **argv) {
     int rounds, child, i, ctx, data[4], kept1, kept2, b, in_base, base, in_ctx, r0, r1, r2, end;
-    int stash, stashed, rb;
+    int stash, stashed, rb, second, checks;
     int (*oldf)(int, int, int);
     #pragma CKPT_SAVE(child, i, ctx, rounds, data, kept1, kept2, b, in_base, base, in_ctx, r0, r1, r2, end, oldf)
-    #pragma CKPT_SAVE(stash, stashed, rb)
+    #pragma CKPT_SAVE(stash, stashed, rb, second, checks)
     rounds = argc > 1 ? atoi(argv[1]) : 20;
     if (pvm_parent() > 0) { worker(); pvm_exit(); return 0; }
     char *args[] = {"-w", NULL};
@@ -150,7 +162,10 @@ int main(int argc, char **argv) {
         pvm_psend(child, T_DATA, data, 4, PVM_INT);
         pvm_initsend(PvmDataDefault);
         pvm_pkint(&i, 1, 1);
+        second = 3 * i + 1;
+        pvm_pkint(&second, 1, 1);
         pvm_mcast(&child, 1, T_MCAST);
+        pvm_psend(child, T_DATA2, &i, 1, PVM_INT);
 
         while (!pvm_probe(child, T_KEPT1))
             ;
@@ -170,6 +185,9 @@ int main(int argc, char **argv) {
         recv_tagged(child, -1, &r2);
         pvm_recvf(oldf);
         end = recv_int(child, T_END);
+        if (pvm_upkint(&checks, 1, 1) < 0 || checks != 0)
+            printf("round %d: the worker's checks failed: 0x%x "
+                   "(1 precv, 2 precv's receive buffer, 4 trecv, 8 trecv's receive buffer)\n", i, checks);
         rb = pvm_setrbuf(stash);
         if (pvm_upkint(&stashed, 1, 1) < 0)
             stashed = -1;
