@@ -3,7 +3,8 @@
 # `top` (the repository root).
 #
 #   bench_tools BUILD_DIR   sets CKPT_CC, CKPT_RUN, CKPT_INFO, LIBCKPT from a
-#                           build folder, building it first if a tool is missing
+#                           build folder, brought up to date with the sources first
+#                           (a stale build would measure old code)
 #   bench_median            stdin "KEY VALUE" lines -> "KEY MEDIAN N" per key,
 #                           keys in order of first appearance
 #   bench_machine           one line: date, nproc, load, kernel, cpu model
@@ -11,12 +12,10 @@
 
 bench_tools() {
     local b=$1
-    if [[ ! -x $b/instrument/ckpt-cc || ! -x $b/tools/ckpt-run || ! -x $b/tools/ckpt-info ||
-        ! -f $b/runtime/libckpt.a ]]; then
-        echo "# building $b" >&2
-        cmake -S "$top" -B "$b" >/dev/null && cmake --build "$b" -j2 >/dev/null ||
-            { echo "bench: cannot build $b" >&2; return 1; }
-    fi
+    echo "# building $b" >&2
+    { [[ -f $b/CMakeCache.txt ]] || cmake -S "$top" -B "$b" >/dev/null; } &&
+        cmake --build "$b" -j2 >/dev/null ||
+        { echo "bench: cannot build $b" >&2; return 1; }
     CKPT_CC=$b/instrument/ckpt-cc
     CKPT_RUN=$b/tools/ckpt-run
     CKPT_INFO=$b/tools/ckpt-info

@@ -17,11 +17,11 @@
 # nothing is committed: only the receiver's acknowledgements drop entries).
 # Then a long stream of 64 KiB messages under `ckpt-run -i 1` and under
 # `-i 0`, showing the log bounded with checkpoints and without them.  Last,
-# where a large message's bandwidth goes: 1 MiB streams by plain, by plain
-# holding its sent buffers as long as the log would, by ckpt without the log
-# and by ckpt.
+# where a large message's bandwidth goes: 1 and 4 MiB streams by plain, by
+# plain holding each sent buffer one send longer (as the log at least does),
+# by ckpt without the log and by ckpt.
 #
-#   bench/msgbench.sh [--quick] [-o FILE] [--build DIR] [--trials N]
+#   bench/msgbench.sh [--quick] [-o FILE] [--build DIR] [--trials N] [--sizes "S..."]
 #
 #   full (default): sizes 8 B .. 4 MiB in powers of 2, 7 trials, ping-pong of
 #                   ~8 MiB per direction and stream of ~256 MiB per size (at
@@ -37,7 +37,9 @@
 #                   per size, 3 s streams; about a minute.
 #   -o FILE         also write the tables to FILE
 #   --build DIR     where ckpt-cc / ckpt-run come from (default build-bench;
-#                   built there if missing)
+#                   built or brought up to date there first)
+#   --trials N      trials instead of 7 (3 with --quick)
+#   --sizes "S..."  only these message sizes (bytes) in the first table
 #
 # Goals: latency overhead <= 10% up to 1 KiB, bandwidth overhead <= 5% from 64 KiB.
 set -euo pipefail
@@ -46,13 +48,14 @@ top=$(cd "$here/.." && pwd)
 . "$top/tests/lib/pvmvm.sh"
 . "$here/lib.sh"
 
-quick=0 out= build=$top/build-bench trials=
+quick=0 out= build=$top/build-bench trials= only_sizes=
 while (($#)); do
     case $1 in
     --quick) quick=1; shift ;;
     -o) out=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --trials) trials=$2; shift 2 ;;
+    --sizes) only_sizes=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "msgbench.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -65,6 +68,7 @@ else
     while ((s <= 4194304)); do sizes+=("$s"); s=$((s * 2)); done
     trials=${trials:-7} pp=8388608 st=268435456 stream_s=20 split_trials=7 split_s=3
 fi
+[[ -n $only_sizes ]] && read -r -a sizes <<<"$only_sizes"
 [[ -n $out ]] && out=$(realpath -m "$out")
 bench_tools "$build"
 
@@ -201,45 +205,55 @@ done
     echo "end: $(bench_machine)"
 } >"$work/table2"
 cat "$work/table2"
-# Where a large message's bandwidth goes: 1 MiB messages streamed by plain,
-# by plain holding each sent buffer until 3 later sends (the sender log holds
-# about 3 MiB at this size: what holding them costs, with no runtime at all),
-# by ckpt without the log and by ckpt, back to back in turning order.
-echo "# bandwidth split (1 MiB streams, $split_trials trials)" >&2
-split=(plain plain-hold3 ckpt-nolog ckpt)
+# Where a large message's bandwidth goes: 1 MiB and 4 MiB messages streamed
+# by plain, by plain holding each sent buffer until the next send (what the
+# sender log holds at least at these sizes, the receiver acknowledging each
+# message once it has it all: what holding costs with no runtime at all), by
+# ckpt without the log and by ckpt, back to back in turning order.
+echo "# bandwidth split (1 and 4 MiB streams, $split_trials trials)" >&2
+split=(plain plain-hold1 ckpt-nolog ckpt)
+split_sizes=(1048576 4194304)
 : >"$work/split"
 for ((t = 1; t <= split_trials; t++)); do
-    for ((i = 0; i < ${#split[@]}; i++)); do
-        v=${split[$(((i + t) % ${#split[@]}))]}
-        if [[ $v == plain-hold3 ]]; then
-            line=$(run plain stream 1048576 "$split_s" 3 2>"$work/err" | tail -n 1)
-        else
-            line=$(run "$v" stream 1048576 "$split_s" 2>"$work/err" | tail -n 1)
-        fi
-        [[ $line == total* ]] || pvmvm_fail "$v split stream printed: $line $(cat "$work/err")"
-        echo "$v $t $line" >>"$work/split"
-        rm -rf "$work/ckpt.d"
+    for s in "${split_sizes[@]}"; do
+        for ((i = 0; i < ${#split[@]}; i++)); do
+            v=${split[$(((i + t) % ${#split[@]}))]}
+            if [[ $v == plain-hold1 ]]; then
+                line=$(run plain stream "$s" "$split_s" 1 2>"$work/err" | tail -n 1)
+            else
+                line=$(run "$v" stream "$s" "$split_s" 2>"$work/err" | tail -n 1)
+            fi
+            [[ $line == total* ]] || pvmvm_fail "$v split stream printed: $line $(cat "$work/err")"
+            echo "$v:$s $t $line" >>"$work/split"
+            rm -rf "$work/ckpt.d"
+        done
     done
 done
-awk '{ bw[$1, $2] = $7; print $1 ":bw", $7 }
+awk '{ split($1, vs, ":"); bw[vs[1], vs[2], $2] = $7; print $1 ":bw", $7; if (vs[1] == "ckpt") print $1 ":peak", $11 }
      END { for (k in bw) { split(k, a, SUBSEP)
-             if (a[1] != "plain" && bw[a[1], a[2]] > 0)
-               print a[1] ":ovh", (bw["plain", a[2]] / bw[a[1], a[2]] - 1) * 100 } }' \
+             if (a[1] != "plain" && bw[a[1], a[2], a[3]] > 0)
+               print a[1] ":" a[2] ":ovh", (bw["plain", a[2], a[3]] / bw[a[1], a[2], a[3]] - 1) * 100 } }' \
     "$work/split" | bench_median >"$work/split.med"
 {
     echo
-    echo "### Where a large message's bandwidth goes (1 MiB messages streamed ${split_s} s, $split_trials trials)"
+    echo "### Where a large message's bandwidth goes (1 and 4 MiB messages streamed ${split_s} s, $split_trials trials)"
     echo
-    echo "| run | MB/s | overhead |"
-    echo "|---|---:|---:|"
+    echo "| run | MB/s 1 MiB | overhead | MB/s 4 MiB | overhead |"
+    echo "|---|---:|---:|---:|---:|"
     for v in "${split[@]}"; do
-        bw=$(awk -v k="$v:bw" '$1 == k { print $2 }' "$work/split.med")
-        ov=$(awk -v k="$v:ovh" '$1 == k { printf "%+.1f%%", $2 }' "$work/split.med")
-        printf '| %s | %.1f | %s |\n' "$v" "$bw" "${ov:--}"
+        printf '| %s' "$v"
+        for s in "${split_sizes[@]}"; do
+            bw=$(awk -v k="$v:$s:bw" '$1 == k { print $2 }' "$work/split.med")
+            ov=$(awk -v k="$v:$s:ovh" '$1 == k { printf "%+.1f%%", $2 }' "$work/split.med")
+            printf ' | %.1f | %s' "$bw" "${ov:--}"
+        done
+        echo ' |'
     done
     echo
-    echo "plain-hold3: the plain program frees each send buffer three sends later, as the"
-    echo "sender log does at this size; its overhead is what holding sent data costs by itself."
+    echo "plain-hold1: the plain program frees each send buffer one send later rather than at"
+    echo "once; its overhead is what holding sent data costs by itself (the log holds at least"
+    echo "that much: a message is acknowledged only once the receiver has it all).  Sender log"
+    echo "peak of ckpt: $(awk '$1 ~ /^ckpt:.*:peak$/ { split($1, k, ":"); printf "%s%.0f MiB at %d MiB", sep, $2, k[2] / 1048576; sep = ", " }' "$work/split.med")."
 } >"$work/table3"
 cat "$work/table3"
 [[ -n $out ]] && cat "$work/table1" "$work/table2" "$work/table3" >"$out"

@@ -304,13 +304,14 @@ static __attribute__((noreturn)) void stop_here(void)
  * for one anyway, and a task blocked in a receive takes what comes in, so a
  * busy message loop polls once a millisecond rather than at every call. */
 #define POLL_EVERY_NS 1000000u
-static int poll_due(struct ckpt_rt *rt)
+void ckpt__poll_if_due(void)
 {
+    struct ckpt_rt *rt = &ckpt__rt;
     uint64_t now = ckpt__now_ns();
     if (now - rt->last_poll_ns < POLL_EVERY_NS)
-        return 0;
+        return;
     rt->last_poll_ns = now;
-    return 1;
+    ckpt__poll();
 }
 
 void ckpt__safepoint(void)
@@ -330,8 +331,7 @@ void ckpt__safepoint(void)
     case CKPT_MODE_JOB:
         if (rt->in_handler)
             break;      /* the runtime is on the stack: no checkpoint could resume here */
-        if (poll_due(rt))
-            ckpt__poll();
+        ckpt__poll_if_due();
         ckpt__due();
         ckpt__run_handlers();
         break;

@@ -195,6 +195,7 @@ int ckpt__state_read(const struct ckpt_img *img);
 
 /* checkpoint.c */
 void ckpt__safepoint(void);
+void ckpt__poll_if_due(void);
 void ckpt__due(void);
 void ckpt__take(uint64_t epoch);
 void ckpt__take_final(void);
