@@ -5,8 +5,9 @@
 #   bench_tools BUILD_DIR   sets CKPT_CC, CKPT_RUN, CKPT_INFO, LIBCKPT from a
 #                           build folder, brought up to date with the sources first
 #                           (a stale build would measure old code)
-#   bench_median            stdin "KEY VALUE" lines -> "KEY MEDIAN N" per key,
-#                           keys in order of first appearance
+#   bench_median            stdin "KEY VALUE" lines -> "KEY MEDIAN N Q1 Q3" per
+#                           key (Q1, Q3: lower and upper quartile, the middle of
+#                           each half), keys in order of first appearance
 #   bench_machine           one line: date, nproc, load, kernel, cpu model
 #   bench_pct A B           (B - A) / A in percent, one decimal, signed
 
@@ -24,6 +25,10 @@ bench_tools() {
 
 bench_median() {
     awk '
+    function mid(lo, hi, c) {                   # median of a[lo..hi]
+        c = hi - lo + 1
+        return c % 2 ? a[lo + (c - 1) / 2] : (a[lo + c / 2 - 1] + a[lo + c / 2]) / 2
+    }
     { if (!($1 in n)) { keys[++nk] = $1; n[$1] = 0 }
       v[$1, ++n[$1]] = $2 + 0 }
     END {
@@ -35,8 +40,8 @@ bench_median() {
                 for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]
                 a[j + 1] = x
             }
-            med = m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-            printf "%s %.6g %d\n", key, med, m
+            h = m > 1 ? int(m / 2) : 1
+            printf "%s %.6g %d %.6g %.6g\n", key, mid(1, m), m, mid(1, h), mid(m - h + 1, m)
         }
     }'
 }

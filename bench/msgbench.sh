@@ -23,13 +23,15 @@
 #
 #   bench/msgbench.sh [--quick] [-o FILE] [--build DIR] [--trials N] [--sizes "S..."]
 #
-#   full (default): sizes 8 B .. 4 MiB in powers of 2, 7 trials, ping-pong of
+#   full (default): sizes 8 B .. 4 MiB in powers of 2, 7 trials (21 from 64 KiB:
+#                   a pair of runs moves by +-10% with the way the scheduler
+#                   places three busy processes on two cores), ping-pong of
 #                   ~8 MiB per direction and stream of ~256 MiB per size (at
 #                   least 20 round trips and 16 messages, at most 4000 / 20000:
 #                   a stream batch of 50 MB lasts ~0.1 s, long enough that one
 #                   scheduling hiccup of the 2-core machine does not set it),
 #                   a 20 s stream under -i 1 (8 s under -i 0 and plain);
-#                   about 12-14 minutes.
+#                   about 20 minutes.
 #   Inside each run the ping-pong is timed in 9 batches and the stream in 5,
 #   and the run reports the median batch (pingpong_bw.c).
 #   --quick:        sizes 8 B and 64 B .. 4 MiB in powers of 4 (so 1 KiB and
@@ -38,7 +40,7 @@
 #   -o FILE         also write the tables to FILE
 #   --build DIR     where ckpt-cc / ckpt-run come from (default build-bench;
 #                   built or brought up to date there first)
-#   --trials N      trials instead of 7 (3 with --quick)
+#   --trials N      trials for every size instead of 7 and 21 (3 with --quick)
 #   --sizes "S..."  only these message sizes (bytes) in the first table
 #
 # Goals: latency overhead <= 10% up to 1 KiB, bandwidth overhead <= 5% from 64 KiB.
@@ -62,11 +64,11 @@ while (($#)); do
 done
 if ((quick)); then
     sizes=(8 64 256 1024 4096 16384 65536 262144 1048576 4194304)
-    trials=${trials:-3} pp=1048576 st=16777216 stream_s=3 split_trials=2 split_s=2
+    bw_trials=${trials:-3} trials=${trials:-3} pp=1048576 st=16777216 stream_s=3 split_trials=2 split_s=2
 else
     sizes=() s=8
     while ((s <= 4194304)); do sizes+=("$s"); s=$((s * 2)); done
-    trials=${trials:-7} pp=8388608 st=268435456 stream_s=20 split_trials=7 split_s=3
+    bw_trials=${trials:-21} trials=${trials:-7} pp=8388608 st=268435456 stream_s=20 split_trials=7 split_s=3
 fi
 [[ -n $only_sizes ]] && read -r -a sizes <<<"$only_sizes"
 [[ -n $out ]] && out=$(realpath -m "$out")
@@ -79,7 +81,7 @@ cc -O2 -Wall -o "$work/pp_plain" "$here/pingpong_bw.c" -lpvm3
 pvmvm_start --wd "$work"
 cd "$work"
 load0=$(bench_machine)
-echo "# msgbench $( ((quick)) && echo quick || echo full): ${#sizes[@]} sizes, $trials trials; $load0" >&2
+echo "# msgbench $( ((quick)) && echo quick || echo full): ${#sizes[@]} sizes, $trials trials ($bw_trials from 64 KiB); $load0" >&2
 
 # run VARIANT ARGS...: one pair of tasks; prints the first task's output
 run() {
@@ -95,9 +97,10 @@ run() {
 
 variants=(plain ckpt ckpt-nolog)
 : >"$work/raw"
-for ((t = 1; t <= trials; t++)); do
-    echo "# trial $t/$trials ($(cut -d' ' -f1 /proc/loadavg))" >&2
+for ((t = 1; t <= (trials > bw_trials ? trials : bw_trials); t++)); do
+    echo "# trial $t ($(cut -d' ' -f1 /proc/loadavg))" >&2
     for s in "${sizes[@]}"; do
+        ((t <= (s >= 65536 ? bw_trials : trials))) || continue
         # the order of the variants turns with each trial, so that none
         # always runs first (after a fresh pvmd) or right after another
         for ((i = 0; i < ${#variants[@]}; i++)); do
@@ -129,6 +132,7 @@ awk '{ for (i = 3; i < NF; i++) { if ($i == "lat_us") lat[$1, $2, $4] = $(i + 1)
                  print n ":" a[2] ":bw_ovh", (bw["plain", a[1], a[2]] / bw[n, a[1], a[2]] - 1) * 100 } } }' \
     "$work/raw" | bench_median >>"$work/med"
 med() { awk -v k="$1:$2:$3" '$1 == k { print $2 }' "$work/med"; }
+iqr() { awk -v k="$1:$2:$3" '$1 == k { printf "%+.1f..%+.1f%%", $4, $5 }' "$work/med"; }
 pct() { awk -v p="$1" 'BEGIN { printf "%+.1f", p }'; }
 human() { awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.1f MiB", b / 1048576;
                                  else if (b >= 1024) printf "%.1f KiB", b / 1024; else printf "%d B", b }'; }
@@ -136,7 +140,8 @@ human() { awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.1f MiB", b / 104857
 {
     echo "## msgbench ($( ((quick)) && echo quick || echo full) mode): PVM ping-pong and stream, plain vs ckpt-cc under ckpt-run -i 0"
     echo
-    echo "$load0; medians of $trials trials; one-way latency in us, bandwidth in MB/s (10^6 B/s)."
+    echo "$load0; medians of $trials trials ($bw_trials from 64 KiB, where the bandwidth goal applies);"
+    echo "one-way latency in us, bandwidth in MB/s (10^6 B/s)."
     echo "ckpt = wrappers + queue + sender log; nolog = the same with CKPT_LOG=off; log peak = the first"
     echo "task's sender log at its largest in the size's run (nothing is committed under -i 0: only"
     echo "the receiver's acknowledgements drop entries)."
@@ -159,6 +164,11 @@ human() { awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.1f MiB", b / 104857
     echo "(bandwidth overhead = plain MB/s / ckpt MB/s - 1, i.e. extra time for the same bytes)."
     echo "Overheads are the medians of the ratios within each trial (the variants of a trial run"
     echo "back to back, in an order that turns from trial to trial), not ratios of the medians."
+    echo "Their spread from 64 KiB (lower..upper quartile of the trials' ratios), ckpt / nolog:"
+    for s in "${sizes[@]}"; do
+        ((s >= 65536)) || continue
+        echo "$(human "$s"): $(iqr ckpt "$s" bw_ovh) / $(iqr ckpt-nolog "$s" bw_ovh)"
+    done | paste -sd';' | sed 's/;/; /g'
 } >"$work/table1"
 cat "$work/table1"
 

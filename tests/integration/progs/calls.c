@@ -18,10 +18,11 @@
 
 enum { T_DATA = 10, T_DATA2 = 11, T_CTX = 20, T_KEPT1 = 21, T_KEPT2 = 22, T_STASH = 23, T_RANKED_END = 31,
        T_HANDLED = 40, T_END = 41, T_MCAST = 50, T_RANKED = 60 /* .. 69: the value */, T_NEVER = 99 };
-enum { BAD_PRECV = 1, BAD_PRECV_RBUF = 2, BAD_TRECV = 4, BAD_TRECV_RBUF = 8 };
+enum { BAD_PRECV = 1, BAD_PRECV_RBUF = 2, BAD_TRECV = 4, BAD_TRECV_RBUF = 8, BAD_INFO = 16 };
 
 static long handled_sum;
-#pragma CKPT_SAVE(handled_sum)
+static int info_mismatches;     /* bufinfo/getminfo disagreeing with a receive */
+#pragma CKPT_SAVE(handled_sum, info_mismatches)
 
 static long work(long x) { volatile long s = x; for (int i = 0; i < 400000; i++) s = s * 31 + i; return s & 0xff; }
 
@@ -55,10 +56,14 @@ static int recv_tagged(int from, int tag, int *got) {
     int b = pvm_recv(from, tag);
     struct pvmminfo mi;
     pvm_bufinfo(b, &bytes, got, &src);
-    if ((from != -1 && src != from) || (tag != -1 && *got != tag))
+    if ((from != -1 && src != from) || (tag != -1 && *got != tag)) {
         printf("bufinfo mismatch: src %x tag %d\n", src, *got);
-    if (pvm_getminfo(b, &mi) < 0 || mi.src != src || mi.tag != *got || mi.len != bytes)
+        info_mismatches++;
+    }
+    if (pvm_getminfo(b, &mi) < 0 || mi.src != src || mi.tag != *got || mi.len != bytes) {
         printf("getminfo differs from bufinfo: src %x tag %d len %d\n", mi.src, mi.tag, mi.len);
+        info_mismatches++;
+    }
     pvm_upkint(&v, 1, 1);
     return v;
 }
@@ -123,6 +128,8 @@ static void worker(void) {
             send_int(parent, T_RANKED + (v + 7 * k) % 10, k);
         send_int(parent, T_RANKED_END, 0);
         send_int(parent, T_HANDLED, v % 17);
+        if (info_mismatches)
+            bad |= BAD_INFO;
         pvm_initsend(PvmDataDefault);
         pvm_pkint(&round, 1, 1);
         pvm_pkint(&bad, 1, 1);
@@ -187,7 +194,7 @@ int main(int argc, char **argv) {
         end = recv_int(child, T_END);
         if (pvm_upkint(&checks, 1, 1) < 0 || checks != 0)
             printf("round %d: the worker's checks failed: 0x%x "
-                   "(1 precv, 2 precv's receive buffer, 4 trecv, 8 trecv's receive buffer)\n", i, checks);
+                   "(1 precv, 2 precv's receive buffer, 4 trecv, 8 trecv's receive buffer, 16 bufinfo/getminfo)\n", i, checks);
         rb = pvm_setrbuf(stash);
         if (pvm_upkint(&stashed, 1, 1) < 0)
             stashed = -1;
