@@ -9,6 +9,8 @@
  *   die-replay        a restarted task dies while replaying its log
  *   coord-die-before-commit:K   ckpt-run dies before commit record K
  *   coord-die-after-commit:K    ckpt-run dies after commit record K is on disk
+ *   slow-final        (no epoch; every time) the writer of a task's final image
+ *                     waits 1 s first, as a large image would take
  *   req-skew          (no epoch; every time) ckpt-run waits 50 ms after each
  *                     checkpoint request it sends, as a slow network would:
  *                     the tasks' cuts drift apart and messages sent in between

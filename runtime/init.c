@@ -97,6 +97,8 @@ void ckpt__init(void)
     rt->level = (int)env_long("CKPT_COMPRESS", 1, 0, 9);
     rt->stop_at = env_long("CKPT_STOP_AT", 0, 0, LONG_MAX);
     rt->coord = (int)env_long("CKPT_COORD", 0, 0, INT_MAX);
+    rt->ends_job = getenv("CKPT_ROOT") != NULL;
+    unsetenv("CKPT_ROOT");      /* this process's alone, not its children's */
     const char *log = getenv("CKPT_LOG");
     rt->log_on = !(log && (!strcmp(log, "off") || !strcmp(log, "0")));
 

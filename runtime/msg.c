@@ -795,7 +795,9 @@ int ckpt_pvm_exit(void)
     ckpt__poll();       /* a checkpoint asked for before we leave is still taken */
     ckpt__due();
     ckpt__reap(1);
-    if (rt->st.log_entries > 0 && rt->coord)
+    /* The program ckpt-run runs ends the job by leaving: no rollback can
+     * follow, so it needs no final image. */
+    if (rt->st.log_entries > 0 && rt->coord && !rt->ends_job)
         ckpt__take_final();
     long v = rt->myvtid;
     ckpt__ctl_to_coord(CTL_BYE, &v, 1);

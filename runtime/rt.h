@@ -108,6 +108,7 @@ struct ckpt_rt {
     long stop_at;                   /* CKPT_STOP_AT: standalone test hook */
     long safepoints;                /* safe points reached so far */
     int coord;                      /* coordinator's PVM tid, 0 when none */
+    int ends_job;                   /* CKPT_ROOT: the program ckpt-run runs, whose exit ends the job */
     struct ckpt_exe_id exe;
     char exe_path[4096];
     int argc;

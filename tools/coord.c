@@ -345,6 +345,7 @@ static int launch_root(struct job *j, char **argv, const char *restore)
             setenv("CKPT_RESTORE", restore, 1);
         else
             unsetenv("CKPT_RESTORE");
+        setenv("CKPT_ROOT", "1", 1);
         signal(SIGUSR1, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -1100,6 +1101,26 @@ int coord_start(struct job *j)
     return launch_fresh(j);
 }
 
+/* The program has returned, but a task of its job may still be on its way
+ * out, writing its final image: give the job's other tasks a moment to end,
+ * so that nothing is written into the checkpoint folder once ckpt-run has
+ * returned.  A task still running after that is on its own. */
+#define LEAVE_GRACE_S 2.0
+static void let_tasks_leave(struct job *j)
+{
+    double end = coord_now() + LEAVE_GRACE_S;
+    while (coord_now() < end) {
+        int running = 0;
+        for (int i = 0; i < j->ntasks; i++)
+            running += j->tasks[i].state == T_ALIVE && !j->tasks[i].root;
+        if (!running)
+            return;
+        struct task *dead = handle_next(j);
+        if (dead)
+            dead->state = T_KILLED;     /* no recovery now: the program has ended */
+    }
+}
+
 static int finished(struct job *j)
 {
     if (j->o.ntasks == 0)
@@ -1166,6 +1187,8 @@ int coord_loop(struct job *j)
         if (finished(j))
             break;
     }
+    if (j->o.ntasks == 0)
+        let_tasks_leave(j);
     if (j->pending)
         abort_pending(j, NULL, 0);     /* the job ended first */
     for (int i = 0; i < j->ntasks; i++)     /* what outlives the program is on its own */
