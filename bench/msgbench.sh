@@ -128,8 +128,10 @@ awk '{ for (i = 3; i < NF; i++) { if ($i == "lat_us") lat[$1, $2, $4] = $(i + 1)
              for (v = 1; v <= 2; v++) { n = v == 1 ? "ckpt" : "ckpt-nolog"
                if ((n, a[1], a[2]) in lat && lat["plain", a[1], a[2]] > 0)
                  print n ":" a[2] ":lat_ovh", (lat[n, a[1], a[2]] / lat["plain", a[1], a[2]] - 1) * 100
-               if ((n, a[1], a[2]) in bw && bw[n, a[1], a[2]] > 0)
-                 print n ":" a[2] ":bw_ovh", (bw["plain", a[1], a[2]] / bw[n, a[1], a[2]] - 1) * 100 } } }' \
+               if ((n, a[1], a[2]) in bw && bw[n, a[1], a[2]] > 0) {
+                 r = (bw["plain", a[1], a[2]] / bw[n, a[1], a[2]] - 1) * 100
+                 print n ":" a[2] ":bw_ovh", r
+                 if (a[2] >= 65536) print n ":pooled:bw_ovh", r } } } }' \
     "$work/raw" | bench_median >>"$work/med"
 med() { awk -v k="$1:$2:$3" '$1 == k { print $2 }' "$work/med"; }
 iqr() { awk -v k="$1:$2:$3" '$1 == k { printf "%+.1f..%+.1f%%", $4, $5 }' "$work/med"; }
@@ -169,6 +171,8 @@ human() { awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.1f MiB", b / 104857
         ((s >= 65536)) || continue
         echo "$(human "$s"): $(iqr ckpt "$s" bw_ovh) / $(iqr ckpt-nolog "$s" bw_ovh)"
     done | paste -sd';' | sed 's/;/; /g'
+    pooled() { awk -v k="$1:pooled:bw_ovh" '$1 == k { printf "%+.1f%% (quartiles %+.1f..%+.1f%%, %d ratios)", $2, $4, $5, $3 }' "$work/med"; }
+    echo "All sizes from 64 KiB pooled, median bandwidth overhead: ckpt $(pooled ckpt), nolog $(pooled ckpt-nolog)."
 } >"$work/table1"
 cat "$work/table1"
 

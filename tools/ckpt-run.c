@@ -45,7 +45,8 @@ static void usage(FILE *f)
         "\n"
         "Ask a running job for a checkpoint now: kill -USR1 <ckpt-run pid>, or ckpt-ctl checkpoint DIR.\n"
         "Exit status: the program's own (or 0 for -n when every task ends); 1 when the job\n"
-        "could not be run or recovered; 2 for bad usage; 128+N when stopped by signal N.\n");
+        "could not be run or recovered; 2 for bad usage; 128+N when stopped by signal N.\n"
+        "When PROGRAM returns, ckpt-run waits up to 2 s for the job's other tasks to end.\n");
 }
 
 static double parse_num(const char *opt, const char *s, double lo, double hi)
