@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -60,12 +61,18 @@ static int make_dirs(uint64_t epoch, char *path, size_t len)
     return ckpt_task_path(path, len, rt->dir, epoch, rt->myvtid) ? -ENAMETOOLONG : 0;
 }
 
-static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flags)
+static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flags, pid_t task)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);   /* no application handler runs here */
+    /* The task's death aborts this checkpoint (it can no longer report the
+     * image written), and a recovery starts: a writer going on would only
+     * take the CPU from the restarted tasks and write into a folder being
+     * cleaned up.  It dies with the task. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != task)
+        _exit(1);
     if (setpriority(PRIO_PROCESS, 0, 10) != 0)
         pr_debug("setpriority: %s", strerror(errno));
 
@@ -78,7 +85,8 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flag
     if (!err)
         err = ckpt_imgw_open(&w, path, &hdr, rt->level);
     ckpt_fault_die(rt->dir, "writer-kill", epoch);
-    if ((flags & CKPT_IMG_F_EXITED) && ckpt_fault_always("slow-final"))
+    if (((flags & CKPT_IMG_F_EXITED) && ckpt_fault_always("slow-final")) ||
+        ckpt_fault(rt->dir, "slow-write", epoch))
         sleep(1);
     if (!err) {
         err = ckpt__state_write(w);
@@ -153,9 +161,9 @@ static void start_writer(uint64_t epoch, uint32_t flags)
 
     uint64_t c0 = cpu_ns();
     uint64_t t0 = ckpt__now_ns();
-    pid_t pid = fork();
+    pid_t task = getpid(), pid = fork();
     if (pid == 0)
-        writer_child(epoch, flags);
+        writer_child(epoch, flags, task);
     uint64_t stop = ckpt__now_ns() - t0;
     uint64_t c1 = cpu_ns();
     if (stop > rt->st.max_stop_ns)

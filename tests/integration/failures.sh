@@ -17,6 +17,8 @@
 #                     none by time
 #   disk-full         the checkpoint folder is a small tmpfs (private mount namespace):
 #                     the checkpoint that does not fit is aborted, the last good one kept
+#   dies-writing      a task is killed while its writer child writes (slowly): the
+#                     writer dies with it, and the job recovers
 #   leaving           the worker outlives the master, writing a slow final image:
 #                     once ckpt-run returns, nothing more is written in its folder
 #
@@ -31,7 +33,7 @@ top=$(cd "$here/../.." && pwd)
 
 jobtest_options "$@"
 scenarios=("${JOBTEST_ARGS[@]}")
-((${#scenarios[@]})) || scenarios=(writer-kill die-written die-replay coord-after coord-before new-pvmd ctl disk-full leaving)
+((${#scenarios[@]})) || scenarios=(writer-kill die-written die-replay coord-after coord-before new-pvmd ctl disk-full dies-writing leaving)
 
 jobtest_build failures "$here/progs/pingpong.c" 1 plain pingpong
 pvmvm_start --wd "$work"
@@ -58,6 +60,14 @@ job() {
     # (not pvmvm_run: a ckpt-run killed by an injected fault is no time-out)
     timeout -k 5 120 "$ckpt_run" -v -d "$work/ckpt.$name" "$@" "$work/pingpong" $ROUNDS \
         >"$work/$name.out" 2>"$work/$name.err" || echo "# $name: ckpt-run exited $?"
+}
+
+writer_of_job() {  # "WRITER TASK" pids: a writer child of a task of the job run by ckpt-run pid $1
+    ps -eo pid=,ppid=,comm= | awk -v run="$1" -v vm="$PVMVM_PID" '
+        { pp[$1] = $2; c[$1] = $3 }
+        END { for (w in c) { t = pp[w]
+                if (c[w] == "pingpong" && c[t] == "pingpong" && (pp[t] == run || pp[t] == vm)) print w, t } }' |
+        head -n 1
 }
 
 kill_one_task() {   # kills a task of the job run by ckpt-run pid $1 (not ckpt-run)
@@ -121,6 +131,29 @@ for s in "${scenarios[@]}"; do
             '$ckpt_run' -v -i 0.2 -z 0 -d '$work/small/ckpt' '$work/pingpong' $ROUNDS >$s.out 2>$s.err" ||
             echo "# $s: ckpt-run exited $?"
         check $s $s.out $s.err "No space left on device" "stays the last good one" ;;
+    dies-writing)
+        rm -rf ckpt.$s
+        CKPT_FAULT=slow-write:3 "$ckpt_run" -v -i 0.2 -d "$work/ckpt.$s" "$work/pingpong" $ROUNDS >$s.out 2>$s.err &
+        pid=$!
+        ok=1 w= t=
+        for ((i = 0; i < 200; i++)); do   # the slow writer: one seen twice 0.3 s apart
+            read -r w t < <(writer_of_job $pid) || true
+            [[ -n $w ]] && sleep 0.3 && pvmvm_alive "$w" && break
+            w=
+            sleep 0.05
+        done
+        if [[ -z $w ]]; then
+            ok=0; echo "# $s: never saw the slow writer"
+        else
+            echo "# killing task $t while its writer $w writes"
+            kill -9 "$t"
+            sleep 0.3
+            ! pvmvm_alive "$w" || { ok=0; echo "# $s: writer $w outlived its task"; }
+        fi
+        wait $pid || echo "# $s: ckpt-run exited $?"
+        cmp -s expected $s.out || { ok=0; echo "# $s: output differs from the plain run"; }
+        grep -q "recovered from checkpoint" $s.err || { ok=0; echo "# $s: no recovery"; }
+        jobtest_report $s $ok $s.err ;;
     leaving)
         # The worker's last message is unacknowledged when it leaves, after
         # the master's end, so its final image is written after the program

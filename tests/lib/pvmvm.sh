@@ -57,6 +57,7 @@
 #   pvmvm_tasks                one line per task: "TID PID COMMAND", tids in hex
 #                              as the console prints them (from `ps -al`)
 #   pvmvm_wait_idle SECONDS    wait until no task runs on this machine; false on timeout
+#   pvmvm_alive PID            true while process PID exists and is not a zombie
 #   pvmvm_output TID           what task TID (hex, as in the log: 40006 or t40006)
 #                              printed, from the daemon log, prefixes stripped
 #   pvmvm_at_exit CMD          also run CMD (a string, eval'ed) at exit, before
@@ -87,8 +88,7 @@ PVMVM__AT_EXIT=()
 
 pvmvm__err() { printf 'pvmvm: %s\n' "$*" >&2; }
 
-# pvmvm__alive PID: true while PID exists and is not a zombie.
-pvmvm__alive() {
+pvmvm_alive() {
     local pid=$1 state
     [[ -n $pid ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
@@ -100,7 +100,7 @@ pvmvm__alive() {
 # pvmvm__wait_gone PID SECONDS: true once PID is gone, false on timeout.
 pvmvm__wait_gone() {
     local pid=$1 deadline=$((SECONDS + $2))
-    while pvmvm__alive "$pid"; do
+    while pvmvm_alive "$pid"; do
         ((SECONDS < deadline)) || return 1
         sleep 0.05
     done
@@ -216,7 +216,7 @@ EOF
     PVMVM_PID=$!
     deadline=$((SECONDS + PVMVM_START_TIMEOUT))
     while :; do
-        if ! pvmvm__alive "$PVMVM_PID"; then
+        if ! pvmvm_alive "$PVMVM_PID"; then
             pvmvm__err "pvmd exited during startup:"
             cat "$PVM_TMP/pvmd.err" "$PVMVM_LOG" >&2 2>/dev/null || true
             PVMVM_PID=
@@ -258,14 +258,14 @@ pvmvm__start_watch() {
         trap - EXIT
         trap '' INT TERM HUP
         is_ours() { grep -qF "$tmp/hostfile" "/proc/$pvmd/cmdline" 2>/dev/null; }
-        while pvmvm__alive "$shell" && pvmvm__alive "$pvmd"; do sleep 1; done
-        if pvmvm__alive "$pvmd" && is_ours; then
+        while pvmvm_alive "$shell" && pvmvm_alive "$pvmd"; do sleep 1; done
+        if pvmvm_alive "$pvmd" && is_ours; then
             kill -TERM "$pvmd" 2>/dev/null || true
-            for _ in 1 2 3 4 5 6 7 8 9 10; do pvmvm__alive "$pvmd" || break; sleep 0.2; done
+            for _ in 1 2 3 4 5 6 7 8 9 10; do pvmvm_alive "$pvmd" || break; sleep 0.2; done
             is_ours && kill -KILL "$pvmd" 2>/dev/null || true
         fi
         pvmvm__stop_slaves "$tmp"
-        pvmvm__alive "$shell" || rm -rf "$tmp"
+        pvmvm_alive "$shell" || rm -rf "$tmp"
     ) </dev/null >/dev/null 2>&1 &
     PVMVM__WATCH=$!
 }
@@ -277,7 +277,7 @@ pvmvm_stop() {
         wait "$PVMVM__WATCH" 2>/dev/null || true
         PVMVM__WATCH=
     fi
-    if [[ -n $pid ]] && pvmvm__alive "$pid"; then
+    if [[ -n $pid ]] && pvmvm_alive "$pid"; then
         # halt: the daemon kills every task of this machine, then itself.  The
         # console is killed by the halt too (exit status 143): expected.
         (echo halt | timeout -k 2 5 pvm) >/dev/null 2>&1 </dev/null || true
@@ -329,7 +329,7 @@ pvmvm_run() {
 pvmvm_console() {
     local c
     # a console finding no daemon would start one of its own: refuse
-    pvmvm__alive "$PVMVM_PID" || { pvmvm__err "pvmvm_console: no pvmd running"; return 1; }
+    pvmvm_alive "$PVMVM_PID" || { pvmvm__err "pvmvm_console: no pvmd running"; return 1; }
     for c in "$@"; do printf '%s\n' "$c"; done | timeout -k 2 10 pvm 2>&1
 }
 

@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT          # until pvmvm_start puts its own EXIT trap in place,
 pvmvm_at_exit 'rm -rf "$work"'      # which runs this
 fail() { echo "FAIL: $*" >&2; exit 1; }
-gone() { ! pvmvm__alive "$1"; }
+gone() { ! pvmvm_alive "$1"; }
 
 # ---- helper programs: a parent that spawns "pvmvm_child" and prints what it says
 mkdir -p "$work/bin" "$work/wd"
@@ -71,7 +71,7 @@ pids=() dirs=()
 for i in $(seq 1 20); do
     pvmvm_start --ep "$work/bin" --wd "$work/wd"
     [[ -S $PVMVM_SOCK ]] || fail "cycle $i: no socket"
-    pvmvm__alive "$PVMVM_PID" || fail "cycle $i: pvmd not alive"
+    pvmvm_alive "$PVMVM_PID" || fail "cycle $i: pvmd not alive"
     pids+=("$PVMVM_PID") dirs+=("$PVMVM_TMP")
     if ((i == 1 || i == 20)); then
         out=$(pvmvm_run 20 "$work/bin/pvmvm_parent")
@@ -100,7 +100,7 @@ for _ in $(seq 1 100); do
 done
 cpid=$(awk '$3 == "pvmvm_child" { print $2 }' <<<"$tasks")
 [[ -n $cpid ]] || fail "pvmvm_tasks did not list the child: $tasks"
-pvmvm__alive "$cpid" || fail "child pid $cpid from pvmvm_tasks not alive"
+pvmvm_alive "$cpid" || fail "child pid $cpid from pvmvm_tasks not alive"
 p=$PVMVM_PID
 pvmvm_stop
 gone "$p" || fail "pvmd alive"
@@ -176,7 +176,7 @@ pvmvm_add_host 127.0.0.2
 n=$(pvmvm_console conf | grep -c ' LINUX64 ' || true)
 [[ $n == 2 ]] || fail "--hosts: $n hosts after pvmvm_add_host"
 hp=$(pvmvm_host_pid 127.0.0.2)
-pvmvm__alive "$hp" || fail "--hosts: no pvmd pid for 127.0.0.2"
+pvmvm_alive "$hp" || fail "--hosts: no pvmd pid for 127.0.0.2"
 # PvmTaskDefault goes round the hosts: two runs, one of them on 127.0.0.2
 for _ in 1 2; do
     out=$(pvmvm_run 20 "$work/bin/pvmvm_parent")
