@@ -655,6 +655,7 @@ static struct task *on_host_lost(struct job *j, int bufid)
         if (t->state != T_ALIVE || t->tid <= 0 || pvm_tidtohost(t->tid) != dtid)
             continue;
         t->state = T_KILLED;    /* gone with their host: nothing left to kill */
+        output_ended(t->tid);   /* and the rest of their output with it */
         first = first ? first : t;
         moved |= t->tid != t->vtid;
         if (vlen < sizeof vtids)
@@ -772,14 +773,23 @@ void coord_kill_all(struct job *j)
 }
 
 /* Drops whatever the dead incarnation left in flight to us. */
-static void drain(double seconds)
+/* After the job's tasks were killed: drops what they still sent, but takes
+ * in the rest of their output (under -n), which a rollback must count,
+ * marks included, to know how much of what they print again to drop; so
+ * it waits (a second at most) for the end of every output stream. */
+static void drain(struct job *j, double seconds)
 {
-    double end = coord_now() + seconds;
-    while (coord_now() < end) {
+    double end = coord_now() + seconds, last = end + 1.0;
+    while (coord_now() < end || (j->o.ntasks > 0 && output_open() && coord_now() < last)) {
         struct timeval tv = {0, 20000};
         int b = pvm_trecv(-1, -1, &tv);
-        if (b > 0)
-            pvm_freebuf(b);
+        if (b <= 0)
+            continue;
+        int len, tag, src;
+        pvm_bufinfo(b, &len, &tag, &src);
+        if (tag == CKPT_OUTPUT_TAG && j->o.ntasks > 0)
+            output_message(b);
+        pvm_freebuf(b);
     }
 }
 
@@ -996,7 +1006,7 @@ static int recover(struct job *j, const char *what)
     double t0 = coord_now();
     abort_pending(j, "a task failed", 0);
     coord_kill_all(j);
-    drain(0.05);
+    drain(j, 0.05);
     for (;;) {
         if (++j->recoveries > j->o.max_restarts) {
             say("giving up after %d recoveries (--max-restarts)", j->o.max_restarts);
@@ -1012,7 +1022,7 @@ static int recover(struct job *j, const char *what)
             rc = restart_epoch(j, epochs[i]);
             if (rc) {
                 coord_kill_all(j);
-                drain(0.2);
+                drain(j, 0.2);
             } else {
                 /* work since that checkpoint is done again (from the start: all of it) */
                 j->lost_s += t0 - (j->committed == epochs[i] && j->committed_at > 0 ? j->committed_at : j->started_at);
@@ -1093,7 +1103,7 @@ int coord_start(struct job *j)
                 return 0;
             }
             coord_kill_all(j);
-            drain(0.2);
+            drain(j, 0.2);
         }
         say("no checkpoint in %s could be restarted", j->o.dir);
         return -1;

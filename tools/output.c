@@ -6,8 +6,10 @@
  * each checkpoint a task writes a marker into its own stdout (the runtime
  * does, when CKPT_OUTPUT_MARK is set), so the stream tells us how many bytes
  * each task had printed at its cut.  After a rollback to checkpoint k, a task
- * prints again what it printed after its mark k: that many bytes of its new
- * output are dropped.  Markers never reach the user.
+ * prints again what it printed after its mark k: of its output, only what
+ * goes past all it has ever shown is written (a second rollback may come
+ * before the first one's reprint has caught up).  Markers never reach the
+ * user.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,7 @@
 struct vout {                 /* one task's output, by virtual id */
     int vtid;
     uint64_t emitted;         /* bytes of its output so far, in the logical run */
-    uint64_t suppress;        /* bytes still to drop (printed before the rollback) */
+    uint64_t shown;           /* bytes of the logical run written to stdout */
     struct { uint64_t epoch, pos; } marks[8];   /* newest checkpoints' positions */
     int nmarks;
 };
@@ -34,6 +36,7 @@ struct tout {                 /* one live PVM task's output stream */
     size_t nheld;
     char part[MARK_MAX];      /* a marker split between two messages */
     size_t npart;
+    int ended;                /* its end of stream has come */
 };
 
 static struct vout **vouts;
@@ -81,11 +84,13 @@ static void note_mark(struct vout *v, uint64_t epoch)
 
 static void emit(struct vout *v, const char *p, size_t n)
 {
-    size_t drop = v->suppress < n ? (size_t)v->suppress : n;
-    v->suppress -= drop;
-    v->emitted += n;
-    if (n > drop)
-        fwrite(p + drop, 1, n - drop, stdout);
+    uint64_t end = v->emitted + n;
+    if (end > v->shown) {
+        size_t seen = v->shown > v->emitted ? (size_t)(v->shown - v->emitted) : 0;
+        fwrite(p + seen, 1, n - seen, stdout);
+        v->shown = end;
+    }
+    v->emitted = end;
 }
 
 /* Passes bytes on, taking markers out; a marker cut by the end of a message
@@ -140,8 +145,10 @@ void output_message(int bufid)
     int tid, n;
     int saved = pvm_setrbuf(bufid);
     if (pvm_upkint(&tid, 1, 1) < 0 || pvm_upkint(&n, 1, 1) < 0 || n <= 0) {
+        if (n == 0)              /* the end of the task's stream (<0: its start) */
+            output_ended(tid);
         pvm_setrbuf(saved);
-        return;                  /* start and end of a task's stream carry no bytes */
+        return;
     }
     char *buf = malloc((size_t)n);
     if (buf && pvm_upkbyte(buf, n, 1) >= 0) {
@@ -177,18 +184,43 @@ void output_known(int tid, int vtid)
     t->nheld = 0;
 }
 
+void output_ended(int tid)
+{
+    tout_of(tid)->ended = 1;
+}
+
+int output_open(void)
+{
+    int n = 0;
+    for (int i = 0; i < ntouts; i++)
+        n += !touts[i]->ended;
+    return n;
+}
+
 void output_rollback(uint64_t epoch)
 {
     for (int i = 0; i < nvouts; i++) {
         struct vout *v = vouts[i];
+        /* Marks of later checkpoints belong to the run given up: the same
+         * numbers come again, at other places. */
         uint64_t pos = 0;
-        for (int m = 0; m < v->nmarks; m++)
+        int keep = 0;
+        for (int m = 0; m < v->nmarks; m++) {
             if (v->marks[m].epoch == epoch)
                 pos = v->marks[m].pos;
-        /* What it printed after its cut, it prints again: drop that much. */
-        v->suppress = v->emitted - pos;
-        v->emitted = pos;
+            if (v->marks[m].epoch <= epoch)
+                v->marks[keep++] = v->marks[m];
+        }
+        v->nmarks = keep;
+        v->emitted = pos;       /* it prints again from there */
     }
+    /* The tasks that printed are gone (drained to their ends by the caller):
+     * a stray late message of theirs must not count as the new tasks'. */
+    for (int i = 0; i < ntouts; i++) {
+        free(touts[i]->held);
+        free(touts[i]);
+    }
+    ntouts = 0;
 }
 
 void output_flush(void)

@@ -1,6 +1,6 @@
 /*
  * test_pvmbuf: runtime/pvmbuf.c against the real libpvm3 (run by
- * test_pvmbuf.sh as a task of a private pvmd).
+ * under_pvmd.sh as a task of a private pvmd).
  * A buffer the application had partly unpacked is rebuilt from its bytes, as
  * a restarted task does, and must go on at the same item, for XDR and raw
  * encodings, with the position before, on and after fragment boundaries.
