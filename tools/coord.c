@@ -772,22 +772,21 @@ void coord_kill_all(struct job *j)
     }
 }
 
-/* Drops whatever the dead incarnation left in flight to us. */
 /* After the job's tasks were killed: drops what they still sent, but takes
- * in the rest of their output (under -n), which a rollback must count,
- * marks included, to know how much of what they print again to drop; so
- * it waits (a second at most) for the end of every output stream. */
-static void drain(struct job *j, double seconds)
+ * in the rest of their output (under -n; none comes otherwise), which a
+ * rollback must count, marks included; so it waits (a second at most) for
+ * the end of every output stream. */
+static void drain(double seconds)
 {
     double end = coord_now() + seconds, last = end + 1.0;
-    while (coord_now() < end || (j->o.ntasks > 0 && output_open() && coord_now() < last)) {
+    while (coord_now() < end || (output_open() && coord_now() < last)) {
         struct timeval tv = {0, 20000};
         int b = pvm_trecv(-1, -1, &tv);
         if (b <= 0)
             continue;
         int len, tag, src;
         pvm_bufinfo(b, &len, &tag, &src);
-        if (tag == CKPT_OUTPUT_TAG && j->o.ntasks > 0)
+        if (tag == CKPT_OUTPUT_TAG)
             output_message(b);
         pvm_freebuf(b);
     }
@@ -831,9 +830,6 @@ static int await_joined(struct job *j, struct task *t)
     return t->joined < 0 ? -1 : 0;
 }
 
-/* The restarted tasks rejoin their groups one at a time, each group in the
- * order of the saved instance numbers: the group server hands out the
- * lowest free instance, so each gets its own back. */
 /* A member that left a group for good leaves its instance free, and pvmgs
  * gives a joining task the lowest free one: rejoined in order, the members
  * above the hole would each come back one lower.  ckpt-run holds the first
@@ -848,6 +844,9 @@ static void hold_hole(char *group, long hole, char **held, int *nheld)
         pvm_lvgroup(group);     /* not the hole: taken meanwhile, let it be */
 }
 
+/* The restarted tasks rejoin their groups one at a time, each group in the
+ * order of the saved instance numbers: the group server hands out the
+ * lowest free instance, so each gets its own back. */
 static int rejoin_groups(struct job *j)
 {
     int n = 0;
@@ -1006,7 +1005,7 @@ static int recover(struct job *j, const char *what)
     double t0 = coord_now();
     abort_pending(j, "a task failed", 0);
     coord_kill_all(j);
-    drain(j, 0.05);
+    drain(0.05);
     for (;;) {
         if (++j->recoveries > j->o.max_restarts) {
             say("giving up after %d recoveries (--max-restarts)", j->o.max_restarts);
@@ -1022,7 +1021,7 @@ static int recover(struct job *j, const char *what)
             rc = restart_epoch(j, epochs[i]);
             if (rc) {
                 coord_kill_all(j);
-                drain(j, 0.2);
+                drain(0.2);
             } else {
                 /* work since that checkpoint is done again (from the start: all of it) */
                 j->lost_s += t0 - (j->committed == epochs[i] && j->committed_at > 0 ? j->committed_at : j->started_at);
@@ -1103,7 +1102,7 @@ int coord_start(struct job *j)
                 return 0;
             }
             coord_kill_all(j);
-            drain(j, 0.2);
+            drain(0.2);
         }
         say("no checkpoint in %s could be restarted", j->o.dir);
         return -1;
