@@ -16,6 +16,12 @@
  *                     checkpoint request it sends, as a slow network would:
  *                     the tasks' cuts drift apart and messages sent in between
  *                     are in transit across them
+ *
+ * CKPT_HOLD=FILE: while FILE exists, a task that ckpt-run started (the
+ * program, or its -n copies) waits where it leaves the job (pvm_exit, exit, a
+ * return from main), at a safe point, still checkpointing and recovering.  A test holds the job that way until the failures it injects
+ * on job events (a commit, a recovery) have landed, so no test depends on
+ * how fast the machine runs the job.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +64,12 @@ int ckpt_fault(const char *dir, const char *what, uint64_t epoch)
         return 0;   /* fired already (or cannot remember it: then never) */
     close(fd);
     return 1;
+}
+
+int ckpt_fault_holding(void)
+{
+    const char *file = getenv("CKPT_HOLD");
+    return file && *file && access(file, F_OK) == 0;
 }
 
 void ckpt_fault_die(const char *dir, const char *what, uint64_t epoch)

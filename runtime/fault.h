@@ -10,6 +10,8 @@
 int ckpt_fault(const char *dir, const char *what, uint64_t epoch);
 /* 1 while the fault `what` (without an epoch) is set: it fires every time. */
 int ckpt_fault_always(const char *what);
+/* 1 while CKPT_HOLD names a file that exists: a leaving task waits. */
+int ckpt_fault_holding(void);
 /* Dies by SIGKILL right here when that fault is due. */
 void ckpt_fault_die(const char *dir, const char *what, uint64_t epoch);
 

@@ -14,6 +14,25 @@
 #       "ok - NAME", or "not ok - NAME" and the tail of ERR (commit lines left
 #       out) and of the pvmd log; counts into passed / failed; then waits for
 #       the machine to be idle before the next scenario
+#
+# Failures are injected on job events, never after a sleep, so that no test
+# depends on the speed of the machine:
+#   jobtest_hold FILE / jobtest_release
+#       jobs started after jobtest_hold cannot end while FILE exists: their
+#       tasks wait at their exit (CKPT_HOLD, runtime/fault.c), still
+#       checkpointing and recovering; jobtest_release lets them go
+#   jobtest_wait_for FILE REGEX PID [COUNT [SECONDS]]
+#       true once COUNT (default 1) lines of FILE match REGEX; false when PID
+#       (ckpt-run) ended first, or after SECONDS (default 120: a hang)
+#   jobtest_tasks DIR/          pids of the machine's tasks running a program
+#                               from DIR (the program ckpt-run runs itself,
+#                               which PVM lists without a name, included)
+#   jobtest_commits ERR         checkpoints committed so far (ckpt-run -v)
+#   jobtest_recoveries ERR      recoveries so far
+#   jobtest_resumed ERR
+#       true if every recovery in ckpt-run's messages resumed from the last
+#       checkpoint committed before it, and none fell back to an older one
+#       or to the beginning while one was committed; else says why
 
 ckpt_cc=$top/build/instrument/ckpt-cc
 ckpt_run=$top/build/tools/ckpt-run
@@ -50,4 +69,46 @@ jobtest_report() {
         echo "# (pvmd log:)"; grep -v 'committed\|ready\|vm (' "$PVMVM_LOG" | tail -n 10 || true
     fi
     pvmvm_wait_idle 10 || true
+}
+
+jobtest_hold() {
+    JOBTEST_HOLD=$1
+    : >"$JOBTEST_HOLD"
+    export CKPT_HOLD=$JOBTEST_HOLD
+}
+
+jobtest_release() {
+    [[ -n ${JOBTEST_HOLD:-} ]] && rm -f "$JOBTEST_HOLD"
+    return 0
+}
+
+jobtest_wait_for() {
+    local file=$1 re=$2 pid=$3 count=${4:-1} deadline=$((SECONDS + ${5:-120}))
+    until (($(grep -sc -- "$re" "$file") >= count)); do
+        kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)) || return 1
+        sleep 0.01
+    done
+}
+
+jobtest_tasks() {
+    local tid pid cmd exe
+    while read -r tid pid cmd; do
+        exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
+        [[ $exe == "$1"* ]] && echo "$pid"
+    done < <(pvmvm_tasks)
+    return 0
+}
+
+jobtest_commits() { grep -sc '^ckpt-run: checkpoint [0-9]* committed' "$1" || true; }
+jobtest_recoveries() { grep -sc 'recovered from checkpoint\|restarted the job from the beginning' "$1" || true; }
+
+jobtest_resumed() {
+    awk '
+        /^ckpt-run: checkpoint [0-9]+ committed/ { last = $3 }
+        /recovered from checkpoint [0-9]+/ {
+            for (i = 1; i < NF; i++) if ($i == "checkpoint" && $(i - 1) == "from") k = $(i + 1)
+            if (k != last) { printf "recovered from checkpoint %s, but %s was the last committed\n", k, last; bad = 1 }
+        }
+        /did not come back|from the beginning/ && last != "" { print "fell back: " $0; bad = 1 }
+        END { exit bad }' "$1"
 }
