@@ -37,6 +37,8 @@ enum { PULL_POLL, PULL_BLOCK, PULL_WAIT };
 #define PVM_INPLACE_ENC 0x20000000   /* signature libpvm3 gives PvmDataInPlace buffers */
 
 static int attached;
+static int left;        /* left the job: pvm_exit, exit(), or the runtime gave up */
+static int bye_noted;   /* the coordinator acknowledged our CTL_BYE (leave()) */
 static int raw_enc;          /* encoding signature of PvmDataRaw buffers */
 
 /* ---------------------------------------------------------------- peers */
@@ -259,6 +261,7 @@ static int app_free(int bufid)
 
 static void handle_ctl(int src, int type, const long *v, int n);
 static __attribute__((noreturn)) void coordinator_lost(void);
+static void exiting(int status, void *arg);
 
 /* Takes only the coordinator's control messages until *flag is no longer
  * `value`: what peers sent stays on the wire, in order, for later. */
@@ -325,6 +328,7 @@ static __attribute__((noreturn)) void coordinator_lost(void)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     ckpt__abort_writer();
+    left = 1;
     pr_err("the coordinator (ckpt-run) is gone; this task stops. "
            "Resume the job with: ckpt-run --restart %s", rt->dir);
     exit(75);
@@ -441,6 +445,10 @@ static void handle_ctl(int src, int type, const long *v, int n)
         break;
     case CTL_END:
         rt->coord = 0;      /* its exit is no failure now */
+        break;
+    case CTL_LEFT:      /* (pvm_kill's byes, for other tasks, are answered too) */
+        if (n >= 1 && (int)v[0] == rt->myvtid)
+            bye_noted = 1;
         break;
     case CTL_MAP:
         /* The job's tasks now live at new task ids, which may equal some old
@@ -646,6 +654,8 @@ void ckpt__msg_attach(void)
     if (attached || rt->mode != CKPT_MODE_JOB)
         return;
     attached = 1;
+    if (on_exit(exiting, NULL) != 0)
+        pr_warn("cannot watch for exit(): a task leaving without pvm_exit looks failed");
     rt->mytid = pvm_mytid();
     if (rt->mytid < 0)
         ckpt__die("cannot enroll in PVM (error %d): is the pvmd running?", rt->mytid);
@@ -786,22 +796,60 @@ int ckpt_pvm_spawn(char *file, char **argv, int flag, char *where, int count, in
     return n;
 }
 
+/* Leaving the job, by pvm_exit or by exit() and a return from main alike:
+ * a checkpoint asked for before is still taken, a final image keeps what
+ * the receivers may not have consumed yet, and the coordinator learns that
+ * this exit is no failure.  It acknowledges the bye, so that it knows before
+ * PVM (or, for the program it runs, waitpid) tells it the task is gone. */
+static void leave(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    /* (tests) the tasks ckpt-run started keep the job from ending */
+    while (rt->coord && rt->parent_vtid <= 0 && ckpt_fault_holding()) {
+        struct timeval tick = {0, 10000};
+        pull_one(PULL_WAIT, &tick);
+        ckpt__safepoint();
+    }
+    ckpt__poll();       /* a checkpoint asked for before we leave is still taken */
+    ckpt__due();
+    ckpt__reap(1);
+    left = 1;
+    if (!rt->coord)
+        return;         /* the job is over (CTL_END): nobody to tell */
+    /* The program ckpt-run runs ends the job by leaving: no rollback can
+     * follow, so it needs no final image. */
+    if (rt->st.log_entries > 0 && !rt->ends_job)
+        ckpt__take_final();
+    long v = rt->myvtid;
+    ckpt__ctl_to_coord(CTL_BYE, &v, 1);
+    await_coordinator(&bye_noted, 0);
+}
+
 int ckpt_pvm_exit(void)
 {
     if (!ckpt__job())
         return pvm_exit();
-    struct ckpt_rt *rt = &ckpt__rt;
     ckpt__safepoint();  /* also where a task restarted from its final image resumes */
-    ckpt__poll();       /* a checkpoint asked for before we leave is still taken */
-    ckpt__due();
-    ckpt__reap(1);
-    /* The program ckpt-run runs ends the job by leaving: no rollback can
-     * follow, so it needs no final image. */
-    if (rt->st.log_entries > 0 && rt->coord && !rt->ends_job)
-        ckpt__take_final();
-    long v = rt->myvtid;
-    ckpt__ctl_to_coord(CTL_BYE, &v, 1);
+    leave();
     return pvm_exit();
+}
+
+/* exit() or a return from main without pvm_exit, as many PVM programs end:
+ * a normal end all the same.  The call chain is gone (or going), so an image
+ * written from here on has no frames, only the exit status: a task restarted
+ * from it replays what it owes and leaves again (restore.c). */
+static void exiting(int status, void *arg)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    (void)arg;
+    if (left || !rt->coord || rt->restoring)
+        return;
+    rt->top = NULL;
+    rt->depth = 0;
+    rt->leaving = (status & 0xff) + 1;
+    fflush(NULL);       /* what it printed belongs before its last image */
+    leave();
+    pvm_exit();
 }
 
 int ckpt_pvm_kill(int tid)

@@ -25,7 +25,7 @@ enum ckpt_ctl {
     CTL_WRITTEN = 2,  /* epoch, raw, stored, log bytes, write ms, flags, then (vtid, in_seq) pairs;
                          flags CKPT_IMG_F_EXITED: the final image, with (vtid, out_seq) pairs */
     CTL_WFAIL = 3,    /* epoch, -errno */
-    CTL_BYE = 4,      /* vtid: exits normally */
+    CTL_BYE = 4,      /* vtid: exits normally (acknowledged with CTL_LEFT) */
     CTL_WHO = 5,      /* tid: is it a task of the job? */
     CTL_JOINED = 6,   /* index, instance: rejoined the group named in its hello */
     /* coordinator -> task */
@@ -36,6 +36,7 @@ enum ckpt_ctl {
     CTL_END = 14,     /* the job is over: no more checkpoints, carry on alone */
     CTL_WHO_IS = 15,  /* tid, 1 if a task of the job (else 0): answers CTL_WHO */
     CTL_JOIN = 16,    /* index: rejoin the group of that place in your hello, now */
+    CTL_LEFT = 17,    /* vtid: its CTL_BYE is noted, the task may go */
     /* task -> task */
     CTL_MARK = 20,    /* epoch: messages after this one were sent in that epoch */
     CTL_REPLAY = 21,  /* first seq: the sender's next messages restart at that number */

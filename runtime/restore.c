@@ -184,6 +184,12 @@ void ckpt__restore_start(void)
     pr_info("restarting from epoch %llu (%d frames)", (unsigned long long)rt->epoch, rt->nsframes);
     if (rt->mode == CKPT_MODE_JOB)
         ckpt__msg_attach();
+    if (rt->leaving && rt->nsframes == 0) {
+        /* Saved on its way out through exit(): there is no call chain to go
+         * back down, only the rest of the way out. */
+        ckpt__restore_finish();
+        exit(rt->leaving - 1);
+    }
     if (rt->nsframes == 0)
         ckpt__die("%s holds no call chain to resume", path);
 }

@@ -109,6 +109,7 @@ struct ckpt_rt {
     long safepoints;                /* safe points reached so far */
     int coord;                      /* coordinator's PVM tid, 0 when none */
     int ends_job;                   /* CKPT_ROOT: the program ckpt-run runs, whose exit ends the job */
+    int leaving;                    /* on its way out through exit(): the status + 1, else 0 */
     struct ckpt_exe_id exe;
     char exe_path[4096];
     int argc;

@@ -95,6 +95,7 @@ static int write_meta(struct ckpt_imgw *w)
     m->npeers = rt->npeers;
     m->ctx = rt->ctx;
     m->ctx_made = rt->ctx_made;
+    m->leaving = rt->leaving;
     m->match_fn = (uintptr_t)rt->match_fn;
     m->nhandlers = rt->nhandlers;
     m->ngroups = rt->ngroups;
@@ -410,6 +411,7 @@ static int read_meta(const struct ckpt_img_section *s)
     rt->old_exe_end = m->exe_end;
     rt->ctx = m->ctx;
     rt->ctx_made = m->ctx_made;
+    rt->leaving = m->leaving;
     const struct peer_rec *pr = (const struct peer_rec *)(m + 1);
     const struct handler_rec *hr = (const struct handler_rec *)(pr + m->npeers);
     int err = read_handlers(m, hr);

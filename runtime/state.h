@@ -19,7 +19,8 @@ struct meta_rec {
     int32_t npeers, ctx;       /* ctx: the application's message context */
     uint64_t match_fn;         /* its pvm_recvf function, 0: none */
     int32_t nhandlers, ngroups;
-    int32_t ctx_made, pad;     /* the highest context the task got from pvm_newcontext */
+    int32_t ctx_made;          /* the highest context the task got from pvm_newcontext */
+    int32_t leaving;           /* saved on its way out through exit(): the status + 1, else 0 */
     /* npeers peer_rec, then nhandlers handler_rec, then ngroups group_rec */
 };
 struct peer_rec {

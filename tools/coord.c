@@ -709,6 +709,14 @@ static struct task *handle(struct job *j, int bufid)
         on_hello(j, src, bufid, ctlv, n);
         return NULL;
     }
+    if (type == CTL_BYE) {
+        struct task *who = n >= 1 ? by_vtid(j, (int)ctlv[0]) : NULL;
+        if (who)
+            who->said_bye = 1;
+        /* Noted before PVM or waitpid can tell us the task has gone. */
+        ckpt__ctl_send(src, CTL_LEFT, ctlv, n >= 1 ? 1 : 0, NULL, 0);
+        return NULL;
+    }
     struct task *t = by_tid(j, src);
     if (!t)
         return NULL;    /* from a task of an earlier incarnation */
@@ -731,12 +739,6 @@ static struct task *handle(struct job *j, int bufid)
         if (n >= 2)
             t->joined = ctlv[1];
         break;
-    case CTL_BYE: {
-        struct task *who = n >= 1 ? by_vtid(j, (int)ctlv[0]) : NULL;
-        if (who)
-            who->said_bye = 1;
-        break;
-    }
     default:
         say("ignored message %d from t%x", type, (unsigned)src);
     }
