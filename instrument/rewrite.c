@@ -2089,6 +2089,25 @@ static void warn_reeval(struct rw *rw, int fi)
     }
 }
 
+/* Does loop node x carry v's value from one turn to the next?  Yes when v is declared
+ * before the loop, and when it is declared in the loop's own for-init (its scope is the
+ * for statement, which starts before it); one declared in the body is new every turn. */
+static int loop_carries(struct rw *rw, int x, const struct var *v)
+{
+    const struct node *n = &rw->nodes[x];
+    return n->start > v->decl || (n->kind == CXCursor_ForStmt && v->sstart == n->start);
+}
+
+/* Where site s is, for scopes and uses: its label, except for a call in a loop's
+ * condition or increment, labelled at the loop's start (before a for-init declaration
+ * that is in scope at the call). */
+static uint32_t site_pos(struct rw *rw, const struct site *s)
+{
+    if (s->how == R_FOR_COND || s->how == R_FOR_INC || s->how == R_DO_COND)
+        return rw->nodes[s->call].start;
+    return s->at;
+}
+
 static void warn_unsaved(struct rw *rw, int fi)
 {
     /* references per var, by matching the referenced declaration's location */
@@ -2115,7 +2134,8 @@ static void warn_unsaved(struct rw *rw, int fi)
         }
         for (int si = 0; si < rw->nsites; si++) {
             struct site *s = &rw->sites[si];
-            if (s->func != fi || s->at < v->decl || s->at >= v->send)
+            uint32_t at = site_pos(rw, s);
+            if (s->func != fi || at < v->decl || at >= v->send)
                 continue;
             /* saved at this site? */
             int saved = 0;
@@ -2135,7 +2155,7 @@ static void warn_unsaved(struct rw *rw, int fi)
             for (int x = from; x >= 0; x = rw->nodes[x].parent) {
                 enum CXCursorKind k = rw->nodes[x].kind;
                 if ((k == CXCursor_ForStmt || k == CXCursor_WhileStmt || k == CXCursor_DoStmt) &&
-                    rw->nodes[x].start > v->decl) {
+                    loop_carries(rw, x, v)) {
                     ls = rw->nodes[x].start;
                     le = rw->nodes[x].end;
                 }
@@ -2146,7 +2166,7 @@ static void warn_unsaved(struct rw *rw, int fi)
                     if (n->func == fi &&
                         (n->kind == CXCursor_ForStmt || n->kind == CXCursor_WhileStmt ||
                          n->kind == CXCursor_DoStmt) &&
-                        n->start < s->at && n->end > s->at && n->start > v->decl &&
+                        n->start < s->at && n->end > s->at && loop_carries(rw, i, v) &&
                         (ls == NOPOS || n->start < ls)) {
                         ls = n->start;
                         le = n->end;
@@ -2155,9 +2175,9 @@ static void warn_unsaved(struct rw *rw, int fi)
             }
             int before = v->has_init, after = 0;
             for (int r = 0; r < nrefs; r++) {
-                if (refs[r] < s->at)
+                if (refs[r] < at)
                     before = 1;
-                if (!write[r] && (refs[r] >= s->at || (ls != NOPOS && refs[r] >= ls && refs[r] < le)))
+                if (!write[r] && (refs[r] >= at || (ls != NOPOS && refs[r] >= ls && refs[r] < le)))
                     after = 1;
             }
             if (before && after) {
