@@ -1479,16 +1479,21 @@ static int is_write_op(struct rw *rw, int n)
         if (k == CXCursor_UnaryOperator) {
             w = (clang_File_isEqual(of, cf) && oo == co) || token_in(rw, ot[0], incdec);
         } else if (rhs >= 0 && clang_File_isEqual(of, cf) && oo < co) {
+            /* the last token before the right operand; a ';' or a brace on the way means
+             * the operand is a macro argument spelled elsewhere: cannot tell */
+            static const char *const apart[] = {";", "{", "}", NULL};
             unsigned op = 0;
+            int far = 0;
             for (unsigned i = 0; i < on; i++) {
                 CXFile tf;
                 unsigned to;
                 token_pos(rw, ot[i], &tf, &to);
                 if (to >= co)
                     break;
+                far |= token_in(rw, ot[i], apart);
                 op = i;
             }
-            w = token_in(rw, ot[op], assign);
+            w = far || token_in(rw, ot[op], assign);
         }
     }
     if (on)
