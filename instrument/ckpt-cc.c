@@ -319,8 +319,9 @@ static void print_cmd(const struct vec *a)
     fputc('\n', stderr);
 }
 
-/* runs argv, returns its exit status (128+signal when killed) */
-static int run(const struct vec *a, const char *out_file)
+/* runs argv (stdin from in_file, stdout to out_file when not NULL), returns its exit
+ * status (128+signal when killed) */
+static int run_io(const struct vec *a, const char *in_file, const char *out_file)
 {
     if (verbose)
         print_cmd(a);
@@ -334,6 +335,10 @@ static int run(const struct vec *a, const char *out_file)
             if (!freopen(out_file, "w", stdout))
                 _exit(127);
         }
+        if (in_file) {
+            if (!freopen(in_file, "r", stdin))
+                _exit(127);
+        }
         execvp(a->v[0], (char *const *)a->v);
         fprintf(stderr, "ckpt-cc: error: cannot run %s: %s\n", a->v[0], strerror(errno));
         _exit(127);
@@ -345,6 +350,11 @@ static int run(const struct vec *a, const char *out_file)
     if (WIFEXITED(st))
         return WEXITSTATUS(st);
     return 128 + WTERMSIG(st);
+}
+
+static int run(const struct vec *a, const char *out_file)
+{
+    return run_io(a, NULL, out_file);
 }
 
 /* the real compiler: $CKPT_CC split on blanks, default "cc" */
@@ -652,6 +662,65 @@ static void probe_cc(void)
     }
 }
 
+/* flags that make a compile write a dependency file or keep intermediate files: the
+ * diagnostics pass must leave those to the real compile */
+static int is_side_output(const char *s)
+{
+    return !strcmp(s, "-MD") || !strcmp(s, "-MMD") || !strcmp(s, "-MP") ||
+           !strncmp(s, "-Wp,-MD,", 8) || !strncmp(s, "-Wp,-MMD,", 9) ||
+           !strncmp(s, "-save-temps", 11);
+}
+
+/* the user's flags for compiling one source, in order: not ckpt-cc's own, not inputs,
+ * not -o/-MF/-x/-c/-S (the caller adds its own), nor link-only flags when linking;
+ * for_diag also drops dependency and save-temps flags */
+static void push_user_flags(struct vec *a, int for_diag)
+{
+    for (int i = 0; i < cmd.n; i++) {
+        struct word *w = &cmd.w[i];
+        if (w->owned || w->kind != K_FLAG || w->compile_only || (linking && w->link_only)) {
+            i += w->pair;
+            continue;
+        }
+        const char *val;
+        const struct opt *op = lookup(w->s, &val);
+        if (op && (!strcmp(op->name, "-o") || !strcmp(op->name, "-MF") ||
+                   !strcmp(op->name, "-x") ||
+                   (for_diag && (!strcmp(op->name, "-MT") || !strcmp(op->name, "-MQ"))))) {
+            i += w->pair;
+            continue;
+        }
+        if (!strcmp(w->s, "-c") || !strcmp(w->s, "-S") || (for_diag && is_side_output(w->s)))
+            continue;
+        vpush(a, w->s);
+        if (w->pair)
+            vpush(a, cmd.w[++i].s);
+    }
+}
+
+/* The real compiler's messages about the user's own source, exactly as cc gives them
+ * (scan-build's way): the source as the user named it, the user's flags, the output
+ * thrown away.  The instrumented compile then runs with -w: its warnings would point
+ * at inserted code and shifted columns, and ckpt_pvm.h's declarations would hide a
+ * missing #include <pvm3.h>.  A full compile, not -fsyntax-only, so that gcc's
+ * warnings from optimisation passes (-Wmaybe-uninitialized...) are there too.
+ * Returns the compiler's status: a source cc rejects goes no further. */
+static int diagnose(const char *src, const char *srcpath, const char *dir, int to_asm)
+{
+    struct vec a = {0};
+    vcat(&a, &real_cc);
+    push_user_flags(&a, 1);
+    vpush(&a, to_asm ? "-S" : "-c");
+    vpush(&a, "-o");
+    vpush(&a, fmt("%s/diag.%s", dir, to_asm ? "s" : "o"));
+    vpush(&a, "-x");
+    vpush(&a, "c");
+    vpush(&a, src);
+    int rc = run_io(&a, strcmp(src, "-") ? NULL : srcpath, NULL);
+    free(a.v);
+    return rc;
+}
+
 /* compiles source word i to obj (or asm with -S); returns the compiler's status */
 static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
                        const char *dep_target)
@@ -683,6 +752,15 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
     }
 
     probe_cc();
+    char *ddir = fmt("%s/diag-%d", td, seq);
+    if (mkdir(ddir, 0700) != 0)
+        die("cannot create %s: %s", ddir, strerror(errno));
+    int drc = diagnose(src, srcpath, ddir, to_asm);
+    free(ddir);
+    if (drc != 0) {
+        free(srcpath);
+        return drc;
+    }
 
     char *st = stem(src), *out;
     char *b = base_name(src);
@@ -736,30 +814,11 @@ static int compile_one(int wi, const char *obj, int to_asm, const char *depfile,
     vcat(&a, &real_cc);
     vpush(&a, "-iquote");
     vpush(&a, sdir);
-    for (int i = 0; i < cmd.n; i++) {
-        struct word *w = &cmd.w[i];
-        if (w->owned || w->kind != K_FLAG || w->compile_only || (linking && w->link_only)) {
-            i += w->pair;
-            continue;
-        }
-        const char *val;
-        const struct opt *op = lookup(w->s, &val);
-        /* ours: -o, -MF, -x, -c/-S (we add them) */
-        if (op && (!strcmp(op->name, "-o") || !strcmp(op->name, "-MF") ||
-                   !strcmp(op->name, "-x"))) {
-            i += w->pair;
-            continue;
-        }
-        if (!strcmp(w->s, "-c") || !strcmp(w->s, "-S"))
-            continue;
-        vpush(&a, w->s);
-        if (w->pair)
-            vpush(&a, cmd.w[++i].s);
-    }
+    push_user_flags(&a, 0);
     vpush(&a, fmt("-I%s", incdir));
-    /* the resume dispatch jumps past initializations: every local looks maybe-uninitialized
-     * (after the user's flags: clang applies -Wall and -Wno-... in order) */
-    vpush(&a, cc_is_clang ? "-Wno-sometimes-uninitialized" : "-Wno-maybe-uninitialized");
+    /* no warnings: diagnose() gave the real compiler's, on the user's own text (errors
+     * still show; -w also silences warnings -Werror would make errors) */
+    vpush(&a, "-w");
     if (depfile) {
         vpush(&a, "-MF");
         vpush(&a, depfile);

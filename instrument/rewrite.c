@@ -172,7 +172,6 @@ struct pragma {
     int synthetic;        /* the temporaries of a split statement, not a user pragma */
     int nhoist;           /* synthetic: the group's first nhoist calls are hoisted */
     int op;               /* _Pragma("CKPT_CHECKPOINT"), written out or from a macro */
-    int shared;           /* synthetic: calls hidden in a macro, one label for all */
 };
 
 struct site {
@@ -1340,28 +1339,14 @@ static void make_group(struct rw *rw, int first, int n)
         if (!call_editable(rw, rw->sites[first + i].call, a))
             hidden = i;
     if (hidden >= 0 && !why) {
-        /* a macro hides them: one label before the statement, re-run whole */
+        /* a macro hides them: a label before the statement would re-run them all */
         unsigned l0, c0;
         off_linecol(rw, rw->nodes[g->call].start, &l0, &c0);
-        diag(rw, rw->nodes[rw->sites[first + 1].call].start, "warning",
+        diag(rw, rw->nodes[rw->sites[first + 1].call].start, "error",
              "this call and the one at column %u can both reach a safe point in one statement "
-             "that a macro or a ({ }) hides from ckpt-cc: a restart from the second re-runs "
-             "the whole statement [-Wckpt-macro]",
+             "that a macro or a ({ }) hides from ckpt-cc: a task restarted at the second would "
+             "make the first again; write the calls in statements of their own",
              c0);
-        GROW(rw->prags, rw->nprags, rw->capprags);
-        int pi = rw->nprags++;
-        struct pragma *p = &rw->prags[pi];
-        memset(p, 0, sizeof *p);
-        p->is_save = 1;
-        p->synthetic = 1;
-        p->shared = 1;
-        p->func = g->func;
-        p->hash = p->end = p->kw = rw->nodes[a].start;
-        for (int i = 0; i < n; i++) {
-            rw->sites[first + i].group = pi;
-            rw->sites[first + i].gpos = i;
-            rw->sites[first + i].gcount = n;
-        }
         return;
     }
     for (int i = 0; !why && i < n; i++) {
@@ -1425,6 +1410,212 @@ static void make_group(struct rw *rw, int first, int n)
     }
 }
 
+/* ---- what a restart re-runs ------------------------------------------- */
+
+/* is node j in the subtree of node y? */
+static int is_below(struct rw *rw, int j, int y)
+{
+    for (int x = j; x >= 0; x = rw->nodes[x].parent)
+        if (x == y)
+            return 1;
+    return 0;
+}
+
+/* The tokens of cursor c as spelled, from its first one: in a macro's expansion they
+ * come from the #define (and run on past the expression's end, which libclang cannot
+ * map back).  Returns the count; *toks must be disposed. */
+static unsigned spelled_tokens(struct rw *rw, CXCursor c, CXToken **toks)
+{
+    unsigned n = 0;
+    clang_tokenize(rw->tu, clang_getCursorExtent(c), toks, &n);
+    return n;
+}
+
+static void token_pos(struct rw *rw, CXToken t, CXFile *f, unsigned *off)
+{
+    clang_getSpellingLocation(clang_getTokenLocation(rw->tu, t), f, NULL, NULL, off);
+}
+
+static int token_in(struct rw *rw, CXToken t, const char *const *set)
+{
+    char *sp = cxstr(clang_getTokenSpelling(rw->tu, t));
+    int hit = 0;
+    for (int i = 0; set[i] && !hit; i++)
+        hit = !strcmp(sp, set[i]);
+    free(sp);
+    return hit;
+}
+
+/* Does operator node n change a variable (=, op=, ++, --)?  libclang 14 tells no
+ * operator kinds, so the operator token is read: a postfix operator (one that starts
+ * where its operand does) is ++ or --, a prefix one is its first token, a binary one
+ * is the last token before its right operand.  When that cannot be told (an operand
+ * spelled in a macro's argument, the operator in its body) it counts as a change. */
+static int is_write_op(struct rw *rw, int n)
+{
+    static const char *const incdec[] = {"++", "--", NULL};
+    static const char *const assign[] = {"=", "+=", "-=", "*=", "/=", "%=", "&=",
+                                         "|=", "^=", "<<=", ">>=", NULL};
+    enum CXCursorKind k = rw->nodes[n].kind;
+    if (k == CXCursor_CompoundAssignOperator)
+        return 1;
+    if (k != CXCursor_UnaryOperator && k != CXCursor_BinaryOperator)
+        return 0;
+    int lhs = n + 1, rhs = -1; /* preorder: the first child is next */
+    if (lhs >= rw->nnodes || rw->nodes[lhs].parent != n)
+        return 1;
+    for (int j = lhs + 1; j < rw->nnodes && is_below(rw, j, n); j++)
+        if (rw->nodes[j].parent == n)
+            rhs = j;
+    CXToken *ot, *ct;
+    unsigned on = spelled_tokens(rw, rw->nodes[n].c, &ot);
+    unsigned cn = spelled_tokens(rw, rw->nodes[k == CXCursor_UnaryOperator ? lhs : rhs].c, &ct);
+    int w = 1;
+    if (on && cn) {
+        CXFile of, cf;
+        unsigned oo, co;
+        token_pos(rw, ot[0], &of, &oo);
+        token_pos(rw, ct[0], &cf, &co);
+        if (k == CXCursor_UnaryOperator) {
+            w = (clang_File_isEqual(of, cf) && oo == co) || token_in(rw, ot[0], incdec);
+        } else if (rhs >= 0 && clang_File_isEqual(of, cf) && oo < co) {
+            /* the last token before the right operand; a ';' or a brace on the way means
+             * the operand is a macro argument spelled elsewhere: cannot tell */
+            static const char *const apart[] = {";", "{", "}", NULL};
+            unsigned op = 0;
+            int far = 0;
+            for (unsigned i = 0; i < on; i++) {
+                CXFile tf;
+                unsigned to;
+                token_pos(rw, ot[i], &tf, &to);
+                if (to >= co)
+                    break;
+                far |= token_in(rw, ot[i], apart);
+                op = i;
+            }
+            w = far || token_in(rw, ot[op], assign);
+        }
+    }
+    if (on)
+        clang_disposeTokens(rw->tu, ot, on);
+    if (cn)
+        clang_disposeTokens(rw->tu, ct, cn);
+    return w;
+}
+
+/* The first node of y's subtree whose effect a re-run would repeat: a call (except
+ * pvm_initsend and packing, which a re-run redoes from a fresh buffer), or a change
+ * of a variable.  -1 if none. */
+static int first_effect(struct rw *rw, int y)
+{
+    for (int j = y; j < rw->nnodes && is_below(rw, j, y); j++) {
+        if (rw->nodes[j].kind == CXCursor_CallExpr) {
+            CXCursor ref = clang_getCursorReferenced(rw->nodes[j].c);
+            char *name = clang_Cursor_isNull(ref) ? strdup("")
+                                                  : cxstr(clang_getCursorSpelling(ref));
+            int harmless = !strcmp(name, "pvm_initsend") || !strncmp(name, "pvm_pk", 6) ||
+                           !strcmp(name, "__builtin_expect");
+            free(name);
+            if (!harmless)
+                return j;
+        } else if (is_write_op(rw, j)) {
+            return j;
+        }
+    }
+    return -1;
+}
+
+/* A call inside a ({ }) or in a statement a macro expands to is resumed by re-running
+ * the whole statement around it (anchor): whatever runs there before the call runs
+ * twice, and a loop around it starts again from its first turn.  Either gives a wrong
+ * answer, so it is an error; 0 if the re-run is harmless. */
+static int check_rerun(struct rw *rw, int call, int anchor)
+{
+    for (int x = call; x >= 0 && x != anchor; x = rw->nodes[x].parent) {
+        int p = rw->nodes[x].parent;
+        if (p < 0)
+            break;
+        enum CXCursorKind k = rw->nodes[p].kind;
+        /* a loop that is the anchor itself: a call in its condition or increment, which
+         * the loop transformation resumes in the right turn */
+        if ((k == CXCursor_ForStmt || k == CXCursor_WhileStmt || k == CXCursor_DoStmt) &&
+            p != anchor && !is_do_once(rw, p)) {
+            diag(rw, rw->nodes[call].start, "error",
+                 "this call can reach a safe point inside a loop of a ({ }) or of a statement "
+                 "a macro expands to: a task restarted in it re-runs that whole statement, and "
+                 "the loop would start again from its first turn; write the loop out as plain "
+                 "statements");
+            return -1;
+        }
+        if (k != CXCursor_CompoundStmt && k != CXCursor_IfStmt && k != CXCursor_SwitchStmt)
+            continue;
+        /* what runs before x: earlier statements of a block, an if or switch condition */
+        int before = -1;
+        for (int j = p + 1; j < x && before < 0; j++)
+            if (rw->nodes[j].parent == p && (k == CXCursor_CompoundStmt || j == p + 1))
+                before = first_effect(rw, j);
+        if (before < 0)
+            continue;
+        unsigned line, col;
+        off_linecol(rw, rw->nodes[before].start, &line, &col);
+        diag(rw, rw->nodes[call].start, "error",
+             "this call can reach a safe point after %s (at %u:%u) in the same ({ }) or "
+             "statement a macro expands to: a task restarted in the call re-runs that whole "
+             "statement, and the %s would happen twice; write the code out as plain statements",
+             rw->nodes[before].kind == CXCursor_CallExpr ? "another call" : "a change of a variable",
+             line, col, rw->nodes[before].kind == CXCursor_CallExpr ? "call" : "change");
+        return -1;
+    }
+    return 0;
+}
+
+/* setjmp and its kin save stack and code addresses, which a restarted task does not
+ * have; a longjmp out of a function that keeps a frame skips its ckpt_leave. */
+static const char *const jump_funcs[] = {
+    "setjmp", "_setjmp", "__setjmp", "sigsetjmp", "__sigsetjmp", "longjmp", "_longjmp",
+    "siglongjmp", "__builtin_setjmp", "__builtin_longjmp", "getcontext", "setcontext",
+    "swapcontext", NULL,
+};
+
+static void check_jumps(struct rw *rw)
+{
+    for (int i = 0; i < rw->nnodes; i++) {
+        struct node *n = &rw->nodes[i];
+        if (n->kind != CXCursor_CallExpr || n->start == NOPOS || !rw->funcs[n->func].reach)
+            continue;
+        CXCursor ref = clang_getCursorReferenced(n->c);
+        if (clang_Cursor_isNull(ref))
+            continue;
+        char *name = cxstr(clang_getCursorSpelling(ref));
+        for (int j = 0; jump_funcs[j]; j++) {
+            if (strcmp(name, jump_funcs[j]))
+                continue;
+            int t = tok_at(rw, n->start); /* the name as written: setjmp is a macro */
+            diag(rw, n->start, "error",
+                 "'%.*s' in '%s', which can reach a safe point: a jmp_buf holds stack and code "
+                 "addresses that a restarted task does not have, and a jump out of a function "
+                 "leaves its checkpoint frame behind; ckpt-cc cannot resume such a program "
+                 "(keep setjmp and longjmp out of functions that reach PVM calls or "
+                 "CKPT_CHECKPOINT)",
+                 (int)rw->toks[t].len, rw->text + rw->toks[t].off, rw->funcs[n->func].name);
+            break;
+        }
+        free(name);
+    }
+}
+
+/* is offset off of function func inside a GNU statement expression? */
+static int in_stmt_expr(struct rw *rw, int func, uint32_t off)
+{
+    for (int i = 0; i < rw->nnodes; i++) {
+        struct node *n = &rw->nodes[i];
+        if (n->func == func && n->kind == CXCursor_StmtExpr && n->start != NOPOS &&
+            off > n->start && off < n->end)
+            return 1;
+    }
+    return 0;
+}
+
 static void collect_sites(struct rw *rw)
 {
     for (int i = 0; i < rw->ncalls; i++) {
@@ -1454,6 +1645,8 @@ static void collect_sites(struct rw *rw)
                  "function");
             continue;
         }
+        if (check_rerun(rw, c->node, a) < 0)
+            continue;
         GROW(rw->sites, rw->nsites, rw->capsites);
         struct site *s = &rw->sites[rw->nsites++];
         memset(s, 0, sizeof *s);
@@ -1470,6 +1663,12 @@ static void collect_sites(struct rw *rw)
         struct pragma *p = &rw->prags[i];
         if (p->is_save || p->func < 0)
             continue;
+        if (in_stmt_expr(rw, p->func, p->hash)) {
+            diag(rw, p->hash, "error",
+                 "CKPT_CHECKPOINT inside a ({ }): a restarted task cannot jump into a statement "
+                 "expression; move the safe point out of it");
+            continue;
+        }
         GROW(rw->sites, rw->nsites, rw->capsites);
         struct site *s = &rw->sites[rw->nsites++];
         memset(s, 0, sizeof *s);
@@ -1492,9 +1691,10 @@ static void collect_sites(struct rw *rw)
         if (c->callee < 0 || !rw->funcs[c->func].in_main || rw->funcs[c->callee].in_main ||
             !rw->funcs[c->callee].reach || rw->nodes[c->node].start == NOPOS)
             continue;
-        diag(rw, rw->nodes[c->node].start, "warning",
+        diag(rw, rw->nodes[c->node].start, "error",
              "'%s' can reach a safe point but is defined in a header or by a macro, where "
-             "ckpt-cc cannot instrument it: a restart re-runs it from its start [-Wckpt-header]",
+             "ckpt-cc cannot instrument it: a task restarted inside it would run it again from "
+             "its start, repeating what it did before the safe point; define it in a .c file",
              rw->funcs[c->callee].name);
     }
     /* several reaching calls re-executed by one statement: split it */
@@ -1590,13 +1790,6 @@ static void loop_part(struct rw *rw, struct site *g, struct pragma **pr, int npr
     }
     struct pragma *p = &rw->prags[g->group];
     int n = g->gcount, nh = p->nhoist;
-    if (p->shared) {
-        emit_site_prefix(rw, pre, g, pr, npr);
-        for (int i = 0; i < n; i++)
-            sb_printf(pre, "ckpt__site%d: ", g[i].k);
-        *expr = flat(rw, es, ee);
-        return;
-    }
     for (int i = 0; i < nh; i++) {
         struct node *c = &rw->nodes[g[i].call];
         char *txt = subst_calls(rw, c->start, c->end, g, nh);
@@ -1820,20 +2013,6 @@ static void instrument_func(struct rw *rw, int fi)
              *   site Kn: statement with call1..n-1 replaced by their temporaries } */
             struct pragma *p = &rw->prags[s->group];
             int decl = is_decl_stmt(rw, s->anchor) && s->how == R_STMT;
-            if (p->shared) {
-                struct sbuf t = {0};
-                sb_printf(&t, "%s%s", s->how == R_BODY ? "{ " : "", pre.s);
-                for (int i = 0; i < s->gcount; i++)
-                    sb_printf(&t, "ckpt__site%d: ", s[i].k);
-                if (decl)
-                    sb_printf(&t, "; ");
-                insert(rw, a->start, 1, t.s);
-                free(t.s);
-                if (s->how == R_BODY)
-                    insert(rw, stmt_end(rw, s->anchor), END_PRIO(a->start, 0), " }");
-                free(pre.s);
-                continue;
-            }
             /* while (C) B  ->  for (;;) { temporaries, sites; if (!(C)) break; B } */
             int loop = a->kind == CXCursor_WhileStmt;
             struct sbuf t = {0};
@@ -2089,6 +2268,25 @@ static void warn_reeval(struct rw *rw, int fi)
     }
 }
 
+/* Does loop node x carry v's value from one turn to the next?  Yes when v is declared
+ * before the loop, and when it is declared in the loop's own for-init (its scope is the
+ * for statement, which starts before it); one declared in the body is new every turn. */
+static int loop_carries(struct rw *rw, int x, const struct var *v)
+{
+    const struct node *n = &rw->nodes[x];
+    return n->start > v->decl || (n->kind == CXCursor_ForStmt && v->sstart == n->start);
+}
+
+/* Where site s is, for scopes and uses: its label, except for a call in a loop's
+ * condition or increment, labelled at the loop's start (before a for-init declaration
+ * that is in scope at the call). */
+static uint32_t site_pos(struct rw *rw, const struct site *s)
+{
+    if (s->how == R_FOR_COND || s->how == R_FOR_INC || s->how == R_DO_COND)
+        return rw->nodes[s->call].start;
+    return s->at;
+}
+
 static void warn_unsaved(struct rw *rw, int fi)
 {
     /* references per var, by matching the referenced declaration's location */
@@ -2115,7 +2313,8 @@ static void warn_unsaved(struct rw *rw, int fi)
         }
         for (int si = 0; si < rw->nsites; si++) {
             struct site *s = &rw->sites[si];
-            if (s->func != fi || s->at < v->decl || s->at >= v->send)
+            uint32_t at = site_pos(rw, s);
+            if (s->func != fi || at < v->decl || at >= v->send)
                 continue;
             /* saved at this site? */
             int saved = 0;
@@ -2135,7 +2334,7 @@ static void warn_unsaved(struct rw *rw, int fi)
             for (int x = from; x >= 0; x = rw->nodes[x].parent) {
                 enum CXCursorKind k = rw->nodes[x].kind;
                 if ((k == CXCursor_ForStmt || k == CXCursor_WhileStmt || k == CXCursor_DoStmt) &&
-                    rw->nodes[x].start > v->decl) {
+                    loop_carries(rw, x, v)) {
                     ls = rw->nodes[x].start;
                     le = rw->nodes[x].end;
                 }
@@ -2146,7 +2345,7 @@ static void warn_unsaved(struct rw *rw, int fi)
                     if (n->func == fi &&
                         (n->kind == CXCursor_ForStmt || n->kind == CXCursor_WhileStmt ||
                          n->kind == CXCursor_DoStmt) &&
-                        n->start < s->at && n->end > s->at && n->start > v->decl &&
+                        n->start < s->at && n->end > s->at && loop_carries(rw, i, v) &&
                         (ls == NOPOS || n->start < ls)) {
                         ls = n->start;
                         le = n->end;
@@ -2155,9 +2354,9 @@ static void warn_unsaved(struct rw *rw, int fi)
             }
             int before = v->has_init, after = 0;
             for (int r = 0; r < nrefs; r++) {
-                if (refs[r] < s->at)
+                if (refs[r] < at)
                     before = 1;
-                if (!write[r] && (refs[r] >= s->at || (ls != NOPOS && refs[r] >= ls && refs[r] < le)))
+                if (!write[r] && (refs[r] >= at || (ls != NOPOS && refs[r] >= ls && refs[r] < le)))
                     after = 1;
             }
             if (before && after) {
@@ -2383,6 +2582,7 @@ int ckpt_rewrite(const char *src, const char *out, int nargs, const char *const 
     if (rw->errors)
         goto done;
     fixpoint(rw);
+    check_jumps(rw);
     collect_sites(rw);
     if (rw->errors)
         goto done;

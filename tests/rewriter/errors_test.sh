@@ -1,7 +1,8 @@
 #!/bin/sh
 # errors_test.sh CKPT-CC SOURCE.c
 #
-# Compiles SOURCE.c (copied into a fresh directory, so messages name just the file)
+# Compiles SOURCE.c (copied into a fresh directory with SOURCE.h if there is one, so
+# messages name just the file)
 # with `ckpt-cc -c NAME.c -o NAME.o` and compares its messages with SOURCE.err, exactly.
 # When SOURCE.err holds an error the command must fail and leave no NAME.o; otherwise
 # it must succeed and write NAME.o.
@@ -13,6 +14,8 @@ name=$(basename "$SRC" .c)
 T=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-errors.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT INT TERM
 cp "$SRC" "$T/$name.c"
+# a header of the same name goes along (a case about functions defined in headers)
+if [ -f "${SRC%.c}.h" ]; then cp "${SRC%.c}.h" "$T/"; fi
 (cd "$T" && "$CKPTCC" -c "$name.c" -o "$name.o" 2> "$name.stderr"); rc=$?
 if ! cmp -s "$EXP" "$T/$name.stderr"; then
     echo "FAIL $name: messages differ (expected, got):"

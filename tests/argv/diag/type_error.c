@@ -1,3 +1,4 @@
+/* a type error: ckpt-cc says what cc says and builds nothing */
 struct s { int a; };
 int main(void)
 {
