@@ -154,12 +154,34 @@ groups() {
     cmp -s groups.expected "$name.out" || { fail "output differs from the plain run"; diff groups.expected "$name.out" | head -n 8 || true; }
 }
 
+# has_commit DIR: DIR holds a committed checkpoint
+has_commit() { compgen -G "$1/epoch.*/commit" >/dev/null; }
+
+envdir() {
+    local pid
+    build notify
+    mkdir -p envdir.cwd
+    rm -rf envdir.env envdir.opt
+    # from the environment (relative: to ckpt-run's folder)
+    (cd envdir.cwd && CKPT_DIR=../envdir.env exec "$ckpt_run" -v -i 0.2 "$work/notify" 2 150 \
+        >../"$name.out" 2>../"$name.err") || fail "ckpt-run exited $?"
+    has_commit envdir.env || fail "no committed checkpoint in \$CKPT_DIR"
+    [[ ! -e envdir.cwd/ckpt.notify ]] || fail "ckpt-run used ./ckpt.notify, not \$CKPT_DIR"
+    # the command line wins
+    (cd envdir.cwd && CKPT_DIR=../envdir.env2 exec "$ckpt_run" -v -i 0.2 -d ../envdir.opt "$work/notify" 2 150 \
+        >../"$name.out" 2>>../"$name.err") || fail "ckpt-run --dir exited $?"
+    has_commit envdir.opt || fail "no committed checkpoint in the --dir folder"
+    [[ ! -e envdir.env2 ]] || fail "ckpt-run used \$CKPT_DIR although --dir was given"
+    "$ckpt_run" --help | grep -q 'CKPT_DIR' || fail "--help does not name CKPT_DIR"
+}
+
 for s in "${scenarios[@]}"; do
     name=$s ok=1
     case $s in
     notify) notify worker ;;
     notify-root) notify root ;;
     groups) groups ;;
+    envdir) envdir ;;
     *) echo "rollback.sh: no scenario $s" >&2; exit 2 ;;
     esac
     report "$name" $ok "$name.err"
