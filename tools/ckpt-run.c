@@ -20,6 +20,7 @@
 
 #include "ckpt.h"
 #include "coord.h"
+#include "runlog.h"
 
 static void usage(FILE *f)
 {
@@ -224,6 +225,7 @@ static void summary(const struct job *j, double secs)
 int main(int argc, char **argv)
 {
     static struct job j;
+    runlog_setup();
     parse(&j.o, argc, argv);
     if (mkdir(j.o.dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "ckpt-run: cannot create %s: %s\n", j.o.dir, strerror(errno));

@@ -62,11 +62,13 @@ report() {
     idle
 }
 
-# build PROG: $work/PROG.plain (cc) and $work/PROG (ckpt-cc) from progs/PROG.c
+# build PROG [SRC]: $work/PROG.plain (cc) and $work/PROG (ckpt-cc) from SRC
+# (default progs/PROG.c)
 build() {
+    local src=${2:-$here/progs/$1.c}
     [[ -x $work/$1 ]] && return 0
-    cc -O1 -o "$work/$1.plain" "$here/progs/$1.c" -lpvm3 -lgpvm3
-    "$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/$1" "$here/progs/$1.c"
+    cc -O1 -o "$work/$1.plain" "$src" -lpvm3 -lgpvm3
+    "$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/$1" "$src"
 }
 
 # wait_for FILE PATTERN SECONDS PID: true once PATTERN is in FILE; false on
@@ -154,6 +156,32 @@ groups() {
     cmp -s groups.expected "$name.out" || { fail "output differs from the plain run"; diff groups.expected "$name.out" | head -n 8 || true; }
 }
 
+sharedlog() {
+    local pid k n
+    build jacobi "$top/samples/jacobi/jacobi.c"
+    pvmvm_run 60 "$work/jacobi.plain" 300 8000 3 200 >sharedlog.expected 2>sharedlog.plain.err ||
+        pvmvm_fail "plain run failed: $(cat sharedlog.plain.err)"
+    idle
+    rm -rf "ckpt.$name"
+    "$ckpt_run" -v -i 0.2 -d "$work/ckpt.$name" "$work/jacobi" 300 8000 3 200 >"$name.log" 2>&1 &
+    pid=$!
+    kill_after "$name.log" 2 worker $pid "$work/jacobi"
+    finish $pid
+    cp "$name.log" "$name.err"      # for the report
+    ((rc == 0)) || fail "ckpt-run exited $rc"
+    grep -q "job ended after .* 1 recovery" "$name.log" || fail "not exactly one recovery"
+    # The restarted root's mark came before ckpt-run's line for its checkpoint.
+    k=$(sed -n 's/.*recovered from checkpoint \([0-9]*\).*/\1/p' "$name.log" | head -n 1)
+    grep -q "^ckpt-run: checkpoint $k committed" "$name.log" ||
+        fail "ckpt-run's line for checkpoint $k, the one the job recovered from, is gone from the log"
+    n=$(sed -n 's/.*: \([0-9]*\) checkpoints\{0,1\} committed.*/\1/p' "$name.log")
+    (($(grep -c '^ckpt-run: checkpoint [0-9]* committed' "$name.log") == n)) ||
+        fail "$n checkpoints committed, $(grep -c '^ckpt-run: checkpoint [0-9]* committed' "$name.log") lines say so"
+    # and the program's own output is there once, in order
+    grep -v '^ckpt-run: ' "$name.log" >sharedlog.got || true
+    cmp -s sharedlog.expected sharedlog.got || { fail "the program's output differs from the plain run"; diff sharedlog.expected sharedlog.got | head -n 8 || true; }
+}
+
 # has_commit DIR: DIR holds a committed checkpoint
 has_commit() { compgen -G "$1/epoch.*/commit" >/dev/null; }
 
@@ -182,6 +210,7 @@ for s in "${scenarios[@]}"; do
     notify-root) notify root ;;
     groups) groups ;;
     envdir) envdir ;;
+    sharedlog) sharedlog ;;
     *) echo "rollback.sh: no scenario $s" >&2; exit 2 ;;
     esac
     report "$name" $ok "$name.err"
