@@ -543,11 +543,12 @@ static void build(struct rw *rw, CXCursor c, int parent, enum role role)
 /* ---- functions and calls ---------------------------------------------- */
 
 /* Where the runtime may checkpoint: pvm_exit too, which takes a requested
- * checkpoint and leaves a final image before the task goes. */
+ * checkpoint and leaves a final image before the task goes; and the group
+ * membership calls, which a program may loop over without any other. */
 static const char *const safe_points[] = {
     "pvm_send", "pvm_mcast", "pvm_psend", "pvm_recv", "pvm_nrecv", "pvm_trecv", "pvm_precv",
     "pvm_probe", "pvm_barrier", "pvm_bcast", "pvm_reduce", "pvm_gather", "pvm_scatter",
-    "pvm_exit", NULL,
+    "pvm_joingroup", "pvm_lvgroup", "pvm_exit", NULL,
 };
 
 static int is_safe_point(const char *name)

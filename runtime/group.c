@@ -25,7 +25,13 @@
 
 /* Memberships are kept (and saved) so that a restarted task rejoins its
  * groups: ckpt-run has the job rejoin each group in the order of the saved
- * instance numbers (CTL_JOIN), which the group server then hands out again. */
+ * instance numbers (CTL_JOIN), which the group server then hands out again.
+ *
+ * Joining and leaving are safe points, before the call, like every other
+ * wrapped call that talks to another task (here the group server): a job
+ * that joins and leaves in a loop would otherwise never checkpoint.  The
+ * image then holds the memberships as they were before the call, which is
+ * what the task rejoins; the resumed task makes the call again. */
 int ckpt_pvm_joingroup(char *group)
 {
     if (!ckpt__job())
@@ -36,6 +42,7 @@ int ckpt_pvm_joingroup(char *group)
                CKPT_GROUP_NAME);
         return PvmBadParam;
     }
+    ckpt__safepoint();
     struct ckpt_group *g = ckpt__grow(rt->groups, &rt->maxgroups, rt->ngroups + 1, sizeof *g);
     if (!g)
         return PvmNoMem;
@@ -52,6 +59,8 @@ int ckpt_pvm_joingroup(char *group)
 int ckpt_pvm_lvgroup(char *group)
 {
     struct ckpt_rt *rt = &ckpt__rt;
+    if (ckpt__job())
+        ckpt__safepoint();
     if (ckpt__job() && group)
         for (int i = 0; i < rt->ngroups; i++)
             if (!strcmp(rt->groups[i].name, group)) {

@@ -48,7 +48,8 @@ struct ckpt_img_header {
 
 /* Section types.  The runtime defines their contents; ckpt-info names them. */
 enum ckpt_sec_type {
-    CKPT_SEC_META = 1,   /* runtime state: epoch, channels, task table */
+    CKPT_SEC_META = 1,   /* runtime state: epoch, channels, task table; its
+                            first 4 bytes are the state version (runtime/state.h) */
     CKPT_SEC_GLOBAL = 2, /* one registered global (name = its key) */
     CKPT_SEC_FRAME = 3,  /* one shadow-stack frame: function, site, variables */
     CKPT_SEC_VAR = 4,    /* one registered local of the preceding frame */

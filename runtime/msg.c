@@ -380,6 +380,8 @@ static int pull_one(int how, struct timeval *tmo)
             handle_ctl(src, type, v, n);
         return 1;
     }
+    if (ckpt__notice(b, src, tag, mi.ctx, len))
+        return 1;       /* a pvm_notify notice, filed with virtual ids (or dropped) */
     int vtid = ckpt__vtid_of(src);
     struct ckpt_peer *p = ckpt__peer(vtid, 1);
     uint64_t seq = p->in_next++;
@@ -610,6 +612,8 @@ static void rebuild_and_replay(void)
         if (got < 0)
             ckpt__die("cannot rebuild a received message: PVM error %d", got);
         ckpt__enqueue(got, r->peer, r->tag, r->ctx, r->len);
+        rt->q_tail->notice = r->notice;
+        rt->q_tail->subject = r->subject;
         ckpt__restored_note(got, r->peer, r->tag);
     }
     rt->rqueue = NULL;
@@ -700,6 +704,7 @@ void ckpt__msg_attach(void)
     /* Peers' messages cannot be told apart before we know their new task ids. */
     await_coordinator(&rt->mapped, 0);
     rebuild_and_replay();
+    ckpt__notify_restart();
 }
 
 int ckpt__job(void)
@@ -859,20 +864,6 @@ int ckpt_pvm_kill(int tid)
     long v = tid;
     ckpt__ctl_to_coord(CTL_BYE, &v, 1);  /* an intended exit, not a failure */
     return pvm_kill(ckpt__tid_of(tid));
-}
-
-int ckpt_pvm_notify(int what, int msgtag, int count, int *tids)
-{
-    if (!ckpt__job() || what != PvmTaskExit || count <= 0 || !tids)
-        return pvm_notify(what, msgtag, count, tids);
-    int *real = malloc((size_t)count * sizeof *real);
-    if (!real)
-        return PvmNoMem;
-    for (int i = 0; i < count; i++)
-        real[i] = ckpt__tid_of(tids[i]);
-    int rc = pvm_notify(what, msgtag, count, real);
-    free(real);
-    return rc;
 }
 
 int ckpt_pvm_initsend(int encoding)

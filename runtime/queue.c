@@ -23,7 +23,7 @@ void ckpt__enqueue(int bufid, int src_vtid, int tag, int ctx, int len)
     struct ckpt_qmsg *q = malloc(sizeof *q);
     if (!q)
         ckpt__die("out of memory (receive queue)");
-    *q = (struct ckpt_qmsg){NULL, bufid, src_vtid, tag, ctx, len};
+    *q = (struct ckpt_qmsg){NULL, bufid, src_vtid, tag, ctx, len, 0, 0};
     if (rt->q_tail)
         rt->q_tail->next = q;
     else

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outshare.h"
 #include "rt.h"
 #include "state.h"
 
@@ -130,20 +131,52 @@ void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v)
     ckpt__reloc_add(sv->old_addr, sv->size, v->addr);
 }
 
+/* Whether fd 2 is the file fd 1 is (`> log 2>&1`): it is cut once. */
+static int same_as_stdout(int fd)
+{
+    struct stat a, b;
+    return fd == 2 && ckpt__rt.out_off[1] >= 0 && fstat(1, &a) == 0 && fstat(2, &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* In a file shared with ckpt-run (its stderr), the cut keeps ckpt-run's own
+ * lines, which it recorded in CKPT_OUTPUT_KEEP, and tells it where they are
+ * now (outshare.h).  Returns 1 if fd was that file. */
+static int cut_shared(int fd, int64_t off, struct ckpt_outshare *share, const char *keep)
+{
+    if (!keep || !ckpt_outshare_is(share, fd))
+        return 0;
+    int err = ckpt_outshare_cut(share, fd, off);
+    if (!err)
+        err = ckpt_outshare_save(share, keep);
+    if (err)
+        pr_warn("cannot cut fd %d back to %lld bytes keeping ckpt-run's lines: %s", fd,
+                (long long)off, strerror(-err));
+    return 1;
+}
+
 /* Cuts stdout/stderr back to their length at the checkpoint, so what the task
  * printed after it is not printed twice. */
 static void cut_output(void)
 {
+    struct ckpt_outshare share = {0};
+    const char *keep = getenv("CKPT_OUTPUT_KEEP");
+    if (keep && (!*keep || ckpt_outshare_load(&share, keep) != 0))
+        keep = NULL;
     for (int fd = 1; fd <= 2; fd++) {
         int64_t off = ckpt__rt.out_off[fd];
         struct stat st;
-        if (off < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        if (off < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || same_as_stdout(fd))
+            continue;
+        if (cut_shared(fd, off, &share, keep))
             continue;
         if (st.st_size > off && ftruncate(fd, off) != 0)
             pr_warn("cannot cut fd %d back to %lld bytes: %s", fd, (long long)off, strerror(errno));
         if (lseek(fd, 0, SEEK_END) < 0)
             pr_warn("lseek fd %d: %s", fd, strerror(errno));
     }
+    ckpt_outshare_free(&share);
+    unsetenv("CKPT_OUTPUT_KEEP");   /* for this restart only, not for tasks we spawn */
 }
 
 static const char *image_to_restore(char *buf, size_t len)

@@ -83,6 +83,7 @@ enum { PEER_UNKNOWN = -1, PEER_PLAIN = 0, PEER_JOB = 1 };
 struct ckpt_qmsg {                  /* received from PVM, not yet delivered */
     struct ckpt_qmsg *next;
     int bufid, src_vtid, tag, ctx, len;
+    int notice, subject;            /* a pvm_notify notice: its kind and the id it names */
 };
 #define CKPT_GROUP_NAME 120
 struct ckpt_group {                 /* a group joined (pvm_joingroup) */
@@ -92,6 +93,13 @@ struct ckpt_group {                 /* a group joined (pvm_joingroup) */
 struct ckpt_handler {               /* pvm_addmhf */
     int id, src, tag, ctx;          /* src: a virtual task id or -1 */
     int (*fn)(int);
+};
+
+struct ckpt_notify {                /* a pvm_notify request PVM has not answered yet */
+    int what;                       /* PvmTaskExit, PvmHostDelete or PvmHostAdd */
+    int tag, ctx;                   /* the notice's tag, and the context it comes in */
+    int vtid, tid;                  /* the task (virtual, and real as asked of PVM) or pvmd */
+    int count;                      /* PvmHostAdd: notices still to come, -1 for ever */
 };
 
 enum ckpt_mode { CKPT_MODE_PLAIN, CKPT_MODE_STANDALONE, CKPT_MODE_JOB };
@@ -169,6 +177,8 @@ struct ckpt_rt {
     int in_handler;                 /* one of them runs now */
     struct ckpt_group *groups;      /* the groups joined, to rejoin after a restart */
     int ngroups, maxgroups;
+    struct ckpt_notify *notifies;   /* the application's notify requests (notify.c) */
+    int nnotifies, maxnotifies;
 
     struct ckpt_stats st;
 };
@@ -220,6 +230,10 @@ int ckpt__type_size(int datatype);
 
 /* group.c */
 void ckpt__rejoin(int index);
+
+/* notify.c */
+int ckpt__notice(int bufid, int src, int tag, int ctx, int len);
+void ckpt__notify_restart(void);
 
 /* queue.c */
 void ckpt__enqueue(int bufid, int src_vtid, int tag, int ctx, int len);

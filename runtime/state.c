@@ -75,7 +75,8 @@ static int write_meta(struct ckpt_imgw *w)
     struct ckpt_rt *rt = &ckpt__rt;
     size_t len = sizeof(struct meta_rec) + (size_t)rt->npeers * sizeof(struct peer_rec) +
                  (size_t)rt->nhandlers * sizeof(struct handler_rec) +
-                 (size_t)rt->ngroups * sizeof(struct group_rec);
+                 (size_t)rt->ngroups * sizeof(struct group_rec) +
+                 (size_t)rt->nnotifies * sizeof(struct notify_rec);
     char *buf = calloc(1, len);
     if (!buf)
         return -ENOMEM;
@@ -83,6 +84,7 @@ static int write_meta(struct ckpt_imgw *w)
     struct peer_rec *pr = (struct peer_rec *)(m + 1);
     struct handler_rec *hr = (struct handler_rec *)(pr + rt->npeers);
     struct group_rec *gr = (struct group_rec *)(hr + rt->nhandlers);
+    struct notify_rec *nr = (struct notify_rec *)(gr + rt->ngroups);
     m->version = STATE_VERSION;
     m->vtid = rt->myvtid;
     m->tid = rt->mytid;
@@ -99,6 +101,11 @@ static int write_meta(struct ckpt_imgw *w)
     m->match_fn = (uintptr_t)rt->match_fn;
     m->nhandlers = rt->nhandlers;
     m->ngroups = rt->ngroups;
+    m->nnotifies = rt->nnotifies;
+    for (int i = 0; i < rt->nnotifies; i++) {
+        const struct ckpt_notify *n = &rt->notifies[i];
+        nr[i] = (struct notify_rec){n->what, n->tag, n->ctx, n->vtid, n->count, 0};
+    }
     for (int i = 0; i < rt->ngroups; i++) {
         gr[i].inst = rt->groups[i].inst;
         memcpy(gr[i].name, rt->groups[i].name, sizeof gr[i].name);
@@ -240,6 +247,8 @@ static int write_queue(struct ckpt_imgw *w)
         r->tag = q->tag;
         r->ctx = q->ctx;
         r->len = q->len;
+        r->notice = q->notice;
+        r->subject = q->subject;
         if (ckpt__buf_bytes(q->bufid, r + 1, (size_t)r->len, &r->enc) != r->len) {
             free(buf);
             return -EIO;
@@ -392,15 +401,36 @@ static int read_groups(const struct meta_rec *m, const struct group_rec *gr)
     return 0;
 }
 
+/* The notify requests; each is made again once the job's new task ids are
+ * known (notify.c, ckpt__notify_restart). */
+static int read_notifies(const struct meta_rec *m, const struct notify_rec *nr)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (m->nnotifies == 0)
+        return 0;
+    rt->notifies = calloc((size_t)m->nnotifies, sizeof *rt->notifies);
+    if (!rt->notifies)
+        return -ENOMEM;
+    rt->nnotifies = rt->maxnotifies = m->nnotifies;
+    for (int i = 0; i < m->nnotifies; i++) {
+        if (nr[i].what != PvmTaskExit && nr[i].what != PvmHostDelete && nr[i].what != PvmHostAdd)
+            return -EINVAL;
+        rt->notifies[i] = (struct ckpt_notify){nr[i].what, nr[i].tag, nr[i].ctx, nr[i].vtid,
+                                               nr[i].vtid, nr[i].count};
+    }
+    return 0;
+}
+
 static int read_meta(const struct ckpt_img_section *s)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     const struct meta_rec *m = s->data;
     if (s->len < sizeof *m || m->version != STATE_VERSION || m->npeers < 0 ||
-        m->nhandlers < 0 || m->ngroups < 0 ||
+        m->nhandlers < 0 || m->ngroups < 0 || m->nnotifies < 0 ||
         s->len != sizeof *m + (uint64_t)m->npeers * sizeof(struct peer_rec) +
                       (uint64_t)m->nhandlers * sizeof(struct handler_rec) +
-                      (uint64_t)m->ngroups * sizeof(struct group_rec))
+                      (uint64_t)m->ngroups * sizeof(struct group_rec) +
+                      (uint64_t)m->nnotifies * sizeof(struct notify_rec))
         return -EINVAL;
     rt->myvtid = m->vtid;
     rt->parent_vtid = m->parent_vtid;
@@ -415,8 +445,11 @@ static int read_meta(const struct ckpt_img_section *s)
     const struct peer_rec *pr = (const struct peer_rec *)(m + 1);
     const struct handler_rec *hr = (const struct handler_rec *)(pr + m->npeers);
     int err = read_handlers(m, hr);
+    const struct group_rec *gr = (const struct group_rec *)(hr + m->nhandlers);
     if (!err)
-        err = read_groups(m, (const struct group_rec *)(hr + m->nhandlers));
+        err = read_groups(m, gr);
+    if (!err)
+        err = read_notifies(m, (const struct notify_rec *)(gr + m->ngroups));
     if (err)
         return err;
     for (int i = 0; i < m->npeers; i++) {

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define STATE_VERSION 5
+#define STATE_VERSION 6
 #define PAD8(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
 
 struct meta_rec {
@@ -20,8 +20,11 @@ struct meta_rec {
     uint64_t match_fn;         /* its pvm_recvf function, 0: none */
     int32_t nhandlers, ngroups;
     int32_t ctx_made;          /* the highest context the task got from pvm_newcontext */
+    int32_t nnotifies;         /* pvm_notify requests not answered yet (version 6) */
     int32_t leaving;           /* saved on its way out through exit(): the status + 1, else 0 */
-    /* npeers peer_rec, then nhandlers handler_rec, then ngroups group_rec */
+    int32_t pad;
+    /* npeers peer_rec, then nhandlers handler_rec, then ngroups group_rec,
+       then nnotifies notify_rec */
 };
 struct peer_rec {
     int32_t vtid, tid, instrumented, sibling;
@@ -34,6 +37,10 @@ struct handler_rec {      /* pvm_addmhf */
 struct group_rec {        /* pvm_joingroup */
     int32_t inst, pad;
     char name[120];
+};
+struct notify_rec {       /* pvm_notify (version 6) */
+    int32_t what, tag, ctx, vtid;   /* vtid: a task's virtual id, or a pvmd's id */
+    int32_t count, pad;             /* PvmHostAdd: notices still to come, -1 for ever */
 };
 struct frame_rec {
     int32_t depth, site, nvars, pad;
@@ -52,6 +59,8 @@ struct msg_rec {          /* a logged or queued message, or a buffer; its bytes 
     int32_t tag, enc, len;
     int32_t ctx;           /* the message context it was sent in */
     int32_t upos;          /* buffers: encoded bytes the application had unpacked */
+    int32_t notice;        /* QUEUE: a pvm_notify notice's kind, 0 for a message (version 6) */
+    int32_t subject;       /* QUEUE: the virtual task id a notice names */
 };
 
 int ckpt__msg_rec_next(const void *data, uint64_t len, uint64_t *off,

@@ -84,6 +84,22 @@ static double ratio(uint64_t raw, uint64_t stored)
 
 /* ------------------------------------------------------------ one image */
 
+/* The version of the runtime state in the image's META section (its first
+ * 4 bytes), or -1 if it has none: images of another state version are
+ * refused by a restarted task, so the user should see which one it is. */
+static long state_version(const struct ckpt_img *img)
+{
+    for (size_t i = 0; i < ckpt_img_nsections(img); i++) {
+        const struct ckpt_img_section *s = ckpt_img_section(img, i);
+        uint32_t v;
+        if (s->type != CKPT_SEC_META || s->len < sizeof v)
+            continue;
+        memcpy(&v, s->data, sizeof v);
+        return (long)v;
+    }
+    return -1;
+}
+
 static void print_image_text(const char *path, const struct ckpt_img *img)
 {
     const struct ckpt_img_header *h = ckpt_img_header(img);
@@ -99,6 +115,8 @@ static void print_image_text(const char *path, const struct ckpt_img *img)
     printf("  exe      %s, %" PRIu64 " bytes, hash %016" PRIx64 "\n", h->exe.name, h->exe.size,
            h->exe.hash);
     printf("  format   version %d\n", CKPT_IMG_VERSION);
+    if (state_version(img) >= 0)
+        printf("  state    version %ld\n", state_version(img));
     printf("  %4s  %-7s %-24s %5s %14s %14s %6s\n", "#", "type", "name", "elem", "raw",
            "stored", "ratio");
     for (size_t i = 0; i < ckpt_img_nsections(img); i++) {
@@ -126,10 +144,10 @@ static void print_image_json(const char *path, const struct ckpt_img *img, const
     const struct ckpt_img_header *h = ckpt_img_header(img);
     char tb[64];
     time_str(h->time_ns, tb, sizeof tb);
-    printf(", \"ok\": true, \"version\": %d, \"header\": {\"vtid\": %" PRId32
+    printf(", \"ok\": true, \"version\": %d, \"state_version\": %ld, \"header\": {\"vtid\": %" PRId32
            ", \"epoch\": %" PRIu64 ", \"time_ns\": %" PRIu64 ", \"time\": \"%s\", \"flags\": %" PRIu32
            ", \"exe\": {\"name\": ",
-           CKPT_IMG_VERSION, h->vtid, h->epoch, h->time_ns, tb, h->flags);
+           CKPT_IMG_VERSION, state_version(img), h->vtid, h->epoch, h->time_ns, tb, h->flags);
     json_str(h->exe.name);
     printf(", \"size\": %" PRIu64 ", \"hash\": \"%016" PRIx64 "\"}}, \"sections\": [",
            h->exe.size, h->exe.hash);

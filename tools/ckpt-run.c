@@ -20,6 +20,7 @@
 
 #include "ckpt.h"
 #include "coord.h"
+#include "runlog.h"
 
 static void usage(FILE *f)
 {
@@ -34,8 +35,8 @@ static void usage(FILE *f)
         "  -n, --tasks N          start N sibling copies through PVM (as the console's spawn -N);\n"
         "                         default: run PROGRAM directly, it spawns its own tasks\n"
         "  -i, --interval SECONDS time between checkpoints (default $CKPT_INTERVAL or 60; 0: none)\n"
-        "  -d, --dir DIR          checkpoint folder (default ./ckpt.PROGRAM)\n"
-        "  -z, --compress LEVEL   zlib level 0-9 for images (default 1)\n"
+        "  -d, --dir DIR          checkpoint folder (default $CKPT_DIR, else ./ckpt.PROGRAM)\n"
+        "  -z, --compress LEVEL   zlib level 0-9 for images (default $CKPT_COMPRESS or 1)\n"
         "  -k, --keep N           committed checkpoints kept on disk (default 2)\n"
         "  -r, --max-restarts N   recoveries before giving up (default 10)\n"
         "      --restart DIR      resume a job whose virtual machine was lost, from DIR\n"
@@ -69,10 +70,16 @@ static void parse(struct job_opts *o, int argc, char **argv)
         {"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0}};
     const char *iv = getenv("CKPT_INTERVAL");
     o->interval = iv ? parse_num("CKPT_INTERVAL", iv, 0, 1e9) : 60;
-    o->level = 1;
+    const char *zv = getenv("CKPT_COMPRESS");
+    o->level = zv && *zv ? (int)parse_num("CKPT_COMPRESS", zv, 0, 9) : 1;
     o->keep = 2;
     o->max_restarts = 10;
-    const char *dir = NULL;
+    /* Like every other CKPT_* setting, the folder may come from the
+     * environment (the name ckpt-info and the runtime give it); the command
+     * line wins. */
+    const char *dir = getenv("CKPT_DIR");
+    if (dir && !*dir)
+        dir = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "+n:i:d:z:k:r:vh", longs, NULL)) != -1) {
         switch (c) {
@@ -218,6 +225,7 @@ static void summary(const struct job *j, double secs)
 int main(int argc, char **argv)
 {
     static struct job j;
+    runlog_setup();
     parse(&j.o, argc, argv);
     if (mkdir(j.o.dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "ckpt-run: cannot create %s: %s\n", j.o.dir, strerror(errno));

@@ -26,6 +26,7 @@
 
 #include "coord.h"
 #include "output.h"
+#include "runlog.h"
 #include "fault.h"
 #include "image.h"
 #include "proto.h"
@@ -34,7 +35,7 @@
 
 static long ctlv[CKPT_CTL_MAX];
 
-#define say(...) (fprintf(stderr, "ckpt-run: " __VA_ARGS__), fputc('\n', stderr))
+#define say(...) runlog_say(__VA_ARGS__)   /* one write per line: see runlog.h */
 
 double coord_now(void)
 {
@@ -334,6 +335,9 @@ static void try_commit(struct job *j)
 
 static int launch_root(struct job *j, char **argv, const char *restore)
 {
+    /* A restarted root cuts its output back to the checkpoint: it must keep
+     * what we wrote there since, if it is our stderr too. */
+    const char *keep = restore ? runlog_keep_file(j->o.dir) : NULL;
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -346,6 +350,10 @@ static int launch_root(struct job *j, char **argv, const char *restore)
         else
             unsetenv("CKPT_RESTORE");
         setenv("CKPT_ROOT", "1", 1);
+        if (keep)
+            setenv("CKPT_OUTPUT_KEEP", keep, 1);
+        else
+            unsetenv("CKPT_OUTPUT_KEEP");
         signal(SIGUSR1, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -996,9 +1004,10 @@ static int restart_epoch(struct job *j, uint64_t k)
 static void cut_stdout(struct job *j)
 {
     struct stat st;
-    if (j->out_start >= 0 && fstat(1, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > j->out_start)
-        if (ftruncate(1, j->out_start) != 0 || lseek(1, 0, SEEK_END) < 0)
-            say("cannot cut stdout back: %s", strerror(errno));
+    int err;
+    if (j->out_start >= 0 && fstat(1, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > j->out_start &&
+        (err = runlog_cut(1, j->out_start)) != 0)
+        say("cannot cut stdout back: %s", strerror(-err));
 }
 
 /* Rolls the job back after a failure; 0 when it runs again. */
@@ -1021,6 +1030,7 @@ static int recover(struct job *j, const char *what)
             if (j->o.ntasks > 0)
                 output_rollback(epochs[i]);
             rc = restart_epoch(j, epochs[i]);
+            runlog_reload();    /* the restarted root may have moved our lines */
             if (rc) {
                 coord_kill_all(j);
                 drain(0.2);
@@ -1098,7 +1108,9 @@ int coord_start(struct job *j)
             return -1;
         }
         for (int i = 0; i < n; i++) {
-            if (restart_epoch(j, epochs[i]) == 0) {
+            int rc = restart_epoch(j, epochs[i]);
+            runlog_reload();
+            if (rc == 0) {
                 j->next_epoch = epochs[0];
                 say("restarted the job from checkpoint %llu", (unsigned long long)epochs[i]);
                 return 0;
