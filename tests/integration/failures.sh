@@ -52,14 +52,38 @@ check() {   # check NAME OUT ERR [PATTERN...]: output right, and each pattern in
     jobtest_report "$name" $ok "$err"
 }
 
-# job NAME [ckpt-run options...]: a fresh run of pingpong, waited for
-job() {
+# start NAME [ckpt-run options...]: a fresh run of pingpong in the background
+# (its pid in $pid), held at its end (jobtest_hold) until finish lets it go
+start() {
     local name=$1
     shift
     rm -rf "$work/ckpt.$name"
+    jobtest_hold "$work/hold"
     # (not pvmvm_run: a ckpt-run killed by an injected fault is no time-out)
     timeout -k 5 120 "$ckpt_run" -v -d "$work/ckpt.$name" "$@" "$work/pingpong" $ROUNDS \
-        >"$work/$name.out" 2>"$work/$name.err" || echo "# $name: ckpt-run exited $?"
+        >"$work/$name.out" 2>"$work/$name.err" &
+    pid=$!
+}
+
+# finish NAME [UNTIL]: once UNTIL shows in ckpt-run's messages (without UNTIL:
+# once ckpt-run has ended by itself), lets the job end and waits for it
+finish() {
+    local name=$1
+    if [[ -n ${2:-} ]]; then
+        jobtest_wait_for "$work/$name.err" "$2" $pid || echo "# $name: no '$2' before ckpt-run ended"
+    else
+        while kill -0 $pid 2>/dev/null; do sleep 0.05; done
+    fi
+    jobtest_release
+    wait $pid || echo "# $name: ckpt-run exited $?"
+}
+
+# job NAME UNTIL [ckpt-run options...]: start and finish
+job() {
+    local name=$1 until=$2
+    shift 2
+    start "$name" "$@"
+    finish "$name" "$until"
 }
 
 writer_of_job() {  # "WRITER TASK" pids: a writer child of a task of the job run by ckpt-run pid $1
@@ -79,24 +103,21 @@ kill_one_task() {   # kills a task of the job run by ckpt-run pid $1 (not ckpt-r
 for s in "${scenarios[@]}"; do
     case $s in
     writer-kill)
-        CKPT_FAULT=writer-kill:2 job $s -i 0.2
+        CKPT_FAULT=writer-kill:2 job $s "checkpoint 3 committed" -i 0.2
         check $s $s.out $s.err "checkpoint 2 aborted" "checkpoint 3 committed" ;;
     die-written)
         # Its report may or may not reach ckpt-run before its death is noticed:
         # checkpoint 3 is then either complete and committed, or aborted.
-        CKPT_FAULT=die-written:3 job $s -i 0.2
+        CKPT_FAULT=die-written:3 job $s "recovered from checkpoint" -i 0.2
         check $s $s.out $s.err "recovered from checkpoint [23]" ;;
     die-replay)
-        rm -rf ckpt.$s
-        CKPT_FAULT=die-replay "$ckpt_run" -v -i 0.2 -d "$work/ckpt.$s" "$work/pingpong" $ROUNDS >$s.out 2>$s.err &
-        pid=$!
-        sleep 1.5
-        kill_one_task $pid || echo "# $s: no task to kill"
-        wait $pid || echo "# $s: ckpt-run exited $?"
+        CKPT_FAULT=die-replay start $s -i 0.2
+        jobtest_wait_for $s.err "checkpoint 2 committed" $pid && kill_one_task $pid || echo "# $s: no task to kill"
+        finish $s "recovered from checkpoint"
         check $s $s.out $s.err "failed while restarting\|2 recoveries\|3 recoveries" "recovered from checkpoint" ;;
     coord-after | coord-before)
         k=3 when=${s#coord-}
-        CKPT_FAULT=coord-die-$when-commit:$k job $s -i 0.2
+        CKPT_FAULT=coord-die-$when-commit:$k job $s "" -i 0.2
         grep -q "coordinator (ckpt-run) is gone" $s.err $PVMVM_LOG || echo "# $s: no task said the coordinator is gone"
         pvmvm_wait_idle 10 || true
         pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
@@ -107,19 +128,17 @@ for s in "${scenarios[@]}"; do
         k=12
         pvmvm_stop
         pvmvm_start --wd "$work"
-        CKPT_FAULT=coord-die-after-commit:$k job $s -i 0.2
+        CKPT_FAULT=coord-die-after-commit:$k job $s "" -i 0.2
         pvmvm_wait_idle 10 || true
         pvmvm_stop
         pvmvm_start --wd "$work"
         pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
         check $s $s.out $s.err "restarted the job from checkpoint $k" ;;
     ctl)
-        rm -rf ckpt.$s
-        "$ckpt_run" -v -i 0 -d "$work/ckpt.$s" "$work/pingpong" $ROUNDS >$s.out 2>$s.err &
-        pid=$!
-        sleep 1
+        start $s -i 0
+        until [[ -s ckpt.$s/ckpt-run.pid ]] || ! kill -0 $pid 2>/dev/null; do sleep 0.01; done
         "$ckpt_ctl" checkpoint "$work/ckpt.$s" || echo "# ckpt-ctl failed"
-        wait $pid || true
+        finish $s "checkpoint 1 committed"
         check $s $s.out $s.err "checkpoint 1 committed" ;;
     disk-full)
         # A tmpfs of its own, in a mount namespace of its own, so nothing else sees it.
@@ -127,14 +146,15 @@ for s in "${scenarios[@]}"; do
             echo "not ok - $s: cannot make a mount namespace here"; failed=$((failed + 1)); continue
         fi
         mkdir -p small
-        unshare -m bash -c "mount -t tmpfs -o size=96k tmpfs small &&
-            '$ckpt_run' -v -i 0.2 -z 0 -d '$work/small/ckpt' '$work/pingpong' $ROUNDS >$s.out 2>$s.err" ||
-            echo "# $s: ckpt-run exited $?"
+        jobtest_hold "$work/hold"
+        unshare -m bash -c "mount -t tmpfs -o size=96k tmpfs small || exit 1
+            '$ckpt_run' -v -i 0.2 -z 0 -d '$work/small/ckpt' '$work/pingpong' $ROUNDS >$s.out 2>$s.err &
+            until grep -q 'stays the last good one' $s.err || ! kill -0 \$! 2>/dev/null; do sleep 0.01; done
+            rm -f '$work/hold'
+            wait \$!" || echo "# $s: ckpt-run exited $?"
         check $s $s.out $s.err "No space left on device" "stays the last good one" ;;
     dies-writing)
-        rm -rf ckpt.$s
-        CKPT_FAULT=slow-write:3 "$ckpt_run" -v -i 0.2 -d "$work/ckpt.$s" "$work/pingpong" $ROUNDS >$s.out 2>$s.err &
-        pid=$!
+        CKPT_FAULT=slow-write:3 start $s -i 0.2
         ok=1 w= t=
         for ((i = 0; i < 200; i++)); do   # the slow writer: one seen twice 0.3 s apart
             read -r w t < <(writer_of_job $pid) || true
@@ -147,10 +167,10 @@ for s in "${scenarios[@]}"; do
         else
             echo "# killing task $t while its writer $w writes"
             kill -9 "$t"
-            sleep 0.3
+            jobtest_wait_for $s.err "recovered from checkpoint" $pid || { ok=0; echo "# $s: no recovery"; }
             ! pvmvm_alive "$w" || { ok=0; echo "# $s: writer $w outlived its task"; }
         fi
-        wait $pid || echo "# $s: ckpt-run exited $?"
+        finish $s
         cmp -s expected $s.out || { ok=0; echo "# $s: output differs from the plain run"; }
         grep -q "recovered from checkpoint" $s.err || { ok=0; echo "# $s: no recovery"; }
         jobtest_report $s $ok $s.err ;;
@@ -158,7 +178,7 @@ for s in "${scenarios[@]}"; do
         # The worker's last message is unacknowledged when it leaves, after
         # the master's end, so its final image is written after the program
         # returned.  (One run in 32 its acknowledgement comes first: no image.)
-        CKPT_FAULT=slow-final job $s -i 0.2
+        CKPT_FAULT=slow-final job $s "" -i 0.2
         find ckpt.$s -type f | sort >$s.files
         sleep 1.5
         ok=1
