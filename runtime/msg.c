@@ -700,6 +700,8 @@ int ckpt__job(void)
     if (rt->mode != CKPT_MODE_JOB)
         return 0;
     if (!attached)
+        ckpt__start();      /* a restarted task attaches as itself */
+    if (!attached)
         ckpt__msg_attach();
     return 1;
 }

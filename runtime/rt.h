@@ -178,6 +178,7 @@ void ckpt__init(void);
 uint64_t ckpt__now_ns(void);
 
 /* frames.c */
+void ckpt__start(void);     /* restore (if restarting), then attach: once */
 struct ckpt_global *ckpt__globals(int *n);
 
 /* restore.c */
