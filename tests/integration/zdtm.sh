@@ -30,6 +30,12 @@
 # cut, for the in-transit tests a cut with messages in transit) rather than at
 # a random time; a run where it never matches has no failure injected.
 #
+# --exact-resume: a run whose failure landed must have been recovered from
+# the last checkpoint committed before the kill or a later one ("recovered
+# from checkpoint K"), never by waiting for a task that does not come back,
+# nor from the job's beginning once a checkpoint was committed: the right
+# output through a wasted checkpoint is a failure too.
+#
 # ZDTM_SEED fixes the random choices (printed at the start); ZDTM_RUNS
 # overrides --runs (the full suite sets it to 20).
 set -euo pipefail
@@ -40,7 +46,7 @@ top=$(cd "$here/../.." && pwd)
 
 src=${1:?usage: zdtm.sh SOURCE [options] -- ARGS}
 shift
-log_off=0 kill_after= exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
+log_off=0 exact_resume=0 kill_after= exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
 while (($#)); do
     case $1 in
     --runs) runs=$2; shift 2 ;;
@@ -51,6 +57,7 @@ while (($#)); do
     --spmd) spmd=$2; shift 2 ;;
     --exe) exe=$2; shift 2 ;;
     --log-off) log_off=1; shift ;;
+    --exact-resume) exact_resume=1; shift ;;
     --kill-after) kill_after=$2; shift 2 ;;
     --fault) export CKPT_FAULT=$2; shift 2 ;;
     --plain-args) plain_args=$2; shift 2 ;;
@@ -101,10 +108,21 @@ span=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000 }')
 echo "# plain run: ${span} ms, $(wc -l <"$work/expected") lines"
 
 passed=0 failed=0 landed=0 lost=0
+# resume_fault ERRFILE K: why a recovery in ckpt-run's -v output did not
+# resume from checkpoint K or a later one (K: the newest committed when the
+# kill was made; read then, as the restarted root may cut its stderr back);
+# nothing when every one did.
+resume_fault() {
+    awk -v want="$2" '
+        /did not come back/ { print "a task did not come back: " $0; exit }
+        /from the beginning/ && want > 0 { print "checkpoint " want " was committed, yet: " $0; exit }
+        /recovered from checkpoint/ { for (i = 1; i < NF; i++) if ($i == "checkpoint") k = $(i + 1) + 0
+                                      if (k < want) { print "resumed from checkpoint " k ", not " want; exit } }' "$1"
+}
 ((log_off)) && export CKPT_LOG=off
 # run_one LABEL NKILLS: one ckpt-run of the instrumented build
 run_one() {
-    local label=$1 nk=$2 out=$work/out.$1 err=$work/err.$1 pid k victim line rc=0
+    local label=$1 nk=$2 out=$work/out.$1 err=$work/err.$1 pid k victim line rc=0 cut=
     rm -rf "$work/ckpt.$name"
     "$ckpt_run" -v -i "$interval" -d "$work/ckpt.$name" "${launch[@]}" "$work/ckpt/$name" "${args[@]}" >"$out" 2>"$err" &
     pid=$!
@@ -121,6 +139,7 @@ run_one() {
         mapfile -t victims < <(pvmvm_tasks | awk -v p="$pid" -v d="$work/ckpt/" '$2 != p && index($3, d) == 1 { print $2 }')
         ((${#victims[@]})) || break
         victim=${victims[RANDOM % ${#victims[@]}]}
+        [[ $cut ]] || cut=$(grep -o 'checkpoint [0-9]* committed' "$err" | tail -n 1 | awk '{ print $2 + 0 }') || true
         kill -9 "$victim" 2>/dev/null && echo "#   $label: killed pid $victim" || true
     done
     # without the log a lost message shows as a job that waits for ever
@@ -147,6 +166,10 @@ run_one() {
         lost=$((lost + 1))
         passed=$((passed + 1))
         echo "ok - $label: recovery without the log lost a message (expected)"
+    elif ((exact_resume)) && [[ $(resume_fault "$err" "${cut:-0}") ]]; then
+        failed=$((failed + 1))
+        echo "not ok - $label: $(resume_fault "$err" "${cut:-0}")"
+        grep -v 'committed' "$err" | tail -n 20
     elif ((rc == 0)) && cmp -s "$work/expected" "$out"; then
         passed=$((passed + 1))
         echo "ok - $label $(grep -o '[0-9]* recover[a-z]*' "$err" | head -n1)"
