@@ -76,6 +76,7 @@ struct ckpt_peer {
     struct ckpt_logent *log_head, *log_tail;   /* sent, not yet proven consumed */
     uint64_t log_bytes;
     int sibling;                    /* 1-based place in pvm_siblings(), 0 if none */
+    int gone;                       /* left the job for good: nothing to log, send or replay */
     const void *rlog;               /* restore: its log as saved, until rebuilt */
     uint64_t rlog_len;
 };
