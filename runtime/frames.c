@@ -10,7 +10,12 @@
 
 #include "rt.h"
 
-static void start(void)
+/* Runs once, at main's entry or at a PVM call made before it, whichever
+ * comes first: a declaration such as `int parent = pvm_parent();` at the top
+ * of main runs before main's frame is entered.  The image to restart from is
+ * loaded before the task attaches, so that a restarted task introduces itself
+ * under its saved id, never as a new task. */
+void ckpt__start(void)
 {
     static int started;
     if (started)
@@ -42,7 +47,7 @@ void ckpt_enter(struct ckpt_frame *f, const char *func, struct ckpt_var *vars,
     rt->top = f;
     rt->depth++;
     if (__builtin_expect(rt->depth == 1, 0))
-        start();
+        ckpt__start();
     if (__builtin_expect(rt->restoring, 0))
         ckpt__restore_frame(f);
 }

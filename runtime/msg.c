@@ -209,6 +209,18 @@ static void log_drop_acked(struct ckpt_peer *p, uint64_t seq, uint64_t epoch)
     }
 }
 
+/* The peer has left the job for good, before the cut of a committed
+ * checkpoint (or it is not among the tasks a rollback restarted): every
+ * checkpoint a rollback can still reach has it gone, or restarts us from an
+ * image that holds our log as it was then, so nothing we sent it can be
+ * needed again; kept, those entries would stay in every later image. */
+static void peer_gone(struct ckpt_peer *p)
+{
+    while (p->log_head)
+        log_unlink(p, p->log_head, NULL);
+    p->gone = 1;
+}
+
 /* The log entry for a message just sent from buffer bufid.  A buffer packed
  * in place references the application's memory, which may change: copy it. */
 static struct ckpt_logbuf *logbuf_for_sent(int bufid, int *fresh)
@@ -435,9 +447,14 @@ static void handle_ctl(int src, int type, const long *v, int n)
     case CTL_COMMIT:
         if (n >= 1 && (uint64_t)v[0] > rt->committed)
             rt->committed = (uint64_t)v[0];
-        for (int i = 1; i + 1 < n; i += 2)
-            if ((p = ckpt__peer((int)v[i], 0)))
+        for (int i = 1; i + 1 < n; i += 2) {
+            if (!(p = ckpt__peer((int)v[i], 0)))
+                continue;
+            if (v[i + 1] == CKPT_SEQ_GONE)
+                peer_gone(p);
+            else
                 ckpt__log_drop_upto(p, (uint64_t)v[i + 1]);
+        }
         pr_debug("epoch %ld committed; log %llu bytes", n ? v[0] : 0L,
                  (unsigned long long)rt->st.log_bytes);
         break;
@@ -467,6 +484,11 @@ static void handle_ctl(int src, int type, const long *v, int n)
             p->tid = (int)v[i + 1];
             p->instrumented = PEER_JOB;
         }
+        /* A task of the job that the rollback did not restart had left
+         * before the cut: nothing is replayed or sent to it any more. */
+        for (int i = 0; i < rt->npeers; i++)
+            if (rt->peers[i]->instrumented == PEER_JOB && !rt->peers[i]->tid)
+                peer_gone(rt->peers[i]);
         rt->mapped = 1;
         break;
     case CTL_JOIN:
@@ -581,7 +603,7 @@ static void rebuild_and_replay(void)
         const struct msg_rec *r;
         const void *bytes;
         int rc;
-        while (p->rlog && (rc = ckpt__msg_rec_next(p->rlog, p->rlog_len, &off, &r, &bytes)) > 0) {
+        while (p->rlog && !p->gone && (rc = ckpt__msg_rec_next(p->rlog, p->rlog_len, &off, &r, &bytes)) > 0) {
             int b = ckpt__buf_make(bytes, (size_t)r->len, r->enc);
             if (b < 0)
                 ckpt__die("cannot rebuild a logged message: PVM error %d", b);
@@ -621,7 +643,7 @@ static void rebuild_and_replay(void)
     ckpt_fault_die(rt->dir, "die-replay", 0);
     for (int i = 0; i < rt->npeers; i++) {
         struct ckpt_peer *p = rt->peers[i];
-        if (p->instrumented != PEER_JOB || p->vtid == rt->myvtid || !p->out_seq)
+        if (p->instrumented != PEER_JOB || p->vtid == rt->myvtid || !p->out_seq || p->gone)
             continue;
         /* Acknowledged entries left gaps in the log: renumber the channel
          * before each run of consecutive entries, and after the last one. */
@@ -714,6 +736,8 @@ int ckpt__job(void)
         ckpt__init();
     if (rt->mode != CKPT_MODE_JOB)
         return 0;
+    if (!attached)
+        ckpt__start();      /* a restarted task attaches as itself */
     if (!attached)
         ckpt__msg_attach();
     return 1;
@@ -921,6 +945,8 @@ static void record_sent(struct ckpt_peer *p, int bufid, int tag)
 static int send_now(int tid, int msgtag)
 {
     struct ckpt_peer *p = ckpt__peer(tid, 1);
+    if (p->gone)
+        return 0;   /* as PVM does for a task that has exited: the message is dropped */
     mark(p);
     int sb = pvm_getsbuf();
     int rc = pvm_send(p->tid, msgtag);
@@ -952,17 +978,22 @@ int ckpt_pvm_mcast(int *tids, int count, int msgtag)
     int *real = malloc((size_t)count * sizeof *real);
     if (!real)
         return PvmNoMem;
+    int m = 0;
     for (int i = 0; i < count; i++) {
         struct ckpt_peer *p = ckpt__peer(tids[i], 1);
+        if (p->gone)
+            continue;   /* exited: PVM would drop its copy */
         mark(p);
-        real[i] = p->tid;
+        real[m++] = p->tid;
     }
     int sb = pvm_getsbuf();
-    int rc = pvm_mcast(real, count, msgtag);
+    int rc = m ? pvm_mcast(real, m, msgtag) : 0;
     free(real);
-    if (rc >= 0)
-        for (int i = 0; i < count; i++)
-            record_sent(ckpt__peer(tids[i], 1), sb, msgtag);
+    for (int i = 0; rc >= 0 && i < count; i++) {
+        struct ckpt_peer *p = ckpt__peer(tids[i], 1);
+        if (!p->gone)
+            record_sent(p, sb, msgtag);
+    }
     return rc;
 }
 

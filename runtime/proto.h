@@ -17,6 +17,7 @@
 #define CKPT_CTL_MAGIC 0x434b5054     /* "CKPT" */
 #define CKPT_CTL_VERSION 1
 #define CKPT_CTL_MAX 65536            /* longs in one control message */
+#define CKPT_SEQ_GONE (-1L)           /* CTL_COMMIT: the receiver exited before the cut */
 
 enum ckpt_ctl {
     /* task -> coordinator */
@@ -30,7 +31,8 @@ enum ckpt_ctl {
     CTL_JOINED = 6,   /* index, instance: rejoined the group named in its hello */
     /* coordinator -> task */
     CTL_REQ = 10,     /* epoch */
-    CTL_COMMIT = 11,  /* epoch, then (receiver vtid, consumed seq) pairs for this sender */
+    CTL_COMMIT = 11,  /* epoch, then (receiver vtid, consumed seq) pairs for this sender;
+                         seq CKPT_SEQ_GONE: that receiver has left the job for good */
     CTL_ABORT = 12,   /* epoch */
     CTL_MAP = 13,     /* (vtid, tid) pairs: the job's tasks and where they live now */
     CTL_END = 14,     /* the job is over: no more checkpoints, carry on alone */

@@ -76,6 +76,7 @@ struct ckpt_peer {
     struct ckpt_logent *log_head, *log_tail;   /* sent, not yet proven consumed */
     uint64_t log_bytes;
     int sibling;                    /* 1-based place in pvm_siblings(), 0 if none */
+    int gone;                       /* left the job for good: nothing to log, send or replay */
     const void *rlog;               /* restore: its log as saved, until rebuilt */
     uint64_t rlog_len;
 };
@@ -189,6 +190,7 @@ void ckpt__init(void);
 uint64_t ckpt__now_ns(void);
 
 /* frames.c */
+void ckpt__start(void);     /* restore (if restarting), then attach: once */
 struct ckpt_global *ckpt__globals(int *n);
 
 /* restore.c */

@@ -185,7 +185,17 @@ static void abort_pending(struct job *j, const char *why, int tell)
         say("checkpoint %llu aborted: %s; no checkpoint committed yet", (unsigned long long)k, why);
 }
 
-/* Tells each sender what its receivers' images hold of its messages. */
+/* Whether t left the job for good before the cut of the checkpoint just
+ * committed, and the senders have not been told yet. */
+static int newly_gone(const struct task *t)
+{
+    return t->state == T_EXITED && !t->expected && !t->gone_told && !t->root;
+}
+
+/* Tells each sender what its receivers' images hold of its messages, and
+ * which receivers have left for good: no rollback to this checkpoint or a
+ * later one restarts those (a final image carried for what they sent has
+ * consumed all it ever will), so what was sent to them is never replayed. */
 static void send_commits(struct job *j, uint64_t k)
 {
     long *v = malloc(sizeof(long) * (size_t)(1 + 2 * j->ntasks));
@@ -199,6 +209,10 @@ static void send_commits(struct job *j, uint64_t k)
         v[n++] = (long)k;
         for (int r = 0; r < j->ntasks; r++) {
             const struct task *rcv = &j->tasks[r];
+            if (newly_gone(rcv)) {
+                v[n++] = rcv->vtid;
+                v[n++] = CKPT_SEQ_GONE;
+            }
             if (!rcv->expected || !rcv->written)
                 continue;
             for (int c = 0; c < rcv->ncut; c++)
@@ -210,6 +224,9 @@ static void send_commits(struct job *j, uint64_t k)
         ckpt__ctl_send(snd->tid, CTL_COMMIT, v, n, NULL, 0);
     }
     free(v);
+    for (int r = 0; r < j->ntasks; r++)
+        if (newly_gone(&j->tasks[r]))
+            j->tasks[r].gone_told = 1;
 }
 
 /* Whether a task restarted from checkpoint k may miss a message that the

@@ -20,6 +20,7 @@ struct task {
     int root;                   /* started by ckpt-run itself (fork/exec) */
     enum task_state state;
     int said_bye;
+    int gone_told;              /* senders were told it left before a committed cut */
     uint64_t start_epoch;
     char **argv;                /* argv[0] is the executable's path */
     int argc;
