@@ -67,7 +67,8 @@ start() {
 }
 
 # finish NAME [UNTIL]: once UNTIL shows in ckpt-run's messages (without UNTIL:
-# once ckpt-run has ended by itself), lets the job end and waits for it
+# once ckpt-run has ended by itself), lets the job end and waits for it;
+# ckpt-run's exit status in $rc
 finish() {
     local name=$1
     if [[ -n ${2:-} ]]; then
@@ -76,7 +77,9 @@ finish() {
         while kill -0 $pid 2>/dev/null; do sleep 0.05; done
     fi
     jobtest_release
-    wait $pid || echo "# $name: ckpt-run exited $?"
+    rc=0
+    wait $pid || rc=$?
+    ((rc == 0)) || echo "# $name: ckpt-run exited $rc"
 }
 
 # job NAME UNTIL [ckpt-run options...]: start and finish
@@ -87,12 +90,13 @@ job() {
     finish "$name" "$until"
 }
 
-writer_of_job() {  # "WRITER TASK" pids: a writer child of a task of the job run by ckpt-run pid $1
-    ps -eo pid=,ppid=,comm= | awk -v run="$1" -v vm="$PVMVM_PID" '
-        { pp[$1] = $2; c[$1] = $3 }
-        END { for (w in c) { t = pp[w]
-                if (c[w] == "pingpong" && c[t] == "pingpong" && (pp[t] == run || pp[t] == vm)) print w, t } }' |
-        head -n 1
+writer_of_job() {  # "WRITER TASK" pids: a writer child of one of the job's tasks
+    local t w
+    for t in $(jobtest_tasks "$work/"); do
+        w=$(ps -o pid= --ppid "$t" | head -n 1)
+        [[ -n $w ]] && echo "${w// /} $t" && return 0
+    done
+    return 1
 }
 
 kill_one_task() {   # kills a task of the job run by ckpt-run pid $1 (not ckpt-run)
@@ -158,7 +162,7 @@ for s in "${scenarios[@]}"; do
         CKPT_FAULT=slow-write:3 start $s -i 0.2
         ok=1 w= t=
         for ((i = 0; i < 200; i++)); do   # the slow writer: one seen twice 0.3 s apart
-            read -r w t < <(writer_of_job $pid) || true
+            read -r w t < <(writer_of_job) || true
             [[ -n $w ]] && sleep 0.3 && pvmvm_alive "$w" && break
             w=
             sleep 0.05
@@ -171,7 +175,8 @@ for s in "${scenarios[@]}"; do
             jobtest_wait_for $s.err "recovered from checkpoint" $pid || { ok=0; echo "# $s: no recovery"; }
             ! pvmvm_alive "$w" || { ok=0; echo "# $s: writer $w outlived its task"; }
         fi
-        finish $s
+        finish $s "recovered from checkpoint"
+        ((rc == 0)) || ok=0
         cmp -s expected $s.out || { ok=0; echo "# $s: output differs from the plain run"; }
         grep -q "recovered from checkpoint" $s.err || { ok=0; echo "# $s: no recovery"; }
         jobtest_report $s $ok $s.err ;;
