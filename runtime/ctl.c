@@ -4,6 +4,7 @@
  * left as they were.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <pvm3.h>
 
@@ -45,6 +46,9 @@ int ckpt__ctl_decode(int bufid, long *v, int max, int *n)
     else if (bytes < 16 + 4 * hdr[3] || (hdr[3] > 0 && pvm_upklong(v, hdr[3], 1) < 0))
         type = -EBADMSG;
     else {
+        /* libpvm gives back the 4 bytes unsigned: -1 would read 4294967295 */
+        for (int i = 0; i < hdr[3]; i++)
+            v[i] = (int32_t)v[i];
         *n = hdr[3];
         type = hdr[2];
     }

@@ -87,6 +87,8 @@ static void default_dir(struct ckpt_rt *rt)
         ckpt__die("checkpoint folder name too long");
 }
 
+const char ckpt__mark[] __attribute__((used)) = CKPT_MARK;
+
 void ckpt__init(void)
 {
     struct ckpt_rt *rt = &ckpt__rt;

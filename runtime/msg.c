@@ -19,10 +19,13 @@
  * freed when every log entry naming it is dropped and the application has
  * let go of it (pvm_initsend, pvm_freebuf).
  */
+#define _GNU_SOURCE     /* memmem */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +42,8 @@ enum { PULL_POLL, PULL_BLOCK, PULL_WAIT };
 static int attached;
 static int left;        /* left the job: pvm_exit, exit(), or the runtime gave up */
 static int bye_noted;   /* the coordinator acknowledged our CTL_BYE (leave()) */
+static int welcomed;    /* a fresh task: the coordinator answered its hello */
+static int *naming, nnaming, named;     /* ckpt_pvm_spawn's tids, until CTL_VTIDS */
 static int raw_enc;          /* encoding signature of PvmDataRaw buffers */
 
 /* ---------------------------------------------------------------- peers */
@@ -70,6 +75,15 @@ struct ckpt_peer *ckpt__peer(int vtid, int create)
                     : vtid == rt->myvtid ? PEER_JOB : PEER_UNKNOWN;
     rt->peers[rt->npeers++] = p;
     return last = p;
+}
+
+/* The channel to task vtid of the job, which lives at tid. */
+static struct ckpt_peer *job_peer_at(int vtid, int tid)
+{
+    struct ckpt_peer *p = ckpt__peer(vtid, 1);
+    p->tid = tid;
+    p->instrumented = PEER_JOB;
+    return p;
 }
 
 int ckpt__vtid_of(int tid)
@@ -465,6 +479,26 @@ static void handle_ctl(int src, int type, const long *v, int n)
     case CTL_END:
         rt->coord = 0;      /* its exit is no failure now */
         break;
+    case CTL_WELCOME: {
+        if (n < 2)
+            break;
+        rt->myvtid = (int)v[0];
+        rt->parent_vtid = (int)v[1];
+        int sib = 0;
+        for (int i = 2; i + 1 < n; i += 2)
+            job_peer_at((int)v[i + 1], (int)v[i])->sibling = ++sib;
+        welcomed = 1;
+        break;
+    }
+    case CTL_VTIDS:
+        for (int i = 0; i + 1 < n; i += 2)
+            for (int k = 0; k < nnaming; k++)
+                if (naming[k] == (int)v[i]) {
+                    job_peer_at((int)v[i + 1], (int)v[i])->marked_epoch = rt->epoch;
+                    naming[k] = (int)v[i + 1];
+                }
+        named = 1;
+        break;
     case CTL_LEFT:      /* (pvm_kill's byes, for other tasks, are answered too) */
         if (n >= 1 && (int)v[0] == rt->myvtid)
             bye_noted = 1;
@@ -540,24 +574,28 @@ static int wait_one(const struct timeval *deadline_left)
 /* ------------------------------------------------------ start and restart */
 
 /* A restarted task also names the groups it was in, so that ckpt-run can
- * have the job rejoin them in the order of their instance numbers. */
-static void hello(void)
+ * have the job rejoin them in the order of their instance numbers; a fresh
+ * one names its parent and siblings by their PVM task ids, and learns from
+ * the answer its own virtual id and theirs. */
+static void hello(int parent, const int *sib, int nsib)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     int ng = rt->ngroups;
-    long *v = calloc(8 + (size_t)ng, sizeof *v);
+    long *v = calloc(9 + (size_t)ng + (size_t)nsib, sizeof *v);
     char **strs = calloc((size_t)rt->argc + (size_t)ng + 1, sizeof *strs);
     if (!v || !strs)
         ckpt__die("out of memory");
-    long head[8] = {rt->myvtid, rt->mytid, rt->parent_vtid, (long)getpid(),
-                    (long)rt->epoch, rt->restoring ? (long)rt->epoch : -1L, rt->argc, ng};
+    long head[9] = {rt->myvtid, rt->mytid, parent, (long)getpid(), (long)rt->epoch,
+                    rt->restoring ? (long)rt->epoch : -1L, rt->argc, ng, nsib};
     memcpy(v, head, sizeof head);
     memcpy(strs, rt->argv, sizeof *strs * (size_t)rt->argc);
     for (int i = 0; i < ng; i++) {
-        v[8 + i] = rt->groups[i].inst;
+        v[9 + i] = rt->groups[i].inst;
         strs[rt->argc + i] = rt->groups[i].name;
     }
-    if (ckpt__ctl_send(rt->coord, CTL_HELLO, v, 8 + ng, strs, rt->argc + ng) < 0)
+    for (int i = 0; i < nsib; i++)
+        v[9 + ng + i] = sib[i];
+    if (ckpt__ctl_send(rt->coord, CTL_HELLO, v, 9 + ng + nsib, strs, rt->argc + ng) < 0)
         ckpt__die("cannot reach the coordinator t%x", (unsigned)rt->coord);
     free(v);
     free(strs);
@@ -698,28 +736,27 @@ void ckpt__msg_attach(void)
     if (rt->restoring) {
         pvm_setcontext(rt->ctx);
         ckpt__skip_made_contexts();
+        hello(rt->parent_vtid, NULL, 0);
     } else {
         rt->ctx = pvm_getcontext();     /* a spawned task starts in its parent's */
-        rt->myvtid = rt->mytid;
-        int parent = pvm_parent();
-        if (parent == rt->coord)     /* ckpt-run -n spawned us: as if started from a shell */
-            parent = PvmNoParent;
-        rt->parent_vtid = parent;
-        if (parent > 0)
-            ckpt__peer(parent, 1)->instrumented = PEER_JOB;
-        int *sib, ns = pvm_siblings(&sib);
-        for (int i = 0; i < ns; i++) {
-            struct ckpt_peer *p = ckpt__peer(sib[i], 1);
-            p->instrumented = PEER_JOB;    /* copies of this very program */
-            p->sibling = i + 1;
-        }
         const char *e0 = getenv("CKPT_EPOCH0");
         if (e0)
             rt->epoch = rt->committed = strtoull(e0, NULL, 10);
+        rt->myvtid = rt->mytid;         /* until the coordinator says */
+        int parent = pvm_parent();
+        if (parent == rt->coord)     /* ckpt-run -n spawned us: as if started from a shell */
+            parent = PvmNoParent;
+        int *sib, ns = pvm_siblings(&sib);
+        /* Synchronous: once a peer has a message from us, the coordinator
+         * knows us, so its answer to "is this a task of the job?" needs no
+         * waiting and no guess. */
+        hello(parent, sib, ns > 0 ? ns : 0);
+        await_coordinator(&welcomed, 0);
+        if (parent > 0)
+            job_peer_at(rt->parent_vtid, parent);
         for (int i = 0; i < rt->npeers; i++)
             rt->peers[i]->marked_epoch = rt->epoch;
     }
-    hello();
     pvm_notify(PvmTaskExit, CKPT_COORD_LOST_TAG, 1, &rt->coord);
     if (!rt->restoring)
         return;
@@ -807,6 +844,32 @@ static char *spawn_path(char *file, char *buf, size_t len)
     return access(buf, X_OK) == 0 ? buf : file;
 }
 
+/* Whether the program at path was built with ckpt-cc (carries CKPT_MARK):
+ * 1, 0, or -1 when it cannot be told from here (found by the pvmd's own
+ * search path, or on another host), where it is taken for one that was. */
+static int instrumented(const char *path)
+{
+    int fd = strchr(path, '/') ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return -1;
+    int yes = memmem(m, (size_t)st.st_size, CKPT_MARK, sizeof CKPT_MARK - 1) != NULL;
+    munmap(m, (size_t)st.st_size);
+    return yes;
+}
+
+/* A task is part of the job from the moment pvm_spawn returns its tid: the
+ * coordinator hears of it before anything we send later (our next image's
+ * report included), and gives each its virtual id, unique for the life of
+ * the job whatever tids a new pvmd hands out.  A program not built with
+ * ckpt-cc is a plain peer, outside the recovery guarantee. */
 int ckpt_pvm_spawn(char *file, char **argv, int flag, char *where, int count, int *tids)
 {
     if (!ckpt__job())
@@ -815,13 +878,31 @@ int ckpt_pvm_spawn(char *file, char **argv, int flag, char *where, int count, in
     char path[4096], epoch[32];
     snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)rt->epoch);
     setenv("CKPT_EPOCH0", epoch, 1);
-    int n = pvm_spawn(spawn_path(file, path, sizeof path), argv, flag, where, count, tids);
+    char *run = spawn_path(file, path, sizeof path);
+    int n = pvm_spawn(run, argv, flag, where, count, tids);
+    if (n <= 0)
+        return n;
+    if (instrumented(run) == 0) {
+        for (int i = 0; i < n; i++)
+            ckpt__peer(tids[i], 1)->instrumented = PEER_PLAIN;
+        pr_warn("%s was not built with ckpt-cc: its %d task(s) are outside the recovery "
+                "guarantee (messages with them are not logged or replayed)", run, n);
+        return n;
+    }
+    long *v = malloc(sizeof *v * ((size_t)n + 1));
+    if (!v)
+        ckpt__die("out of memory");
+    v[0] = (long)rt->epoch;
     for (int i = 0; i < n; i++)
-        if (tids[i] > 0) {
-            struct ckpt_peer *p = ckpt__peer(tids[i], 1);
-            p->tid = tids[i];
-            p->marked_epoch = rt->epoch;    /* it starts in our epoch (CKPT_EPOCH0) */
-        }
+        v[1 + i] = tids[i];
+    naming = tids;
+    nnaming = n;
+    named = 0;
+    ckpt__ctl_to_coord(CTL_SPAWNED, v, n + 1);
+    free(v);
+    await_coordinator(&named, 0);
+    naming = NULL;
+    nnaming = 0;
     return n;
 }
 

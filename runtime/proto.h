@@ -21,14 +21,18 @@
 
 enum ckpt_ctl {
     /* task -> coordinator */
-    CTL_HELLO = 1,    /* vtid, tid, parent vtid, pid, start epoch, restored epoch, argc, ngroups,
-                         then ngroups instance numbers; argv and the group names follow as strings */
+    CTL_HELLO = 1,    /* vtid, tid, parent (vtid; a fresh task: its tid), pid, start epoch,
+                         restored epoch, argc, ngroups, nsiblings, then ngroups instance
+                         numbers, then a fresh task's siblings' tids; argv and the group
+                         names follow as strings.  A fresh task waits for CTL_WELCOME */
     CTL_WRITTEN = 2,  /* epoch, raw, stored, log bytes, write ms, flags, then (vtid, in_seq) pairs;
                          flags CKPT_IMG_F_EXITED: the final image, with (vtid, out_seq) pairs */
     CTL_WFAIL = 3,    /* epoch, -errno */
     CTL_BYE = 4,      /* vtid: exits normally (acknowledged with CTL_LEFT) */
     CTL_WHO = 5,      /* tid: is it a task of the job? */
     CTL_JOINED = 6,   /* index, instance: rejoined the group named in its hello */
+    CTL_SPAWNED = 7,  /* epoch, then tids: tasks just spawned, members of the job from now
+                         on (answered with CTL_VTIDS) */
     /* coordinator -> task */
     CTL_REQ = 10,     /* epoch */
     CTL_COMMIT = 11,  /* epoch, then (receiver vtid, consumed seq) pairs for this sender;
@@ -39,6 +43,9 @@ enum ckpt_ctl {
     CTL_WHO_IS = 15,  /* tid, 1 if a task of the job (else 0): answers CTL_WHO */
     CTL_JOIN = 16,    /* index: rejoin the group of that place in your hello, now */
     CTL_LEFT = 17,    /* vtid: its CTL_BYE is noted, the task may go */
+    CTL_WELCOME = 18, /* vtid, parent vtid, then (tid, vtid) pairs of its siblings: answers
+                         a fresh task's CTL_HELLO */
+    CTL_VTIDS = 19,   /* (tid, vtid) pairs: answers CTL_SPAWNED */
     /* task -> task */
     CTL_MARK = 20,    /* epoch: messages after this one were sent in that epoch */
     CTL_REPLAY = 21,  /* first seq: the sender's next messages restart at that number */

@@ -17,6 +17,10 @@
 #include "ckpt.h"
 #include "image.h"
 
+/* In every program ckpt-cc links (init.c): ckpt_pvm_spawn tells by it whether
+ * a program it starts takes part in the job. */
+#define CKPT_MARK "ckpt-cc instrumented task, protocol 1"
+
 /* ---- messages to the user (say.c) ---- */
 void ckpt__say(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ckpt__die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -91,6 +91,13 @@ static struct task *add_task(struct job *j, int vtid)
     struct task *t = &j->tasks[j->ntasks++];
     memset(t, 0, sizeof *t);
     t->vtid = vtid;
+    int *u = j->nused < j->maxused ? j->used : realloc(j->used, sizeof *u * (size_t)(j->maxused = 2 * j->maxused + 16));
+    if (!u) {
+        say("out of memory");
+        exit(70);
+    }
+    j->used = u;
+    j->used[j->nused++] = vtid;
     return t;
 }
 
@@ -413,54 +420,82 @@ static int launch_fresh(struct job *j)
 
 /* ------------------------------------------------------------ who is who */
 
-/* A task asks whether a peer belongs to the job before its first message
- * either way (runtime/msg.c, job_peer).  A job task says hello on entering
- * main, so a live task not known yet gets a moment before it is called a
- * plain PVM task. */
-#define WHO_GRACE_S 2.0
-
-static void answer_who(int asker, int subject, int yes)
+/* Whether v was ever the virtual id of a task of this job. */
+static int vtid_used(const struct job *j, int v)
 {
-    long v[2] = {subject, yes};
-    ckpt__ctl_send(asker, CTL_WHO_IS, v, 2, NULL, 0);
+    for (int i = 0; i < j->nused; i++)
+        if (j->used[i] == v)
+            return 1;
+    return 0;
 }
 
+/* A virtual id for the new task at tid: its tid, unless a task of the job
+ * had that id before (a new pvmd, after --restart, hands out the old numbers
+ * again); then one from the top of tid's host's local ids, which PVM reaches
+ * last, so that no two tasks of the job ever share one. */
+static int fresh_vtid(const struct job *j, int tid)
+{
+    if (!vtid_used(j, tid))
+        return tid;
+    int v = (tid & ~0x3ffff) | 0x3ffff;
+    while (vtid_used(j, v) || by_tid((struct job *)j, v))
+        v--;
+    return v;
+}
+
+/* The live task of the job at tid, made a member now if it was not: a task
+ * is part of the job from the moment pvm_spawn returns its tid (its parent
+ * says so, CTL_SPAWNED) or it says hello, whichever comes first.  One
+ * spawned before its parent's cut of the pending checkpoint belongs in it. */
+static struct task *member(struct job *j, int tid, int parent_vtid, uint64_t start_epoch)
+{
+    struct task *t = by_tid(j, tid);
+    if (t && t->state == T_ALIVE)
+        return t;
+    t = add_task(j, fresh_vtid(j, tid));
+    t->tid = tid;
+    t->parent_vtid = parent_vtid;
+    t->start_epoch = start_epoch;
+    t->state = T_ALIVE;
+    pvm_notify(PvmTaskExit, CKPT_NOTIFY_TAG, 1, &t->tid);
+    if (j->o.ntasks > 0)
+        output_known(t->tid, t->vtid);
+    if (j->pending && start_epoch < j->pending) {
+        long k = (long)j->pending;
+        t->expected = 1;
+        t->written = 0;
+        ckpt__ctl_send(t->tid, CTL_REQ, &k, 1, NULL, 0);
+    }
+    return t;
+}
+
+static void on_spawned(struct job *j, struct task *parent, const long *v, int n)
+{
+    if (n < 1)
+        return;
+    long *pairs = malloc(sizeof *pairs * (size_t)(2 * n));
+    int np = 0;
+    for (int i = 1; pairs && i < n; i++) {
+        if (v[i] <= 0)
+            continue;
+        pairs[np++] = v[i];
+        pairs[np++] = member(j, (int)v[i], parent->vtid, (uint64_t)v[0])->vtid;
+    }
+    ckpt__ctl_send(parent->tid, CTL_VTIDS, pairs, np, NULL, 0);
+    free(pairs);
+}
+
+/* A task asks whether a peer belongs to the job before its first message
+ * either way (runtime/msg.c, job_peer).  No waiting and no guess: a spawned
+ * task is a member before its parent knows its tid, and a task says hello
+ * and waits for the answer before it can send anything. */
 static void on_who(struct job *j, int asker, const long *v, int n)
 {
     if (n < 1)
         return;
-    int tid = (int)v[0];
-    if (by_tid(j, tid) || pvm_pstat(tid) != PvmOk) {
-        answer_who(asker, tid, by_tid(j, tid) != NULL);
-        return;
-    }
-    if (j->nwho == j->maxwho) {
-        int max = j->maxwho ? 2 * j->maxwho : 8;
-        struct who_question *w = realloc(j->who, (size_t)max * sizeof *w);
-        if (!w) {
-            answer_who(asker, tid, 0);
-            return;
-        }
-        j->who = w;
-        j->maxwho = max;
-    }
-    j->who[j->nwho++] = (struct who_question){asker, tid, coord_now() + WHO_GRACE_S};
-}
-
-/* Answers the questions about `hello` (a task of the job: it said hello),
- * and those whose moment is over (not one). */
-static void answer_waiting(struct job *j, int hello)
-{
-    double now = coord_now();
-    int k = 0;
-    for (int i = 0; i < j->nwho; i++) {
-        struct who_question q = j->who[i];
-        if (q.subject == hello || now >= q.deadline)
-            answer_who(q.asker, q.subject, q.subject == hello);
-        else
-            j->who[k++] = q;
-    }
-    j->nwho = k;
+    struct task *t = by_tid(j, (int)v[0]);
+    long a[2] = {v[0], t && t->state == T_ALIVE};
+    ckpt__ctl_send(asker, CTL_WHO_IS, a, 2, NULL, 0);
 }
 
 /* ------------------------------------------------------------ messages */
@@ -489,20 +524,48 @@ static void take_groups(struct task *t, char **strs, const long *v, int n)
     t->ngroups = n;
 }
 
+/* A fresh task learns its virtual id, its parent's and its siblings'. */
+static void welcome(struct job *j, const struct task *t, const long *sib, int nsib)
+{
+    long *w = malloc(sizeof *w * (size_t)(2 + 2 * nsib));
+    if (!w)
+        return;
+    int n = 0;
+    w[n++] = t->vtid;
+    w[n++] = t->parent_vtid;
+    for (int i = 0; i < nsib; i++) {
+        w[n++] = sib[i];
+        w[n++] = sib[i] == t->tid ? t->vtid : member(j, (int)sib[i], t->parent_vtid, t->start_epoch)->vtid;
+    }
+    ckpt__ctl_send(t->tid, CTL_WELCOME, w, n, NULL, 0);
+    free(w);
+}
+
 static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
 {
-    if (n < 8 || v[6] < 0 || v[6] > 4096 || v[7] < 0 || v[7] > 4096 || n != 8 + v[7]) {
+    if (n < 9 || v[6] < 0 || v[6] > 4096 || v[7] < 0 || v[7] > 4096 || v[8] < 0 || v[8] > 65536 ||
+        n != 9 + v[7] + v[8]) {
         say("malformed hello from t%x", (unsigned)src);
         return;
     }
-    struct task *t = by_vtid(j, (int)v[0]);
-    if (!t)
-        t = add_task(j, (int)v[0]);
-    t->tid = (int)v[1];
-    t->parent_vtid = (int)v[2];
+    int fresh = v[5] < 0;
+    struct task *t, *parent = fresh && v[2] > 0 ? by_tid(j, (int)v[2]) : NULL;
+    if (fresh) {
+        t = member(j, (int)v[1], parent ? parent->vtid : (int)v[2], (uint64_t)v[4]);
+    } else {
+        t = by_vtid(j, (int)v[0]);
+        if (!t)
+            t = add_task(j, (int)v[0]);
+        t->tid = (int)v[1];
+        t->parent_vtid = (int)v[2];
+        t->start_epoch = (uint64_t)v[4];
+        pvm_notify(PvmTaskExit, CKPT_NOTIFY_TAG, 1, &t->tid);
+        if (j->o.ntasks > 0)
+            output_known(t->tid, t->vtid);
+    }
     t->pid = (pid_t)v[3];
-    t->start_epoch = (uint64_t)v[4];
     t->state = T_ALIVE;
+    t->greeted = 1;
     t->said_bye = 0;
     if (j->root_pid && t->pid == j->root_pid)
         t->root = 1;
@@ -512,24 +575,15 @@ static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
         for (int i = 0; i < t->argc; i++)
             free(t->argv[i]);
         free(t->argv);
-        take_groups(t, strs + argc, v + 8, ng);
+        take_groups(t, strs + argc, v + 9, ng);
         strs[argc] = NULL;
         t->argv = strs;
         t->argc = argc;
     } else {
         free(strs);
     }
-    pvm_notify(PvmTaskExit, CKPT_NOTIFY_TAG, 1, &t->tid);
-    answer_waiting(j, t->tid);
-    if (j->o.ntasks > 0)
-        output_known(t->tid, t->vtid);
-    /* Spawned before its parent's cut of the pending checkpoint: it belongs in it. */
-    if (j->pending && t->start_epoch < j->pending && !t->expected) {
-        long k = (long)j->pending;
-        t->expected = 1;
-        t->written = 0;
-        ckpt__ctl_send(t->tid, CTL_REQ, &k, 1, NULL, 0);
-    }
+    if (fresh)
+        welcome(j, t, v + 9 + ng, (int)v[8]);
     if (j->o.verbose >= 2)
         say("t%x joined (pid %d, tid t%x)", (unsigned)t->vtid, (int)t->pid, (unsigned)t->tid);
 }
@@ -582,7 +636,9 @@ static struct task *on_exit_notice(struct job *j, int tid)
     struct task *t = by_tid(j, tid);
     if (!t || t->state != T_ALIVE || t->root)
         return NULL;    /* the program ckpt-run runs is judged by its exit status */
-    if (t->said_bye) {
+    /* One that never said hello left without taking part: a program that
+     * died before its main (or does not run ckpt's runtime at all). */
+    if (t->said_bye || !t->greeted) {
         t->state = T_EXITED;
         if (j->pending && t->expected && !t->written) {
             t->expected = 0;    /* left before its cut: not part of this checkpoint */
@@ -759,6 +815,9 @@ static struct task *handle(struct job *j, int bufid)
     }
     case CTL_WHO:
         on_who(j, src, ctlv, n);
+        break;
+    case CTL_SPAWNED:
+        on_spawned(j, t, ctlv, n);
         break;
     case CTL_JOINED:
         if (n >= 2)
@@ -1194,8 +1253,6 @@ int coord_loop(struct job *j)
             say("lost the pvmd (PVM error %d)", b);
             return 1;
         }
-        if (j->nwho)
-            answer_waiting(j, 0);
         reap_root(j, 0);
         if (!dead && j->root_done && j->o.ntasks == 0) {
             /* The program ended: a clean end, or a failure if it was killed or

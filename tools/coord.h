@@ -20,6 +20,7 @@ struct task {
     int root;                   /* started by ckpt-run itself (fork/exec) */
     enum task_state state;
     int said_bye;
+    int greeted;                /* said hello (a spawned task is a member before) */
     int gone_told;              /* senders were told it left before a committed cut */
     uint64_t start_epoch;
     char **argv;                /* argv[0] is the executable's path */
@@ -51,11 +52,6 @@ struct job_opts {
     const char *restart_dir;    /* --restart */
 };
 
-struct who_question {           /* a task asked whether subject is a job task */
-    int asker, subject;
-    double deadline;            /* answered "no" then, unless it says hello */
-};
-
 struct job {
     struct job_opts o;
     int mytid;
@@ -71,8 +67,8 @@ struct job {
     pid_t root_pid;             /* ckpt-run's child running the program directly */
     int root_status, root_done;
     int64_t out_start;          /* stdout length when the job started (regular file) */
-    struct who_question *who;   /* waiting for the subject's hello */
-    int nwho, maxwho;
+    int *used;                  /* every virtual id a task of the job has had */
+    int nused, maxused;
     /* summary */
     int checkpoints, aborted, recoveries;
     uint64_t bytes_raw, bytes_stored;
