@@ -473,15 +473,17 @@ static void on_spawned(struct job *j, struct task *parent, const long *v, int n)
 {
     if (n < 1)
         return;
+    /* (member() may move the task table: parent is not used after it) */
+    int ptid = parent->tid, pvtid = parent->vtid;
     long *pairs = malloc(sizeof *pairs * (size_t)(2 * n));
     int np = 0;
     for (int i = 1; pairs && i < n; i++) {
         if (v[i] <= 0)
             continue;
         pairs[np++] = v[i];
-        pairs[np++] = member(j, (int)v[i], parent->vtid, (uint64_t)v[0])->vtid;
+        pairs[np++] = member(j, (int)v[i], pvtid, (uint64_t)v[0])->vtid;
     }
-    ckpt__ctl_send(parent->tid, CTL_VTIDS, pairs, np, NULL, 0);
+    ckpt__ctl_send(ptid, CTL_VTIDS, pairs, np, NULL, 0);
     free(pairs);
 }
 
@@ -524,20 +526,23 @@ static void take_groups(struct task *t, char **strs, const long *v, int n)
     t->ngroups = n;
 }
 
-/* A fresh task learns its virtual id, its parent's and its siblings'. */
+/* A fresh task learns its virtual id, its parent's and its siblings'.  (Its
+ * siblings become members here if they were not: member() may move the task
+ * table, so t is read once, first.) */
 static void welcome(struct job *j, const struct task *t, const long *sib, int nsib)
 {
+    struct task me = *t;
     long *w = malloc(sizeof *w * (size_t)(2 + 2 * nsib));
     if (!w)
         return;
     int n = 0;
-    w[n++] = t->vtid;
-    w[n++] = t->parent_vtid;
+    w[n++] = me.vtid;
+    w[n++] = me.parent_vtid;
     for (int i = 0; i < nsib; i++) {
         w[n++] = sib[i];
-        w[n++] = sib[i] == t->tid ? t->vtid : member(j, (int)sib[i], t->parent_vtid, t->start_epoch)->vtid;
+        w[n++] = sib[i] == me.tid ? me.vtid : member(j, (int)sib[i], me.parent_vtid, me.start_epoch)->vtid;
     }
-    ckpt__ctl_send(t->tid, CTL_WELCOME, w, n, NULL, 0);
+    ckpt__ctl_send(me.tid, CTL_WELCOME, w, n, NULL, 0);
     free(w);
 }
 
@@ -565,7 +570,6 @@ static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
     }
     t->pid = (pid_t)v[3];
     t->state = T_ALIVE;
-    t->greeted = 1;
     t->said_bye = 0;
     if (j->root_pid && t->pid == j->root_pid)
         t->root = 1;
@@ -582,10 +586,10 @@ static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
     } else {
         free(strs);
     }
-    if (fresh)
-        welcome(j, t, v + 9 + ng, (int)v[8]);
     if (j->o.verbose >= 2)
         say("t%x joined (pid %d, tid t%x)", (unsigned)t->vtid, (int)t->pid, (unsigned)t->tid);
+    if (fresh)
+        welcome(j, t, v + 9 + ng, (int)v[8]);
 }
 
 /* (vtid, seq) pairs after the 6 leading values of a "written" report. */
@@ -636,9 +640,9 @@ static struct task *on_exit_notice(struct job *j, int tid)
     struct task *t = by_tid(j, tid);
     if (!t || t->state != T_ALIVE || t->root)
         return NULL;    /* the program ckpt-run runs is judged by its exit status */
-    /* One that never said hello left without taking part: a program that
-     * died before its main (or does not run ckpt's runtime at all). */
-    if (t->said_bye || !t->greeted) {
+    /* A spawned task that dies before its main is a failure like any other:
+     * its parent counts on it. */
+    if (t->said_bye) {
         t->state = T_EXITED;
         if (j->pending && t->expected && !t->written) {
             t->expected = 0;    /* left before its cut: not part of this checkpoint */

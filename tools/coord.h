@@ -20,7 +20,6 @@ struct task {
     int root;                   /* started by ckpt-run itself (fork/exec) */
     enum task_state state;
     int said_bye;
-    int greeted;                /* said hello (a spawned task is a member before) */
     int gone_told;              /* senders were told it left before a committed cut */
     uint64_t start_epoch;
     char **argv;                /* argv[0] is the executable's path */

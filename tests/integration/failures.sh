@@ -17,6 +17,8 @@
 #                     none by time
 #   disk-full         the checkpoint folder is a small tmpfs (private mount namespace):
 #                     the checkpoint that does not fit is aborted, the last good one kept
+#   new-pvmd-spawn    ckpt-run dies, --restart on a new pvmd, then the job spawns
+#                     tasks whose tids were the restored tasks' virtual ids
 #   dies-writing      a task is killed while its writer child writes (slowly): the
 #                     writer dies with it, and the job recovers
 #   leaving           the worker outlives the master, writing a slow final image:
@@ -33,7 +35,7 @@ top=$(cd "$here/../.." && pwd)
 
 jobtest_options "$@"
 scenarios=("${JOBTEST_ARGS[@]}")
-((${#scenarios[@]})) || scenarios=(writer-kill die-written die-replay coord-after coord-before new-pvmd ctl disk-full dies-writing leaving)
+((${#scenarios[@]})) || scenarios=(writer-kill die-written die-replay coord-after coord-before new-pvmd new-pvmd-spawn ctl disk-full dies-writing leaving)
 
 jobtest_build failures "$here/progs/pingpong.c" 1 plain pingpong
 pvmvm_start --wd "$work"
@@ -139,6 +141,43 @@ for s in "${scenarios[@]}"; do
         pvmvm_start --wd "$work"
         pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
         check $s $s.out $s.err "restarted the job from checkpoint $k" ;;
+    new-pvmd-spawn)
+        # ckpt-run dies while the second wave of workers works; restarted on a
+        # new pvmd, which hands out the same tids again, the restored tasks keep
+        # their virtual ids and the third wave gets those very numbers as real
+        # tids: they must be told apart, each new worker given an id of its own.
+        "$ckpt_cc" -O1 -Wno-ckpt-unsaved -o slowstart "$here/progs/slowstart.c"
+        cc -O1 -o slowstart.plain "$here/progs/slowstart.c" -lpvm3 2>/dev/null
+        pvmvm_run 60 "$work/slowstart.plain" 3 150 300 >$s.expected 2>/dev/null || echo "# $s: plain run failed"
+        pvmvm_stop
+        pvmvm_start --wd "$work"
+        jobtest_hold "$work/hold"
+        "$ckpt_run" -vv -i 0.2 -d "$work/ckpt.$s" "$work/slowstart" 3 150 300 >$s.out 2>$s.err &
+        pid=$!
+        # two commits after the first wave's line: the root's cut is past the
+        # second wave's spawn, so the commit holds those workers
+        if jobtest_wait_for $s.out "^wave 0:" $pid; then
+            jobtest_wait_for $s.err "^ckpt-run: checkpoint [0-9]* committed" $pid $(($(jobtest_commits $s.err) + 2)) &&
+                kill -9 $pid
+        fi
+        wait $pid || true
+        jobtest_release
+        pvmvm_wait_idle 10 || true
+        pvmvm_stop
+        pvmvm_start --wd "$work"
+        n0=$(wc -l <$s.err)
+        pvmvm_run 120 "$ckpt_run" -vv --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
+        ok=1
+        cmp -s $s.expected $s.out || { ok=0; echo "# $s: output differs from the plain run"; diff $s.expected $s.out | head -n 5; }
+        grep -q "restarted the job from checkpoint" $s.err || { ok=0; echo "# $s: no restart from a checkpoint"; }
+        # after the restart, a new task whose tid is a restored task's virtual
+        # id got an id of its own ("VTID joined (pid P, tid TID)", ckpt-run -vv)
+        awk -v n0="$n0" '/ joined \(pid/ { v = $2; t = $NF; sub(/\)$/, "", t)
+                if (NR <= n0) first[v] = 1
+                else if (v in first) restored[v] = 1
+                else if (t in restored) hit = 1 }
+             END { exit !hit }' $s.err || { ok=0; echo "# $s: no new task had a restored task's id as its tid"; }
+        jobtest_report $s $ok $s.err ;;
     ctl)
         start $s -i 0
         until [[ -s ckpt.$s/ckpt-run.pid ]] || ! kill -0 $pid 2>/dev/null; do sleep 0.01; done

@@ -84,7 +84,8 @@ jobtest_release() {
 
 jobtest_wait_for() {
     local file=$1 re=$2 pid=$3 count=${4:-1} deadline=$((SECONDS + ${5:-120}))
-    until (($(grep -sc -- "$re" "$file") >= count)); do
+    local n
+    until n=$(grep -sc -- "$re" "$file"); ((${n:-0} >= count)); do
         kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)) || return 1
         sleep 0.01
     done
