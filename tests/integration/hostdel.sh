@@ -20,8 +20,11 @@
 # Checked for each: the host's pvmd and the tasks that ran there are gone,
 # one recovery (two for added) from a committed checkpoint, the lost-host line names
 # the host and exactly the job's tasks ps showed on it, same output as the
-# plain run, exit status 0.  For delete and term, ckpt-run notices within a
-# second (the bound), from just before the console or the kill.
+# plain run, exit status 0.  For delete and term, ckpt-run notices from PVM's
+# own notice, not from a time-out: the delay is printed, and the bound (30 s,
+# far below the 189 s of a time-out) does not depend on the machine's speed.
+# The job's tasks are held at their exit (CKPT_HOLD) until the loss is
+# noticed, so a fast machine cannot finish the job first.
 #
 #   hostdel.sh [--ckpt-cc PATH] [--ckpt-run PATH] [SCENARIO...]
 set -euo pipefail
@@ -36,7 +39,7 @@ jobtest_options "$@"
 scenarios=("${JOBTEST_ARGS[@]}")
 ((${#scenarios[@]})) || scenarios=(delete term added)
 ARGS=(300 20000)        # about 5 s on two cores, 4 tasks
-NOTICE_MS=1000
+NOTICE_MS=30000
 
 jobtest_build hostdel "$top/samples/jacobi/jacobi.c" 2 plain jacobi
 pvmvm_start --hosts --wd "$work" --ep "$work"
@@ -74,6 +77,7 @@ one() {
     name=$1 ok=1
     [[ $name == added ]] || pvmvm_add_host "$addr" || pvmvm_fail "cannot add host $addr"
     rm -rf "ckpt.$name"
+    jobtest_hold "$work/hold"
     "$ckpt_run" -v -i 0.3 -d "$work/ckpt.$name" -n 4 "$work/jacobi" "${ARGS[@]}" >"$name.out" 2>"$name.err" &
     pid=$!
     wait_for "$name.err" "checkpoint 2 committed" 60 $pid || fail "no second checkpoint before the job ended"
@@ -110,6 +114,7 @@ one() {
     else
         fail "ckpt-run never said that $addr left"
     fi
+    jobtest_release
     # the whole job runs on without the host
     local deadline=$((SECONDS + 120))
     while kill -0 $pid 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
