@@ -135,9 +135,9 @@ static void fix_chunk_crc(uint8_t *chunk)
 
 static void fix_header_crc(uint8_t *b)
 {
-    uLong c = crc32(0, b, 140);
+    uLong c = crc32(0, b, 148);
     for (int i = 0; i < 4; i++)
-        b[140 + i] = (uint8_t)(c >> (8 * i));
+        b[148 + i] = (uint8_t)(c >> (8 * i));
 }
 
 /* ------------------------------------------------------------ tests */
@@ -217,7 +217,7 @@ static void test_compression(void)
     s.elem = 1;
     CHECK_RC(write_img(t_path("c.img"), &h, 1, &s, 1, &t1));
     /* level 0 stores: only headers added; shuffling must pay on smooth doubles */
-    CHECK(t0.stored_bytes <= n + 144 + 40 + 4 + 4 * 16);
+    CHECK(t0.stored_bytes <= n + 152 + 40 + 4 + 4 * 16);
     CHECK(t8.stored_bytes < t1.stored_bytes);
     CHECK(t8.stored_bytes < n * 3 / 4);
     printf("4 MiB smooth doubles: level0 %llu, level1 %llu, level1+shuffle %llu bytes\n",
@@ -251,7 +251,7 @@ static void test_incompressible(void)
     for (int level = 1; level <= 9; level += 4) {
         struct sec s = { CKPT_SEC_GLOBAL, "noise", a, n, 8 };
         CHECK_RC(write_img(t_path("r.img"), &h, level, &s, 1, &t));
-        CHECK(t.stored_bytes == 144 + 40 + 5 + n + 4 * 16);
+        CHECK(t.stored_bytes == 152 + 40 + 5 + n + 4 * 16);
         check_img(t_path("r.img"), &h, &s, 1);
     }
     free(a);
@@ -298,7 +298,7 @@ static void test_corrupt_messages(void)
     bad = t_path("bad.img");
 #define RESET() memcpy(b, o, n)
     RESET(); memcpy(b, "ELF!", 4);                      expect_refused(bad, b, n, "bad magic");
-    RESET(); b[8] = 2; fix_header_crc(b);               expect_refused(bad, b, n, "version 2");
+    RESET(); b[8] = 3; fix_header_crc(b);               expect_refused(bad, b, n, "version 3");
     RESET(); b[50] ^= 1;                                expect_refused(bad, b, n, "header checksum");
     off = find(o, n, "grid");                           /* name of section 1 */
     RESET(); b[off - 40 + 5] ^= 1;                      expect_refused(bad, b, n, "section 1: header checksum");
@@ -346,7 +346,7 @@ static void test_multi_chunk_corrupt(void)
     b = malloc(n);
     CHECK(b);
     bad = t_path("bad.img");
-    off = 144 + 40 + 3;                                  /* chunk 0 */
+    off = 152 + 40 + 3;                                  /* chunk 0 */
     off += 16 + (o[off + 4] | o[off + 5] << 8 | o[off + 6] << 16 | (size_t)o[off + 7] << 24);
     memcpy(b, o, n); b[off + 16 + 1000] ^= 4;            /* chunk 1 data */
     expect_refused(bad, b, n, "section 0 'big': chunk 1 checksum mismatch");
@@ -604,7 +604,7 @@ static void test_enospc_tmpfs(void)
 static void make_commit(const char *edir, uint64_t epoch, uint32_t ntasks)
 {
     struct ckpt_commit_task t[8];
-    struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch, ntasks, t };
+    struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch, ntasks, t, 0 };
 
     CHECK(ntasks <= 8);
     for (uint32_t i = 0; i < ntasks; i++)
@@ -626,7 +626,7 @@ static void test_commit(void)
     edir = t_path("epoch.5");
     make_commit(edir, 5, 3);
     snprintf(path, sizeof path, "%s/commit", edir);
-    CHECK(t_file_size(path) == 40 + 3 * 40 + 4);
+    CHECK(t_file_size(path) == 48 + 3 * 40 + 4);
     CHECK(access(t_path("epoch.5/commit.tmp"), F_OK) < 0);
     CHECK_RC(ckpt_commit_read(edir, &c, err, sizeof err));
     CHECK(c.epoch == 5 && c.time_ns == 1700000000000000005ull && c.ntasks == 3);
@@ -756,7 +756,7 @@ static int fixture(const char *dir)
             ct[i] = (struct ckpt_commit_task){ h.vtid, 0, t.raw_bytes, t.stored_bytes,
                                                t.log_bytes, 12 };
         }
-        struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch * 1000000000ull, 2, ct };
+        struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch * 1000000000ull, 2, ct, 0 };
         CHECK_RC(ckpt_epoch_dir(edir, sizeof edir, dir, epoch));
         CHECK_RC(ckpt_commit_write(edir, &c));
     }
