@@ -20,6 +20,8 @@
 
 #include "ckpt.h"
 #include "coord.h"
+#include "folder.h"
+#include "jobrec.h"
 #include "runlog.h"
 
 static void usage(FILE *f)
@@ -137,9 +139,11 @@ static void export_config(const struct job *j)
     setenv("CKPT_DIR", j->o.dir, 1);
     snprintf(buf, sizeof buf, "%d", j->o.level);
     setenv("CKPT_COMPRESS", buf, 1);
+    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)j->rec.id);
+    setenv("CKPT_JOB", buf, 1);
     unsetenv("CKPT_STOP_AT");
     unsetenv("CKPT_RESTART");
-    static const char vars[] = "CKPT_COORD:CKPT_DIR:CKPT_COMPRESS:CKPT_LOG:CKPT_VERBOSE:CKPT_EPOCH0:CKPT_RESTORE:CKPT_OUTPUT_MARK";
+    static const char vars[] = "CKPT_COORD:CKPT_DIR:CKPT_JOB:CKPT_COMPRESS:CKPT_LOG:CKPT_VERBOSE:CKPT_EPOCH0:CKPT_RESTORE:CKPT_OUTPUT_MARK";
     const char *old = getenv("PVM_EXPORT");
     char *exp = malloc(strlen(vars) + (old ? strlen(old) : 0) + 2);
     if (!exp)
@@ -204,15 +208,6 @@ static void keep_pvm_fds_private(void)
             fprintf(stderr, "ckpt-run: fcntl: %s\n", strerror(errno));
 }
 
-static void write_pidfile(const struct job *j)
-{
-    char path[sizeof j->o.dir + 32];
-    snprintf(path, sizeof path, "%s/ckpt-run.pid", j->o.dir);
-    FILE *f = fopen(path, "w");
-    if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
-        fprintf(stderr, "ckpt-run: cannot write %s: %s\n", path, strerror(errno));
-}
-
 static void summary(const struct job *j, double secs)
 {
     fprintf(stderr, "ckpt-run: %s after %.1f s: %d checkpoint%s committed (%.1f MiB written), "
@@ -227,26 +222,28 @@ int main(int argc, char **argv)
     static struct job j;
     runlog_setup();
     parse(&j.o, argc, argv);
-    if (mkdir(j.o.dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "ckpt-run: cannot create %s: %s\n", j.o.dir, strerror(errno));
+    /* The folder is ours alone before anything is read from it or run:
+     * --restart never creates one, a fresh job never resumes another's. */
+    int dfd = folder_open("ckpt-run", j.o.dir, !j.o.restart_dir);
+    int lockfd = dfd < 0 ? -1 : folder_lock("ckpt-run", j.o.dir, dfd);
+    if (lockfd < 0 || jobrec_claim(&j, dfd) != 0)
         return 1;
-    }
+    close(dfd);
     int started;
     j.mytid = start_pvm(j.o.restart_dir ? "" : j.o.argv[0], &started);
     if (j.mytid < 0)
         return 1;
     keep_pvm_fds_private();
     export_config(&j);
-    write_pidfile(&j);
     double t0 = coord_now();
     int status = coord_start(&j) == 0 ? coord_loop(&j) : 1;
     if (j.failed)
         status = 1;
     if (j.o.verbose || j.recoveries || j.failed)
         summary(&j, coord_now() - t0);
-    char path[sizeof j.o.dir + 32];
-    snprintf(path, sizeof path, "%s/ckpt-run.pid", j.o.dir);
-    unlink(path);
+    /* The pid file stays (see folder.h) and our lock goes with us. */
+    if (ftruncate(lockfd, 0) != 0)
+        fprintf(stderr, "ckpt-run: cannot empty %s/%s: %s\n", j.o.dir, FOLDER_PIDFILE, strerror(errno));
     if (started) {
         signal(SIGTERM, SIG_IGN);   /* pvm_halt signals every task, us included */
         pvm_halt();

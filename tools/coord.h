@@ -58,6 +58,7 @@ struct who_question {           /* a task asked whether subject is a job task */
 
 struct job {
     struct job_opts o;
+    struct ckpt_job rec;        /* the folder's job record: rec.id is this job's id */
     int mytid;
     struct task *tasks;
     int ntasks, maxtasks;
