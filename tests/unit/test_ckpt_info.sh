@@ -82,4 +82,9 @@ printf 'X' | dd of="$D/epoch.1/commit" bs=1 seek=20 conv=notrunc 2>/dev/null
 expect 0 "$INFO" "$D";                        has "1 committed epoch"; has "epoch.1: not committed: epoch.1/commit: checksum mismatch"
 expect 1 "$INFO" --verify "$D";               has "PROBLEM epoch.1: epoch.1/commit: checksum mismatch"
 
+# A folder with no committed epoch holds nothing to restart from: --verify says so.
+mkdir "$T/empty"
+expect 0 "$INFO" "$T/empty";                  has "0 committed epochs"
+expect 1 "$INFO" --verify "$T/empty";         has "no committed epoch"
+
 echo "PASS ckpt-info"
