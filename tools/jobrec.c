@@ -19,6 +19,17 @@
 
 #define say(...) runlog_say(__VA_ARGS__)
 
+/* The folder's entries, from the start: a dup of dfd would share (and move)
+ * its offset. */
+static DIR *entries(int dfd)
+{
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d && fd >= 0)
+        close(fd);
+    return d;
+}
+
 /* What a job leaves in its folder that belongs to it alone. */
 static int job_entry(const char *name)
 {
@@ -28,15 +39,11 @@ static int job_entry(const char *name)
 /* Whether the folder holds checkpoints of an earlier job (not just a record). */
 static int holds_checkpoints(int dfd)
 {
-    int fd = dup(dfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    DIR *d = entries(dfd);
     struct dirent *e;
     int found = 0;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
+    if (!d)
         return -1;
-    }
     while (!found && (e = readdir(d)))
         found = job_entry(e->d_name) && strcmp(e->d_name, "job") != 0;
     closedir(d);
@@ -48,15 +55,11 @@ static int move_entries(int dfd, const char *aside)
 {
     if (mkdirat(dfd, aside, 0700) != 0 && errno != EEXIST)
         return -errno;
-    int fd = dup(dfd), rc = 0;
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    int rc = 0;
+    DIR *d = entries(dfd);
     struct dirent *e;
-    if (!d) {
-        rc = -errno;
-        if (fd >= 0)
-            close(fd);
-        return rc;
-    }
+    if (!d)
+        return -errno;
     int afd = openat(dfd, aside, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (afd < 0)
         rc = -errno;
