@@ -1345,18 +1345,29 @@ out:
     return rc;
 }
 
+/* A record ending in the crc32 of every byte before it (commit, job): its
+ * magic, version, header and checksum. */
+static int check_record(struct rd *r, const char magic[8], const char *what, size_t hdr_size)
+{
+    int rc = check_magic_version(r, magic, what);
+
+    if (rc < 0)
+        return rc;
+    if (r->size < hdr_size + 4)
+        return rd_fail(r, -EBADMSG, "truncated: %zu bytes", r->size);
+    if (get32(r->buf + r->size - 4) != crc(0, r->buf, r->size - 4))
+        return rd_fail(r, -EBADMSG, "checksum mismatch");
+    return 0;
+}
+
 static int decode_commit(struct rd *r, struct ckpt_commit *c)
 {
     const uint8_t *b = r->buf;
     uint32_t ntasks;
-    int rc = check_magic_version(r, CMT_MAGIC, "commit record");
+    int rc = check_record(r, CMT_MAGIC, "commit record", CMT_HDR_SIZE);
 
     if (rc < 0)
         return rc;
-    if (r->size < CMT_HDR_SIZE + 4)
-        return rd_fail(r, -EBADMSG, "truncated: %zu bytes", r->size);
-    if (get32(b + r->size - 4) != crc(0, b, r->size - 4))
-        return rd_fail(r, -EBADMSG, "checksum mismatch");
     ntasks = get32(b + 32);
     if (get32(b + 12) != CMT_HDR_SIZE || get32(b + 36) != CMT_TASK_SIZE ||
         ntasks > CMT_MAX_TASKS ||
@@ -1457,14 +1468,10 @@ static int decode_job(struct rd *r, struct ckpt_job *jr)
 {
     const uint8_t *b = r->buf;
     uint32_t plen;
-    int rc = check_magic_version(r, JOB_MAGIC, "job record");
+    int rc = check_record(r, JOB_MAGIC, "job record", JOB_HDR_SIZE);
 
     if (rc < 0)
         return rc;
-    if (r->size < JOB_HDR_SIZE + 4)
-        return rd_fail(r, -EBADMSG, "truncated: %zu bytes", r->size);
-    if (get32(b + r->size - 4) != crc(0, b, r->size - 4))
-        return rd_fail(r, -EBADMSG, "checksum mismatch");
     plen = get32(b + 52);
     if (get32(b + 12) != JOB_HDR_SIZE || plen >= sizeof jr->path ||
         r->size != JOB_HDR_SIZE + (size_t)plen + 4 || memchr(b + JOB_HDR_SIZE, '\0', plen))

@@ -60,6 +60,22 @@ run() {
     pvmvm_wait_idle 10 || true
 }
 
+# background NAME DIR: a job of pingpong in DIR, in the background (its pid in
+# $pid), held (jobtest_hold) until its first checkpoint is committed and
+# until `settle` lets it end; settle's status in $rc
+background() {
+    jobtest_hold "$work/hold"
+    "$ckpt_run" -v -i 0.2 -d "$2" "$work/pingpong" $ROUNDS >"$1.out" 2>"$1.err" &
+    pid=$!
+    jobtest_wait_for "$1.err" "checkpoint 1 committed" $pid
+}
+settle() {
+    jobtest_release
+    rc=0
+    wait $pid || rc=$?
+    pvmvm_wait_idle 10 || true
+}
+
 # stopped NAME DIR [ROUNDS]: a job whose ckpt-run dies right after committing
 # checkpoint 3 in DIR (as a crash would leave it), for --restart
 stopped() {
@@ -149,35 +165,23 @@ for s in "${scenarios[@]}"; do
         kill $victim 2>/dev/null || true
         wait $victim 2>/dev/null || true ;;
     two-jobs)
-        jobtest_hold "$work/hold"
-        "$ckpt_run" -v -i 0.2 -d "$work/ckpt.$s" "$work/pingpong" $ROUNDS >$s.out 2>$s.err &
-        first=$!
-        jobtest_wait_for $s.err "checkpoint 1 committed" $first || echo "# $s: no commit from the first job"
-        rc=0
-        timeout -k 5 60 "$ckpt_run" -v -i 0.2 -d "$work/ckpt.$s" "$work/pingpong" $ROUNDS >$s.2.out 2>$s.2.err || rc=$?
-        jobtest_release
-        rc1=0
-        wait $first || rc1=$?
-        pvmvm_wait_idle 10 || true
-        expect $s '((rc == 1))' "the second job exited $rc, not 1"
-        expect $s 'grep -q "in use by another job (ckpt-run pid $first)" $s.2.err' "no refusal naming pid $first"
+        background $s "$work/ckpt.$s" || echo "# $s: no commit from the first job"
+        rc2=0
+        timeout -k 5 60 "$ckpt_run" -v -i 0.2 -d "$work/ckpt.$s" "$work/pingpong" $ROUNDS >$s.2.out 2>$s.2.err || rc2=$?
+        settle
+        expect $s '((rc2 == 1))' "the second job exited $rc2, not 1"
+        expect $s 'grep -q "in use by another job (ckpt-run pid $pid)" $s.2.err' "no refusal naming pid $pid"
         expect $s '[[ ! -s $s.2.out ]]' "the second job ran"
-        expect $s '((rc1 == 0))' "the first job exited $rc1"
+        expect $s '((rc == 0))' "the first job exited $rc"
         expect $s 'cmp -s expected $s.out' "the first job's output differs from the plain run" ;;
     second-run)
         stopped $s.first "$work/ckpt.$s" $((ROUNDS * 2))
-        jobtest_hold "$work/hold"
-        "$ckpt_run" -v -i 0.2 -d "$work/ckpt.$s" "$work/pingpong" $ROUNDS >$s.out 2>$s.err &
-        pid=$!
-        if jobtest_wait_for $s.err "checkpoint 1 committed" $pid; then
+        if background $s "$work/ckpt.$s"; then
             v=$(jobtest_tasks "$work/" | awk "NR == 1")
             [[ -n $v ]] && kill -9 "$v"
             jobtest_wait_for $s.err "recovered from checkpoint\|from the beginning" $pid || true
         fi
-        jobtest_release
-        rc=0
-        wait $pid || rc=$?
-        pvmvm_wait_idle 10 || true
+        settle
         expect $s '((rc == 0))' "ckpt-run exited $rc"
         expect $s 'grep -q "held the checkpoints of an earlier job: moved to .*/job\.[0-9a-f]*" $s.err' "no word of the earlier job"
         expect $s 'ls -d ckpt.$s/job.*/epoch.3 >/dev/null 2>&1' "the earlier job's checkpoint 3 was not kept aside"
