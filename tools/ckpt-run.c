@@ -6,6 +6,7 @@
  * PVM with -n), asks for a checkpoint every interval, and when a task dies
  * rolls every task back to the last committed checkpoint.
  */
+#define _GNU_SOURCE     /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <pvm3.h>
 
@@ -201,6 +203,41 @@ static int start_pvm(const char *prog, int *started)
     return tid;
 }
 
+/* A private pvmd would outlive a ckpt-run that is SIGKILLed, and with it the
+ * job's stopped tasks.  A watcher in a session of its own holds the read end
+ * of a pipe whose write end only we hold (close-on-exec): when we end, however
+ * we end, it reads EOF and halts the pvmd through PVM's console.  At a normal
+ * end we stop the watcher first and halt the pvmd ourselves. */
+static pid_t start_watcher(void)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        fprintf(stderr, "ckpt-run: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int nul = open("/dev/null", O_WRONLY);
+        if (setsid() < 0 || dup2(p[0], 0) < 0 || nul < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
+            _exit(127);
+        execl("/bin/sh", "sh", "-c", "cat >/dev/null; echo halt | \"$PVM_ROOT/lib/pvm\"", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0)
+        fprintf(stderr, "ckpt-run: fork: %s\n", strerror(errno));
+    close(p[0]);        /* p[1] stays open, unused, for our whole life */
+    return pid;
+}
+
+static void stop_watcher(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    if (kill(-pid, SIGKILL) != 0)   /* its session: the shell and its cat */
+        fprintf(stderr, "ckpt-run: cannot stop pid %d: %s\n", (int)pid, strerror(errno));
+    waitpid(pid, NULL, 0);
+}
+
 /* The program we run must not inherit our connection to the pvmd: the pvmd
  * would not see us die while it lives, and the tasks would never learn that
  * their coordinator is gone. */
@@ -238,6 +275,7 @@ int main(int argc, char **argv)
     if (j.mytid < 0)
         return 1;
     keep_pvm_fds_private();
+    pid_t watcher = started ? start_watcher() : 0;     /* after: it must not hold our PVM socket */
     export_config(&j);
     double t0 = coord_now();
     int status = coord_start(&j) == 0 ? coord_loop(&j) : 1;
@@ -249,6 +287,7 @@ int main(int argc, char **argv)
     if (ftruncate(lockfd, 0) != 0)
         fprintf(stderr, "ckpt-run: cannot empty %s/%s: %s\n", j.o.dir, FOLDER_PIDFILE, strerror(errno));
     if (started) {
+        stop_watcher(watcher);
         signal(SIGTERM, SIG_IGN);   /* pvm_halt signals every task, us included */
         pvm_halt();
     } else {

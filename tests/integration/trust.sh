@@ -21,6 +21,8 @@
 #                    (of other arguments): they are moved aside, and a task
 #                    killed recovers from the new job's own checkpoint
 #   restart-missing  --restart on a path that does not exist: an error, nothing created
+#   killed           ckpt-run, running its own private pvmd, SIGKILLed: the pvmd is
+#                    halted, and ckpt-ctl finds no job in the folder
 #
 #   trust.sh [--ckpt-cc PATH] [--ckpt-run PATH] [--ckpt-ctl PATH] [SCENARIO...]
 set -euo pipefail
@@ -34,7 +36,7 @@ top=$(cd "$here/../.." && pwd)
 jobtest_options "$@"
 scenarios=("${JOBTEST_ARGS[@]}")
 ((${#scenarios[@]})) || scenarios=(foreign-folder planted-epoch replaced-image foreign-epoch
-    corrupt-commit pidfile-symlink stale-pid two-jobs second-run restart-missing)
+    corrupt-commit pidfile-symlink stale-pid two-jobs second-run restart-missing killed)
 
 jobtest_build trust "$here/progs/pingpong.c" 1 plain pingpong
 pvmvm_start --wd "$work"
@@ -194,6 +196,21 @@ for s in "${scenarios[@]}"; do
         expect $s '((rc == 1))' "--restart exited $rc, not 1"
         expect $s '[[ ! -e nope ]]' "--restart created $work/nope"
         expect $s 'grep -q "nope: No such file" $s.err' "no message" ;;
+    killed)
+        # a virtual machine of its own, which ckpt-run starts (and must halt)
+        own=$PVM_VMID.own
+        addr=$PVM_TMP/pvmd.$(id -u).$own
+        PVM_VMID=$own background $s "$work/ckpt.$s" || echo "# $s: no commit"
+        expect $s '[[ -e $addr ]]' "ckpt-run started no pvmd of its own"
+        kill -9 $pid
+        wait $pid 2>/dev/null || true
+        jobtest_release
+        for ((i = 0; i < 100; i++)); do [[ -e $addr ]] || break; sleep 0.05; done
+        expect $s '[[ ! -e $addr ]]' "the private pvmd outlived the SIGKILLed ckpt-run"
+        [[ ! -e $addr ]] || (echo halt | PVM_VMID=$own timeout -k 2 5 pvm) >/dev/null 2>&1 </dev/null || true
+        rc=0
+        "$ckpt_ctl" checkpoint "$work/ckpt.$s" 2>$s.ctl || rc=$?
+        expect $s '((rc == 1)) && grep -q "no running job" $s.ctl' "ckpt-ctl found a job" ;;
     *) echo "trust.sh: no scenario $s" >&2; exit 2 ;;
     esac
     jobtest_report $s $ok $s.err
