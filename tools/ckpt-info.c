@@ -113,6 +113,7 @@ static void print_image_text(const char *path, const struct ckpt_img *img)
     printf("%s\n", path);
     printf("  task     0x%08" PRIx32 "\n", (uint32_t)h->vtid);
     printf("  epoch    %" PRIu64 "\n", h->epoch);
+    printf("  job      %016" PRIx64 "\n", h->job);
     printf("  time     %s\n", tb);
     printf("  flags    %#" PRIx32 "%s\n", h->flags, h->flags & CKPT_IMG_F_EXITED ? " (exited)" : "");
     printf("  exe      %s, %" PRIu64 " bytes, hash %016" PRIx64 "\n", h->exe.name, h->exe.size,
@@ -148,9 +149,9 @@ static void print_image_json(const char *path, const struct ckpt_img *img, const
     char tb[64];
     time_str(h->time_ns, tb, sizeof tb);
     printf(", \"ok\": true, \"version\": %d, \"state_version\": %ld, \"header\": {\"vtid\": %" PRId32
-           ", \"epoch\": %" PRIu64 ", \"time_ns\": %" PRIu64 ", \"time\": \"%s\", \"flags\": %" PRIu32
-           ", \"exe\": {\"name\": ",
-           CKPT_IMG_VERSION, state_version(img), h->vtid, h->epoch, h->time_ns, tb, h->flags);
+           ", \"epoch\": %" PRIu64 ", \"job\": \"%016" PRIx64 "\", \"time_ns\": %" PRIu64
+           ", \"time\": \"%s\", \"flags\": %" PRIu32 ", \"exe\": {\"name\": ",
+           CKPT_IMG_VERSION, state_version(img), h->vtid, h->epoch, h->job, h->time_ns, tb, h->flags);
     json_str(h->exe.name);
     printf(", \"size\": %" PRIu64 ", \"hash\": \"%016" PRIx64 "\"}}, \"sections\": [",
            h->exe.size, h->exe.hash);
@@ -357,8 +358,8 @@ static void print_epoch(const struct opts *o, const struct ckpt_commit *c, int f
 
     time_str(c->time_ns, tb, sizeof tb);
     if (o->json) {
-        printf("%s\n  {\"epoch\": %" PRIu64 ", \"time_ns\": %" PRIu64 ", \"time\": \"%s\", \"tasks\": [",
-               first ? "" : ",", c->epoch, c->time_ns, tb);
+        printf("%s\n  {\"epoch\": %" PRIu64 ", \"job\": \"%016" PRIx64 "\", \"time_ns\": %" PRIu64
+               ", \"time\": \"%s\", \"tasks\": [", first ? "" : ",", c->epoch, c->job, c->time_ns, tb);
         for (uint32_t i = 0; i < c->ntasks; i++) {
             const struct ckpt_commit_task *t = &c->tasks[i];
             printf("%s\n    {\"vtid\": %" PRId32 ", \"flags\": %" PRIu32 ", \"raw_bytes\": %" PRIu64
@@ -370,8 +371,8 @@ static void print_epoch(const struct opts *o, const struct ckpt_commit *c, int f
         printf("]}");
         return;
     }
-    printf("epoch %" PRIu64 "  committed %s  %" PRIu32 " task%s\n", c->epoch, tb, c->ntasks,
-           c->ntasks == 1 ? "" : "s");
+    printf("epoch %" PRIu64 "  committed %s  %" PRIu32 " task%s  job %016" PRIx64 "\n", c->epoch, tb,
+           c->ntasks, c->ntasks == 1 ? "" : "s", c->job);
     printf("  %-10s %-6s %14s %14s %6s %12s %8s\n", "task", "flags", "raw", "stored", "ratio",
            "log", "write ms");
     for (uint32_t i = 0; i < c->ntasks; i++) {

@@ -37,9 +37,9 @@ has "0x00040002"; has "epoch.3: not committed: no commit record"
 
 IMG=$D/epoch.2/task.00040001.img
 expect 0 "$INFO" "$IMG"
-has "task     0x00040001"; has "epoch    2"; has "global  grid"; has " 2097152 "; has "log     log"
+has "task     0x00040001"; has "epoch    2"; has "job      0000000000000000"; has "global  grid"; has " 2097152 "; has "log     log"
 
-expect 0 "$INFO" --json "$IMG";               json_ok; has '"type_name": "global"'
+expect 0 "$INFO" --json "$IMG";               json_ok; has '"type_name": "global"'; has '"job": "0000000000000000"'
 expect 0 "$INFO" --json "$D";                 json_ok; has '"uncommitted"'
 expect 0 "$INFO" --verify "$D";               has "every image of every committed epoch verified"
 expect 0 "$INFO" --verify --json "$D";        json_ok; has '"ok": true'
