@@ -66,7 +66,9 @@ static int move_entries(int dfd, const char *aside)
     while (!rc && (errno = 0, e = readdir(d)))
         if (job_entry(e->d_name) && renameat(dfd, e->d_name, afd, e->d_name) != 0)
             rc = -errno;
-    if (afd >= 0 && (fsync(afd) != 0 || close(afd) != 0) && !rc)
+    if (afd >= 0 && fsync(afd) != 0 && !rc)
+        rc = -errno;
+    if (afd >= 0 && close(afd) != 0 && !rc)
         rc = -errno;
     if (!rc && fsync(dfd) != 0 && errno != EINVAL)
         rc = -errno;
@@ -89,14 +91,14 @@ static int set_aside(struct job *j, int dfd)
         snprintf(aside, sizeof aside, "job.unknown.%lld", (long long)time(NULL));
     int rc = move_entries(dfd, aside);
     if (rc) {
-        fprintf(stderr, "ckpt-run: %s holds checkpoints of an earlier job and they cannot be moved "
-                "aside into %s: %s; resume that job with ckpt-run --restart %s, or give this job "
-                "another folder (--dir)\n", j->o.dir, aside, strerror(-rc), j->o.dir);
+        say("%s holds checkpoints of an earlier job and they cannot be moved aside into %s: %s; "
+            "resume that job with ckpt-run --restart %s, or give this job another folder (--dir)",
+            j->o.dir, aside, strerror(-rc), j->o.dir);
         return -1;
     }
-    fprintf(stderr, "ckpt-run: %s held the checkpoints of an earlier job: moved to %s/%s "
-            "(ckpt-run --restart %s/%s resumes that job; remove it when done)\n",
-            j->o.dir, j->o.dir, aside, j->o.dir, aside);
+    say("%s held the checkpoints of an earlier job: moved to %s/%s "
+        "(ckpt-run --restart %s/%s resumes that job; remove it when done)",
+        j->o.dir, j->o.dir, aside, j->o.dir, aside);
     return 0;
 }
 
@@ -109,7 +111,7 @@ static int fresh(struct job *j, int dfd)
     memset(r, 0, sizeof *r);
     while (r->id == 0)
         if (getrandom(&r->id, sizeof r->id, 0) != (ssize_t)sizeof r->id) {
-            perror("ckpt-run: getrandom");
+            say("getrandom: %s", strerror(errno));
             return -1;
         }
     clock_gettime(CLOCK_REALTIME, &now);
@@ -120,7 +122,7 @@ static int fresh(struct job *j, int dfd)
     if (!err)
         err = ckpt_job_write(j->o.dir, r);
     if (err) {
-        fprintf(stderr, "ckpt-run: cannot record the job in %s: %s\n", j->o.dir, strerror(-err));
+        say("cannot record the job in %s: %s", j->o.dir, strerror(-err));
         return -1;
     }
     return 0;
@@ -137,14 +139,14 @@ static int restarting(struct job *j)
     char err[1024];
     struct ckpt_exe_id now;
     if (ckpt_job_read(j->o.dir, &j->rec, err, sizeof err) != 0) {
-        fprintf(stderr, "ckpt-run: %s: no job to restart: %s\n", j->o.dir, err);
+        say("%s: no job to restart: %s", j->o.dir, err);
         return -1;
     }
     int rc = ckpt_exe_id_of(j->rec.path, &now);
     if (rc || !same_exe(&now, &j->rec.exe)) {
-        fprintf(stderr, "ckpt-run: refusing to restart %s: %s%s\n", j->rec.path,
-                rc ? strerror(-rc) : "it is not the executable the job ran (its size or contents changed)",
-                rc ? "" : "; rebuild nothing between a job and its restart, or start the job afresh");
+        say("refusing to restart %s: %s%s", j->rec.path,
+            rc ? strerror(-rc) : "it is not the executable the job ran (its size or contents changed)",
+            rc ? "" : "; rebuild nothing between a job and its restart, or start the job afresh");
         return -1;
     }
     return 0;
@@ -180,16 +182,18 @@ int jobrec_restart_argv(const struct job *j, struct task *t, const char *path, c
     struct ckpt_exe_id now;
     if (ckpt_img_load_bound(path, j->rec.id, NULL, &img, err, errlen) != 0)
         return -1;
-    int rc = take_argv(img, t);
-    if (rc)
-        snprintf(err, errlen, "its image has no command line");
+    int rc = -1;
     /* The program ckpt-run runs itself is the one the user started; what it
      * spawned must still be the executable that wrote its image. */
+    if (take_argv(img, t) != 0)
+        snprintf(err, errlen, "its image has no command line");
     else if (t->root && strcmp(t->argv[0], j->rec.path) != 0)
-        rc = -1, snprintf(err, errlen, "its image names %s, but the job's program is %s",
-                          t->argv[0], j->rec.path);
+        snprintf(err, errlen, "its image names %s, but the job's program is %s", t->argv[0],
+                 j->rec.path);
     else if (ckpt_exe_id_of(t->argv[0], &now) != 0 || !same_exe(&now, &ckpt_img_header(img)->exe))
-        rc = -1, snprintf(err, errlen, "%s is not the executable that wrote its image", t->argv[0]);
+        snprintf(err, errlen, "%s is not the executable that wrote its image", t->argv[0]);
+    else
+        rc = 0;
     ckpt_img_free(img);
     return rc;
 }
