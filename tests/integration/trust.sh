@@ -9,6 +9,10 @@
 #                    --restart refuses checkpoint 3, resumes from 2, same output
 #   foreign-epoch    the root's image of checkpoint 3 replaced by its image of
 #                    checkpoint 2: the same
+#   rebuilt          the program changed after the job stopped: --restart refuses
+#                    to run it, and runs nothing
+#   rebuilt          the program changed after the job stopped: --restart refuses
+#                    to run it, and runs nothing
 #   corrupt-commit   checkpoint 3's commit record damaged: --restart says so and
 #                    resumes from checkpoint 2
 #   pidfile-symlink  ckpt-run.pid a symlink to a file elsewhere: refused, the file
@@ -36,7 +40,7 @@ top=$(cd "$here/../.." && pwd)
 jobtest_options "$@"
 scenarios=("${JOBTEST_ARGS[@]}")
 ((${#scenarios[@]})) || scenarios=(foreign-folder planted-epoch replaced-image foreign-epoch
-    corrupt-commit pidfile-symlink stale-pid two-jobs second-run restart-missing killed)
+    rebuilt corrupt-commit pidfile-symlink stale-pid two-jobs second-run restart-missing killed)
 
 jobtest_build trust "$here/progs/pingpong.c" 1 plain pingpong
 pvmvm_start --wd "$work"
@@ -137,6 +141,15 @@ for s in "${scenarios[@]}"; do
         expect $s 'grep -q "checkpoint 3 refused: .*an image of epoch 2" $s.err' "checkpoint 2's image was taken for 3's"
         expect $s 'grep -q "restarted the job from checkpoint 2" $s.err' "did not resume from checkpoint 2"
         expect $s 'cmp -s expected $s.out' "output differs from the plain run" ;;
+    rebuilt)
+        cp pingpong app.$s
+        CKPT_FAULT=coord-die-after-commit:3 run $s -i 0.2 -d "$work/ckpt.$s" "$work/app.$s" $ROUNDS
+        echo >>app.$s       # still runs, but is no longer what the job ran
+        size=$(stat -c %s $s.out)
+        restart $s "$work/ckpt.$s"
+        expect $s '((rc == 1))' "--restart exited $rc, not 1"
+        expect $s 'grep -q "refusing to restart .*app.$s: it is not the executable the job ran" $s.err' "no refusal"
+        expect $s '(($(stat -c %s $s.out) == size))' "the changed program ran" ;;
     corrupt-commit)
         stopped $s "$work/ckpt.$s"
         printf 'X' | dd of=ckpt.$s/epoch.3/commit bs=1 seek=20 conv=notrunc 2>/dev/null
