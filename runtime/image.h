@@ -5,6 +5,10 @@
  *
  *   CKPT_DIR/epoch.<k>/task.<vtid as 8 hex digits>.img   one per task
  *   CKPT_DIR/epoch.<k>/commit                            written last, atomically
+ *   CKPT_DIR/exited/task.<vtid>.img                      final images (ckpt_final_path)
+ *   CKPT_DIR/job                                         the job record (ckpt_job_write)
+ *   CKPT_DIR/ckpt-run.pid                                ckpt-run's lock (tools/folder.h)
+ *   CKPT_DIR/job.<id>/                                   an earlier job's, moved aside
  *
  * An epoch folder without a valid commit record is not a checkpoint (it is a
  * tentative one in progress, or an aborted one) and is never restored.
