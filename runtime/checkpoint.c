@@ -79,7 +79,8 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flag
     char path[4096];
     struct ckpt_imgw *w = NULL;
     struct ckpt_img_header hdr = {
-        .exe = rt->exe, .vtid = rt->myvtid, .flags = flags, .epoch = epoch, .time_ns = realtime_ns()};
+        .exe = rt->exe, .vtid = rt->myvtid, .flags = flags, .epoch = epoch, .time_ns = realtime_ns(),
+        .job = rt->job};
     int err = flags & CKPT_IMG_F_EXITED ? ckpt_final_path(path, sizeof path, rt->dir, rt->myvtid)
                                         : make_dirs(epoch, path, sizeof path);
     if (!err)
@@ -298,7 +299,8 @@ static __attribute__((noreturn)) void stop_here(void)
                                  .raw_bytes = result->totals.raw_bytes,
                                  .stored_bytes = result->totals.stored_bytes,
                                  .log_bytes = result->totals.log_bytes};
-    struct ckpt_commit c = {.epoch = epoch, .time_ns = realtime_ns(), .ntasks = 1, .tasks = &t};
+    struct ckpt_commit c = {.epoch = epoch, .time_ns = realtime_ns(), .ntasks = 1, .tasks = &t,
+                            .job = rt->job};
     int err = ckpt_epoch_dir(edir, sizeof edir, rt->dir, epoch);
     if (!err)
         err = ckpt_commit_write(edir, &c);

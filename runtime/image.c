@@ -10,7 +10,7 @@
  *     0 magic[8]  8 u32 version  12 u32 header size  16 u64 file length
  *    24 u32 nsections  28 u32 flags  32 i32 vtid  36 u32 reserved
  *    40 u64 epoch  48 u64 time_ns  56 u64 exe size  64 u64 exe hash
- *    72 char exe name[64]  136 u32 reserved  140 u32 crc32 of bytes 0..139
+ *    72 char exe name[64]  136 u64 job id  144 u32 reserved  148 u32 crc32 of bytes 0..147
  *   then nsections sections, each
  *     0 "SECT"  4 u32 type  8 u32 elem  12 u32 name length  16 u64 raw length
  *    24 u32 chunk size  28 u32 crc32 of the raw data  32 u32 reserved
@@ -22,10 +22,16 @@
  *
  * Commit record  ("CKPT-CMT"), file `commit` of an epoch folder:
  *     0 magic[8]  8 u32 version  12 u32 header size  16 u64 epoch
- *    24 u64 time_ns  32 u32 ntasks  36 u32 task record size
- *    40 ntasks records of CMT_TASK_SIZE bytes:
+ *    24 u64 time_ns  32 u32 ntasks  36 u32 task record size  40 u64 job id
+ *    48 ntasks records of CMT_TASK_SIZE bytes:
  *       0 i32 vtid  4 u32 flags  8 u64 raw  16 u64 stored  24 u64 log
  *      32 u32 write_ms  36 u32 reserved
+ *     then u32 crc32 of every byte before it.
+ *
+ * Job record  ("CKPT-JOB"), file `job` of a checkpoint folder:
+ *     0 magic[8]  8 u32 version  12 u32 header size  16 u64 job id
+ *    24 u64 time_ns  32 u64 exe size  40 u64 exe hash  48 u32 ntasks
+ *    52 u32 path length  56 char exe name[64]  120 path bytes (no NUL)
  *     then u32 crc32 of every byte before it.
  *
  * The writer runs in a fork()ed child of a PVM task: it uses raw write(2), no
@@ -51,14 +57,16 @@
 
 static const char IMG_MAGIC[8] = { 'C', 'K', 'P', 'T', '-', 'I', 'M', 'G' };
 static const char CMT_MAGIC[8] = { 'C', 'K', 'P', 'T', '-', 'C', 'M', 'T' };
+static const char JOB_MAGIC[8] = { 'C', 'K', 'P', 'T', '-', 'J', 'O', 'B' };
 static const char SEC_MAGIC[4] = { 'S', 'E', 'C', 'T' };
 
-#define IMG_HDR_SIZE 144u
-#define IMG_HDR_CRC_OFF 140u
+#define IMG_HDR_SIZE 152u
+#define IMG_HDR_CRC_OFF 148u
 #define SEC_HDR_SIZE 40u
 #define CHUNK_HDR_SIZE 16u
-#define CMT_HDR_SIZE 40u
+#define CMT_HDR_SIZE 48u
 #define CMT_TASK_SIZE 40u
+#define JOB_HDR_SIZE 120u
 
 #define CHUNK_DEFLATE 1u   /* stored bytes are a zlib stream */
 #define CHUNK_SHUFFLED 2u  /* inflated bytes are shuffled by the section's elem */
@@ -454,6 +462,7 @@ static void encode_header(uint8_t *b, const struct ckpt_img_header *h, uint32_t 
     put64(b + 64, h->exe.hash);
     memcpy(b + 72, h->exe.name, sizeof h->exe.name);
     b[72 + sizeof h->exe.name - 1] = '\0';
+    put64(b + 136, h->job);
     put32(b + IMG_HDR_CRC_OFF, crc(0, b, IMG_HDR_CRC_OFF));
 }
 
@@ -812,7 +821,9 @@ static int load_file(struct rd *r, const char *path, uint64_t max, uint8_t **out
 {
     struct stat st;
     uint8_t *buf = NULL;
-    int rc, fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* A checkpoint folder's files are never symlinks: one planted there is
+     * not followed to a file elsewhere. */
+    int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
     *out = NULL;
     if (fd < 0) {
@@ -880,6 +891,7 @@ static int parse_header(struct rd *r, const struct ckpt_exe_id *expect,
     h->exe.hash = get64(b + 64);
     memcpy(h->exe.name, b + 72, sizeof h->exe.name);
     h->exe.name[sizeof h->exe.name - 1] = '\0';
+    h->job = get64(b + 136);
     if (*nsections > (r->size - IMG_HDR_SIZE) / SEC_HDR_SIZE)
         return rd_fail(r, -EBADMSG, "%" PRIu32 " sections cannot fit in %zu bytes",
                        *nsections, r->size);
@@ -1134,9 +1146,129 @@ const struct ckpt_img_section *ckpt_img_section(const struct ckpt_img *img, size
     return i < img->n ? &img->secs[i] : NULL;
 }
 
+int ckpt_img_peek(const char *path, struct ckpt_img_header *h, uint64_t *len,
+                  char *err, size_t errlen)
+{
+    struct rd r = { .fname = base_of(path), .err = err, .errlen = errlen };
+    uint8_t b[IMG_HDR_SIZE] = { 0 };
+    uint32_t nsections;
+    struct stat st;
+    ssize_t k;
+    int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (fd < 0) {
+        rc = -errno;
+        return rd_fail(&r, rc, "cannot open: %s", strerror(-rc));
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        rc = rd_fail(&r, -EINVAL, "not a regular file");
+        goto out;
+    }
+    do
+        k = pread(fd, b, sizeof b, 0);
+    while (k < 0 && errno == EINTR);
+    if (k < 0) {
+        rc = -errno;
+        rd_fail(&r, rc, "cannot read: %s", strerror(-rc));
+        goto out;
+    }
+    /* Only the header is in b; parse_header reads nothing past it. */
+    r.buf = b;
+    r.size = (size_t)st.st_size;
+    rc = parse_header(&r, NULL, h, &nsections);
+    *len = (uint64_t)st.st_size;
+out:
+    close(fd);
+    return rc;
+}
+
+int ckpt_img_bound(const struct ckpt_img_header *h, uint64_t stored_len, uint64_t job,
+                   const struct ckpt_commit *c, const struct ckpt_commit_task *ct,
+                   char *err, size_t errlen)
+{
+    char fname[64];
+    struct rd r = { .fname = fname, .err = err, .errlen = errlen };
+    uint32_t exited = ct->flags & CKPT_IMG_F_EXITED;
+
+    snprintf(fname, sizeof fname, "epoch.%" PRIu64 "/task.%08" PRIx32 ".img", c->epoch,
+             (uint32_t)ct->vtid);
+    if (job && c->job != job)
+        return rd_fail(&r, -ESTALE, "checkpoint %" PRIu64 " was committed by job %016" PRIx64
+                       ", not by this job (%016" PRIx64 ")", c->epoch, c->job, job);
+    if (h->job != c->job)
+        return rd_fail(&r, -ESTALE, "written by job %016" PRIx64 ", but checkpoint %" PRIu64
+                       " is job %016" PRIx64 "'s", h->job, c->epoch, c->job);
+    if (h->vtid != ct->vtid)
+        return rd_fail(&r, -ESTALE, "the image of task 0x%08" PRIx32 ", not of this one",
+                       (uint32_t)h->vtid);
+    if ((h->flags & CKPT_IMG_F_EXITED) != exited ||
+        (exited ? h->epoch > c->epoch : h->epoch != c->epoch))
+        return rd_fail(&r, -ESTALE, "an image of epoch %" PRIu64 "%s, not of checkpoint %" PRIu64,
+                       h->epoch, h->flags & CKPT_IMG_F_EXITED ? " (final)" : "", c->epoch);
+    if (stored_len != ct->stored_bytes)
+        return rd_fail(&r, -ESTALE, "%" PRIu64 " bytes, the commit record says %" PRIu64,
+                       stored_len, ct->stored_bytes);
+    return 0;
+}
+
+/* The entry of task vtid in c, or NULL. */
+static const struct ckpt_commit_task *commit_task(const struct ckpt_commit *c, int32_t vtid)
+{
+    for (uint32_t i = 0; i < c->ntasks; i++)
+        if (c->tasks[i].vtid == vtid)
+            return &c->tasks[i];
+    return NULL;
+}
+
+int ckpt_img_load_bound(const char *path, uint64_t job, const struct ckpt_exe_id *expect,
+                        struct ckpt_img **imgp, char *err, size_t errlen)
+{
+    char edir[4096];
+    struct ckpt_commit c;
+    const struct ckpt_commit_task *ct;
+    struct ckpt_img *img;
+    uint64_t stored = IMG_HDR_SIZE, raw = 0;
+    int rc = dir_of(edir, sizeof edir, path);
+
+    *imgp = NULL;
+    if (rc == 0)
+        rc = ckpt_commit_read(edir, &c, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = ckpt_img_load(path, expect, &img, err, errlen);
+    if (rc < 0)
+        goto out;
+    for (size_t i = 0; i < img->n; i++) {
+        stored += img->secs[i].stored_len;
+        raw += img->secs[i].len;
+    }
+    ct = commit_task(&c, img->hdr.vtid);
+    if (!ct) {
+        struct rd r = { .fname = base_of(path), .err = err, .errlen = errlen };
+        rc = rd_fail(&r, -ESTALE, "task 0x%08" PRIx32 " is not in checkpoint %" PRIu64,
+                     (uint32_t)img->hdr.vtid, c.epoch);
+    } else {
+        rc = ckpt_img_bound(&img->hdr, stored, job, &c, ct, err, errlen);
+    }
+    if (rc == 0 && raw != ct->raw_bytes) {
+        struct rd r = { .fname = base_of(path), .err = err, .errlen = errlen };
+        rc = rd_fail(&r, -ESTALE, "%" PRIu64 " raw bytes, the commit record says %" PRIu64, raw,
+                     ct->raw_bytes);
+    }
+    if (rc < 0)
+        ckpt_img_free(img);
+    else
+        *imgp = img;
+out:
+    ckpt_commit_free(&c);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- commit */
 
-static int commit_path(char *buf, size_t len, const char *epoch_dir, const char *leaf)
+static int join_path(char *buf, size_t len, const char *epoch_dir, const char *leaf)
 {
     int n = snprintf(buf, len, "%s/%s", epoch_dir, leaf);
 
@@ -1159,6 +1291,7 @@ static uint8_t *encode_commit(const struct ckpt_commit *c, size_t *len)
     put64(b + 24, c->time_ns);
     put32(b + 32, c->ntasks);
     put32(b + 36, CMT_TASK_SIZE);
+    put64(b + 40, c->job);
     for (uint32_t i = 0; i < c->ntasks; i++) {
         const struct ckpt_commit_task *k = &c->tasks[i];
         t = b + CMT_HDR_SIZE + (size_t)i * CMT_TASK_SIZE;
@@ -1183,9 +1316,9 @@ int ckpt_commit_write(const char *epoch_dir, const struct ckpt_commit *c)
 
     if (c->ntasks > CMT_MAX_TASKS || (c->ntasks && !c->tasks))
         return -EINVAL;
-    rc = commit_path(path, sizeof path, epoch_dir, "commit");
+    rc = join_path(path, sizeof path, epoch_dir, "commit");
     if (rc == 0)
-        rc = commit_path(tmp, sizeof tmp, epoch_dir, "commit.tmp");
+        rc = join_path(tmp, sizeof tmp, epoch_dir, "commit.tmp");
     if (rc < 0)
         return rc;
     buf = encode_commit(c, &len);
@@ -1212,18 +1345,29 @@ out:
     return rc;
 }
 
+/* A record ending in the crc32 of every byte before it (commit, job): its
+ * magic, version, header and checksum. */
+static int check_record(struct rd *r, const char magic[8], const char *what, size_t hdr_size)
+{
+    int rc = check_magic_version(r, magic, what);
+
+    if (rc < 0)
+        return rc;
+    if (r->size < hdr_size + 4)
+        return rd_fail(r, -EBADMSG, "truncated: %zu bytes", r->size);
+    if (get32(r->buf + r->size - 4) != crc(0, r->buf, r->size - 4))
+        return rd_fail(r, -EBADMSG, "checksum mismatch");
+    return 0;
+}
+
 static int decode_commit(struct rd *r, struct ckpt_commit *c)
 {
     const uint8_t *b = r->buf;
     uint32_t ntasks;
-    int rc = check_magic_version(r, CMT_MAGIC, "commit record");
+    int rc = check_record(r, CMT_MAGIC, "commit record", CMT_HDR_SIZE);
 
     if (rc < 0)
         return rc;
-    if (r->size < CMT_HDR_SIZE + 4)
-        return rd_fail(r, -EBADMSG, "truncated: %zu bytes", r->size);
-    if (get32(b + r->size - 4) != crc(0, b, r->size - 4))
-        return rd_fail(r, -EBADMSG, "checksum mismatch");
     ntasks = get32(b + 32);
     if (get32(b + 12) != CMT_HDR_SIZE || get32(b + 36) != CMT_TASK_SIZE ||
         ntasks > CMT_MAX_TASKS ||
@@ -1232,6 +1376,7 @@ static int decode_commit(struct rd *r, struct ckpt_commit *c)
                        ntasks, r->size);
     c->epoch = get64(b + 16);
     c->time_ns = get64(b + 24);
+    c->job = get64(b + 40);
     c->tasks = calloc(ntasks ? ntasks : 1, sizeof *c->tasks);
     if (!c->tasks)
         return rd_fail(r, -ENOMEM, "out of memory");
@@ -1260,7 +1405,7 @@ int ckpt_commit_read(const char *epoch_dir, struct ckpt_commit *c, char *err, si
     if (err && errlen)
         err[0] = '\0';
     snprintf(fname, sizeof fname, "%s/commit", base_of(epoch_dir));
-    rc = commit_path(path, sizeof path, epoch_dir, "commit");
+    rc = join_path(path, sizeof path, epoch_dir, "commit");
     if (rc < 0)
         return rd_fail(&r, rc, "path too long");
     rc = load_file(&r, path, CMT_HDR_SIZE + (uint64_t)CMT_MAX_TASKS * CMT_TASK_SIZE + 4, &buf);
@@ -1276,6 +1421,90 @@ void ckpt_commit_free(struct ckpt_commit *c)
 {
     free(c->tasks);
     memset(c, 0, sizeof *c);
+}
+
+/* ---------------------------------------------------------------- job */
+
+int ckpt_job_write(const char *dir, const struct ckpt_job *jr)
+{
+    char path[4200], tmp[4200];
+    size_t plen = strlen(jr->path), n = JOB_HDR_SIZE + plen + 4;
+    uint8_t *b;
+    int fd, rc = join_path(path, sizeof path, dir, "job");
+
+    if (rc == 0)
+        rc = join_path(tmp, sizeof tmp, dir, "job.tmp");
+    if (rc < 0)
+        return rc;
+    b = calloc(1, n);
+    if (!b)
+        return -ENOMEM;
+    memcpy(b, JOB_MAGIC, 8);
+    put32(b + 8, CKPT_IMG_VERSION);
+    put32(b + 12, JOB_HDR_SIZE);
+    put64(b + 16, jr->id);
+    put64(b + 24, jr->time_ns);
+    put64(b + 32, jr->exe.size);
+    put64(b + 40, jr->exe.hash);
+    put32(b + 48, jr->ntasks);
+    put32(b + 52, (uint32_t)plen);
+    memcpy(b + 56, jr->exe.name, sizeof jr->exe.name);
+    b[56 + sizeof jr->exe.name - 1] = '\0';
+    memcpy(b + JOB_HDR_SIZE, jr->path, plen);
+    put32(b + n - 4, crc(0, b, n - 4));
+    fd = open_tmp(tmp);
+    rc = fd < 0 ? fd : write_all(fd, b, n);
+    if (fd >= 0 && rc < 0)
+        close(fd);
+    if (rc == 0)
+        rc = commit_file(fd, tmp, path);
+    if (rc < 0)
+        unlink(tmp);
+    free(b);
+    return rc;
+}
+
+static int decode_job(struct rd *r, struct ckpt_job *jr)
+{
+    const uint8_t *b = r->buf;
+    uint32_t plen;
+    int rc = check_record(r, JOB_MAGIC, "job record", JOB_HDR_SIZE);
+
+    if (rc < 0)
+        return rc;
+    plen = get32(b + 52);
+    if (get32(b + 12) != JOB_HDR_SIZE || plen >= sizeof jr->path ||
+        r->size != JOB_HDR_SIZE + (size_t)plen + 4 || memchr(b + JOB_HDR_SIZE, '\0', plen))
+        return rd_fail(r, -EBADMSG, "inconsistent lengths (a %" PRIu32 "-byte path in %zu bytes)",
+                       plen, r->size);
+    memset(jr, 0, sizeof *jr);
+    jr->id = get64(b + 16);
+    jr->time_ns = get64(b + 24);
+    jr->exe.size = get64(b + 32);
+    jr->exe.hash = get64(b + 40);
+    jr->ntasks = get32(b + 48);
+    memcpy(jr->exe.name, b + 56, sizeof jr->exe.name);
+    jr->exe.name[sizeof jr->exe.name - 1] = '\0';
+    memcpy(jr->path, b + JOB_HDR_SIZE, plen);
+    return 0;
+}
+
+int ckpt_job_read(const char *dir, struct ckpt_job *jr, char *err, size_t errlen)
+{
+    char path[4200];
+    struct rd r = { .fname = "job", .err = err, .errlen = errlen };
+    uint8_t *buf = NULL;
+    int rc = join_path(path, sizeof path, dir, "job");
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (rc < 0)
+        return rd_fail(&r, rc, "path too long");
+    rc = load_file(&r, path, JOB_HDR_SIZE + sizeof jr->path + 4, &buf);
+    if (rc == 0)
+        rc = decode_job(&r, jr);
+    free(buf);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- listing */
@@ -1363,6 +1592,35 @@ out:
     return rc;
 }
 
+int ckpt_bad_commits(const char *dir, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char edir[4096], why[1024];
+    struct ckpt_commit c;
+    uint64_t k;
+    int n = 0, rc;
+
+    if (!d)
+        return -errno;
+    while ((e = readdir(d)) != NULL) {
+        if (parse_epoch_name(e->d_name, &k) < 0 || ckpt_epoch_dir(edir, sizeof edir, dir, k) < 0)
+            continue;
+        rc = ckpt_commit_read(edir, &c, why, sizeof why);
+        if (rc == -ENOENT)
+            continue;       /* a checkpoint in progress, or aborted */
+        if (rc == 0 && c.epoch != k)
+            snprintf(why, sizeof why, "%s/commit: names epoch %" PRIu64, e->d_name, c.epoch);
+        if (rc < 0 || c.epoch != k) {
+            if (n++ == 0 && err && errlen)
+                snprintf(err, errlen, "%s", why);
+        }
+        ckpt_commit_free(&c);
+    }
+    closedir(d);
+    return n;
+}
+
 /* ---------------------------------------------------------------- removal */
 
 /* Names ckpt puts in an epoch folder; nothing else is ever removed. */
@@ -1403,7 +1661,7 @@ int ckpt_epoch_remove(const char *dir, uint64_t epoch)
     int rc = ckpt_epoch_dir(edir, sizeof edir, dir, epoch);
 
     if (rc == 0)
-        rc = commit_path(path, sizeof path, edir, "commit");
+        rc = join_path(path, sizeof path, edir, "commit");
     if (rc < 0)
         return rc;
     /* The commit record goes first and durably: a crash from here on leaves an

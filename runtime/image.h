@@ -5,6 +5,10 @@
  *
  *   CKPT_DIR/epoch.<k>/task.<vtid as 8 hex digits>.img   one per task
  *   CKPT_DIR/epoch.<k>/commit                            written last, atomically
+ *   CKPT_DIR/exited/task.<vtid>.img                      final images (ckpt_final_path)
+ *   CKPT_DIR/job                                         the job record (ckpt_job_write)
+ *   CKPT_DIR/ckpt-run.pid                                ckpt-run's lock (tools/folder.h)
+ *   CKPT_DIR/job.<id>/                                   an earlier job's, moved aside
  *
  * An epoch folder without a valid commit record is not a checkpoint (it is a
  * tentative one in progress, or an aborted one) and is never restored.
@@ -25,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CKPT_IMG_VERSION 1
+#define CKPT_IMG_VERSION 2   /* 2: job ids in images and commit records, job records */
 
 /* Which executable an image belongs to: restoring into another one is refused. */
 struct ckpt_exe_id {
@@ -43,6 +47,7 @@ struct ckpt_img_header {
     uint32_t flags;        /* CKPT_IMG_F_* */
     uint64_t epoch;
     uint64_t time_ns;      /* CLOCK_REALTIME when the checkpoint was taken */
+    uint64_t job;          /* the job that wrote it (ckpt-run's random job id) */
 };
 #define CKPT_IMG_F_EXITED 1u  /* final image of a task that called pvm_exit */
 
@@ -118,10 +123,47 @@ struct ckpt_commit {
     uint64_t time_ns;
     uint32_t ntasks;
     struct ckpt_commit_task *tasks;
+    uint64_t job;            /* the job whose checkpoint it is */
 };
 int ckpt_commit_write(const char *epoch_dir, const struct ckpt_commit *c);
 int ckpt_commit_read(const char *epoch_dir, struct ckpt_commit *c, char *err, size_t errlen);
 void ckpt_commit_free(struct ckpt_commit *c);
+
+/* Whether the image of task ct, header h, file of stored_len bytes, belongs
+ * to commit c of job `job`: the one check restore, ckpt-run and ckpt-info
+ * share.  An image of another job, another epoch (a final image excepted:
+ * it is carried from its own), another task, or other sizes is refused with
+ * -ESTALE and a message in err. */
+int ckpt_img_bound(const struct ckpt_img_header *h, uint64_t stored_len, uint64_t job,
+                   const struct ckpt_commit *c, const struct ckpt_commit_task *ct,
+                   char *err, size_t errlen);
+/* Loads image `path` (dir/epoch.<k>/task.<vtid>.img) and checks it against
+ * its epoch's commit record with ckpt_img_bound, before the caller sees any
+ * of it.  job 0: the commit record's own job. */
+int ckpt_img_load_bound(const char *path, uint64_t job, const struct ckpt_exe_id *expect,
+                        struct ckpt_img **img, char *err, size_t errlen);
+/* Only the header of image path (its checksum verified) and the file length:
+ * what ckpt-run checks before it starts a task from an image. */
+int ckpt_img_peek(const char *path, struct ckpt_img_header *h, uint64_t *len,
+                  char *err, size_t errlen);
+
+/* Job record (file `job` of a checkpoint folder), written by ckpt-run when a
+ * job starts: which job the folder's checkpoints belong to and what the user
+ * ran.  On --restart it names the program to run, checked against the
+ * executable now at that path. */
+struct ckpt_job {
+    uint64_t id;             /* random, never 0 */
+    uint64_t time_ns;        /* CLOCK_REALTIME when the job started */
+    uint32_t ntasks;         /* ckpt-run -n, 0 when the program ran directly */
+    struct ckpt_exe_id exe;  /* the program's identity when the job started */
+    char path[4096];         /* the program's absolute path */
+};
+int ckpt_job_write(const char *dir, const struct ckpt_job *jr);
+int ckpt_job_read(const char *dir, struct ckpt_job *jr, char *err, size_t errlen);
+/* Folders epoch.<k> of dir whose commit record exists but does not verify
+ * (damage, never a checkpoint in progress): how many, the first one's
+ * reason in err. */
+int ckpt_bad_commits(const char *dir, char *err, size_t errlen);
 
 /* Folder helpers shared by the runtime, ckpt-run and ckpt-info. */
 int ckpt_epoch_dir(char *buf, size_t len, const char *dir, uint64_t epoch);

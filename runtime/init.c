@@ -2,6 +2,8 @@
  * init.c: the runtime's configuration, read once from the environment.
  *
  *   CKPT_COORD     PVM tid of the job's coordinator (set by ckpt-run): job mode
+ *   CKPT_JOB       the job's id (set by ckpt-run, 16 hex digits): images carry
+ *                  it, and a restart refuses an image of another job
  *   CKPT_DIR       checkpoint folder (default ./ckpt.<program>, made absolute)
  *   CKPT_COMPRESS  zlib level 0..9 for images (default 1)
  *   CKPT_LOG       "off" disables the sender log (a diagnostic: recovery then
@@ -43,6 +45,20 @@ static long env_long(const char *name, long dflt, long lo, long hi)
         return dflt;
     }
     return v;
+}
+
+/* CKPT_JOB, or 0 outside a job (standalone, whose commits it writes itself). */
+static uint64_t job_id(void)
+{
+    const char *s = getenv("CKPT_JOB");
+    char *end;
+    if (!s || !*s)
+        return 0;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 16);
+    if (*end || errno)
+        ckpt__die("CKPT_JOB=%s is no job id", s);
+    return (uint64_t)v;
 }
 
 /* Our own copy of argv from /proc: the runtime is not handed main's. */
@@ -99,6 +115,7 @@ void ckpt__init(void)
     rt->level = (int)env_long("CKPT_COMPRESS", 1, 0, 9);
     rt->stop_at = env_long("CKPT_STOP_AT", 0, 0, LONG_MAX);
     rt->coord = (int)env_long("CKPT_COORD", 0, 0, INT_MAX);
+    rt->job = job_id();
     rt->ends_job = getenv("CKPT_ROOT") != NULL;
     unsetenv("CKPT_ROOT");      /* this process's alone, not its children's */
     const char *log = getenv("CKPT_LOG");

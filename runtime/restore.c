@@ -206,7 +206,9 @@ void ckpt__restore_start(void)
     const char *path = image_to_restore(buf, sizeof buf);
     if (!path)
         return;
-    int rc = ckpt_img_load(path, &rt->exe, &rt->img, err, sizeof err);
+    /* Nothing of it is restored unless it is this job's, of the checkpoint
+     * its folder's commit record names, and written by this executable. */
+    int rc = ckpt_img_load_bound(path, rt->job, &rt->exe, &rt->img, err, sizeof err);
     if (rc)
         ckpt__die("cannot restart from %s: %s", path, err);
     rt->restoring = 1;

@@ -124,6 +124,7 @@ struct ckpt_rt {
     int ends_job;                   /* CKPT_ROOT: the program ckpt-run runs, whose exit ends the job */
     int leaving;                    /* on its way out through exit(): the status + 1, else 0 */
     struct ckpt_exe_id exe;
+    uint64_t job;                   /* CKPT_JOB: ckpt-run's job id, written into every image */
     char exe_path[4096];
     int argc;
     char **argv;                    /* our own copy, saved in images */

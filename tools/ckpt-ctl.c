@@ -4,14 +4,20 @@
  *   ckpt-ctl checkpoint DIR   ask for a checkpoint now (SIGUSR1 to ckpt-run)
  *   ckpt-ctl stop DIR         stop the job (SIGTERM to ckpt-run); the committed
  *                             checkpoints stay for ckpt-run --restart DIR
+ *
+ * The process signalled is the one the kernel says holds the folder's lock
+ * (folder.h), never a pid read from a file: a pid file left by a ckpt-run
+ * that was killed, or planted, gets no process signalled.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ckpt.h"
+#include "folder.h"
 
 static void usage(FILE *f)
 {
@@ -19,7 +25,8 @@ static void usage(FILE *f)
                "\n"
                "Asks the ckpt-run that keeps its checkpoints in DIR to take a checkpoint now\n"
                "(checkpoint) or to stop the job, keeping its checkpoints (stop).\n"
-               "Exit status: 0 sent, 1 no ckpt-run is running for DIR, 2 usage.\n");
+               "Exit status: 0 sent, 1 no ckpt-run is running for DIR (or DIR is not\n"
+               "a folder of yours that only you can write), 2 usage.\n");
 }
 
 int main(int argc, char **argv)
@@ -38,20 +45,18 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char path[4200];
-    snprintf(path, sizeof path, "%s/ckpt-run.pid", argv[2]);
-    FILE *f = fopen(path, "r");
-    long pid = 0;
-    if (!f || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
-        fprintf(stderr, "ckpt-ctl: no running job keeps its checkpoints in %s (%s)\n", argv[2],
-                f ? "unreadable pid file" : strerror(errno));
-        if (f)
-            fclose(f);
+    int dfd = folder_open("ckpt-ctl", argv[2], 0);
+    if (dfd < 0)
+        return 1;
+    pid_t pid = folder_holder(dfd);
+    close(dfd);
+    if (pid <= 0) {
+        fprintf(stderr, "ckpt-ctl: no running job keeps its checkpoints in %s%s%s\n", argv[2],
+                pid < 0 ? ": " : "", pid < 0 ? strerror(errno) : "");
         return 1;
     }
-    fclose(f);
-    if (kill((pid_t)pid, sig) != 0) {
-        fprintf(stderr, "ckpt-ctl: ckpt-run (pid %ld) for %s: %s\n", pid, argv[2], strerror(errno));
+    if (kill(pid, sig) != 0) {
+        fprintf(stderr, "ckpt-ctl: ckpt-run (pid %ld) for %s: %s\n", (long)pid, argv[2], strerror(errno));
         return 1;
     }
     return 0;

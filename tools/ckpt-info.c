@@ -6,7 +6,9 @@
  *   ckpt-info DIR/epoch.K  one epoch folder: commit record, every image verified
  *   ckpt-info FILE.img     one task image: header and sections
  *   --verify               load every image of every committed epoch and check
- *                          every checksum and the commit record's figures
+ *                          every checksum and that it belongs to its commit
+ *                          record (job, epoch, task, sizes); a folder with no
+ *                          committed epoch is a problem
  *   --json                 the same as one JSON document, for scripts
  *
  * Exit status: 0 all good, 1 a problem was found (or nothing could be read),
@@ -42,7 +44,8 @@ static const char usage_text[] =
     "             every task image in it, each loaded and verified\n"
     "  FILE.img   a task image: prints its header and sections\n"
     "  --verify   loads every image of every committed epoch and checks every\n"
-    "             checksum, the image headers and the commit record's sizes\n"
+    "             checksum and that it belongs to its commit record (job, epoch,\n"
+    "             task, sizes), as a restart does; no committed epoch is a problem\n"
     "  --json     prints one JSON document instead of text\n"
     "  --help     prints this\n"
     "\n"
@@ -110,6 +113,7 @@ static void print_image_text(const char *path, const struct ckpt_img *img)
     printf("%s\n", path);
     printf("  task     0x%08" PRIx32 "\n", (uint32_t)h->vtid);
     printf("  epoch    %" PRIu64 "\n", h->epoch);
+    printf("  job      %016" PRIx64 "\n", h->job);
     printf("  time     %s\n", tb);
     printf("  flags    %#" PRIx32 "%s\n", h->flags, h->flags & CKPT_IMG_F_EXITED ? " (exited)" : "");
     printf("  exe      %s, %" PRIu64 " bytes, hash %016" PRIx64 "\n", h->exe.name, h->exe.size,
@@ -145,9 +149,9 @@ static void print_image_json(const char *path, const struct ckpt_img *img, const
     char tb[64];
     time_str(h->time_ns, tb, sizeof tb);
     printf(", \"ok\": true, \"version\": %d, \"state_version\": %ld, \"header\": {\"vtid\": %" PRId32
-           ", \"epoch\": %" PRIu64 ", \"time_ns\": %" PRIu64 ", \"time\": \"%s\", \"flags\": %" PRIu32
-           ", \"exe\": {\"name\": ",
-           CKPT_IMG_VERSION, state_version(img), h->vtid, h->epoch, h->time_ns, tb, h->flags);
+           ", \"epoch\": %" PRIu64 ", \"job\": \"%016" PRIx64 "\", \"time_ns\": %" PRIu64
+           ", \"time\": \"%s\", \"flags\": %" PRIu32 ", \"exe\": {\"name\": ",
+           CKPT_IMG_VERSION, state_version(img), h->vtid, h->epoch, h->job, h->time_ns, tb, h->flags);
     json_str(h->exe.name);
     printf(", \"size\": %" PRIu64 ", \"hash\": \"%016" PRIx64 "\"}}, \"sections\": [",
            h->exe.size, h->exe.hash);
@@ -208,36 +212,47 @@ static void problem(struct problems *p, const char *fmt, ...)
         p->n++;
 }
 
-/* Every image a commit record lists must load and agree with the record. */
-static void verify_epoch(const char *dir, const struct ckpt_commit *c, struct problems *pr)
+/* Every image a commit record lists must load and belong to it, with the
+ * very check a restore makes (ckpt_img_load_bound); job 0: any job. */
+static void verify_epoch(const char *dir, uint64_t job, const struct ckpt_commit *c,
+                         struct problems *pr)
 {
     for (uint32_t i = 0; i < c->ntasks; i++) {
-        const struct ckpt_commit_task *t = &c->tasks[i];
         struct ckpt_img *img;
         char path[4096], err[1024];
-        uint64_t raw = 0, stored = 0;
 
-        if (ckpt_task_path(path, sizeof path, dir, c->epoch, t->vtid) < 0) {
+        if (ckpt_task_path(path, sizeof path, dir, c->epoch, c->tasks[i].vtid) < 0) {
             problem(pr, "epoch %" PRIu64 ": path too long", c->epoch);
             continue;
         }
-        if (ckpt_img_load(path, NULL, &img, err, sizeof err) < 0) {
+        if (ckpt_img_load_bound(path, job, NULL, &img, err, sizeof err) < 0) {
             problem(pr, "epoch %" PRIu64 ": %s", c->epoch, err);
             continue;
         }
-        const struct ckpt_img_header *h = ckpt_img_header(img);
-        for (size_t k = 0; k < ckpt_img_nsections(img); k++)
-            raw += ckpt_img_section(img, k)->len;
-        struct stat st;
-        stored = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-        if (h->vtid != t->vtid || h->epoch != c->epoch)
-            problem(pr, "%s: header says task 0x%08" PRIx32 " epoch %" PRIu64, path,
-                    (uint32_t)h->vtid, h->epoch);
-        else if (raw != t->raw_bytes || stored != t->stored_bytes)
-            problem(pr, "%s: %" PRIu64 " raw / %" PRIu64 " stored bytes, the commit record says %"
-                    PRIu64 " / %" PRIu64, path, raw, stored, t->raw_bytes, t->stored_bytes);
         ckpt_img_free(img);
     }
+}
+
+/* The folder's job record, if it has one; its id, else 0. */
+static uint64_t print_job(const struct opts *o)
+{
+    struct ckpt_job jr;
+    char tb[64], err[1024];
+
+    if (ckpt_job_read(o->target, &jr, err, sizeof err) < 0)
+        return 0;
+    time_str(jr.time_ns, tb, sizeof tb);
+    if (o->json) {
+        printf("\"job\": {\"id\": \"%016" PRIx64 "\", \"time\": \"%s\", \"tasks\": %" PRIu32
+               ", \"exe\": {\"size\": %" PRIu64 ", \"hash\": \"%016" PRIx64 "\"}, \"path\": ",
+               jr.id, tb, jr.ntasks, jr.exe.size, jr.exe.hash);
+        json_str(jr.path);
+        printf("},\n ");
+    } else {
+        printf("job %016" PRIx64 "  started %s  %s%s (%" PRIu64 " bytes, hash %016" PRIx64 ")\n",
+               jr.id, tb, jr.ntasks ? "-n " : "", jr.path, jr.exe.size, jr.exe.hash);
+    }
+    return jr.id;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -343,8 +358,8 @@ static void print_epoch(const struct opts *o, const struct ckpt_commit *c, int f
 
     time_str(c->time_ns, tb, sizeof tb);
     if (o->json) {
-        printf("%s\n  {\"epoch\": %" PRIu64 ", \"time_ns\": %" PRIu64 ", \"time\": \"%s\", \"tasks\": [",
-               first ? "" : ",", c->epoch, c->time_ns, tb);
+        printf("%s\n  {\"epoch\": %" PRIu64 ", \"job\": \"%016" PRIx64 "\", \"time_ns\": %" PRIu64
+               ", \"time\": \"%s\", \"tasks\": [", first ? "" : ",", c->epoch, c->job, c->time_ns, tb);
         for (uint32_t i = 0; i < c->ntasks; i++) {
             const struct ckpt_commit_task *t = &c->tasks[i];
             printf("%s\n    {\"vtid\": %" PRId32 ", \"flags\": %" PRIu32 ", \"raw_bytes\": %" PRIu64
@@ -356,8 +371,8 @@ static void print_epoch(const struct opts *o, const struct ckpt_commit *c, int f
         printf("]}");
         return;
     }
-    printf("epoch %" PRIu64 "  committed %s  %" PRIu32 " task%s\n", c->epoch, tb, c->ntasks,
-           c->ntasks == 1 ? "" : "s");
+    printf("epoch %" PRIu64 "  committed %s  %" PRIu32 " task%s  job %016" PRIx64 "\n", c->epoch, tb,
+           c->ntasks, c->ntasks == 1 ? "" : "s", c->job);
     printf("  %-10s %-6s %14s %14s %6s %12s %8s\n", "task", "flags", "raw", "stored", "ratio",
            "log", "write ms");
     for (uint32_t i = 0; i < c->ntasks; i++) {
@@ -384,11 +399,16 @@ static int info_dir(const struct opts *o)
     if (o->json) {
         printf("{\"dir\": ");
         json_str(o->target);
-        printf(", \"epochs\": [");
-    } else {
+        printf(",\n ");
+    }
+    uint64_t job = print_job(o);
+    if (o->json)
+        printf("\"epochs\": [");
+    else
         printf("%s: %d committed epoch%s%s\n", o->target, n, n == 1 ? "" : "s",
                n ? ", newest first" : "");
-    }
+    if (o->verify && n == 0)
+        problem(&pr, "%s: no committed epoch: nothing to restart from", o->target);
     for (int i = 0; i < n; i++) {
         char edir[4096];
         struct ckpt_commit c;
@@ -399,7 +419,7 @@ static int info_dir(const struct opts *o)
         }
         print_epoch(o, &c, i == 0);
         if (o->verify)
-            verify_epoch(o->target, &c, &pr);
+            verify_epoch(o->target, job, &c, &pr);
         ckpt_commit_free(&c);
     }
     if (o->json)
@@ -514,7 +534,10 @@ static int info_epoch_dir(const struct opts *o)
         struct ckpt_img *img;
         uint64_t raw = 0, stored = 0;
         snprintf(path, sizeof path, "%s/%s", o->target, imgs[i]);
-        if (ckpt_img_load(path, NULL, &img, err, sizeof err) < 0) {
+        /* in a committed epoch, each image must also belong to the commit */
+        int lrc = rc == 0 ? ckpt_img_load_bound(path, 0, NULL, &img, err, sizeof err)
+                          : ckpt_img_load(path, NULL, &img, err, sizeof err);
+        if (lrc < 0) {
             bad++;
             if (o->json) {
                 printf("%s\n  {\"file\": ", i ? "," : "");

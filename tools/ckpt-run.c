@@ -6,6 +6,7 @@
  * PVM with -n), asks for a checkpoint every interval, and when a task dies
  * rolls every task back to the last committed checkpoint.
  */
+#define _GNU_SOURCE     /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,11 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <pvm3.h>
 
 #include "ckpt.h"
 #include "coord.h"
+#include "folder.h"
+#include "jobrec.h"
 #include "runlog.h"
 
 static void usage(FILE *f)
@@ -39,11 +43,15 @@ static void usage(FILE *f)
         "  -z, --compress LEVEL   zlib level 0-9 for images (default $CKPT_COMPRESS or 1)\n"
         "  -k, --keep N           committed checkpoints kept on disk (default 2)\n"
         "  -r, --max-restarts N   recoveries before giving up (default 10)\n"
-        "      --restart DIR      resume a job whose virtual machine was lost, from DIR\n"
+        "      --restart DIR      resume a job whose virtual machine was lost, from DIR: runs the\n"
+        "                         program DIR/job names, if it is still the executable the job ran\n"
         "  -v, --verbose          one line per checkpoint; twice: protocol events too\n"
         "  -h, --help             this text\n"
         "      --version\n"
         "\n"
+        "The checkpoint folder must be yours alone (not writable by group or others) and is\n"
+        "used by one job at a time; a new job moves an earlier job's checkpoints into\n"
+        "DIR/job.<id>, from where --restart can still resume that job.\n"
         "Ask a running job for a checkpoint now: kill -USR1 <ckpt-run pid>, or ckpt-ctl checkpoint DIR.\n"
         "Exit status: the program's own (or 0 for -n when every task ends); 1 when the job\n"
         "could not be run or recovered; 2 for bad usage; 128+N when stopped by signal N.\n"
@@ -137,9 +145,11 @@ static void export_config(const struct job *j)
     setenv("CKPT_DIR", j->o.dir, 1);
     snprintf(buf, sizeof buf, "%d", j->o.level);
     setenv("CKPT_COMPRESS", buf, 1);
+    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)j->rec.id);
+    setenv("CKPT_JOB", buf, 1);
     unsetenv("CKPT_STOP_AT");
     unsetenv("CKPT_RESTART");
-    static const char vars[] = "CKPT_COORD:CKPT_DIR:CKPT_COMPRESS:CKPT_LOG:CKPT_VERBOSE:CKPT_EPOCH0:CKPT_RESTORE:CKPT_OUTPUT_MARK:CKPT_FAULT:CKPT_HOLD";
+    static const char vars[] = "CKPT_COORD:CKPT_DIR:CKPT_JOB:CKPT_COMPRESS:CKPT_LOG:CKPT_VERBOSE:CKPT_EPOCH0:CKPT_RESTORE:CKPT_OUTPUT_MARK:CKPT_FAULT:CKPT_HOLD";
     const char *old = getenv("PVM_EXPORT");
     char *exp = malloc(strlen(vars) + (old ? strlen(old) : 0) + 2);
     if (!exp)
@@ -193,6 +203,41 @@ static int start_pvm(const char *prog, int *started)
     return tid;
 }
 
+/* A private pvmd would outlive a ckpt-run that is SIGKILLed, and with it the
+ * job's stopped tasks.  A watcher in a session of its own holds the read end
+ * of a pipe whose write end only we hold (close-on-exec): when we end, however
+ * we end, it reads EOF and halts the pvmd through PVM's console.  At a normal
+ * end we stop the watcher first and halt the pvmd ourselves. */
+static pid_t start_watcher(void)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        fprintf(stderr, "ckpt-run: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int nul = open("/dev/null", O_WRONLY);
+        if (setsid() < 0 || dup2(p[0], 0) < 0 || nul < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
+            _exit(127);
+        execl("/bin/sh", "sh", "-c", "cat >/dev/null; echo halt | \"$PVM_ROOT/lib/pvm\"", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0)
+        fprintf(stderr, "ckpt-run: fork: %s\n", strerror(errno));
+    close(p[0]);        /* p[1] stays open, unused, for our whole life */
+    return pid;
+}
+
+static void stop_watcher(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    if (kill(-pid, SIGKILL) != 0)   /* its session: the shell and its cat */
+        fprintf(stderr, "ckpt-run: cannot stop pid %d: %s\n", (int)pid, strerror(errno));
+    waitpid(pid, NULL, 0);
+}
+
 /* The program we run must not inherit our connection to the pvmd: the pvmd
  * would not see us die while it lives, and the tasks would never learn that
  * their coordinator is gone. */
@@ -202,15 +247,6 @@ static void keep_pvm_fds_private(void)
     for (int i = 0; i < n; i++)
         if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) != 0)
             fprintf(stderr, "ckpt-run: fcntl: %s\n", strerror(errno));
-}
-
-static void write_pidfile(const struct job *j)
-{
-    char path[sizeof j->o.dir + 32];
-    snprintf(path, sizeof path, "%s/ckpt-run.pid", j->o.dir);
-    FILE *f = fopen(path, "w");
-    if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
-        fprintf(stderr, "ckpt-run: cannot write %s: %s\n", path, strerror(errno));
 }
 
 static void summary(const struct job *j, double secs)
@@ -227,27 +263,31 @@ int main(int argc, char **argv)
     static struct job j;
     runlog_setup();
     parse(&j.o, argc, argv);
-    if (mkdir(j.o.dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "ckpt-run: cannot create %s: %s\n", j.o.dir, strerror(errno));
+    /* The folder is ours alone before anything is read from it or run:
+     * --restart never creates one, a fresh job never resumes another's. */
+    int dfd = folder_open("ckpt-run", j.o.dir, !j.o.restart_dir);
+    int lockfd = dfd < 0 ? -1 : folder_lock("ckpt-run", j.o.dir, dfd);
+    if (lockfd < 0 || jobrec_claim(&j, dfd) != 0)
         return 1;
-    }
+    close(dfd);
     int started;
     j.mytid = start_pvm(j.o.restart_dir ? "" : j.o.argv[0], &started);
     if (j.mytid < 0)
         return 1;
     keep_pvm_fds_private();
+    pid_t watcher = started ? start_watcher() : 0;     /* after: it must not hold our PVM socket */
     export_config(&j);
-    write_pidfile(&j);
     double t0 = coord_now();
     int status = coord_start(&j) == 0 ? coord_loop(&j) : 1;
     if (j.failed)
         status = 1;
     if (j.o.verbose || j.recoveries || j.failed)
         summary(&j, coord_now() - t0);
-    char path[sizeof j.o.dir + 32];
-    snprintf(path, sizeof path, "%s/ckpt-run.pid", j.o.dir);
-    unlink(path);
+    /* The pid file stays (see folder.h) and our lock goes with us. */
+    if (ftruncate(lockfd, 0) != 0)
+        fprintf(stderr, "ckpt-run: cannot empty %s/%s: %s\n", j.o.dir, FOLDER_PIDFILE, strerror(errno));
     if (started) {
+        stop_watcher(watcher);
         signal(SIGTERM, SIG_IGN);   /* pvm_halt signals every task, us included */
         pvm_halt();
     } else {

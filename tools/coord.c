@@ -25,6 +25,7 @@
 #include <pvm3.h>
 
 #include "coord.h"
+#include "jobrec.h"
 #include "output.h"
 #include "runlog.h"
 #include "fault.h"
@@ -326,7 +327,8 @@ static void try_commit(struct job *j)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct ckpt_commit c = {.epoch = k, .time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
-                            .ntasks = (uint32_t)(n + (carried > 0 ? carried : 0)), .tasks = ct};
+                            .ntasks = (uint32_t)(n + (carried > 0 ? carried : 0)), .tasks = ct,
+                            .job = j->rec.id};
     ckpt_fault_die(j->o.dir, "coord-die-before-commit", k);
     if (!err)
         err = ckpt_commit_write(edir, &c);
@@ -987,6 +989,10 @@ static int restart_epoch(struct job *j, uint64_t k)
         say("checkpoint %llu unreadable: %s", (unsigned long long)k, err);
         return -1;
     }
+    if (jobrec_check_images(j, &c) != 0) {
+        ckpt_commit_free(&c);
+        return -1;
+    }
     /* The new table: the tasks of the checkpoint, with what we knew of them. */
     struct task *old = j->tasks;
     int nold = j->ntasks;
@@ -1005,27 +1011,10 @@ static int restart_epoch(struct job *j, uint64_t k)
                 old[o].argv = NULL;
                 old[o].argc = 0;
             }
-        if (!t->argv) {      /* --restart: learn the command line from the image */
-            struct ckpt_img *img;
+        if (!t->argv) {      /* --restart: the command line from the image, checked */
             if (ckpt_task_path(path, sizeof path, j->o.dir, k, t->vtid) ||
-                ckpt_img_load(path, NULL, &img, err, sizeof err)) {
+                jobrec_restart_argv(j, t, path, err, sizeof err)) {
                 say("cannot restart t%x: %s", (unsigned)t->vtid, err);
-                rc = -1;
-                break;
-            }
-            for (size_t s = 0; s < ckpt_img_nsections(img); s++) {
-                const struct ckpt_img_section *sec = ckpt_img_section(img, s);
-                if (sec->type != CKPT_SEC_ARGV)
-                    continue;
-                const char *p = sec->data, *end = p + sec->len;
-                t->argv = calloc(sec->len + 2, sizeof *t->argv);
-                t->argv[t->argc++] = strdup(sec->name);
-                for (p += strlen(p) + 1; p < end; p += strlen(p) + 1)
-                    t->argv[t->argc++] = strdup(p);
-            }
-            ckpt_img_free(img);
-            if (!t->argv) {
-                say("cannot restart t%x: its image has no command line", (unsigned)t->vtid);
                 rc = -1;
             }
         }
@@ -1104,6 +1093,7 @@ static int recover(struct job *j, const char *what)
             return -1;
         }
         uint64_t epochs[64];
+        jobrec_say_bad_commits(j);
         int n = ckpt_list_committed(j->o.dir, epochs, 64);
         int rc = -1;
         for (int i = 0; i < n && rc; i++) {
@@ -1182,6 +1172,7 @@ int coord_start(struct job *j)
     watch_hosts(j);
     if (j->o.restart_dir) {
         uint64_t epochs[64];
+        jobrec_say_bad_commits(j);
         int n = ckpt_list_committed(j->o.dir, epochs, 64);
         if (n <= 0) {
             say("%s holds no committed checkpoint", j->o.dir);

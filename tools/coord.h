@@ -53,6 +53,7 @@ struct job_opts {
 
 struct job {
     struct job_opts o;
+    struct ckpt_job rec;        /* the folder's job record: rec.id is this job's id */
     int mytid;
     struct task *tasks;
     int ntasks, maxtasks;

@@ -33,7 +33,7 @@ static void wr32(uint8_t *p, uint32_t v)
 /* Where the CRC-carrying structures of a valid image are (format knowledge). */
 static void map_image(const uint8_t *b, size_t n, struct layout *l)
 {
-    size_t off = 144;
+    size_t off = 152;
     uint32_t nsec = rd32(b + 24);
 
     l->nhdr = l->nchunk = 0;
@@ -55,8 +55,8 @@ static void map_image(const uint8_t *b, size_t n, struct layout *l)
 /* Recomputes every CRC a structured mutation may have broken, where it fits. */
 static void fix_crcs(uint8_t *b, size_t n, const struct layout *l)
 {
-    if (n >= 144)
-        wr32(b + 140, (uint32_t)crc32(0, b, 140));
+    if (n >= 152)
+        wr32(b + 148, (uint32_t)crc32(0, b, 148));
     for (size_t i = 0; i < l->nhdr; i++) {
         size_t o = l->hdr[i];
         if (o + 40 > n)
@@ -189,7 +189,7 @@ static void fuzz_commit(long iters)
 {
     struct ckpt_commit_task t[3] = { { 1, 0, 10, 5, 1, 2 }, { 2, 1, 20, 7, 0, 3 },
                                      { 3, 0, 0, 0, 0, 0 } };
-    struct ckpt_commit c = { 9, 123, 3, t }, got;
+    struct ckpt_commit c = { 9, 123, 3, t, 0x5eed }, got;
     char path[4200], err[512];
     uint8_t *o, b[400];
     size_t n, m;

@@ -37,9 +37,9 @@ has "0x00040002"; has "epoch.3: not committed: no commit record"
 
 IMG=$D/epoch.2/task.00040001.img
 expect 0 "$INFO" "$IMG"
-has "task     0x00040001"; has "epoch    2"; has "global  grid"; has " 2097152 "; has "log     log"
+has "task     0x00040001"; has "epoch    2"; has "job      0000000000000000"; has "global  grid"; has " 2097152 "; has "log     log"
 
-expect 0 "$INFO" --json "$IMG";               json_ok; has '"type_name": "global"'
+expect 0 "$INFO" --json "$IMG";               json_ok; has '"type_name": "global"'; has '"job": "0000000000000000"'
 expect 0 "$INFO" --json "$D";                 json_ok; has '"uncommitted"'
 expect 0 "$INFO" --verify "$D";               has "every image of every committed epoch verified"
 expect 0 "$INFO" --verify --json "$D";        json_ok; has '"ok": true'
@@ -81,5 +81,10 @@ mv "$T/moved.img" "$D/epoch.1/task.00040002.img"
 printf 'X' | dd of="$D/epoch.1/commit" bs=1 seek=20 conv=notrunc 2>/dev/null
 expect 0 "$INFO" "$D";                        has "1 committed epoch"; has "epoch.1: not committed: epoch.1/commit: checksum mismatch"
 expect 1 "$INFO" --verify "$D";               has "PROBLEM epoch.1: epoch.1/commit: checksum mismatch"
+
+# A folder with no committed epoch holds nothing to restart from: --verify says so.
+mkdir "$T/empty"
+expect 0 "$INFO" "$T/empty";                  has "0 committed epochs"
+expect 1 "$INFO" --verify "$T/empty";         has "no committed epoch"
 
 echo "PASS ckpt-info"

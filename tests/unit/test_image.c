@@ -135,9 +135,9 @@ static void fix_chunk_crc(uint8_t *chunk)
 
 static void fix_header_crc(uint8_t *b)
 {
-    uLong c = crc32(0, b, 140);
+    uLong c = crc32(0, b, 148);
     for (int i = 0; i < 4; i++)
-        b[140 + i] = (uint8_t)(c >> (8 * i));
+        b[148 + i] = (uint8_t)(c >> (8 * i));
 }
 
 /* ------------------------------------------------------------ tests */
@@ -217,7 +217,7 @@ static void test_compression(void)
     s.elem = 1;
     CHECK_RC(write_img(t_path("c.img"), &h, 1, &s, 1, &t1));
     /* level 0 stores: only headers added; shuffling must pay on smooth doubles */
-    CHECK(t0.stored_bytes <= n + 144 + 40 + 4 + 4 * 16);
+    CHECK(t0.stored_bytes <= n + 152 + 40 + 4 + 4 * 16);
     CHECK(t8.stored_bytes < t1.stored_bytes);
     CHECK(t8.stored_bytes < n * 3 / 4);
     printf("4 MiB smooth doubles: level0 %llu, level1 %llu, level1+shuffle %llu bytes\n",
@@ -251,7 +251,7 @@ static void test_incompressible(void)
     for (int level = 1; level <= 9; level += 4) {
         struct sec s = { CKPT_SEC_GLOBAL, "noise", a, n, 8 };
         CHECK_RC(write_img(t_path("r.img"), &h, level, &s, 1, &t));
-        CHECK(t.stored_bytes == 144 + 40 + 5 + n + 4 * 16);
+        CHECK(t.stored_bytes == 152 + 40 + 5 + n + 4 * 16);
         check_img(t_path("r.img"), &h, &s, 1);
     }
     free(a);
@@ -298,7 +298,7 @@ static void test_corrupt_messages(void)
     bad = t_path("bad.img");
 #define RESET() memcpy(b, o, n)
     RESET(); memcpy(b, "ELF!", 4);                      expect_refused(bad, b, n, "bad magic");
-    RESET(); b[8] = 2; fix_header_crc(b);               expect_refused(bad, b, n, "version 2");
+    RESET(); b[8] = 3; fix_header_crc(b);               expect_refused(bad, b, n, "version 3");
     RESET(); b[50] ^= 1;                                expect_refused(bad, b, n, "header checksum");
     off = find(o, n, "grid");                           /* name of section 1 */
     RESET(); b[off - 40 + 5] ^= 1;                      expect_refused(bad, b, n, "section 1: header checksum");
@@ -346,7 +346,7 @@ static void test_multi_chunk_corrupt(void)
     b = malloc(n);
     CHECK(b);
     bad = t_path("bad.img");
-    off = 144 + 40 + 3;                                  /* chunk 0 */
+    off = 152 + 40 + 3;                                  /* chunk 0 */
     off += 16 + (o[off + 4] | o[off + 5] << 8 | o[off + 6] << 16 | (size_t)o[off + 7] << 24);
     memcpy(b, o, n); b[off + 16 + 1000] ^= 4;            /* chunk 1 data */
     expect_refused(bad, b, n, "section 0 'big': chunk 1 checksum mismatch");
@@ -604,7 +604,7 @@ static void test_enospc_tmpfs(void)
 static void make_commit(const char *edir, uint64_t epoch, uint32_t ntasks)
 {
     struct ckpt_commit_task t[8];
-    struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch, ntasks, t };
+    struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch, ntasks, t, 0 };
 
     CHECK(ntasks <= 8);
     for (uint32_t i = 0; i < ntasks; i++)
@@ -626,7 +626,7 @@ static void test_commit(void)
     edir = t_path("epoch.5");
     make_commit(edir, 5, 3);
     snprintf(path, sizeof path, "%s/commit", edir);
-    CHECK(t_file_size(path) == 40 + 3 * 40 + 4);
+    CHECK(t_file_size(path) == 48 + 3 * 40 + 4);
     CHECK(access(t_path("epoch.5/commit.tmp"), F_OK) < 0);
     CHECK_RC(ckpt_commit_read(edir, &c, err, sizeof err));
     CHECK(c.epoch == 5 && c.time_ns == 1700000000000000005ull && c.ntasks == 3);
@@ -716,6 +716,90 @@ static void test_list_committed(void)
     CHECK(ckpt_list_committed(t_dir, e, 16) == 1 && e[0] == 1);   /* no longer committed */
 }
 
+/* Writes epoch `epoch` of t_dir with one task image of job `img_job` (epoch
+ * img_epoch) and a commit record of job `job`; the image's path into path. */
+static void bound_case(uint64_t epoch, uint64_t job, uint64_t img_epoch, uint64_t img_job,
+                       char *path, size_t len)
+{
+    struct ckpt_img_header h;
+    struct ckpt_img_totals t;
+    char edir[4096];
+
+    fill_globals();
+    t_header(&h, 0x40001, img_epoch);
+    h.job = img_job;
+    CHECK_RC(ckpt_task_path(path, len, t_dir, epoch, h.vtid));
+    CHECK_RC(write_img(path, &h, 1, g_secs, G_N, &t));
+    struct ckpt_commit_task ct = { h.vtid, 0, t.raw_bytes, t.stored_bytes, t.log_bytes, 1 };
+    struct ckpt_commit c = { epoch, 1700000000000000000ull, 1, &ct, job };
+    CHECK_RC(ckpt_epoch_dir(edir, sizeof edir, t_dir, epoch));
+    CHECK_RC(ckpt_commit_write(edir, &c));
+}
+
+/* An image is restored only into the commit and job it belongs to. */
+static void test_bound(void)
+{
+    struct ckpt_img *img;
+    struct ckpt_img_header h;
+    uint64_t len;
+    char path[4200], other[4200], err[1024];
+
+    t_scratch();
+    bound_case(3, 0xabc, 3, 0xabc, path, sizeof path);
+    CHECK_RC(ckpt_img_load_bound(path, 0xabc, NULL, &img, err, sizeof err));
+    CHECK(ckpt_img_header(img)->job == 0xabc);
+    ckpt_img_free(img);
+    CHECK_RC(ckpt_img_load_bound(path, 0, NULL, &img, err, sizeof err));   /* any job */
+    ckpt_img_free(img);
+    CHECK_RC(ckpt_img_peek(path, &h, &len, err, sizeof err));
+    CHECK(h.job == 0xabc && h.epoch == 3 && len == t_file_size(path));
+    CHECK(ckpt_img_load_bound(path, 0xdef, NULL, &img, err, sizeof err) == -ESTALE && !img);
+    CHECK(strstr(err, "committed by job 0000000000000abc, not by this job"));
+    bound_case(4, 0xabc, 4, 0x999, path, sizeof path);          /* another job's image */
+    CHECK(ckpt_img_load_bound(path, 0xabc, NULL, &img, err, sizeof err) == -ESTALE);
+    CHECK(strstr(err, "written by job 0000000000000999"));
+    bound_case(5, 0xabc, 2, 0xabc, path, sizeof path);          /* another epoch's */
+    CHECK(ckpt_img_load_bound(path, 0xabc, NULL, &img, err, sizeof err) == -ESTALE);
+    CHECK(strstr(err, "an image of epoch 2, not of checkpoint 5"));
+    bound_case(6, 0xabc, 6, 0xabc, path, sizeof path);          /* other sizes */
+    bound_case(7, 0xabc, 7, 0xabc, other, sizeof other);
+    t_write_file(other, "x", 1);
+    CHECK(ckpt_img_peek(other, &h, &len, err, sizeof err) == -EBADMSG);
+    /* a symlink in a checkpoint folder is never followed */
+    CHECK(unlink(other) == 0 && symlink(path, other) == 0);
+    CHECK(ckpt_img_load_bound(other, 0xabc, NULL, &img, err, sizeof err) == -ELOOP);
+    CHECK(ckpt_bad_commits(t_dir, err, sizeof err) == 0);
+    t_write_file(t_path("epoch.6/commit"), "CKPT-CMT garbage", 16);
+    CHECK(ckpt_bad_commits(t_dir, err, sizeof err) == 1 && strstr(err, "epoch.6/commit"));
+}
+
+/* The job record: round trip, and refused when damaged. */
+static void test_job_record(void)
+{
+    struct ckpt_job jr = { 0x1234, 1700000000000000000ull, 4, { 0 }, "/opt/app/bin/solver" }, got;
+    char err[1024], path[4200];
+    uint8_t *b;
+    size_t n;
+
+    t_scratch();
+    CHECK_RC(ckpt_exe_id_of("/proc/self/exe", &jr.exe));
+    CHECK_RC(ckpt_job_write(t_dir, &jr));
+    CHECK_RC(ckpt_job_read(t_dir, &got, err, sizeof err));
+    CHECK(got.id == jr.id && got.time_ns == jr.time_ns && got.ntasks == 4 &&
+          got.exe.size == jr.exe.size && got.exe.hash == jr.exe.hash &&
+          !strcmp(got.exe.name, jr.exe.name) && !strcmp(got.path, jr.path));
+    snprintf(path, sizeof path, "%s/job", t_dir);
+    b = t_read_file(path, &n);
+    for (size_t i = 0; i < n; i += 7) {
+        b[i] ^= 0x20;
+        t_write_file(path, b, n);
+        CHECK(ckpt_job_read(t_dir, &got, err, sizeof err) < 0 && strstr(err, "job: "));
+        b[i] ^= 0x20;
+    }
+    free(b);
+    CHECK(ckpt_job_read(t_path("absent"), &got, err, sizeof err) == -ENOENT);
+}
+
 static void test_paths(void)
 {
     char b[64];
@@ -756,7 +840,7 @@ static int fixture(const char *dir)
             ct[i] = (struct ckpt_commit_task){ h.vtid, 0, t.raw_bytes, t.stored_bytes,
                                                t.log_bytes, 12 };
         }
-        struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch * 1000000000ull, 2, ct };
+        struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch * 1000000000ull, 2, ct, 0 };
         CHECK_RC(ckpt_epoch_dir(edir, sizeof edir, dir, epoch));
         CHECK_RC(ckpt_commit_write(edir, &c));
     }
@@ -788,6 +872,8 @@ static const struct {
     { "commit", test_commit },
     { "list_committed", test_list_committed },
     { "paths", test_paths },
+    { "bound", test_bound },
+    { "job_record", test_job_record },
 };
 #define NTESTS (sizeof tests / sizeof tests[0])
 
