@@ -86,9 +86,11 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flag
     if (!err)
         err = ckpt_imgw_open(&w, path, &hdr, rt->level);
     ckpt_fault_die(rt->dir, "writer-kill", epoch);
-    if (((flags & CKPT_IMG_F_EXITED) && ckpt_fault_always("slow-final")) ||
-        ckpt_fault(rt->dir, "slow-write", epoch))
+    if ((flags & CKPT_IMG_F_EXITED) && ckpt_fault_always("slow-final"))
         sleep(1);
+    if (ckpt_fault(rt->dir, "stuck-write", epoch))
+        for (;;)
+            pause();    /* until its task dies, and it with it (PR_SET_PDEATHSIG) */
     if (!err) {
         err = ckpt__state_write(w);
         if (err)

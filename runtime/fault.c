@@ -9,7 +9,8 @@
  *   die-replay        a restarted task dies while replaying its log
  *   coord-die-before-commit:K   ckpt-run dies before commit record K
  *   coord-die-after-commit:K    ckpt-run dies after commit record K is on disk
- *   slow-write:K      the writer child of checkpoint K waits 1 s before writing
+ *   stuck-write:K     the first writer child of checkpoint K never writes: it
+ *                     waits until its task dies (and dies with it)
  *   slow-final        (no epoch; every time) the writer of a task's final image
  *                     waits 1 s first, as a large image would take
  *   req-skew          (no epoch; every time) ckpt-run waits 50 ms after each

@@ -19,7 +19,7 @@
 #                     the checkpoint that does not fit is aborted, the last good one kept
 #   new-pvmd-spawn    ckpt-run dies, --restart on a new pvmd, then the job spawns
 #                     tasks whose tids were the restored tasks' virtual ids
-#   dies-writing      a task is killed while its writer child writes (slowly): the
+#   dies-writing      a task is killed while its writer child is stuck before writing: the
 #                     writer dies with it, and the job recovers
 #   leaving           the worker outlives the master, writing a slow final image:
 #                     once ckpt-run returns, nothing more is written in its folder
@@ -198,16 +198,16 @@ for s in "${scenarios[@]}"; do
             wait \$!" || echo "# $s: ckpt-run exited $?"
         check $s $s.out $s.err "No space left on device" "stays the last good one" ;;
     dies-writing)
-        CKPT_FAULT=slow-write:3 start $s -i 0.2
+        CKPT_FAULT=stuck-write:3 start $s -i 0.2
         ok=1 w= t=
-        for ((i = 0; i < 200; i++)); do   # the slow writer: one seen twice 0.3 s apart
+        for ((i = 0; i < 2000; i++)); do   # the stuck writer: one seen twice 0.3 s apart
             read -r w t < <(writer_of_job) || true
             [[ -n $w ]] && sleep 0.3 && pvmvm_alive "$w" && break
             w=
             sleep 0.05
         done
         if [[ -z $w ]]; then
-            ok=0; echo "# $s: never saw the slow writer"
+            ok=0; echo "# $s: never saw the stuck writer"
         else
             echo "# killing task $t while its writer $w writes"
             kill -9 "$t"
