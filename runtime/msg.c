@@ -1180,7 +1180,11 @@ int ckpt__take_typed(int vtid, int msgtag, void *buf, int len, int datatype)
 
 /* Receives: match the queue, else take from the wire until a match.
  * tmo: NULL blocks; {0,0} polls; else waits that long. */
-static int receive(int tid, int msgtag, const struct timeval *tmo)
+/* keep_active: pvm_precv's receive, which leaves the active receive buffer
+ * alone.  It stays active through the safe point, so that a checkpoint
+ * taken there holds it (a partly unpacked message goes on where it was), and
+ * the message found is made active on top of it for the caller to undo. */
+static int receive_msg(int tid, int msgtag, const struct timeval *tmo, int keep_active)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     uint64_t deadline = 0;
@@ -1193,9 +1197,11 @@ static int receive(int tid, int msgtag, const struct timeval *tmo)
     /* As in PVM, a receive frees the active receive buffer first, whether or
      * not a message comes; the next message then reuses its memory, still in
      * the cache, instead of growing the task's footprint by a message. */
-    int old = pvm_setrbuf(0);
-    if (old > 0)
-        app_free(old);
+    if (!keep_active) {
+        int old = pvm_setrbuf(0);
+        if (old > 0)
+            app_free(old);
+    }
     ckpt__safepoint();
     for (;;) {
         struct ckpt_qmsg *q, *prev = NULL;
@@ -1223,6 +1229,11 @@ static int receive(int tid, int msgtag, const struct timeval *tmo)
         ckpt__due();
         ckpt__run_handlers();
     }
+}
+
+static int receive(int tid, int msgtag, const struct timeval *tmo)
+{
+    return receive_msg(tid, msgtag, tmo, 0);
 }
 
 int ckpt_pvm_recv(int tid, int msgtag)
@@ -1265,12 +1276,10 @@ int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
     int max = typed_bytes(len, datatype);
     if (max < 0)
         return max;
-    int rb = pvm_setrbuf(0);    /* pvm_precv leaves the active receive buffer alone */
-    int b = receive(tid, msgtag, NULL);
-    if (b < 0) {
-        pvm_setrbuf(rb);
+    int rb = pvm_getrbuf();     /* pvm_precv leaves the active receive buffer alone */
+    int b = receive_msg(tid, msgtag, NULL, 1);
+    if (b < 0)
         return b;
-    }
     int bytes, tag, src;
     ckpt_pvm_bufinfo(b, &bytes, &tag, &src);
     pvm_upkbyte(buf, bytes < max ? bytes : max, 1);
