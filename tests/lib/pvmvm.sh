@@ -109,7 +109,7 @@ pvmvm__wait_gone() {
     return 0
 }
 
-pvmvm_at_exit() { PVMVM__AT_EXIT+=("$1"); }
+pvmvm_at_exit() { PVMVM__AT_EXIT+=("$1"); trap pvmvm__on_exit EXIT; }   # (before pvmvm_start too)
 
 # pvmvm__slave_pids DIR: pids of slave pvmds whose PVM_TMP is DIR (the tasks
 # they start inherit that PVM_TMP too, hence the command line test).
