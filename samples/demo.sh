@@ -9,8 +9,8 @@
 # 3. starts a private PVM virtual machine (tests/lib/pvmvm.sh), runs the plain
 #    build with 4 tasks: the reference answer;
 # 4. runs the ckpt-cc build with `ckpt-run -n 4 --interval 2 --dir ...`, and
-#    a few seconds in kills one of its tasks with `kill -9` (its pid taken from
-#    the pvmd's task list, the console's `ps -al`);
+#    once checkpoint KILL_AFTER (3) is committed kills one of its tasks with
+#    `kill -9` (its pid taken from the pvmd's task list, the console's `ps -al`);
 # 5. compares what the two runs printed: they must be identical.
 # Exit status 0 when they are, 1 when not, 2 when a part is missing.
 set -euo pipefail
@@ -20,7 +20,7 @@ BUILD=${BUILD:-$top/build}
 N=${1:-1024}
 ITERS=${2:-12000}
 TASKS=4
-KILL_AFTER=${KILL_AFTER:-8}     # seconds into the checkpointed run
+KILL_AFTER=${KILL_AFTER:-3}     # the kill follows this checkpoint's commit
 INTERVAL=${INTERVAL:-2}         # checkpoint interval, seconds
 # shellcheck source=../tests/lib/pvmvm.sh
 . "$top/tests/lib/pvmvm.sh"
@@ -60,28 +60,43 @@ if [[ ! -x $ckpt_cc || ! -x $ckpt_run ]]; then
     exit 2
 fi
 
-say "checkpointed run: ckpt-run -n $TASKS --interval $INTERVAL, one task killed after ${KILL_AFTER}s"
+say "checkpointed run: ckpt-run -n $TASKS --interval $INTERVAL, one task killed after checkpoint $KILL_AFTER"
 pvmvm_start --ep "$work/ckpt" --wd "$work"
-(cd "$work" && exec "$ckpt_run" -n "$TASKS" --interval "$INTERVAL" --dir "$work/ckpt.jacobi" \
+# The tasks wait at their exit while this file exists (CKPT_HOLD, a test
+# hook): however fast the machine, the job cannot end before the kill.
+hold=$work/hold
+: >"$hold"
+(cd "$work" && CKPT_HOLD=$hold exec "$ckpt_run" -v -n "$TASKS" --interval "$INTERVAL" --dir "$work/ckpt.jacobi" \
     ./ckpt/jacobi "$N" "$ITERS" "$TASKS" 500) >"$work/ckpt.out" 2>"$work/ckpt.err" &
 run_pid=$!
 start=$SECONDS
 pvmvm_at_exit "kill $run_pid 2>/dev/null || true"
-sleep "$KILL_AFTER"
+until grep -q "checkpoint $KILL_AFTER committed" "$work/ckpt.err"; do
+    kill -0 "$run_pid" 2>/dev/null || break
+    sleep 0.1
+done
+grep "committed" "$work/ckpt.err" | sed 's/^/  /'
 echo "tasks (tid pid command):"
 pvmvm_tasks | sed 's/^/  /'
 victim=$(pvmvm_tasks | awk '$3 ~ /jacobi$/ { pid = $2 } END { print pid }')
 if [[ -n $victim ]]; then
     echo "kill -9 $victim"
     kill -9 "$victim"
+    until grep -q "recovered from\|restarted the job" "$work/ckpt.err"; do
+        kill -0 "$run_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep "recovered from\|restarted the job" "$work/ckpt.err" | sed 's/^/  /'
 else
-    echo "no jacobi task running after ${KILL_AFTER}s (run finished already?)"
+    echo "no jacobi task running after checkpoint $KILL_AFTER"
 fi
+rm -f "$hold"
 rc=0
 timeout 600 tail --pid="$run_pid" -f /dev/null || true
 wait "$run_pid" || rc=$?
 cat "$work/ckpt.out"
 echo "(ckpt-run exit status $rc, $((SECONDS - start)) s)"
+tail -n 1 "$work/ckpt.err" | sed 's/^/  /'    # ckpt-run's summary
 if ((rc != 0)); then
     sed 's/^/  ckpt-run: /' "$work/ckpt.err" >&2
 fi
