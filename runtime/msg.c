@@ -360,6 +360,34 @@ static __attribute__((noreturn)) void coordinator_lost(void)
     exit(75);
 }
 
+/* PVM lets any task of the user send us anything (README, trust model):
+ * the coordinator's kinds are obeyed only from the coordinator, the kinds
+ * tasks exchange only from tasks of the job (asked of the coordinator once,
+ * as for any peer), and the coordinator's kinds never from a task. */
+static int ctl_allowed(int src, int type)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (type >= CTL_REQ && type < CTL_MARK)
+        return rt->coord && src == rt->coord;
+    if (type < CTL_MARK || type > CTL_ACK)
+        return 0;
+    struct ckpt_peer *p = ckpt__peer(ckpt__vtid_of(src), 1);
+    return p->instrumented == PEER_JOB || (rt->coord && job_peer(p));
+}
+
+/* What a task that may not send it sent is dropped, and said once per
+ * sender: a flood of forgeries must not become a flood of lines. */
+static void refuse(int src, const char *what)
+{
+    static int said[64], nsaid;
+    for (int i = 0; i < nsaid; i++)
+        if (said[i] == src)
+            return;
+    if (nsaid < (int)(sizeof said / sizeof said[0]))
+        said[nsaid++] = src;
+    pr_warn("t%x may not send %s: ignored (said once per sender)", (unsigned)ckpt__vtid_of(src), what);
+}
+
 /* libpvm's matching function while the runtime takes a message off the
  * wire: the next one, whatever its context.  Installed only around those
  * receives, so libgpvm's own receives keep PVM's matching. */
@@ -392,6 +420,10 @@ static int pull_one(int how, struct timeval *tmo)
     int len = mi.len, tag = mi.tag, src = mi.src;
     if (tag == CKPT_COORD_LOST_TAG && rt->coord) {
         pvm_freebuf(b);
+        if (!CKPT_FROM_PVMD(src)) {
+            refuse(src, "a notice of the coordinator's exit");
+            return 1;
+        }
         coordinator_lost();
     }
     if (tag == CKPT_CTL_TAG) {
@@ -402,6 +434,8 @@ static int pull_one(int how, struct timeval *tmo)
         if (type < 0)
             pr_warn("dropped a malformed runtime message from t%x: %s",
                     (unsigned)ckpt__vtid_of(src), strerror(-type));
+        else if (!ctl_allowed(src, type))
+            refuse(src, "runtime control messages");
         else
             handle_ctl(src, type, v, n);
         return 1;
@@ -439,7 +473,6 @@ static void handle_ctl(int src, int type, const long *v, int n)
         break;
     case CTL_MARK:
         p = ckpt__peer(ckpt__vtid_of(src), 1);
-        p->instrumented = PEER_JOB;
         if (n >= 1)
             p->in_epoch = (uint64_t)v[0];
         if (n >= 1 && (uint64_t)v[0] > rt->epoch && (uint64_t)v[0] > rt->requested) {
@@ -449,7 +482,6 @@ static void handle_ctl(int src, int type, const long *v, int n)
         break;
     case CTL_REPLAY:
         p = ckpt__peer(ckpt__vtid_of(src), 1);
-        p->instrumented = PEER_JOB;
         p->in_epoch = 0;    /* replayed messages come from earlier epochs */
         if (n >= 1)
             p->in_next = (uint64_t)v[0];
@@ -541,8 +573,6 @@ static void handle_ctl(int src, int type, const long *v, int n)
                         (unsigned)p->vtid);
         }
         break;
-    default:
-        pr_warn("ignored runtime message %d from t%x", type, (unsigned)ckpt__vtid_of(src));
     }
 }
 

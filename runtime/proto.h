@@ -14,6 +14,10 @@
 #define CKPT_COORD_LOST_TAG (CKPT_CTL_TAG + 3)  /* the coordinator's exit, to tasks */
 #define CKPT_HOSTDEL_TAG (CKPT_CTL_TAG + 4)     /* a host left the virtual machine, to the coordinator */
 #define CKPT_HOSTADD_TAG (CKPT_CTL_TAG + 5)     /* hosts joined the virtual machine, to the coordinator */
+/* A pvmd's task id has no local part (PVM's TIDLOCAL bits): notices
+ * (pvm_notify) and collected output come from a pvmd, and no task can send
+ * under such an id, since its pvmd stamps the source of what it sends. */
+#define CKPT_FROM_PVMD(tid) (((tid) & 0x3ffff) == 0)
 #define CKPT_CTL_MAGIC 0x434b5054     /* "CKPT" */
 #define CKPT_CTL_VERSION 1
 #define CKPT_CTL_MAX 65536            /* longs in one control message */

@@ -63,8 +63,57 @@ static struct task *by_vtid(struct job *j, int vtid)
     return NULL;
 }
 
+/* ------------------------------------------------------------ who may send */
+
+/* Task ids not to report about: senders already reported, and tasks of
+ * earlier incarnations, whose last messages may still come in. */
+static int *hushed, nhushed, maxhushed;
+
+static int is_hushed(int tid)
+{
+    for (int i = 0; i < nhushed; i++)
+        if (hushed[i] == tid)
+            return 1;
+    return 0;
+}
+
+static void hush(int tid)
+{
+    if (tid <= 0 || is_hushed(tid))
+        return;
+    if (nhushed == maxhushed) {
+        int max = 2 * maxhushed + 16, *h = realloc(hushed, sizeof *h * (size_t)max);
+        if (!h)
+            return;     /* it may be reported again: no harm */
+        hushed = h;
+        maxhushed = max;
+    }
+    hushed[nhushed++] = tid;
+}
+
+/* PVM lets any task of the user send us anything (README, trust model):
+ * what src may not send is dropped, and said once per sender. */
+static void refuse(int src, const char *what)
+{
+    if (is_hushed(src))
+        return;
+    hush(src);
+    say("t%x may not send %s: ignored (said once per sender)", (unsigned)src, what);
+}
+
+/* The pid of the process enrolled as tid, as its pvmd knows it. */
+static pid_t pid_of(int tid)
+{
+    struct pvmtaskinfo *ti;
+    int n;
+    if (pvm_tasks(tid, &n, &ti) < 0 || n != 1)
+        return -1;
+    return ti[0].ti_pid;
+}
+
 static void free_task(struct task *t)
 {
+    hush(t->tid);       /* what it still sends is an earlier incarnation's */
     for (int i = 0; i < t->argc; i++)
         free(t->argv[i]);
     free(t->argv);
@@ -392,13 +441,13 @@ static int launch_root(struct job *j, char **argv, const char *restore)
     return 0;
 }
 
-static int launch_spawned(struct job *j, char **argv, const char *restore, int count)
+/* Spawns count copies of argv through PVM; their tids in tids[count]. */
+static int launch_spawned(char **argv, const char *restore, int count, int *tids)
 {
     if (restore)
         setenv("CKPT_RESTORE", restore, 1);
     else
         unsetenv("CKPT_RESTORE");
-    int tids[count > 0 ? count : 1];
     int n = pvm_spawn(argv[0], argv + 1, PvmTaskDefault, "", count, tids);
     unsetenv("CKPT_RESTORE");
     if (n < count) {
@@ -407,17 +456,6 @@ static int launch_spawned(struct job *j, char **argv, const char *restore, int c
         return -1;
     }
     return 0;
-}
-
-/* Starts the job from its beginning. */
-static int launch_fresh(struct job *j)
-{
-    for (int i = 0; i < j->ntasks; i++)
-        free_task(&j->tasks[i]);
-    j->ntasks = 0;
-    if (j->o.ntasks > 0)
-        return launch_spawned(j, j->o.argv, NULL, j->o.ntasks);
-    return launch_root(j, j->o.argv, NULL);
 }
 
 /* ------------------------------------------------------------ who is who */
@@ -469,6 +507,23 @@ static struct task *member(struct job *j, int tid, int parent_vtid, uint64_t sta
         ckpt__ctl_send(t->tid, CTL_REQ, &k, 1, NULL, 0);
     }
     return t;
+}
+
+/* Starts the job from its beginning.  The copies of -n are members from
+ * pvm_spawn's return, as a task's children are: only members say hello. */
+static int launch_fresh(struct job *j)
+{
+    for (int i = 0; i < j->ntasks; i++)
+        free_task(&j->tasks[i]);
+    j->ntasks = 0;
+    if (j->o.ntasks == 0)
+        return launch_root(j, j->o.argv, NULL);
+    int tids[j->o.ntasks];
+    if (launch_spawned(j->o.argv, NULL, j->o.ntasks, tids))
+        return -1;
+    for (int i = 0; i < j->o.ntasks; i++)
+        member(j, tids[i], PvmNoParent, 0);
+    return 0;
 }
 
 static void on_spawned(struct job *j, struct task *parent, const long *v, int n)
@@ -548,11 +603,43 @@ static void welcome(struct job *j, const struct task *t, const long *sib, int ns
     free(w);
 }
 
+/* Whether the program we run says hello as src (its pid is our child's),
+ * and has not yet. */
+static int is_root(struct job *j, int src)
+{
+    for (int i = 0; i < j->ntasks; i++)
+        if (j->tasks[i].root && j->tasks[i].state == T_ALIVE)
+            return 0;
+    return j->root_pid && !j->root_done && pid_of(src) == j->root_pid;
+}
+
+/* A fresh task says hello only as a member (spawned by a task of the job,
+ * or by us for -n) or as the program we run; a restarted one only as the
+ * task we started to restart it.  So no other task can take a task's place
+ * in the job, or join it. */
+static int hello_allowed(struct job *j, int src, const long *v)
+{
+    if (src != (int)v[1])
+        return 0;
+    if (v[5] < 0) {
+        struct task *t = by_tid(j, src);
+        return (t && t->state == T_ALIVE) || is_root(j, src);
+    }
+    struct task *t = by_vtid(j, (int)v[0]);
+    if (!t || t->state != T_KILLED)
+        return 0;
+    return t->root ? is_root(j, src) : t->tid == src;
+}
+
 static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
 {
     if (n < 9 || v[6] < 0 || v[6] > 4096 || v[7] < 0 || v[7] > 4096 || v[8] < 0 || v[8] > 65536 ||
         n != 9 + v[7] + v[8]) {
         say("malformed hello from t%x", (unsigned)src);
+        return;
+    }
+    if (!hello_allowed(j, src, v)) {
+        refuse(src, "a hello: not a task this job started");
         return;
     }
     int fresh = v[5] < 0;
@@ -768,6 +855,12 @@ static struct task *handle(struct job *j, int bufid)
 {
     int len, tag, src, n = 0;
     pvm_bufinfo(bufid, &len, &tag, &src);
+    if (tag == CKPT_OUTPUT_TAG || tag == CKPT_NOTIFY_TAG || tag == CKPT_HOSTDEL_TAG || tag == CKPT_HOSTADD_TAG) {
+        if (!CKPT_FROM_PVMD(src)) {
+            refuse(src, "what only a pvmd sends (notices, output)");
+            return NULL;
+        }
+    }
     if (tag == CKPT_OUTPUT_TAG) {
         output_message(bufid);
         return NULL;
@@ -796,18 +889,20 @@ static struct task *handle(struct job *j, int bufid)
         on_hello(j, src, bufid, ctlv, n);
         return NULL;
     }
-    if (type == CTL_BYE) {
+    struct task *t = by_tid(j, src);
+    if (!t) {
+        refuse(src, "runtime control messages: not a task of the job");
+        return NULL;
+    }
+    switch (type) {
+    case CTL_BYE: {     /* its own exit, or a task it kills (pvm_kill) */
         struct task *who = n >= 1 ? by_vtid(j, (int)ctlv[0]) : NULL;
         if (who)
             who->said_bye = 1;
         /* Noted before PVM or waitpid can tell us the task has gone. */
         ckpt__ctl_send(src, CTL_LEFT, ctlv, n >= 1 ? 1 : 0, NULL, 0);
-        return NULL;
+        break;
     }
-    struct task *t = by_tid(j, src);
-    if (!t)
-        return NULL;    /* from a task of an earlier incarnation */
-    switch (type) {
     case CTL_WRITTEN:
         on_written(j, t, ctlv, n);
         break;
@@ -830,7 +925,7 @@ static struct task *handle(struct job *j, int bufid)
             t->joined = ctlv[1];
         break;
     default:
-        say("ignored message %d from t%x", type, (unsigned)src);
+        refuse(src, "runtime messages of that kind");
     }
     return NULL;
 }
@@ -878,7 +973,7 @@ static void drain(double seconds)
             continue;
         int len, tag, src;
         pvm_bufinfo(b, &len, &tag, &src);
-        if (tag == CKPT_OUTPUT_TAG)
+        if (tag == CKPT_OUTPUT_TAG && CKPT_FROM_PVMD(src))
             output_message(b);
         pvm_freebuf(b);
     }
@@ -1027,7 +1122,7 @@ static int restart_epoch(struct job *j, uint64_t k)
         struct task *t = &j->tasks[i];
         if (ckpt_task_path(path, sizeof path, j->o.dir, k, t->vtid))
             return -1;
-        rc = t->root ? launch_root(j, t->argv, path) : launch_spawned(j, t->argv, path, 1);
+        rc = t->root ? launch_root(j, t->argv, path) : launch_spawned(t->argv, path, 1, &t->tid);
     }
     if (rc)
         return -1;
@@ -1139,7 +1234,7 @@ static void drain_output(struct job *j)
         struct timeval tv = {0, 50000};
         int b = pvm_trecv(-1, CKPT_OUTPUT_TAG, &tv);
         if (b > 0) {
-            output_message(b);
+            handle(j, b);
             pvm_freebuf(b);
             end = coord_now() + 0.3;
         }
