@@ -18,6 +18,23 @@ static void vsay(const char *kind, const char *fmt, va_list ap)
         return;
     vsnprintf(line + n, sizeof line - n, fmt, ap);
     size_t len = strlen(line);
+    /* Under ckpt-run -n our stderr and stdout are one stream to ckpt-run
+     * (PVM merges them): wrapped, the line goes to its stderr instead of
+     * among the program's output (tools/output.c). */
+    static int relayed = -1;
+    if (relayed < 0)
+        relayed = getenv("CKPT_OUTPUT_MARK") != NULL;
+    if (relayed) {
+        static const char pre[] = "\033]ckpt-say;";
+        char wrapped[sizeof line + sizeof pre];
+        memcpy(wrapped, pre, sizeof pre - 1);
+        for (size_t i = 0; i < len; i++)    /* no escape or bell may end it early */
+            wrapped[sizeof pre - 1 + i] = line[i] == '\a' || line[i] == '\033' ? '?' : line[i];
+        wrapped[sizeof pre - 1 + len] = '\a';
+        ssize_t w = write(STDERR_FILENO, wrapped, sizeof pre + len);
+        (void)w;
+        return;
+    }
     if (len + 1 < sizeof line)
         line[len++] = '\n';
     /* One write() per line: safe in a writer child and keeps lines whole. */

@@ -9,7 +9,9 @@
  * prints again what it printed after its mark k: of its output, only what
  * goes past all it has ever shown is written (a second rollback may come
  * before the first one's reprint has caught up).  Markers never reach the
- * user.
+ * user.  The runtime's own lines (warnings, errors) come in the same stream,
+ * since PVM merges a task's stdout and stderr: it wraps them in an escape of
+ * their own, and they go to ckpt-run's stderr, not among the program's output.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +19,12 @@
 #include <pvm3.h>
 
 #include "output.h"
+#include "runlog.h"
 
 #define MARK_PREFIX "\033]ckpt;"   /* the runtime writes MARK_PREFIX <epoch> BEL */
 #define MARK_MAX 40
+#define SAY_PREFIX "\033]ckpt-say;"   /* and its own lines as SAY_PREFIX <line> BEL (runtime/say.c) */
+#define PART_MAX 1100
 
 struct vout {                 /* one task's output, by virtual id */
     int vtid;
@@ -34,7 +39,7 @@ struct tout {                 /* one live PVM task's output stream */
     struct vout *v;           /* NULL until its hello tells its virtual id */
     char *held;               /* bytes waiting for the virtual id */
     size_t nheld;
-    char part[MARK_MAX];      /* a marker split between two messages */
+    char part[PART_MAX + 1];  /* an escape split between two messages */
     size_t npart;
     int ended;                /* its end of stream has come */
 };
@@ -93,28 +98,43 @@ static void emit(struct vout *v, const char *p, size_t n)
     v->emitted = end;
 }
 
-/* Passes bytes on, taking markers out; a marker cut by the end of a message
+/* Which escape part[0..n) is (1 a marker, 2 a runtime line), or may still
+ * become while not done; 0 if none. */
+static int escape_kind(const char *part, size_t n, int done)
+{
+    static const char *const prefix[] = {MARK_PREFIX, SAY_PREFIX};
+    static const size_t max[] = {MARK_MAX, PART_MAX};
+    for (int i = 0; i < 2; i++) {
+        size_t len = strlen(prefix[i]);
+        if (n < max[i] && memcmp(part, prefix[i], n < len ? n : len) == 0 && (!done || n >= len))
+            return i + 1;
+    }
+    return 0;
+}
+
+/* Passes bytes on, taking escapes out; one cut by the end of a message
  * waits in t->part for the next one. */
 static void filter(struct tout *t, const char *p, size_t n)
 {
-    static const size_t plen = sizeof MARK_PREFIX - 1;
     while (n > 0) {
         if (t->npart) {
             size_t k = 0;
-            while (k < n && t->npart < MARK_MAX && p[k] != '\a')
+            while (k < n && t->npart < PART_MAX && p[k] != '\a')
                 t->part[t->npart++] = p[k++];
             int done = k < n && p[k] == '\a';
-            int bad = memcmp(t->part, MARK_PREFIX, t->npart < plen ? t->npart : plen) != 0 ||
-                      t->npart == MARK_MAX;
-            if (done && !bad) {
+            int kind = escape_kind(t->part, t->npart, done);
+            if (done && kind) {
                 t->part[t->npart] = '\0';
-                note_mark(t->v, strtoull(t->part + plen, NULL, 10));
+                if (kind == 1)
+                    note_mark(t->v, strtoull(t->part + sizeof MARK_PREFIX - 1, NULL, 10));
+                else
+                    runlog_relay(t->part + sizeof SAY_PREFIX - 1);
                 t->npart = 0;
                 p += k + 1;
                 n -= k + 1;
                 continue;
             }
-            if (!bad && !done)
+            if (kind && !done)
                 return;          /* still incomplete: wait for more */
             emit(t->v, t->part, t->npart);   /* not a marker after all */
             t->npart = 0;

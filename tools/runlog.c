@@ -23,6 +23,16 @@ void runlog_setup(void)
     }
 }
 
+/* One write per line: the records name whole lines. */
+static void put_line(char *line, int n)
+{
+    line[n++] = '\n';
+    if (share.ino)
+        ckpt_outshare_write_line(&share, STDERR_FILENO, line, (uint32_t)n);
+    else if (write(STDERR_FILENO, line, (size_t)n) < 0)
+        return;     /* nowhere left to say it */
+}
+
 void runlog_say(const char *fmt, ...)
 {
     char line[2048];
@@ -31,13 +41,14 @@ void runlog_say(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
     va_end(ap);
-    n = (int)strlen(line);
-    line[n++] = '\n';
-    /* One write per line: the records name whole lines. */
-    if (share.ino)
-        ckpt_outshare_write_line(&share, STDERR_FILENO, line, (uint32_t)n);
-    else if (write(STDERR_FILENO, line, (size_t)n) < 0)
-        return;     /* nowhere left to say it */
+    put_line(line, (int)strlen(line));
+}
+
+void runlog_relay(const char *text)
+{
+    char line[2048];
+    snprintf(line, sizeof line - 1, "%s", text);
+    put_line(line, (int)strlen(line));
 }
 
 const char *runlog_keep_file(const char *dir)

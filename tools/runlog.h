@@ -12,6 +12,8 @@
 
 void runlog_setup(void);
 void runlog_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A line a task's runtime said (relayed in its output under -n), as is. */
+void runlog_relay(const char *text);
 /* The file (in the checkpoint folder dir) to give a restarted root as
  * CKPT_OUTPUT_KEEP, or NULL when it shares no file with ckpt-run. */
 const char *runlog_keep_file(const char *dir);
