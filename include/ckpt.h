@@ -68,7 +68,7 @@ enum ckpt_kind {
     CKPT_KIND_DATA = 0,    /* plain bytes: scalars, arrays, structs */
     CKPT_KIND_POINTER = 1, /* a pointer variable: saved as (object, offset) and
                               translated to the object's new address on restore */
-    CKPT_KIND_BLOCK = 2,   /* `p[n]`: the pointer p and the n elements behind it;
+    CKPT_KIND_BLOCK = 2    /* `p[n]`: the pointer p and the n elements behind it;
                               restored into a fresh allocation p then points to */
 };
 
