@@ -205,17 +205,61 @@ void ckpt__log_drop_upto(struct ckpt_peer *p, uint64_t seq)
         p->acked = seq;
 }
 
+/* Checkpoints aborted since the last commit, newest last: their cuts are
+ * never restored.  Bounded: one forgotten only keeps log entries longer. */
+static uint64_t aborted[64];
+static int naborted;
+
+static void note_aborted(uint64_t k)
+{
+    if (naborted == (int)(sizeof aborted / sizeof aborted[0]))
+        memmove(aborted, aborted + 1, sizeof aborted[0] * (size_t)--naborted);
+    aborted[naborted++] = k;
+}
+
+/* A commit of k: no rollback reaches behind it, so aborts before it no
+ * longer matter. */
+static void forget_aborted(uint64_t k)
+{
+    int keep = 0;
+    for (int i = 0; i < naborted; i++)
+        if (aborted[i] > k)
+            aborted[keep++] = aborted[i];
+    naborted = keep;
+}
+
+/* Whether every cut between epochs sent and taken (cut j begins epoch j)
+ * was aborted: then no checkpoint that a rollback can reach falls between. */
+static int no_cut_between(uint64_t sent, uint64_t taken)
+{
+    if (taken <= sent)
+        return 1;
+    if (taken - sent > (uint64_t)naborted)
+        return 0;
+    for (uint64_t j = sent + 1; j <= taken; j++) {
+        int found = 0;
+        for (int i = 0; i < naborted && !found; i++)
+            found = aborted[i] == j;
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
 /* The receiver took every message up to seq while in `epoch`.  One we sent in
  * that same epoch can never be needed again: a rollback to that epoch's
  * checkpoint or an earlier one puts us before the send, so we send it anew;
- * any later checkpoint of the receiver holds it.  Ours from earlier epochs
- * crossed a cut in transit and wait for a commit (ckpt__log_drop_upto). */
+ * any later checkpoint of the receiver holds it.  So can one sent in an
+ * earlier epoch if only aborted checkpoints lie between: while checkpoints
+ * keep failing (a full disk, a writer short of memory) the log must not grow
+ * without bound.  The others crossed a cut in transit and wait for a commit
+ * (ckpt__log_drop_upto). */
 static void log_drop_acked(struct ckpt_peer *p, uint64_t seq, uint64_t epoch)
 {
     struct ckpt_logent *prev = NULL, *e = p->log_head;
     while (e && e->seq <= seq) {
         struct ckpt_logent *next = e->next;
-        if (e->epoch >= epoch)
+        if (no_cut_between(e->epoch, epoch))
             log_unlink(p, e, prev);
         else
             prev = e;
@@ -493,6 +537,7 @@ static void handle_ctl(int src, int type, const long *v, int n)
     case CTL_COMMIT:
         if (n >= 1 && (uint64_t)v[0] > rt->committed)
             rt->committed = (uint64_t)v[0];
+        forget_aborted(rt->committed);
         for (int i = 1; i + 1 < n; i += 2) {
             if (!(p = ckpt__peer((int)v[i], 0)))
                 continue;
@@ -505,6 +550,8 @@ static void handle_ctl(int src, int type, const long *v, int n)
                  (unsigned long long)rt->st.log_bytes);
         break;
     case CTL_ABORT:
+        if (n >= 1)
+            note_aborted((uint64_t)v[0]);
         if (n >= 1 && rt->writer && rt->writer_epoch == (uint64_t)v[0])
             ckpt__abort_writer();
         break;
