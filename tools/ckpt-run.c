@@ -43,6 +43,8 @@ static void usage(FILE *f)
         "  -z, --compress LEVEL   zlib level 0-9 for images (default $CKPT_COMPRESS or 1)\n"
         "  -k, --keep N           committed checkpoints kept on disk (default 2)\n"
         "  -r, --max-restarts N   recoveries before giving up (default 10)\n"
+        "      --stall SECONDS    a checkpoint not written by every task within SECONDS is\n"
+        "                         reported, naming those tasks, and aborted (default 120)\n"
         "      --restart DIR      resume a job whose virtual machine was lost, from DIR: runs the\n"
         "                         program DIR/job names, if it is still the executable the job ran\n"
         "  -v, --verbose          one line per checkpoint; twice: protocol events too\n"
@@ -75,13 +77,14 @@ static void parse(struct job_opts *o, int argc, char **argv)
         {"tasks", 1, NULL, 'n'}, {"interval", 1, NULL, 'i'}, {"dir", 1, NULL, 'd'},
         {"compress", 1, NULL, 'z'}, {"keep", 1, NULL, 'k'}, {"max-restarts", 1, NULL, 'r'},
         {"restart", 1, NULL, 'R'}, {"verbose", 0, NULL, 'v'}, {"help", 0, NULL, 'h'},
-        {"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0}};
+        {"version", 0, NULL, 'V'}, {"stall", 1, NULL, 'S'}, {NULL, 0, NULL, 0}};
     const char *iv = getenv("CKPT_INTERVAL");
     o->interval = iv ? parse_num("CKPT_INTERVAL", iv, 0, 1e9) : 60;
     const char *zv = getenv("CKPT_COMPRESS");
     o->level = zv && *zv ? (int)parse_num("CKPT_COMPRESS", zv, 0, 9) : 1;
     o->keep = 2;
     o->max_restarts = 10;
+    o->stall = 120;
     /* Like every other CKPT_* setting, the folder may come from the
      * environment (the name ckpt-info and the runtime give it); the command
      * line wins. */
@@ -97,6 +100,7 @@ static void parse(struct job_opts *o, int argc, char **argv)
         case 'z': o->level = (int)parse_num("-z", optarg, 0, 9); break;
         case 'k': o->keep = (int)parse_num("-k", optarg, 1, 1000); break;
         case 'r': o->max_restarts = (int)parse_num("-r", optarg, 0, 1000000); break;
+        case 'S': o->stall = parse_num("--stall", optarg, 0.01, 1e9); break;
         case 'R': o->restart_dir = optarg; break;
         case 'v': o->verbose++; break;
         case 'h': usage(stdout); exit(0);

@@ -1242,6 +1242,51 @@ static void drain_output(struct job *j)
     output_flush();
 }
 
+/* ------------------------------------------------------------ stalls */
+
+/* A task's scheduling state as its kernel shows it ('T': stopped), or '?'
+ * when its process is not on this computer or cannot be read. */
+static char proc_state(const struct job *j, const struct task *t)
+{
+    char path[64], buf[512];
+    if (t->pid <= 0 || pvm_tidtohost(t->tid) != pvm_tidtohost(j->mytid))
+        return '?';
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)t->pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return '?';
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');    /* the command may hold spaces */
+    return paren && paren[1] == ' ' && paren[2] ? paren[2] : '?';
+}
+
+/* A checkpoint that has not been written by every task within --stall: a
+ * task stopped (SIGSTOP, a debugger), spinning, or starved of CPU.  It is
+ * reported, naming those tasks, and aborted, so that the next one is tried
+ * after the interval; each one stalled is reported again.  A stopped task is
+ * not killed: it may be stopped on purpose (job control, a debugger), and
+ * `kill -CONT` lets the job go on; killing it makes it a failure and the job
+ * recovers. */
+static void check_stall(struct job *j)
+{
+    if (!j->pending || coord_now() - j->pending_start_ns / 1e9 < j->o.stall)
+        return;
+    char names[512] = "", why[700];
+    size_t len = 0;
+    for (int i = 0; i < j->ntasks; i++) {
+        const struct task *t = &j->tasks[i];
+        if (t->state != T_ALIVE || !t->expected || t->written || len >= sizeof names)
+            continue;
+        char st = proc_state(j, t);
+        len += (size_t)snprintf(names + len, sizeof names - len, " t%x%s", (unsigned)t->vtid,
+                                st == 'T' || st == 't' ? " (stopped)" : "");
+    }
+    snprintf(why, sizeof why, "not written within %g s (--stall) by%s", j->o.stall, names);
+    abort_pending(j, why, 1);
+}
+
 /* ------------------------------------------------------------ the loop */
 
 static volatile sig_atomic_t want_ckpt, want_stop;
@@ -1332,6 +1377,7 @@ int coord_loop(struct job *j)
         }
         if (j->o.interval > 0 && !j->pending && coord_now() - j->last_ckpt >= j->o.interval)
             coord_request_checkpoint(j);
+        check_stall(j);
 
         struct timeval tv = {0, 50000};
         int b = pvm_trecv(-1, -1, &tv);

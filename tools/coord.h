@@ -46,6 +46,7 @@ struct job_opts {
     char **argv;                /* program and arguments */
     int ntasks;                 /* -n: sibling copies spawned through PVM; 0: run directly */
     double interval;            /* seconds between checkpoints, 0: none by time */
+    double stall;               /* seconds a checkpoint may take before it is reported and aborted */
     char dir[4096];
     int level, keep, max_restarts, verbose;
     const char *restart_dir;    /* --restart */
