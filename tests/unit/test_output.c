@@ -95,10 +95,21 @@ static void split_and_stale_marks(void)
     feed(302, "ccddee");
 }
 
+/* The runtime's own line, wrapped (runtime/say.c) and cut between two
+ * messages in the middle of a program's line, goes to stderr, not stdout;
+ * an escape that is neither stays the program's. */
+static void runtime_line(void)
+{
+    output_known(400, 4);
+    feed(400, "aa\033]ckpt-say;ckpt[t4]: war");
+    feed(400, "ning: x\abb\033[1m");
+}
+
 int main(void)
 {
     check("one rollback", one_rollback, "aaaabbbbcc");
     check("second rollback before the reprint caught up", second_rollback_early, "aaaabbbbbbbbcccc");
     check("a marker cut between messages, a mark number used again", split_and_stale_marks, "aabbccddee");
+    check("a runtime line cut between messages", runtime_line, "aabb\033[1m");
     return failures ? 1 : 0;
 }
