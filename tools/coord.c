@@ -101,13 +101,15 @@ static void refuse(int src, const char *what)
     say("t%x may not send %s: ignored (said once per sender)", (unsigned)src, what);
 }
 
-/* The pid of the process enrolled as tid, as its pvmd knows it. */
-static pid_t pid_of(int tid)
+/* The pid of the process enrolled as tid and its parent task, as its pvmd
+ * knows them: not what the task says of itself.  -1 if it is not there. */
+static pid_t pid_of(int tid, int *ptid)
 {
     struct pvmtaskinfo *ti;
     int n;
     if (pvm_tasks(tid, &n, &ti) < 0 || n != 1)
         return -1;
+    *ptid = ti[0].ti_ptid;
     return ti[0].ti_pid;
 }
 
@@ -603,32 +605,42 @@ static void welcome(struct job *j, const struct task *t, const long *sib, int ns
     free(w);
 }
 
-/* Whether the program we run says hello as src (its pid is our child's),
- * and has not yet. */
-static int is_root(struct job *j, int src)
+/* Whether the program we run is src (its pid is our child's), and it has
+ * not said hello yet. */
+static int is_root(struct job *j, pid_t pid)
 {
     for (int i = 0; i < j->ntasks; i++)
         if (j->tasks[i].root && j->tasks[i].state == T_ALIVE)
             return 0;
-    return j->root_pid && !j->root_done && pid_of(src) == j->root_pid;
+    return j->root_pid && !j->root_done && pid == j->root_pid;
+}
+
+static int is_member(struct job *j, int tid)
+{
+    struct task *t = by_tid(j, tid);
+    return t && t->state == T_ALIVE;
 }
 
 /* A fresh task says hello only as a member (spawned by a task of the job,
- * or by us for -n) or as the program we run; a restarted one only as the
- * task we started to restart it.  So no other task can take a task's place
- * in the job, or join it. */
+ * or by us for -n; its hello may come before its parent's CTL_SPAWNED, so
+ * its parent as the pvmd knows it counts too) or as the program we run; a
+ * restarted one only as the task we started to restart it.  So no other
+ * task can take a task's place in the job, or join it. */
 static int hello_allowed(struct job *j, int src, const long *v)
 {
+    int ptid = 0;
     if (src != (int)v[1])
         return 0;
     if (v[5] < 0) {
-        struct task *t = by_tid(j, src);
-        return (t && t->state == T_ALIVE) || is_root(j, src);
+        if (is_member(j, src))
+            return 1;
+        pid_t pid = pid_of(src, &ptid);
+        return (ptid > 0 && is_member(j, ptid)) || is_root(j, pid);
     }
     struct task *t = by_vtid(j, (int)v[0]);
     if (!t || t->state != T_KILLED)
         return 0;
-    return t->root ? is_root(j, src) : t->tid == src;
+    return t->root ? is_root(j, pid_of(src, &ptid)) : t->tid == src;
 }
 
 static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
