@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # jobtest.sh: what the scripted job tests share (tests/integration/failures.sh,
-# hostdel.sh, plainpeer.sh).  Source it after pvmvm.sh, with `top` set to the
+# hostdel.sh, plainpeer.sh, forge.sh, stall.sh).  Source it after pvmvm.sh, with `top` set to the
 # repository.
 #
 #   jobtest_options ARGS...
