@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # jobtest.sh: what the scripted job tests share (tests/integration/failures.sh,
-# hostdel.sh, plainpeer.sh, forge.sh, stall.sh).  Source it after pvmvm.sh, with `top` set to the
-# repository.
+# hostdel.sh, plainpeer.sh, forge.sh, stall.sh).  Source it after pvmvm.sh,
+# with `top` set to the repository.
 #
 #   jobtest_options ARGS...
 #       takes --ckpt-cc, --ckpt-run and --ckpt-ctl PATH (default: the tools in
