@@ -605,8 +605,8 @@ static void welcome(struct job *j, const struct task *t, const long *sib, int ns
     free(w);
 }
 
-/* Whether the program we run is src (its pid is our child's), and it has
- * not said hello yet. */
+/* Whether pid, a task's as its pvmd knows it, is the program we run (our
+ * child), which has not said hello yet. */
 static int is_root(struct job *j, pid_t pid)
 {
     for (int i = 0; i < j->ntasks; i++)
