@@ -267,6 +267,7 @@ int main(int argc, char **argv)
     static struct job j;
     runlog_setup();
     parse(&j.o, argc, argv);
+    coord_catch_signals();
     /* The folder is ours alone before anything is read from it or run:
      * --restart never creates one, a fresh job never resumes another's. */
     int dfd = folder_open("ckpt-run", j.o.dir, !j.o.restart_dir);

@@ -1305,7 +1305,9 @@ static volatile sig_atomic_t want_ckpt, want_stop;
 static void on_usr1(int sig) { (void)sig; want_ckpt = 1; }
 static void on_stop(int sig) { want_stop = sig; }
 
-int coord_start(struct job *j)
+/* Before the pid file names us: ckpt-ctl may signal us as soon as it does,
+ * and SIGUSR1's default action would end the job. */
+void coord_catch_signals(void)
 {
     struct sigaction sa = {0};
     sa.sa_handler = on_usr1;
@@ -1313,6 +1315,10 @@ int coord_start(struct job *j)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
+
+int coord_start(struct job *j)
+{
     struct stat st;
     j->out_start = fstat(1, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
     j->last_ckpt = j->started_at = coord_now();

@@ -78,6 +78,7 @@ struct job {
 };
 
 double coord_now(void);
+void coord_catch_signals(void);
 int coord_start(struct job *j);
 int coord_loop(struct job *j);
 void coord_request_checkpoint(struct job *j);
