@@ -909,8 +909,11 @@ static struct task *handle(struct job *j, int bufid)
     switch (type) {
     case CTL_BYE: {     /* its own exit, or a task it kills (pvm_kill) */
         struct task *who = n >= 1 ? by_vtid(j, (int)ctlv[0]) : NULL;
-        if (who)
+        if (who) {
             who->said_bye = 1;
+            if (j->o.verbose >= 2)
+                say("t%x left the job (pid %d)", (unsigned)who->vtid, (int)who->pid);
+        }
         /* Noted before PVM or waitpid can tell us the task has gone. */
         ckpt__ctl_send(src, CTL_LEFT, ctlv, n >= 1 ? 1 : 0, NULL, 0);
         break;
