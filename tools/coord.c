@@ -1392,7 +1392,10 @@ int coord_loop(struct job *j)
             coord_kill_all(j);
             return 128 + want_stop;
         }
-        if (want_ckpt) {
+        /* Kept until it can start: a request while the program has not
+         * said hello yet (ckpt-ctl right after the start) or while another
+         * checkpoint is under way is the user's, and would be lost. */
+        if (want_ckpt && !j->pending && alive(j)) {
             want_ckpt = 0;
             coord_request_checkpoint(j);
         }
