@@ -500,7 +500,7 @@ static int pull_one(int how, struct timeval *tmo)
                (unsigned long long)(seq - p->in_seq - 1), (unsigned)vtid,
                rt->log_on ? "" : " (the sender log is off: CKPT_LOG=off)");
     p->in_seq = seq;
-    ckpt__enqueue(b, vtid, tag, mi.ctx, len);
+    ckpt__enqueue(&(struct ckpt_qinfo){b, vtid, tag, mi.ctx, len, 0, 0});
     if (job && p->in_epoch == rt->epoch && rt->log_on)
         ack(p, len);
     return 1;
@@ -748,9 +748,7 @@ static void rebuild_and_replay(void)
         pvm_setcontext(ctx);
         if (got < 0)
             ckpt__die("cannot rebuild a received message: PVM error %d", got);
-        ckpt__enqueue(got, r->peer, r->tag, r->ctx, r->len);
-        rt->q_tail->notice = r->notice;
-        rt->q_tail->subject = r->subject;
+        ckpt__enqueue(&(struct ckpt_qinfo){got, r->peer, r->tag, r->ctx, r->len, r->notice, r->subject});
         ckpt__restored_note(got, r->peer, r->tag);
     }
     rt->rqueue = NULL;
@@ -1227,9 +1225,9 @@ int ckpt__await_all(const int *vtids, int n, int msgtag)
 {
     for (;;) {
         int missing = 0;
-        struct ckpt_qmsg *q, *prev;
+        const struct ckpt_qinfo *q;
         for (int i = 0; i < n && !missing; i++)
-            missing = ckpt__queue_find(vtids[i], msgtag, 0, &q, &prev) == 0;
+            missing = ckpt__queue_find(vtids[i], msgtag, 0, &q) == 0;
         if (!missing)
             return 0;
         int rc = wait_one(NULL);
@@ -1244,11 +1242,11 @@ int ckpt__await_all(const int *vtids, int n, int msgtag)
  * leaving the application's receive buffer as it was. */
 int ckpt__take_typed(int vtid, int msgtag, void *buf, int len, int datatype)
 {
-    struct ckpt_qmsg *q, *prev;
-    if (ckpt__queue_find(vtid, msgtag, 0, &q, &prev) != 1)
+    const struct ckpt_qinfo *q;
+    if (ckpt__queue_find(vtid, msgtag, 0, &q) != 1)
         return PvmNoBuf;
     int saved = pvm_setrbuf(0);
-    int b = ckpt__deliver(q, prev);
+    int b = ckpt__deliver(q);
     int rc = pack_typed(buf, len, datatype, 1);
     pvm_freebuf(b);
     pvm_setrbuf(saved);
@@ -1281,18 +1279,18 @@ static int receive_msg(int tid, int msgtag, const struct timeval *tmo, int keep_
     }
     ckpt__safepoint();
     for (;;) {
-        struct ckpt_qmsg *q, *prev = NULL;
-        int rc = ckpt__queue_find(tid, msgtag, 1, &q, &prev);
+        const struct ckpt_qinfo *q;
+        int rc = ckpt__queue_find(tid, msgtag, 1, &q);
         if (rc != 0)
-            return rc < 0 ? rc : ckpt__deliver(q, prev);
+            return rc < 0 ? rc : ckpt__deliver(q);
         struct timeval left, *lp = NULL;
         if (tmo) {
             uint64_t now = ckpt__now_ns();
             if (now >= deadline) {
                 while (pull_one(PULL_POLL, NULL) > 0 && rt->requested <= rt->epoch) {
                     ckpt__run_handlers();
-                    if ((rc = ckpt__queue_find(tid, msgtag, 1, &q, &prev)) != 0)
-                        return rc < 0 ? rc : ckpt__deliver(q, prev);
+                    if ((rc = ckpt__queue_find(tid, msgtag, 1, &q)) != 0)
+                        return rc < 0 ? rc : ckpt__deliver(q);
                 }
                 return 0;
             }
@@ -1334,13 +1332,13 @@ int ckpt_pvm_probe(int tid, int msgtag)
     if (!ckpt__job())
         return pvm_probe(tid, msgtag);
     ckpt__safepoint();
-    struct ckpt_qmsg *q, *prev;
-    int rc = ckpt__queue_find(tid, msgtag, 1, &q, &prev);
+    const struct ckpt_qinfo *q;
+    int rc = ckpt__queue_find(tid, msgtag, 1, &q);
     if (rc == 0) {      /* like PVM's probe, look at the wire too */
         ckpt__poll();
         ckpt__due();
         ckpt__run_handlers();
-        rc = ckpt__queue_find(tid, msgtag, 1, &q, &prev);
+        rc = ckpt__queue_find(tid, msgtag, 1, &q);
     }
     return rc <= 0 ? rc : q->bufid;
 }

@@ -81,9 +81,8 @@ static void enqueue_exit(int tag, int ctx, int vtid)
     pvm_setsbuf(old);
     if (rc < 0)
         ckpt__die("cannot make an exit notice: PVM error %d", rc);
-    ckpt__enqueue(b, PVM_LOCAL_PVMD, tag, ctx, ckpt__buf_len(b));
-    ckpt__rt.q_tail->notice = PvmTaskExit;
-    ckpt__rt.q_tail->subject = vtid;
+    ckpt__enqueue(&(struct ckpt_qinfo){b, PVM_LOCAL_PVMD, tag, ctx, ckpt__buf_len(b),
+                                       PvmTaskExit, vtid});
     ckpt__restored_note(b, PVM_LOCAL_PVMD, tag);    /* what pvm_bufinfo reports */
 }
 
@@ -192,9 +191,7 @@ int ckpt__notice(int bufid, int src, int tag, int ctx, int len)
         int vtid = rt->notifies[i].vtid;
         drop(i);
         if (vtid == id) {
-            ckpt__enqueue(bufid, src, tag, ctx, len);
-            rt->q_tail->notice = PvmTaskExit;
-            rt->q_tail->subject = vtid;
+            ckpt__enqueue(&(struct ckpt_qinfo){bufid, src, tag, ctx, len, PvmTaskExit, vtid});
         } else {
             pvm_freebuf(bufid);
             enqueue_exit(tag, ctx, vtid);
@@ -215,7 +212,7 @@ int ckpt__notice(int bufid, int src, int tag, int ctx, int len)
     } else {
         return 0;
     }
-    ckpt__enqueue(bufid, src, tag, ctx, len);
+    ckpt__enqueue(&(struct ckpt_qinfo){bufid, src, tag, ctx, len, 0, 0});
     return 1;
 }
 
@@ -225,25 +222,15 @@ int ckpt__notice(int bufid, int src, int tag, int ctx, int len)
  * way the application must wait for the new one's exit. */
 static void requeue_restarted(void)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
-    struct ckpt_qmsg *prev = NULL, *q = rt->q_head;
-    while (q) {
-        struct ckpt_qmsg *next = q->next;
+    const struct ckpt_qinfo *q = ckpt__queue_next(NULL), *next;
+    for (; q; q = next) {
+        next = ckpt__queue_next(q);
         if (q->notice == PvmTaskExit && restarted(q->subject) &&
             add(PvmTaskExit, q->tag, q->ctx, q->subject, 0, 0) == 0) {
-            if (prev)
-                prev->next = next;
-            else
-                rt->q_head = next;
-            if (rt->q_tail == q)
-                rt->q_tail = prev;
             ckpt__restored_forget(q->bufid);
             pvm_freebuf(q->bufid);
-            free(q);
-        } else {
-            prev = q;
+            ckpt__queue_remove(q);
         }
-        q = next;
     }
 }
 

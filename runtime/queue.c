@@ -17,62 +17,243 @@
 
 #include "rt.h"
 
-void ckpt__enqueue(int bufid, int src_vtid, int tag, int ctx, int len)
+/* A queued message, in two lists: arrival order (what an image saves, and
+ * what pvm_recvf ranks) and the FIFO of its key.  Receives by PVM's rule look
+ * only at the first message of each key they can match, so a flood on one
+ * key (200,000 unread messages from one sender) costs a receive from anyone
+ * else nothing, as a hash lookup, instead of a walk past the whole flood for
+ * every message that arrives while it waits. */
+struct qent {
+    struct ckpt_qinfo m;            /* first: what the rest of the runtime sees */
+    uint64_t seq;                   /* arrival number: orders the heads of keys */
+    struct qent *prev, *next;       /* arrival order */
+    struct qent *kprev, *knext;     /* arrival order within its key */
+    struct qkey *key;
+};
+struct qkey {                       /* the messages of one (source, tag, context) */
+    int src, tag, ctx;
+    uint64_t n;                     /* messages */
+    struct qent *head, *tail;
+    struct qkey *hnext;             /* hash chain */
+    struct qkey *prev, *next;       /* the keys that have messages */
+};
+
+static struct qent *q_head, *q_tail;
+static struct qkey **table, *keys;
+static size_t table_size, nkeys;
+static uint64_t arrivals;
+static uint64_t queued_msgs, queued_bytes, report_msgs = 65536, report_bytes = 256u << 20;
+
+static size_t slot(int src, int tag, int ctx)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
-    struct ckpt_qmsg *q = malloc(sizeof *q);
-    if (!q)
-        ckpt__die("out of memory (receive queue)");
-    *q = (struct ckpt_qmsg){NULL, bufid, src_vtid, tag, ctx, len, 0, 0};
-    if (rt->q_tail)
-        rt->q_tail->next = q;
-    else
-        rt->q_head = q;
-    rt->q_tail = q;
+    uint64_t h = (uint64_t)(uint32_t)src * 0x9e3779b97f4a7c15u;
+    h ^= (uint64_t)(uint32_t)tag * 0xc2b2ae3d27d4eb4fu;
+    h ^= (uint64_t)(uint32_t)ctx * 0x165667b19e3779f9u;
+    return (size_t)(h ^ (h >> 29)) & (table_size - 1);
 }
 
-static const struct ckpt_handler *handler_for(const struct ckpt_qmsg *q)
+static struct qkey *key_find(int src, int tag, int ctx)
+{
+    if (!table_size)
+        return NULL;
+    for (struct qkey *k = table[slot(src, tag, ctx)]; k; k = k->hnext)
+        if (k->src == src && k->tag == tag && k->ctx == ctx)
+            return k;
+    return NULL;
+}
+
+static int table_grow(void)
+{
+    size_t n = table_size ? table_size * 2 : 64;
+    struct qkey **t = calloc(n, sizeof *t);
+    if (!t)
+        return -1;
+    struct qkey **old = table;
+    size_t old_size = table_size;
+    table = t;
+    table_size = n;
+    for (size_t i = 0; i < old_size; i++)
+        for (struct qkey *k = old[i], *next; k; k = next) {
+            next = k->hnext;
+            size_t s = slot(k->src, k->tag, k->ctx);
+            k->hnext = table[s];
+            table[s] = k;
+        }
+    free(old);
+    return 0;
+}
+
+static struct qkey *key_get(int src, int tag, int ctx)
+{
+    struct qkey *k = key_find(src, tag, ctx);
+    if (k)
+        return k;
+    if (nkeys >= table_size && table_grow() < 0)
+        return NULL;
+    if (!(k = calloc(1, sizeof *k)))
+        return NULL;
+    *k = (struct qkey){.src = src, .tag = tag, .ctx = ctx, .next = keys};
+    size_t s = slot(src, tag, ctx);
+    k->hnext = table[s];
+    table[s] = k;
+    if (keys)
+        keys->prev = k;
+    keys = k;
+    nkeys++;
+    return k;
+}
+
+static void key_free(struct qkey *k)
+{
+    struct qkey **at = &table[slot(k->src, k->tag, k->ctx)];
+    while (*at != k)
+        at = &(*at)->hnext;
+    *at = k->hnext;
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        keys = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    nkeys--;
+    free(k);
+}
+
+/* Says so when the program leaves many messages unread: they are its state,
+ * held (as PVM would hold them) and saved in every checkpoint until it takes
+ * them, and a flood from a neighbour shows up here first. */
+static void report_backlog(void)
+{
+    const struct qkey *top = keys;
+    for (const struct qkey *k = keys; k; k = k->next)
+        if (k->n > top->n)
+            top = k;
+    pr_warn("%llu messages (%.1f MiB) received and not yet taken by the program, the most "
+            "(%llu) from t%x with tag %d: they are held and saved in every checkpoint until "
+            "it takes them", (unsigned long long)queued_msgs,
+            (double)queued_bytes / (1 << 20), (unsigned long long)top->n,
+            (unsigned)top->src, top->tag);
+    while (report_msgs <= queued_msgs)
+        report_msgs *= 2;
+    while (report_bytes <= queued_bytes)
+        report_bytes *= 2;
+}
+
+void ckpt__enqueue(const struct ckpt_qinfo *m)
+{
+    struct qent *e = malloc(sizeof *e);
+    struct qkey *k = e ? key_get(m->src_vtid, m->tag, m->ctx) : NULL;
+    if (!k)
+        ckpt__die("out of memory (receive queue)");
+    *e = (struct qent){.m = *m, .seq = ++arrivals, .prev = q_tail, .kprev = k->tail, .key = k};
+    if (q_tail)
+        q_tail->next = e;
+    else
+        q_head = e;
+    q_tail = e;
+    if (k->tail)
+        k->tail->knext = e;
+    else
+        k->head = e;
+    k->tail = e;
+    k->n++;
+    queued_msgs++;
+    queued_bytes += (uint64_t)(m->len > 0 ? m->len : 0);
+    if (queued_msgs >= report_msgs || queued_bytes >= report_bytes)
+        report_backlog();
+}
+
+const struct ckpt_qinfo *ckpt__queue_next(const struct ckpt_qinfo *after)
+{
+    const struct qent *e = after ? ((const struct qent *)after)->next : q_head;
+    return e ? &e->m : NULL;
+}
+
+/* Takes q off both lists and frees its entry (not its PVM buffer). */
+void ckpt__queue_remove(const struct ckpt_qinfo *m)
+{
+    struct qent *e = (struct qent *)m;
+    struct qkey *k = e->key;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        q_head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        q_tail = e->prev;
+    if (e->kprev)
+        e->kprev->knext = e->knext;
+    else
+        k->head = e->knext;
+    if (e->knext)
+        e->knext->kprev = e->kprev;
+    else
+        k->tail = e->kprev;
+    if (!--k->n)
+        key_free(k);
+    queued_msgs--;
+    queued_bytes -= (uint64_t)(e->m.len > 0 ? e->m.len : 0);
+    free(e);
+}
+
+/* The application's message handler (pvm_addmhf) that takes k's messages. */
+static const struct ckpt_handler *handler_of(const struct qkey *k)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     for (int i = 0; i < rt->nhandlers; i++) {
         const struct ckpt_handler *h = &rt->handlers[i];
-        if ((h->src == -1 || h->src == q->src_vtid) && (h->tag == -1 || h->tag == q->tag) &&
-            h->ctx == q->ctx)
+        if ((h->src == -1 || h->src == k->src) && (h->tag == -1 || h->tag == k->tag) &&
+            h->ctx == k->ctx)
             return h;
     }
     return NULL;
 }
 
-/* PVM's rule: a message matches if source and tag match (-1: any) and it
- * was sent in the receiver's current context.  With the application's own
- * function (app: an application receive, not the runtime's collectives),
- * PVM's ranking: <0 an error, 0 no, 1 this one, >1 the highest. */
-int ckpt__queue_find(int vtid, int tag, int app, struct ckpt_qmsg **found, struct ckpt_qmsg **prev)
+/* The application's own matching function ranks every message in arrival
+ * order, as PVM does: <0 an error, 0 no, 1 this one, >1 the highest. */
+static int find_ranked(int vtid, int tag, const struct qent **found)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
-    struct ckpt_qmsg *pv = NULL;
     int best = 0;
-    *found = NULL;
-    for (struct ckpt_qmsg *q = rt->q_head; q; pv = q, q = q->next) {
-        if (rt->nhandlers && handler_for(q))
+    for (const struct qent *e = q_head; e; e = e->next) {
+        if (handler_of(e->key))
             continue;
-        int rank;
-        if (app && rt->match_fn)
-            rank = rt->match_fn(q->bufid, vtid, tag);
-        else
-            rank = (vtid == -1 || q->src_vtid == vtid) && (tag == -1 || q->tag == tag) &&
-                   q->ctx == rt->ctx;
+        int rank = ckpt__rt.match_fn(e->m.bufid, vtid, tag);
         if (rank < 0)
             return rank;
         if (rank > best) {
             best = rank;
-            *found = q;
-            *prev = pv;
+            *found = e;
             if (rank == 1)
                 break;
         }
     }
     return *found != NULL;
+}
+
+/* PVM's rule: a message matches if source and tag match (-1: any) and it
+ * was sent in the receiver's current context; the earliest such one.  With
+ * app (an application receive, not the runtime's collectives) the
+ * application's pvm_recvf function decides instead, if it set one. */
+int ckpt__queue_find(int vtid, int tag, int app, const struct ckpt_qinfo **found)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    const struct qent *best = NULL;
+    int rc = 1;
+    if (app && rt->match_fn) {
+        rc = find_ranked(vtid, tag, &best);
+    } else if (vtid != -1 && tag != -1) {
+        const struct qkey *k = key_find(vtid, tag, rt->ctx);
+        if (k && !handler_of(k))
+            best = k->head;
+    } else {
+        for (const struct qkey *k = keys; k; k = k->next)
+            if ((vtid == -1 || k->src == vtid) && (tag == -1 || k->tag == tag) &&
+                k->ctx == rt->ctx && (!best || k->head->seq < best->seq) && !handler_of(k))
+                best = k->head;
+    }
+    *found = best ? &best->m : NULL;
+    return rc < 0 ? rc : best != NULL;
 }
 
 /* Sources of delivered messages that PVM itself would report wrongly
@@ -100,49 +281,46 @@ void ckpt__restored_forget(int bufid)
         restored_src[bufid].set = 0;
 }
 
-static void unlink_msg(struct ckpt_qmsg *q, struct ckpt_qmsg *prev)
+/* Makes m the active receive buffer (the caller has let go of the previous one). */
+int ckpt__deliver(const struct ckpt_qinfo *m)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (prev)
-        prev->next = q->next;
-    else
-        rt->q_head = q->next;
-    if (rt->q_tail == q)
-        rt->q_tail = prev;
-}
-
-/* Makes q the active receive buffer (the caller has let go of the previous one). */
-int ckpt__deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev)
-{
-    unlink_msg(q, prev);
-    pvm_setrbuf(q->bufid);
-    int b = q->bufid;
-    free(q);
+    int b = m->bufid;
+    ckpt__queue_remove(m);
+    pvm_setrbuf(b);
     ckpt__rt.st.msgs_received++;
     return b;
 }
 
-/* Runs the handler of every queued message that has one, as PVM does: with
- * the application's buffers set aside, the message as the active receive
- * buffer, freed afterwards unless the handler kept or freed it.  Never
- * inside a handler, and a handler's own PVM calls take no checkpoint. */
+/* The earliest queued message that one of the application's handlers takes. */
+static const struct qent *first_handled(const struct ckpt_handler **h)
+{
+    const struct qent *first = NULL;
+    for (const struct qkey *k = keys; k; k = k->next) {
+        const struct ckpt_handler *kh = handler_of(k);
+        if (kh && (!first || k->head->seq < first->seq)) {
+            first = k->head;
+            *h = kh;
+        }
+    }
+    return first;
+}
+
+/* Runs the handler of every queued message that has one, in arrival order,
+ * as PVM does: with the application's buffers set aside, the message as the
+ * active receive buffer, freed afterwards unless the handler kept or freed
+ * it.  Never inside a handler, and a handler's own PVM calls take no
+ * checkpoint. */
 void ckpt__run_handlers(void)
 {
     struct ckpt_rt *rt = &ckpt__rt;
+    const struct ckpt_handler *h = NULL;
+    const struct qent *e;
     if (!rt->nhandlers || rt->in_handler)
         return;
-    struct ckpt_qmsg *pv = NULL, *q = rt->q_head;
-    while (q) {
-        const struct ckpt_handler *h = handler_for(q);
-        if (!h) {
-            pv = q;
-            q = q->next;
-            continue;
-        }
+    while ((e = first_handled(&h))) {
         int (*fn)(int) = h->fn;
-        int b = q->bufid;
-        unlink_msg(q, pv);
-        free(q);
+        int b = e->m.bufid;
+        ckpt__queue_remove(&e->m);
         rt->st.msgs_received++;
         int sb = pvm_setsbuf(0), rb = pvm_setrbuf(b);
         rt->in_handler = 1;
@@ -153,8 +331,6 @@ void ckpt__run_handlers(void)
         ckpt__restored_forget(b);
         pvm_setrbuf(rb);
         pvm_setsbuf(sb);
-        pv = NULL;      /* the handler may have changed the queue: from the top */
-        q = rt->q_head;
     }
 }
 

@@ -85,8 +85,7 @@ struct ckpt_peer {
     uint64_t rlog_len;
 };
 enum { PEER_UNKNOWN = -1, PEER_PLAIN = 0, PEER_JOB = 1 };
-struct ckpt_qmsg {                  /* received from PVM, not yet delivered */
-    struct ckpt_qmsg *next;
+struct ckpt_qinfo {                 /* received from PVM, not yet delivered (queue.c) */
     int bufid, src_vtid, tag, ctx, len;
     int notice, subject;            /* a pvm_notify notice: its kind and the id it names */
 };
@@ -174,7 +173,6 @@ struct ckpt_rt {
     /* messaging (msg.c) */
     struct ckpt_peer **peers;
     int npeers, maxpeers;
-    struct ckpt_qmsg *q_head, *q_tail;
     int ctx;                        /* the application's message context */
     int ctx_made;                   /* the highest context pvm_newcontext gave it */
     int (*match_fn)(int, int, int); /* the application's pvm_recvf, NULL: PVM's rule */
@@ -243,10 +241,12 @@ int ckpt__notice(int bufid, int src, int tag, int ctx, int len);
 void ckpt__notify_restart(void);
 
 /* queue.c */
-void ckpt__enqueue(int bufid, int src_vtid, int tag, int ctx, int len);
+void ckpt__enqueue(const struct ckpt_qinfo *m);
+const struct ckpt_qinfo *ckpt__queue_next(const struct ckpt_qinfo *after);  /* NULL: the first */
+void ckpt__queue_remove(const struct ckpt_qinfo *m);
+int ckpt__queue_find(int vtid, int tag, int app, const struct ckpt_qinfo **found);
+int ckpt__deliver(const struct ckpt_qinfo *m);
 void ckpt__skip_made_contexts(void);
-int ckpt__queue_find(int vtid, int tag, int app, struct ckpt_qmsg **found, struct ckpt_qmsg **prev);
-int ckpt__deliver(struct ckpt_qmsg *q, struct ckpt_qmsg *prev);
 void ckpt__run_handlers(void);
 void ckpt__restored_note(int bufid, int src_vtid, int tag);
 void ckpt__restored_forget(int bufid);

@@ -234,14 +234,14 @@ static int write_log(struct ckpt_imgw *w, const struct ckpt_peer *p)
 static int write_queue(struct ckpt_imgw *w)
 {
     size_t len = 0;
-    for (const struct ckpt_qmsg *q = ckpt__rt.q_head; q; q = q->next)
+    for (const struct ckpt_qinfo *q = ckpt__queue_next(NULL); q; q = ckpt__queue_next(q))
         len += sizeof(struct msg_rec) + PAD8(q->len);
     if (!len)
         return 0;
     char *buf = calloc(1, len), *at = buf;
     if (!buf)
         return -ENOMEM;
-    for (const struct ckpt_qmsg *q = ckpt__rt.q_head; q; q = q->next) {
+    for (const struct ckpt_qinfo *q = ckpt__queue_next(NULL); q; q = ckpt__queue_next(q)) {
         struct msg_rec *r = (struct msg_rec *)at;
         r->peer = q->src_vtid;
         r->tag = q->tag;
@@ -275,13 +275,13 @@ static int runtimes(int bufid)
 static int write_app_buffers(struct ckpt_imgw *w)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    for (const struct ckpt_qmsg *q = rt->q_head; q; q = q->next)
+    for (const struct ckpt_qinfo *q = ckpt__queue_next(NULL); q; q = ckpt__queue_next(q))
         if (q->bufid >= nqueued)
             nqueued = q->bufid + 1;
     queued = calloc((size_t)nqueued + 1, 1);
     if (!queued)
         return -ENOMEM;
-    for (const struct ckpt_qmsg *q = rt->q_head; q; q = q->next)
+    for (const struct ckpt_qinfo *q = ckpt__queue_next(NULL); q; q = ckpt__queue_next(q))
         queued[q->bufid] = 1;
     int ids[APPBUF_MAX], n = ckpt__buf_live(ids, APPBUF_MAX, runtimes);
     size_t len = 0;

@@ -7,11 +7,14 @@
  *                     checkpoint could ever be taken
  *   forger hostdel    tells ckpt-run the master's host left the machine
  *   forger output     hands ckpt-run a line of the master's output, three times
- * It finds the job by name: the master is the pingpong task whose parent is
- * not a pingpong task (that parent is ckpt-run), the worker the other one.
- * It prints its own task id, and exits 1 if it cannot find the job.
+ *   forger flood N    sends the master N small application messages it never
+ *                     receives (tag 99): PVM lets any task do that
+ * It finds the job by name (see main).
+ * It prints its own task id, and exits 1 if it cannot find the job.  (A plain
+ * run of pingpong is the flood's measure in bench/floodbench.sh.)
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <pvm3.h>
 
@@ -39,20 +42,22 @@ int main(int argc, char **argv)
     int n, master = 0, worker = 0, coord = 0;
     if (argc < 2 || pvm_tasks(0, &n, &ti) < 0)
         return 2;
+    /* The worker is the pingpong task that spawned nothing, the master its
+     * parent (which PVM names only if it was spawned: under -n, by ckpt-run,
+     * whose id is the master's parent; a plain master enrolled by itself). */
     for (int i = 0; i < n; i++) {
-        int parent_named = 0;
+        int parent = 0;
         for (int k = 0; k < n; k++)
-            parent_named |= ti[k].ti_tid == ti[i].ti_ptid && named(&ti[k]);
-        if (!named(&ti[i]))
-            continue;
-        if (parent_named)
-            worker = ti[i].ti_tid;
-        else
-            master = ti[i].ti_tid, coord = ti[i].ti_ptid;
+            parent |= ti[k].ti_ptid == ti[i].ti_tid;
+        if (named(&ti[i]) && !parent)
+            worker = ti[i].ti_tid, master = ti[i].ti_ptid;
     }
+    for (int i = 0; i < n; i++)
+        if (master && ti[i].ti_tid == master && named(&ti[i]))
+            coord = ti[i].ti_ptid;
     printf("forger t%x: master t%x, worker t%x, ckpt-run t%x\n", pvm_mytid(), master, worker, coord);
-    if (!master || !worker || !coord)
-        return 1;
+    if (!master || !worker || (!coord && strcmp(argv[1], "flood")))
+        return 1;       /* (a plain run, in bench/floodbench.sh, has no ckpt-run) */
     if (!strcmp(argv[1], "redirect")) {
         long map[2] = {worker, pvm_mytid()};
         ctl(master, CTL_MAP, map, 2);
@@ -73,6 +78,13 @@ int main(int argc, char **argv)
             pvm_pkint(&len, 1, 1);
             pvm_pkbyte(line, len, 1);
             pvm_send(coord, OUTPUT_TAG);
+        }
+    } else if (!strcmp(argv[1], "flood") && argc > 2) {
+        long n = atol(argv[2]);
+        for (long i = 0; i < n; i++) {
+            pvm_initsend(PvmDataDefault);
+            pvm_pklong(&i, 1, 1);
+            pvm_send(master, 99);
         }
     } else {
         return 2;
