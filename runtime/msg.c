@@ -44,7 +44,6 @@ static int left;        /* left the job: pvm_exit, exit(), or the runtime gave u
 static int bye_noted;   /* the coordinator acknowledged our CTL_BYE (leave()) */
 static int welcomed;    /* a fresh task: the coordinator answered its hello */
 static int *naming, nnaming, named;     /* ckpt_pvm_spawn's tids, until CTL_VTIDS */
-static int raw_enc;          /* encoding signature of PvmDataRaw buffers */
 
 /* ---------------------------------------------------------------- peers */
 
@@ -695,7 +694,7 @@ static void restore_app_buffers(void)
         }
         if (r->seq)
             ckpt__restored_note(b, (int)(r->seq >> 32), (int)(uint32_t)r->seq);
-        int rc = ckpt__buf_seek(b, r->upos, raw_enc);
+        int rc = ckpt__buf_seek(b, r->upos, ckpt__buf_raw_enc());
         if (rc < 0)
             pr_warn("buffer %d: cannot unpack from where the application had got to "
                     "(%d of %d bytes; %d): it reads from the start", b, r->upos, r->len, rc);
@@ -801,12 +800,8 @@ void ckpt__msg_attach(void)
     if (ckpt__buf_selftest() != 0)
         ckpt__die("this libpvm3 does not have the message layout ckpt was built for");
     rt->npvm_own = ckpt__buf_live(rt->pvm_own, 8, NULL);  /* before the application has any */
+    ckpt__buf_raw_enc();    /* (its buffer's id is free again before any is restored) */
     restore_app_buffers();
-    int b = pvm_mkbuf(PvmDataRaw);
-    struct pvmminfo mi;
-    pvm_getminfo(b, &mi);
-    raw_enc = mi.enc;
-    pvm_freebuf(b);
 
     if (rt->restoring) {
         pvm_setcontext(rt->ctx);
@@ -1090,9 +1085,9 @@ static void record_sent(struct ckpt_peer *p, int bufid, int tag)
         if (len > 0 && !tmp)
             ckpt__die("out of memory (sender log)");
         ckpt__buf_bytes(bufid, tmp, (size_t)(len > 0 ? len : 0), &enc);
-        int b = ckpt__buf_make(tmp, (size_t)(len > 0 ? len : 0), raw_enc);
+        int b = ckpt__buf_make(tmp, (size_t)(len > 0 ? len : 0), ckpt__buf_raw_enc());
         free(tmp);
-        lb = logbuf_add(b, len, raw_enc, 1);
+        lb = logbuf_add(b, len, ckpt__buf_raw_enc(), 1);
     }
     log_append(p, lb, tag, rt->ctx);
 }

@@ -277,6 +277,7 @@ static inline void *ckpt__grow(void *arr, int *max, int need, size_t size)
 /* pvmbuf.c: message bytes through libpvm's internals */
 int ckpt__buf_bytes(int bufid, void *out, size_t max, int *enc);
 int ckpt__buf_len(int bufid);
+int ckpt__buf_raw_enc(void);
 int ckpt__buf_upos(int bufid);
 int ckpt__buf_seek(int bufid, int upos, int raw_enc);
 int ckpt__buf_make(const void *bytes, size_t len, int enc);
