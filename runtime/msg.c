@@ -12,12 +12,9 @@
  *     sender re-sends its logged messages, and the receiver drops what its
  *     checkpoint already holds.
  * Every message is taken off the wire by the runtime (receive with wildcards)
- * into one arrival-ordered queue, and application receives match against
- * that queue, so control traffic can never match, steal or reorder them.
- *
- * The sender log keeps PVM's own send buffer rather than a copy; a buffer is
- * freed when every log entry naming it is dropped and the application has
- * let go of it (pvm_initsend, pvm_freebuf).
+ * into one arrival-ordered queue (queue.c), and application receives match
+ * against that queue, so control traffic can never match, steal or reorder
+ * them.  What is sent to the job's tasks is kept in the sender log (log.c).
  */
 #define _GNU_SOURCE     /* memmem */
 #include <errno.h>
@@ -37,74 +34,12 @@
 #include "state.h"
 
 enum { PULL_POLL, PULL_BLOCK, PULL_WAIT };
-#define PVM_INPLACE_ENC 0x20000000   /* signature libpvm3 gives PvmDataInPlace buffers */
 
 static int attached;
 static int left;        /* left the job: pvm_exit, exit(), or the runtime gave up */
 static int bye_noted;   /* the coordinator acknowledged our CTL_BYE (leave()) */
 static int welcomed;    /* a fresh task: the coordinator answered its hello */
 static int *naming, nnaming, named;     /* ckpt_pvm_spawn's tids, until CTL_VTIDS */
-static int raw_enc;          /* encoding signature of PvmDataRaw buffers */
-
-/* ---------------------------------------------------------------- peers */
-
-struct ckpt_peer *ckpt__peer(int vtid, int create)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    static struct ckpt_peer *last;
-    if (last && last->vtid == vtid)
-        return last;
-    for (int i = 0; i < rt->npeers; i++)
-        if (rt->peers[i]->vtid == vtid)
-            return last = rt->peers[i];
-    if (!create)
-        return NULL;
-    struct ckpt_peer **pp = ckpt__grow(rt->peers, &rt->maxpeers, rt->npeers + 1, sizeof *pp);
-    if (!pp)
-        ckpt__die("out of memory (channel table)");
-    rt->peers = pp;
-    struct ckpt_peer *p = calloc(1, sizeof *p);
-    if (!p)
-        ckpt__die("out of memory (channel table)");
-    p->vtid = p->tid = vtid;
-    p->in_next = 1;
-    /* Under ckpt-run, whether a task met for the first time belongs to the
-     * job is asked of the coordinator before the first message either way
-     * (job_peer); pvmds' addresses and the task itself need no asking. */
-    p->instrumented = rt->mode != CKPT_MODE_JOB || vtid <= 0 ? PEER_PLAIN
-                    : vtid == rt->myvtid ? PEER_JOB : PEER_UNKNOWN;
-    rt->peers[rt->npeers++] = p;
-    return last = p;
-}
-
-/* The channel to task vtid of the job, which lives at tid. */
-static struct ckpt_peer *job_peer_at(int vtid, int tid)
-{
-    struct ckpt_peer *p = ckpt__peer(vtid, 1);
-    p->tid = tid;
-    p->instrumented = PEER_JOB;
-    return p;
-}
-
-int ckpt__vtid_of(int tid)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (tid == rt->mytid)
-        return rt->myvtid;
-    for (int i = 0; i < rt->npeers; i++)
-        if (rt->peers[i]->tid == tid)
-            return rt->peers[i]->vtid;
-    return tid;
-}
-
-int ckpt__tid_of(int vtid)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (vtid == rt->myvtid)
-        return rt->mytid;
-    struct ckpt_peer *p = ckpt__peer(vtid, 0);
-    return p ? p->tid : vtid;
-}
 
 /* ------------------------------------------------------ control messages */
 
@@ -112,219 +47,6 @@ void ckpt__ctl_to_coord(int type, const long *v, int n)
 {
     if (ckpt__rt.coord && ckpt__ctl_send(ckpt__rt.coord, type, v, n, NULL, 0) < 0)
         pr_warn("cannot reach the coordinator t%x", (unsigned)ckpt__rt.coord);
-}
-
-/* ------------------------------------------------------------ the log */
-
-#define LOGBUF_BUCKETS 256
-static struct logbuf_node {
-    struct logbuf_node *next;
-    struct ckpt_logbuf lb;
-} *logbufs[LOGBUF_BUCKETS];
-
-static struct ckpt_logbuf *logbuf_find(int bufid)
-{
-    for (struct logbuf_node *n = logbufs[(unsigned)bufid % LOGBUF_BUCKETS]; n; n = n->next)
-        if (n->lb.bufid == bufid)
-            return &n->lb;
-    return NULL;
-}
-
-static struct ckpt_logbuf *logbuf_add(int bufid, int len, int enc, int released)
-{
-    struct logbuf_node *n = calloc(1, sizeof *n);
-    if (!n)
-        ckpt__die("out of memory (sender log)");
-    n->lb = (struct ckpt_logbuf){bufid, 0, len, enc, released};
-    struct logbuf_node **head = &logbufs[(unsigned)bufid % LOGBUF_BUCKETS];
-    n->next = *head;
-    *head = n;
-    return &n->lb;
-}
-
-static void logbuf_unref(struct ckpt_logbuf *lb)
-{
-    if (--lb->refs > 0)
-        return;
-    int bufid = lb->bufid;
-    if (lb->released)
-        pvm_freebuf(bufid);
-    for (struct logbuf_node **pn = &logbufs[(unsigned)bufid % LOGBUF_BUCKETS]; *pn; pn = &(*pn)->next)
-        if (&(*pn)->lb == lb) {
-            struct logbuf_node *dead = *pn;
-            *pn = dead->next;
-            free(dead);
-            return;
-        }
-}
-
-static void log_unlink(struct ckpt_peer *p, struct ckpt_logent *e, struct ckpt_logent *prev)
-{
-    struct ckpt_stats *st = &ckpt__rt.st;
-    if (prev)
-        prev->next = e->next;
-    else
-        p->log_head = e->next;
-    if (p->log_tail == e)
-        p->log_tail = prev;
-    p->log_bytes -= (uint64_t)e->buf->len;
-    st->log_entries--;
-    st->log_bytes -= (uint64_t)e->buf->len;
-    logbuf_unref(e->buf);
-    free(e);
-}
-
-static void log_append(struct ckpt_peer *p, struct ckpt_logbuf *lb, int tag, int ctx)
-{
-    struct ckpt_logent *e = malloc(sizeof *e);
-    if (!e)
-        ckpt__die("out of memory (sender log)");
-    *e = (struct ckpt_logent){NULL, p->out_seq, ckpt__rt.epoch, tag, ctx, lb};
-    lb->refs++;
-    if (p->log_tail)
-        p->log_tail->next = e;
-    else
-        p->log_head = e;
-    p->log_tail = e;
-    p->log_bytes += (uint64_t)lb->len;
-    struct ckpt_stats *st = &ckpt__rt.st;
-    st->log_entries++;
-    st->log_bytes += (uint64_t)lb->len;
-    if (st->log_bytes > st->log_peak_bytes)
-        st->log_peak_bytes = st->log_bytes;
-}
-
-/* Drops the entries a committed checkpoint of the receiver proves it holds:
- * a rollback can never go behind that checkpoint again, so no replay will
- * ask for them. */
-void ckpt__log_drop_upto(struct ckpt_peer *p, uint64_t seq)
-{
-    while (p->log_head && p->log_head->seq <= seq)
-        log_unlink(p, p->log_head, NULL);
-    if (seq > p->acked)
-        p->acked = seq;
-}
-
-/* Checkpoints aborted since the last commit, newest last: their cuts are
- * never restored.  Bounded: one forgotten only keeps log entries longer. */
-static uint64_t aborted[64];
-static int naborted;
-
-static void note_aborted(uint64_t k)
-{
-    if (naborted == (int)(sizeof aborted / sizeof aborted[0]))
-        memmove(aborted, aborted + 1, sizeof aborted[0] * (size_t)--naborted);
-    aborted[naborted++] = k;
-}
-
-/* A commit of k: no rollback reaches behind it, so aborts before it no
- * longer matter. */
-static void forget_aborted(uint64_t k)
-{
-    int keep = 0;
-    for (int i = 0; i < naborted; i++)
-        if (aborted[i] > k)
-            aborted[keep++] = aborted[i];
-    naborted = keep;
-}
-
-/* Whether every cut between epochs sent and taken (cut j begins epoch j)
- * was aborted: then no checkpoint that a rollback can reach falls between. */
-static int no_cut_between(uint64_t sent, uint64_t taken)
-{
-    if (taken <= sent)
-        return 1;
-    if (taken - sent > (uint64_t)naborted)
-        return 0;
-    for (uint64_t j = sent + 1; j <= taken; j++) {
-        int found = 0;
-        for (int i = 0; i < naborted && !found; i++)
-            found = aborted[i] == j;
-        if (!found)
-            return 0;
-    }
-    return 1;
-}
-
-/* The receiver took every message up to seq while in `epoch`.  One we sent in
- * that same epoch can never be needed again: a rollback to that epoch's
- * checkpoint or an earlier one puts us before the send, so we send it anew;
- * any later checkpoint of the receiver holds it.  So can one sent in an
- * earlier epoch if only aborted checkpoints lie between: while checkpoints
- * keep failing (a full disk, a writer short of memory) the log must not grow
- * without bound.  The others crossed a cut in transit and wait for a commit
- * (ckpt__log_drop_upto). */
-static void log_drop_acked(struct ckpt_peer *p, uint64_t seq, uint64_t epoch)
-{
-    struct ckpt_logent *prev = NULL, *e = p->log_head;
-    while (e && e->seq <= seq) {
-        struct ckpt_logent *next = e->next;
-        if (no_cut_between(e->epoch, epoch))
-            log_unlink(p, e, prev);
-        else
-            prev = e;
-        e = next;
-    }
-}
-
-/* The peer has left the job for good, before the cut of a committed
- * checkpoint (or it is not among the tasks a rollback restarted): every
- * checkpoint a rollback can still reach has it gone, or restarts us from an
- * image that holds our log as it was then, so nothing we sent it can be
- * needed again; kept, those entries would stay in every later image. */
-static void peer_gone(struct ckpt_peer *p)
-{
-    while (p->log_head)
-        log_unlink(p, p->log_head, NULL);
-    p->gone = 1;
-}
-
-/* The log entry for a message just sent from buffer bufid.  A buffer packed
- * in place references the application's memory, which may change: copy it. */
-static struct ckpt_logbuf *logbuf_for_sent(int bufid, int *fresh)
-{
-    struct ckpt_logbuf *lb = logbuf_find(bufid);
-    *fresh = 0;
-    if (lb)
-        return lb;
-    struct pvmminfo mi;
-    if (pvm_getminfo(bufid, &mi) < 0)
-        return NULL;
-    if (mi.enc == PVM_INPLACE_ENC)
-        return NULL;
-    int len = ckpt__buf_len(bufid);
-    if (len < 0)
-        ckpt__die("cannot read sent buffer %d for the log", bufid);
-    *fresh = 1;
-    return logbuf_add(bufid, len, mi.enc, 0);
-}
-
-/* Whether bufid is the runtime's alone (queued messages aside): a sent
- * buffer the log keeps after the application let go of it. */
-int ckpt__buf_is_runtimes(int bufid)
-{
-    for (int i = 0; i < ckpt__rt.npvm_own; i++)
-        if (ckpt__rt.pvm_own[i] == bufid)
-            return 1;       /* libpvm3's own, in fact */
-    struct ckpt_logbuf *lb = logbuf_find(bufid);
-    if (lb)
-        return lb->released;
-    return 0;
-}
-
-/* The application lets go of bufid: a buffer the log still names is freed
- * when its last entry is dropped, any other now. */
-static int app_free(int bufid)
-{
-    struct ckpt_logbuf *lb = logbuf_find(bufid);
-    if (lb) {
-        if (pvm_getsbuf() == bufid)
-            pvm_setsbuf(0);
-        lb->released = 1;
-        return 0;
-    }
-    ckpt__restored_forget(bufid);   /* its id may come back for another message */
-    return pvm_freebuf(bufid);
 }
 
 /* ------------------------------------------------------------ the wire */
@@ -532,17 +254,17 @@ static void handle_ctl(int src, int type, const long *v, int n)
         break;
     case CTL_ACK:
         if (n >= 2 && (p = ckpt__peer(ckpt__vtid_of(src), 0)))
-            log_drop_acked(p, (uint64_t)v[0], (uint64_t)v[1]);
+            ckpt__log_acked(p, (uint64_t)v[0], (uint64_t)v[1]);
         break;
     case CTL_COMMIT:
         if (n >= 1 && (uint64_t)v[0] > rt->committed)
             rt->committed = (uint64_t)v[0];
-        forget_aborted(rt->committed);
+        ckpt__log_committed(rt->committed);
         for (int i = 1; i + 1 < n; i += 2) {
             if (!(p = ckpt__peer((int)v[i], 0)))
                 continue;
             if (v[i + 1] == CKPT_SEQ_GONE)
-                peer_gone(p);
+                ckpt__log_peer_gone(p);
             else
                 ckpt__log_drop_upto(p, (uint64_t)v[i + 1]);
         }
@@ -551,7 +273,7 @@ static void handle_ctl(int src, int type, const long *v, int n)
         break;
     case CTL_ABORT:
         if (n >= 1)
-            note_aborted((uint64_t)v[0]);
+            ckpt__log_aborted((uint64_t)v[0]);
         if (n >= 1 && rt->writer && rt->writer_epoch == (uint64_t)v[0])
             ckpt__abort_writer();
         break;
@@ -565,7 +287,7 @@ static void handle_ctl(int src, int type, const long *v, int n)
         rt->parent_vtid = (int)v[1];
         int sib = 0;
         for (int i = 2; i + 1 < n; i += 2)
-            job_peer_at((int)v[i + 1], (int)v[i])->sibling = ++sib;
+            ckpt__job_peer_at((int)v[i + 1], (int)v[i])->sibling = ++sib;
         welcomed = 1;
         break;
     }
@@ -573,7 +295,7 @@ static void handle_ctl(int src, int type, const long *v, int n)
         for (int i = 0; i + 1 < n; i += 2)
             for (int k = 0; k < nnaming; k++)
                 if (naming[k] == (int)v[i]) {
-                    job_peer_at((int)v[i + 1], (int)v[i])->marked_epoch = rt->epoch;
+                    ckpt__job_peer_at((int)v[i + 1], (int)v[i])->marked_epoch = rt->epoch;
                     naming[k] = (int)v[i + 1];
                 }
         named = 1;
@@ -601,7 +323,7 @@ static void handle_ctl(int src, int type, const long *v, int n)
          * before the cut: nothing is replayed or sent to it any more. */
         for (int i = 0; i < rt->npeers; i++)
             if (rt->peers[i]->instrumented == PEER_JOB && !rt->peers[i]->tid)
-                peer_gone(rt->peers[i]);
+                ckpt__log_peer_gone(rt->peers[i]);
         rt->mapped = 1;
         break;
     case CTL_JOIN:
@@ -695,7 +417,7 @@ static void restore_app_buffers(void)
         }
         if (r->seq)
             ckpt__restored_note(b, (int)(r->seq >> 32), (int)(uint32_t)r->seq);
-        int rc = ckpt__buf_seek(b, r->upos, raw_enc);
+        int rc = ckpt__buf_seek(b, r->upos, ckpt__buf_raw_enc());
         if (rc < 0)
             pr_warn("buffer %d: cannot unpack from where the application had got to "
                     "(%d of %d bytes; %d): it reads from the start", b, r->upos, r->len, rc);
@@ -712,46 +434,8 @@ static void restore_app_buffers(void)
 static void rebuild_and_replay(void)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    for (int i = 0; i < rt->npeers; i++) {
-        struct ckpt_peer *p = rt->peers[i];
-        uint64_t off = 0;
-        const struct msg_rec *r;
-        const void *bytes;
-        int rc;
-        while (p->rlog && !p->gone && (rc = ckpt__msg_rec_next(p->rlog, p->rlog_len, &off, &r, &bytes)) > 0) {
-            int b = ckpt__buf_make(bytes, (size_t)r->len, r->enc);
-            if (b < 0)
-                ckpt__die("cannot rebuild a logged message: PVM error %d", b);
-            uint64_t keep = p->out_seq;
-            p->out_seq = r->seq;
-            log_append(p, logbuf_add(b, r->len, r->enc, 1), r->tag, r->ctx);
-            p->out_seq = keep;
-        }
-        p->rlog = NULL;
-    }
-    uint64_t off = 0;
-    const struct msg_rec *r;
-    const void *bytes;
-    while (rt->rqueue && ckpt__msg_rec_next(rt->rqueue, rt->rqueue_len, &off, &r, &bytes) > 0) {
-        /* A buffer becomes readable only by arriving: send it to ourselves,
-         * in the context it was sent in. */
-        int b = ckpt__buf_make(bytes, (size_t)r->len, r->enc);
-        int old = pvm_setsbuf(b), ctx = pvm_setcontext(r->ctx);
-        int rc = pvm_send(rt->mytid, r->tag);
-        pvm_setsbuf(old);
-        pvm_freebuf(b);
-        int saved = pvm_setrbuf(0);
-        int got = rc < 0 ? rc : pvm_recv(rt->mytid, r->tag);
-        if (got > 0)
-            pvm_setrbuf(0);
-        pvm_setrbuf(saved);
-        pvm_setcontext(ctx);
-        if (got < 0)
-            ckpt__die("cannot rebuild a received message: PVM error %d", got);
-        ckpt__enqueue(&(struct ckpt_qinfo){got, r->peer, r->tag, r->ctx, r->len, r->notice, r->subject});
-        ckpt__restored_note(got, r->peer, r->tag);
-    }
-    rt->rqueue = NULL;
+    ckpt__log_rebuild();
+    ckpt__queue_rebuild();
 
     ckpt_fault_die(rt->dir, "die-replay", 0);
     for (int i = 0; i < rt->npeers; i++) {
@@ -801,12 +485,8 @@ void ckpt__msg_attach(void)
     if (ckpt__buf_selftest() != 0)
         ckpt__die("this libpvm3 does not have the message layout ckpt was built for");
     rt->npvm_own = ckpt__buf_live(rt->pvm_own, 8, NULL);  /* before the application has any */
+    ckpt__buf_raw_enc();    /* (its buffer's id is free again before any is restored) */
     restore_app_buffers();
-    int b = pvm_mkbuf(PvmDataRaw);
-    struct pvmminfo mi;
-    pvm_getminfo(b, &mi);
-    raw_enc = mi.enc;
-    pvm_freebuf(b);
 
     if (rt->restoring) {
         pvm_setcontext(rt->ctx);
@@ -828,7 +508,7 @@ void ckpt__msg_attach(void)
         hello(parent, sib, ns > 0 ? ns : 0);
         await_coordinator(&welcomed, 0);
         if (parent > 0)
-            job_peer_at(rt->parent_vtid, parent);
+            ckpt__job_peer_at(rt->parent_vtid, parent);
         for (int i = 0; i < rt->npeers; i++)
             rt->peers[i]->marked_epoch = rt->epoch;
     }
@@ -1048,20 +728,14 @@ int ckpt_pvm_kill(int tid)
 
 int ckpt_pvm_initsend(int encoding)
 {
-    if (ckpt__job()) {
-        int sb = pvm_getsbuf();
-        struct ckpt_logbuf *lb = sb > 0 ? logbuf_find(sb) : NULL;
-        if (lb) {           /* keep it for the log; PVM would free it */
-            pvm_setsbuf(0);
-            lb->released = 1;
-        }
-    }
+    if (ckpt__job())
+        ckpt__log_let_go(pvm_getsbuf());    /* PVM would free it; the log may keep it */
     return pvm_initsend(encoding);
 }
 
 int ckpt_pvm_freebuf(int bufid)
 {
-    return ckpt__job() ? app_free(bufid) : pvm_freebuf(bufid);
+    return ckpt__job() ? ckpt__app_free(bufid) : pvm_freebuf(bufid);
 }
 
 /* Announces a new epoch on the channel before its first message of it. */
@@ -1080,21 +754,8 @@ static void record_sent(struct ckpt_peer *p, int bufid, int tag)
     struct ckpt_rt *rt = &ckpt__rt;
     p->out_seq++;
     rt->st.msgs_sent++;
-    if (!rt->log_on || p->vtid == rt->myvtid || !job_peer(p))
-        return;
-    int fresh;
-    struct ckpt_logbuf *lb = logbuf_for_sent(bufid, &fresh);
-    if (!lb) {      /* in place: the bytes may change under us, keep a copy */
-        int enc, len = ckpt__buf_len(bufid);
-        char *tmp = len > 0 ? malloc((size_t)len) : NULL;
-        if (len > 0 && !tmp)
-            ckpt__die("out of memory (sender log)");
-        ckpt__buf_bytes(bufid, tmp, (size_t)(len > 0 ? len : 0), &enc);
-        int b = ckpt__buf_make(tmp, (size_t)(len > 0 ? len : 0), raw_enc);
-        free(tmp);
-        lb = logbuf_add(b, len, raw_enc, 1);
-    }
-    log_append(p, lb, tag, rt->ctx);
+    if (rt->log_on && p->vtid != rt->myvtid && job_peer(p))
+        ckpt__log_sent(p, bufid, tag, rt->ctx);
 }
 
 /* A send without a safe point: the caller has had its own. */
@@ -1191,7 +852,7 @@ int ckpt__send_typed(int tid, int msgtag, void *buf, int len, int datatype)
     if (rc >= 0)
         rc = send_now(tid, msgtag);
     pvm_setsbuf(old);
-    app_free(b);
+    ckpt__app_free(b);
     return rc < 0 ? rc : 0;
 }
 
@@ -1275,7 +936,7 @@ static int receive_msg(int tid, int msgtag, const struct timeval *tmo, int keep_
     if (!keep_active) {
         int old = pvm_setrbuf(0);
         if (old > 0)
-            app_free(old);
+            ckpt__app_free(old);
     }
     ckpt__safepoint();
     for (;;) {
@@ -1358,7 +1019,7 @@ int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
     int bytes, tag, src;
     ckpt_pvm_bufinfo(b, &bytes, &tag, &src);
     pvm_upkbyte(buf, bytes < max ? bytes : max, 1);
-    app_free(pvm_setrbuf(rb));
+    ckpt__app_free(pvm_setrbuf(rb));
     if (rtid)
         *rtid = src;
     if (rtag)

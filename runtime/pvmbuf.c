@@ -66,6 +66,23 @@ int ckpt__buf_bytes(int bufid, void *out, size_t max, int *enc)
     return (int)n;
 }
 
+/* The encoding signature libpvm3 gives PvmDataRaw buffers.  A restarted
+ * task needs it before its first message (to find its place in a buffer it
+ * was unpacking, by the byte for raw data), so it is asked of libpvm3 here,
+ * not learnt from traffic. */
+int ckpt__buf_raw_enc(void)
+{
+    static int enc;
+    struct pvmminfo mi;
+    int b;
+    if (!enc && (b = pvm_mkbuf(PvmDataRaw)) > 0) {      /* else 0 (no memory), asked again */
+        if (pvm_getminfo(b, &mi) == 0)
+            enc = mi.enc;
+        pvm_freebuf(b);
+    }
+    return enc;
+}
+
 int ckpt__buf_len(int bufid)
 {
     return ckpt__buf_bytes(bufid, NULL, 0, NULL);

@@ -11,11 +11,13 @@
  * in the base context under reserved tags, never meets an application
  * receive, and the matching rules stay PVM's.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pvm3.h>
 
 #include "rt.h"
+#include "state.h"
 
 /* A queued message, in two lists: arrival order (what an image saves, and
  * what pvm_recvf ranks) and the FIFO of its key.  Receives by PVM's rule look
@@ -332,6 +334,77 @@ void ckpt__run_handlers(void)
         pvm_setrbuf(rb);
         pvm_setsbuf(sb);
     }
+}
+
+/* ------------------------------------------------------ image sections */
+
+/* QUEUE "received": every queued message in arrival order, its bytes from
+ * the PVM buffer (written by the writer child: no PVM call that talks). */
+int ckpt__queue_write(struct ckpt_imgw *w)
+{
+    size_t len = 0;
+    for (const struct ckpt_qinfo *q = ckpt__queue_next(NULL); q; q = ckpt__queue_next(q))
+        len += sizeof(struct msg_rec) + PAD8(q->len);
+    if (!len)
+        return 0;
+    char *buf = calloc(1, len), *at = buf;
+    if (!buf)
+        return -ENOMEM;
+    for (const struct ckpt_qinfo *q = ckpt__queue_next(NULL); q; q = ckpt__queue_next(q)) {
+        struct msg_rec *r = (struct msg_rec *)at;
+        r->peer = q->src_vtid;
+        r->tag = q->tag;
+        r->ctx = q->ctx;
+        r->len = q->len;
+        r->notice = q->notice;
+        r->subject = q->subject;
+        if (ckpt__buf_bytes(q->bufid, r + 1, (size_t)r->len, &r->enc) != r->len) {
+            free(buf);
+            return -EIO;
+        }
+        at += sizeof *r + PAD8(r->len);
+    }
+    int err = ckpt_imgw_section(w, CKPT_SEC_QUEUE, "received", buf, len, 0);
+    free(buf);
+    return err;
+}
+
+/* The saved queue (the image stays mapped) until the task is enrolled. */
+static const void *rqueue;
+static uint64_t rqueue_len;
+
+void ckpt__queue_read(const struct ckpt_img_section *s)
+{
+    rqueue = s->data;
+    rqueue_len = s->len;
+}
+
+void ckpt__queue_rebuild(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    uint64_t off = 0;
+    const struct msg_rec *r;
+    const void *bytes;
+    while (rqueue && ckpt__msg_rec_next(rqueue, rqueue_len, &off, &r, &bytes) > 0) {
+        /* A buffer becomes readable only by arriving: send it to ourselves,
+         * in the context it was sent in. */
+        int b = ckpt__buf_make(bytes, (size_t)r->len, r->enc);
+        int old = pvm_setsbuf(b), ctx = pvm_setcontext(r->ctx);
+        int rc = pvm_send(rt->mytid, r->tag);
+        pvm_setsbuf(old);
+        pvm_freebuf(b);
+        int saved = pvm_setrbuf(0);
+        int got = rc < 0 ? rc : pvm_recv(rt->mytid, r->tag);
+        if (got > 0)
+            pvm_setrbuf(0);
+        pvm_setrbuf(saved);
+        pvm_setcontext(ctx);
+        if (got < 0)
+            ckpt__die("cannot rebuild a received message: PVM error %d", got);
+        ckpt__enqueue(&(struct ckpt_qinfo){got, r->peer, r->tag, r->ctx, r->len, r->notice, r->subject});
+        ckpt__restored_note(got, r->peer, r->tag);
+    }
+    rqueue = NULL;
 }
 
 /* ------------------------------------------------------ the wrapped calls */

@@ -147,8 +147,6 @@ struct ckpt_rt {
     struct ckpt_fixup *fixups;      /* pointers still to translate */
     int nfixups, maxfixups;
     uint64_t old_exe_start, old_exe_end;   /* where the executable was mapped */
-    const void *rqueue;             /* saved receive queue, until rebuilt */
-    uint64_t rqueue_len;
 
     /* checkpointing (checkpoint.c) */
     uint64_t epoch;                 /* last checkpoint taken (tentative or not) */
@@ -223,15 +221,30 @@ void ckpt__abort_writer(void);
 int ckpt__job(void);    /* 1 in a job under ckpt-run (attached on first use) */
 void ckpt__msg_attach(void);
 int ckpt__poll(void);
-struct ckpt_peer *ckpt__peer(int vtid, int create);
-int ckpt__vtid_of(int tid);
-int ckpt__tid_of(int vtid);
-void ckpt__log_drop_upto(struct ckpt_peer *p, uint64_t seq);
 void ckpt__ctl_to_coord(int type, const long *v, int n);
 int ckpt__send_typed(int tid, int msgtag, void *buf, int len, int datatype);
 int ckpt__await_all(const int *vtids, int n, int msgtag);
 int ckpt__take_typed(int vtid, int msgtag, void *buf, int len, int datatype);
 int ckpt__type_size(int datatype);
+
+/* peers.c: the channel table */
+struct ckpt_peer *ckpt__peer(int vtid, int create);
+struct ckpt_peer *ckpt__job_peer_at(int vtid, int tid);
+int ckpt__vtid_of(int tid);
+int ckpt__tid_of(int vtid);
+
+/* log.c: the sender log */
+void ckpt__log_sent(struct ckpt_peer *p, int bufid, int tag, int ctx);
+void ckpt__log_let_go(int bufid);
+int ckpt__app_free(int bufid);
+void ckpt__log_acked(struct ckpt_peer *p, uint64_t seq, uint64_t epoch);
+void ckpt__log_drop_upto(struct ckpt_peer *p, uint64_t seq);
+void ckpt__log_aborted(uint64_t k);
+void ckpt__log_committed(uint64_t k);
+void ckpt__log_peer_gone(struct ckpt_peer *p);
+int ckpt__log_write(struct ckpt_imgw *w);
+int ckpt__log_read(const struct ckpt_img_section *s);
+void ckpt__log_rebuild(void);
 
 /* group.c */
 void ckpt__rejoin(int index);
@@ -247,6 +260,9 @@ void ckpt__queue_remove(const struct ckpt_qinfo *m);
 int ckpt__queue_find(int vtid, int tag, int app, const struct ckpt_qinfo **found);
 int ckpt__deliver(const struct ckpt_qinfo *m);
 void ckpt__skip_made_contexts(void);
+int ckpt__queue_write(struct ckpt_imgw *w);
+void ckpt__queue_read(const struct ckpt_img_section *s);
+void ckpt__queue_rebuild(void);
 void ckpt__run_handlers(void);
 void ckpt__restored_note(int bufid, int src_vtid, int tag);
 void ckpt__restored_forget(int bufid);
@@ -277,11 +293,12 @@ static inline void *ckpt__grow(void *arr, int *max, int need, size_t size)
 /* pvmbuf.c: message bytes through libpvm's internals */
 int ckpt__buf_bytes(int bufid, void *out, size_t max, int *enc);
 int ckpt__buf_len(int bufid);
+int ckpt__buf_raw_enc(void);
 int ckpt__buf_upos(int bufid);
 int ckpt__buf_seek(int bufid, int upos, int raw_enc);
 int ckpt__buf_make(const void *bytes, size_t len, int enc);
 int ckpt__buf_make_at(int want, const void *bytes, size_t len, int enc);
-int ckpt__buf_is_runtimes(int bufid);    /* msg.c */
+int ckpt__buf_is_runtimes(int bufid);    /* log.c */
 int ckpt__buf_live(int *ids, int max, int (*skip)(int bufid));
 int ckpt__buf_selftest(void);
 

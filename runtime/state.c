@@ -4,8 +4,9 @@
  * Sections, in order: META (runtime state and the channel table), ARGV, a
  * FRAME for the globals followed by one GLOBAL (+ BLOCK) per global, then one
  * FRAME per shadow-stack frame from main down, each followed by one VAR
- * (+ BLOCK) per saved variable, then one LOG per channel with entries, then
- * QUEUE "received" (messages taken off the wire, not yet delivered) and QUEUE
+ * (+ BLOCK) per saved variable, then one LOG per channel with entries (written
+ * and read by log.c), then QUEUE "received" (messages taken off the wire, not
+ * yet delivered: queue.c) and QUEUE
  * "application buffers" (every buffer the application may hold by id: what it
  * packed but has not sent yet, as a task is saved at a safe point such as
  * pvm_send before the send; a buffer kept aside; the message it is reading).
@@ -199,67 +200,6 @@ static int write_frames(struct ckpt_imgw *w)
     return err;
 }
 
-/* Entries are (record, bytes padded to 8); bytes come from the kept PVM buffer. */
-static int write_log(struct ckpt_imgw *w, const struct ckpt_peer *p)
-{
-    size_t len = 0;
-    for (const struct ckpt_logent *e = p->log_head; e; e = e->next)
-        len += sizeof(struct msg_rec) + PAD8(e->buf->len);
-    if (!len)
-        return 0;
-    char *buf = calloc(1, len), *at = buf;
-    if (!buf)
-        return -ENOMEM;
-    for (const struct ckpt_logent *e = p->log_head; e; e = e->next) {
-        struct msg_rec *r = (struct msg_rec *)at;
-        r->seq = e->seq;
-        r->peer = p->vtid;
-        r->tag = e->tag;
-        r->ctx = e->ctx;
-        r->enc = e->buf->enc;
-        r->len = e->buf->len;
-        if (ckpt__buf_bytes(e->buf->bufid, r + 1, (size_t)r->len, NULL) != r->len) {
-            free(buf);
-            return -EIO;
-        }
-        at += sizeof *r + PAD8(r->len);
-    }
-    char name[32];
-    snprintf(name, sizeof name, "to t%x", (unsigned)p->vtid);
-    int err = ckpt_imgw_section(w, CKPT_SEC_LOG, name, buf, len, 0);
-    free(buf);
-    return err;
-}
-
-static int write_queue(struct ckpt_imgw *w)
-{
-    size_t len = 0;
-    for (const struct ckpt_qinfo *q = ckpt__queue_next(NULL); q; q = ckpt__queue_next(q))
-        len += sizeof(struct msg_rec) + PAD8(q->len);
-    if (!len)
-        return 0;
-    char *buf = calloc(1, len), *at = buf;
-    if (!buf)
-        return -ENOMEM;
-    for (const struct ckpt_qinfo *q = ckpt__queue_next(NULL); q; q = ckpt__queue_next(q)) {
-        struct msg_rec *r = (struct msg_rec *)at;
-        r->peer = q->src_vtid;
-        r->tag = q->tag;
-        r->ctx = q->ctx;
-        r->len = q->len;
-        r->notice = q->notice;
-        r->subject = q->subject;
-        if (ckpt__buf_bytes(q->bufid, r + 1, (size_t)r->len, &r->enc) != r->len) {
-            free(buf);
-            return -EIO;
-        }
-        at += sizeof *r + PAD8(r->len);
-    }
-    int err = ckpt_imgw_section(w, CKPT_SEC_QUEUE, "received", buf, len, 0);
-    free(buf);
-    return err;
-}
-
 /* A restarted task gets each back under the same id (the application keeps
  * ids in its variables), as its active send or receive buffer again, and
  * with a received buffer's unpack position where it was. */
@@ -328,10 +268,10 @@ int ckpt__state_write(struct ckpt_imgw *w)
         err = write_globals(w);
     if (!err)
         err = write_frames(w);
-    for (int i = 0; !err && i < ckpt__rt.npeers; i++)
-        err = write_log(w, ckpt__rt.peers[i]);
     if (!err)
-        err = write_queue(w);
+        err = ckpt__log_write(w);
+    if (!err)
+        err = ckpt__queue_write(w);
     if (!err)
         err = write_app_buffers(w);
     return err;
@@ -559,18 +499,13 @@ static int read_frames(struct cursor *c)
 static int read_logs(struct cursor *c)
 {
     const struct ckpt_img_section *s;
-    while ((s = next(c, CKPT_SEC_LOG))) {
-        const struct msg_rec *r = s->data;
-        if (s->len < sizeof *r)
-            return -EINVAL;
-        struct ckpt_peer *p = ckpt__peer(r->peer, 1);
-        p->rlog = s->data;
-        p->rlog_len = s->len;
-    }
+    int err;
+    while ((s = next(c, CKPT_SEC_LOG)))
+        if ((err = ckpt__log_read(s)) < 0)
+            return err;
     while ((s = next(c, CKPT_SEC_QUEUE))) {
         if (!strcmp(s->name, "received")) {
-            ckpt__rt.rqueue = s->data;
-            ckpt__rt.rqueue_len = s->len;
+            ckpt__queue_read(s);
         } else if (!strcmp(s->name, "application buffers")) {
             ckpt__rt.rappbufs = s->data;
             ckpt__rt.rappbufs_len = s->len;
