@@ -36,8 +36,6 @@
 
 static long ctlv[CKPT_CTL_MAX];
 
-#define say(...) runlog_say(__VA_ARGS__)   /* one write per line: see runlog.h */
-
 double coord_now(void)
 {
     struct timespec ts;
