@@ -992,19 +992,23 @@ static void drain(double seconds)
     }
 }
 
+/* One group a restarted task was in.  The task by its index: waiting for
+ * its answer handles messages, and a hello or CTL_SPAWNED among them may
+ * move the task table. */
 struct membership {
-    struct task *t;
+    int task;           /* in j->tasks */
     int index;          /* in the task's hello */
+    char *group;        /* its gnames[index] and ginst[index] */
+    long inst;
 };
 
 static int by_group_then_instance(const void *a, const void *b)
 {
     const struct membership *x = a, *y = b;
-    int c = strcmp(x->t->gnames[x->index], y->t->gnames[y->index]);
+    int c = strcmp(x->group, y->group);
     if (c)
         return c;
-    long i = x->t->ginst[x->index], k = y->t->ginst[y->index];
-    return (i > k) - (i < k);
+    return (x->inst > y->inst) - (x->inst < y->inst);
 }
 
 /* Handles what comes within 0.1 s, while a restart waits for the tasks;
@@ -1020,14 +1024,15 @@ static struct task *handle_next(struct job *j)
     return dead;
 }
 
-/* Waits for t's answer to CTL_JOIN; -1 if a task fails or none comes. */
-static int await_joined(struct job *j, struct task *t)
+/* Waits for the answer of task i to CTL_JOIN; -1 if a task fails or none
+ * comes.  (handle_next() may move the task table: no pointer is kept.) */
+static int await_joined(struct job *j, int i)
 {
     double end = coord_now() + HELLO_TIMEOUT_S;
-    while (t->joined < 0 && coord_now() < end)
+    while (j->tasks[i].joined < 0 && coord_now() < end)
         if (handle_next(j))
             return -1;
-    return t->joined < 0 ? -1 : 0;
+    return j->tasks[i].joined < 0 ? -1 : 0;
 }
 
 /* A member that left a group for good leaves its instance free, and pvmgs
@@ -1064,22 +1069,22 @@ static int rejoin_groups(struct job *j)
     n = 0;
     for (int i = 0; i < j->ntasks; i++)
         for (int g = 0; g < j->tasks[i].ngroups; g++)
-            m[n++] = (struct membership){&j->tasks[i], g};
+            m[n++] = (struct membership){i, g, j->tasks[i].gnames[g], j->tasks[i].ginst[g]};
     qsort(m, (size_t)n, sizeof *m, by_group_then_instance);
     int rc = 0, nheld = 0;
     long next = 0;      /* the instance the group's next member would get */
     for (int i = 0; i < n && !rc; i++) {
-        char *group = m[i].t->gnames[m[i].index];
-        long index = m[i].index, inst = m[i].t->ginst[m[i].index];
-        if (i == 0 || strcmp(group, m[i - 1].t->gnames[m[i - 1].index]) != 0)
+        char *group = m[i].group;
+        long index = m[i].index, inst = m[i].inst;
+        if (i == 0 || strcmp(group, m[i - 1].group) != 0)
             next = 0;
         if (inst > next && (nheld == 0 || strcmp(held[nheld - 1], group) != 0))
             hold_hole(group, next, held, &nheld);
-        m[i].t->joined = -1;
-        ckpt__ctl_send(m[i].t->tid, CTL_JOIN, &index, 1, NULL, 0);
-        rc = await_joined(j, m[i].t);
+        j->tasks[m[i].task].joined = -1;
+        ckpt__ctl_send(j->tasks[m[i].task].tid, CTL_JOIN, &index, 1, NULL, 0);
+        rc = await_joined(j, m[i].task);
         if (rc)
-            say("t%x did not rejoin group %s", (unsigned)m[i].t->vtid, group);
+            say("t%x did not rejoin group %s", (unsigned)j->tasks[m[i].task].vtid, group);
         next = inst + 1;
     }
     for (int k = 0; k < nheld; k++)
