@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <pvm3.h>
 
-#include "coord.h"
+#include "coordpriv.h"
 #include "jobrec.h"
 #include "output.h"
 #include "runlog.h"
@@ -43,61 +43,7 @@ double coord_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* ------------------------------------------------------------ task table */
-
-static struct task *by_tid(struct job *j, int tid)
-{
-    for (int i = 0; i < j->ntasks; i++)
-        if (j->tasks[i].tid == tid)
-            return &j->tasks[i];
-    return NULL;
-}
-
-static struct task *by_vtid(struct job *j, int vtid)
-{
-    for (int i = 0; i < j->ntasks; i++)
-        if (j->tasks[i].vtid == vtid)
-            return &j->tasks[i];
-    return NULL;
-}
-
 /* ------------------------------------------------------------ who may send */
-
-/* Task ids not to report about: senders already reported, and tasks of
- * earlier incarnations, whose last messages may still come in. */
-static int *hushed, nhushed, maxhushed;
-
-static int is_hushed(int tid)
-{
-    for (int i = 0; i < nhushed; i++)
-        if (hushed[i] == tid)
-            return 1;
-    return 0;
-}
-
-static void hush(int tid)
-{
-    if (tid <= 0 || is_hushed(tid))
-        return;
-    if (nhushed == maxhushed) {
-        int max = 2 * maxhushed + 16, *h = realloc(hushed, sizeof *h * (size_t)max);
-        if (!h)
-            return;     /* it may be reported again: no harm */
-        hushed = h;
-        maxhushed = max;
-    }
-    hushed[nhushed++] = tid;
-}
-
-/* PVM lets any task of the user send us anything (README, trust model):
- * what src may not send is dropped, and said once per sender. */
-static void refuse(int src, const char *what)
-{
-    if (is_hushed(src))
-        return;
-    hush(src);
-    say("t%x may not send %s: ignored (said once per sender)", (unsigned)src, what);
-}
 
 /* The pid of the process enrolled as tid and its parent task, as its pvmd
  * knows them: not what the task says of itself.  -1 if it is not there. */
@@ -109,54 +55,6 @@ static pid_t pid_of(int tid, int *ptid)
         return -1;
     *ptid = ti[0].ti_ptid;
     return ti[0].ti_pid;
-}
-
-static void free_task(struct task *t)
-{
-    hush(t->tid);       /* what it still sends is an earlier incarnation's */
-    for (int i = 0; i < t->argc; i++)
-        free(t->argv[i]);
-    free(t->argv);
-    free(t->cut);
-    free(t->sent);
-    for (int i = 0; i < t->ngroups; i++)
-        free(t->gnames[i]);
-    free(t->gnames);
-    free(t->ginst);
-    memset(t, 0, sizeof *t);
-}
-
-static struct task *add_task(struct job *j, int vtid)
-{
-    if (j->ntasks == j->maxtasks) {
-        int max = j->maxtasks ? 2 * j->maxtasks : 16;
-        struct task *t = realloc(j->tasks, (size_t)max * sizeof *t);
-        if (!t) {
-            say("out of memory");
-            exit(70);
-        }
-        j->tasks = t;
-        j->maxtasks = max;
-    }
-    struct task *t = &j->tasks[j->ntasks++];
-    memset(t, 0, sizeof *t);
-    t->vtid = vtid;
-    int *u = j->nused < j->maxused ? j->used : realloc(j->used, sizeof *u * (size_t)(j->maxused = 2 * j->maxused + 16));
-    if (!u) {
-        say("out of memory");
-        exit(70);
-    }
-    j->used = u;
-    j->used[j->nused++] = vtid;
-    return t;
-}
-
-static int alive(const struct job *j)
-{
-    int n = 0;
-    for (int i = 0; i < j->ntasks; i++)
-        n += j->tasks[i].state == T_ALIVE;
-    return n;
 }
 
 /* ------------------------------------------------------------ folders */
@@ -200,7 +98,7 @@ static void prune(struct job *j)
 
 void coord_request_checkpoint(struct job *j)
 {
-    if (j->pending || !alive(j))
+    if (j->pending || !tasks_alive(j))
         return;
     uint64_t k = ++j->next_epoch;
     j->pending = k;
@@ -217,7 +115,7 @@ void coord_request_checkpoint(struct job *j)
             usleep(50000);
     }
     if (j->o.verbose >= 2)
-        say("checkpoint %llu requested from %d tasks", (unsigned long long)k, alive(j));
+        say("checkpoint %llu requested from %d tasks", (unsigned long long)k, tasks_alive(j));
 }
 
 /* Drops checkpoint in progress; why == NULL when that is no failure. */
@@ -291,7 +189,7 @@ static void send_commits(struct job *j, uint64_t k)
 static int final_needed(struct job *j, const struct task *t)
 {
     for (int s = 0; s < t->nsent; s++) {
-        const struct task *r = by_vtid(j, (int)t->sent[2 * s]);
+        const struct task *r = tasks_by_vtid(j, (int)t->sent[2 * s]);
         if (!r || !r->expected || !r->written)
             continue;       /* not in k: it needs nothing more */
         long got = 0;
@@ -478,7 +376,7 @@ static int fresh_vtid(const struct job *j, int tid)
     if (!vtid_used(j, tid))
         return tid;
     int v = (tid & ~0x3ffff) | 0x3ffff;
-    while (vtid_used(j, v) || by_tid((struct job *)j, v))
+    while (vtid_used(j, v) || tasks_by_tid((struct job *)j, v))
         v--;
     return v;
 }
@@ -489,10 +387,10 @@ static int fresh_vtid(const struct job *j, int tid)
  * spawned before its parent's cut of the pending checkpoint belongs in it. */
 static struct task *member(struct job *j, int tid, int parent_vtid, uint64_t start_epoch)
 {
-    struct task *t = by_tid(j, tid);
+    struct task *t = tasks_by_tid(j, tid);
     if (t && t->state == T_ALIVE)
         return t;
-    t = add_task(j, fresh_vtid(j, tid));
+    t = tasks_add(j, fresh_vtid(j, tid));
     t->tid = tid;
     t->parent_vtid = parent_vtid;
     t->start_epoch = start_epoch;
@@ -514,7 +412,7 @@ static struct task *member(struct job *j, int tid, int parent_vtid, uint64_t sta
 static int launch_fresh(struct job *j)
 {
     for (int i = 0; i < j->ntasks; i++)
-        free_task(&j->tasks[i]);
+        tasks_drop(&j->tasks[i]);
     j->ntasks = 0;
     if (j->o.ntasks == 0)
         return launch_root(j, j->o.argv, NULL);
@@ -552,7 +450,7 @@ static void on_who(struct job *j, int asker, const long *v, int n)
 {
     if (n < 1)
         return;
-    struct task *t = by_tid(j, (int)v[0]);
+    struct task *t = tasks_by_tid(j, (int)v[0]);
     long a[2] = {v[0], t && t->state == T_ALIVE};
     ckpt__ctl_send(asker, CTL_WHO_IS, a, 2, NULL, 0);
 }
@@ -615,7 +513,7 @@ static int is_root(struct job *j, pid_t pid)
 
 static int is_member(struct job *j, int tid)
 {
-    struct task *t = by_tid(j, tid);
+    struct task *t = tasks_by_tid(j, tid);
     return t && t->state == T_ALIVE;
 }
 
@@ -635,7 +533,7 @@ static int hello_allowed(struct job *j, int src, const long *v)
         pid_t pid = pid_of(src, &ptid);
         return (ptid > 0 && is_member(j, ptid)) || is_root(j, pid);
     }
-    struct task *t = by_vtid(j, (int)v[0]);
+    struct task *t = tasks_by_vtid(j, (int)v[0]);
     if (!t || t->state != T_KILLED)
         return 0;
     return t->root ? is_root(j, pid_of(src, &ptid)) : t->tid == src;
@@ -649,17 +547,17 @@ static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
         return;
     }
     if (!hello_allowed(j, src, v)) {
-        refuse(src, "a hello: not a task this job started");
+        tasks_refuse(src, "a hello: not a task this job started");
         return;
     }
     int fresh = v[5] < 0;
-    struct task *t, *parent = fresh && v[2] > 0 ? by_tid(j, (int)v[2]) : NULL;
+    struct task *t, *parent = fresh && v[2] > 0 ? tasks_by_tid(j, (int)v[2]) : NULL;
     if (fresh) {
         t = member(j, (int)v[1], parent ? parent->vtid : (int)v[2], (uint64_t)v[4]);
     } else {
-        t = by_vtid(j, (int)v[0]);
+        t = tasks_by_vtid(j, (int)v[0]);
         if (!t)
-            t = add_task(j, (int)v[0]);
+            t = tasks_add(j, (int)v[0]);
         t->tid = (int)v[1];
         t->parent_vtid = (int)v[2];
         t->start_epoch = (uint64_t)v[4];
@@ -736,7 +634,7 @@ static void on_written(struct job *j, struct task *t, const long *v, int n)
 /* A task's exit, as PVM notifies it.  Returns the failed task, if it failed. */
 static struct task *on_exit_notice(struct job *j, int tid)
 {
-    struct task *t = by_tid(j, tid);
+    struct task *t = tasks_by_tid(j, tid);
     if (!t || t->state != T_ALIVE || t->root)
         return NULL;    /* the program ckpt-run runs is judged by its exit status */
     /* A spawned task that dies before its main is a failure like any other:
@@ -867,7 +765,7 @@ static struct task *handle(struct job *j, int bufid)
     pvm_bufinfo(bufid, &len, &tag, &src);
     if (tag == CKPT_OUTPUT_TAG || tag == CKPT_NOTIFY_TAG || tag == CKPT_HOSTDEL_TAG || tag == CKPT_HOSTADD_TAG) {
         if (!CKPT_FROM_PVMD(src)) {
-            refuse(src, "what only a pvmd sends (notices, output)");
+            tasks_refuse(src, "what only a pvmd sends (notices, output)");
             return NULL;
         }
     }
@@ -899,14 +797,14 @@ static struct task *handle(struct job *j, int bufid)
         on_hello(j, src, bufid, ctlv, n);
         return NULL;
     }
-    struct task *t = by_tid(j, src);
+    struct task *t = tasks_by_tid(j, src);
     if (!t) {
-        refuse(src, "runtime control messages: not a task of the job");
+        tasks_refuse(src, "runtime control messages: not a task of the job");
         return NULL;
     }
     switch (type) {
     case CTL_BYE: {     /* its own exit, or a task it kills (pvm_kill) */
-        struct task *who = n >= 1 ? by_vtid(j, (int)ctlv[0]) : NULL;
+        struct task *who = n >= 1 ? tasks_by_vtid(j, (int)ctlv[0]) : NULL;
         if (who) {
             who->said_bye = 1;
             if (j->o.verbose >= 2)
@@ -938,7 +836,7 @@ static struct task *handle(struct job *j, int bufid)
             t->joined = ctlv[1];
         break;
     default:
-        refuse(src, "runtime messages of that kind");
+        tasks_refuse(src, "runtime messages of that kind");
     }
     return NULL;
 }
@@ -1113,7 +1011,7 @@ static int restart_epoch(struct job *j, uint64_t k)
     j->ntasks = j->maxtasks = 0;
     int rc = 0;
     for (uint32_t i = 0; i < c.ntasks && !rc; i++) {
-        struct task *t = add_task(j, c.tasks[i].vtid);
+        struct task *t = tasks_add(j, c.tasks[i].vtid);
         t->root = !!(c.tasks[i].flags & CKPT_COMMIT_F_ROOT);
         t->state = T_KILLED;     /* until it says hello */
         t->tid = -1;
@@ -1133,7 +1031,7 @@ static int restart_epoch(struct job *j, uint64_t k)
         }
     }
     for (int o = 0; o < nold; o++)
-        free_task(&old[o]);
+        tasks_drop(&old[o]);
     free(old);
     ckpt_commit_free(&c);
     for (int i = 0; i < j->ntasks && !rc; i++) {
@@ -1383,7 +1281,7 @@ static int finished(struct job *j)
 {
     if (j->o.ntasks == 0)
         return j->root_done;    /* as a shell would: the program has returned */
-    return alive(j) == 0 && j->ntasks > 0;
+    return tasks_alive(j) == 0 && j->ntasks > 0;
 }
 
 /* Runs the job to its end; returns ckpt-run's exit status. */
@@ -1398,7 +1296,7 @@ int coord_loop(struct job *j)
         /* Kept until it can start: a request while the program has not
          * said hello yet (ckpt-ctl right after the start) or while another
          * checkpoint is under way is the user's, and would be lost. */
-        if (want_ckpt && !j->pending && alive(j)) {
+        if (want_ckpt && !j->pending && tasks_alive(j)) {
             want_ckpt = 0;
             coord_request_checkpoint(j);
         }
