@@ -3,6 +3,7 @@
  * ckpt-run.c sees).  Each module owns one idea, and calls only downwards:
  *
  *   coord.c     the loop: signals, message dispatch, the job's start and end
+ *   hosts.c     the virtual machine's hosts: joined, deleted, crashed
  *   tasks.c     the task table, and the senders not to report again
  *
  * The task table grows (tasks_add) while messages are handled: a struct
@@ -13,6 +14,16 @@
 #define CKPT_COORDPRIV_H
 
 #include "coord.h"
+
+/* ------------------------------------------------------------ hosts.c */
+
+/* Watches every host of the virtual machine, and each one that joins it. */
+void hosts_watch(struct job *j);
+/* PvmHostAdd: a host joined; it is watched too. */
+void hosts_on_add(struct job *j, int bufid);
+/* PvmHostDelete: the job's tasks on the lost host are T_KILLED; one of
+ * them, as the failed task, else NULL. */
+struct task *hosts_on_lost(struct job *j, int bufid);
 
 /* ------------------------------------------------------------ tasks.c */
 
