@@ -3,6 +3,7 @@
  * ckpt-run.c sees).  Each module owns one idea, and calls only downwards:
  *
  *   coord.c     the loop: signals, message dispatch, the job's start and end
+ *   rounds.c    checkpoint rounds: request, written, commit, abort, stall
  *   hosts.c     the virtual machine's hosts: joined, deleted, crashed
  *   tasks.c     the task table, and the senders not to report again
  *
@@ -14,6 +15,23 @@
 #define CKPT_COORDPRIV_H
 
 #include "coord.h"
+
+/* ------------------------------------------------------------ rounds.c */
+
+/* Starts a checkpoint, unless one is under way or no task is alive. */
+void rounds_request(struct job *j);
+/* Drops the checkpoint in progress, if any, telling the live tasks when
+ * tell; why (NULL: no failure, the job moved on) is said and counted. */
+void rounds_abort(struct job *j, const char *why, int tell);
+/* A new member: one started before the pending checkpoint is asked for it. */
+void rounds_take_in(struct job *j, struct task *t);
+/* Task t said goodbye and exited: the pending checkpoint goes on without it. */
+void rounds_left(struct job *j, struct task *t);
+/* CTL_WRITTEN and CTL_WFAIL from task t, values v[n]. */
+void rounds_on_written(struct job *j, struct task *t, const long *v, int n);
+void rounds_on_wfail(struct job *j, const struct task *t, const long *v, int n);
+/* Aborts the pending checkpoint once it has taken longer than --stall. */
+void rounds_check_stall(struct job *j);
 
 /* ------------------------------------------------------------ hosts.c */
 
