@@ -4,6 +4,7 @@
  *
  *   coord.c     the loop: signals, message dispatch, the job's start and end
  *   rounds.c    checkpoint rounds: request, written, commit, abort, stall
+ *   members.c   who belongs to the job: hellos, spawned tasks, virtual ids
  *   hosts.c     the virtual machine's hosts: joined, deleted, crashed
  *   tasks.c     the task table, and the senders not to report again
  *
@@ -32,6 +33,17 @@ void rounds_on_written(struct job *j, struct task *t, const long *v, int n);
 void rounds_on_wfail(struct job *j, const struct task *t, const long *v, int n);
 /* Aborts the pending checkpoint once it has taken longer than --stall. */
 void rounds_check_stall(struct job *j);
+
+/* ------------------------------------------------------------ members.c */
+
+/* The live task at tid, made a member if it was not; may move j->tasks. */
+struct task *members_add(struct job *j, int tid, int parent_vtid, uint64_t start_epoch);
+/* Values v[n] of a hello from src (CTL_HELLO), of the tids pvm_spawn gave
+ * a task of the job (CTL_SPAWNED), of a question about a peer (CTL_WHO).
+ * The first two may move j->tasks. */
+void members_on_hello(struct job *j, int src, int bufid, const long *v, int n);
+void members_on_spawned(struct job *j, struct task *parent, const long *v, int n);
+void members_on_who(struct job *j, int asker, const long *v, int n);
 
 /* ------------------------------------------------------------ hosts.c */
 
