@@ -1,12 +1,17 @@
 /*
  * coordpriv.h: what the coordinator's modules share (coord.h is what
- * ckpt-run.c sees).  Each module owns one idea, and calls only downwards:
+ * ckpt-run.c sees).  Each module owns one idea, and calls only modules
+ * below it in this list:
  *
  *   coord.c     the loop: signals, message dispatch, the job's start and end
- *   rounds.c    checkpoint rounds: request, written, commit, abort, stall
+ *   recovery.c  the job's processes: started, killed, rolled back, --restart
  *   members.c   who belongs to the job: hellos, spawned tasks, virtual ids
+ *   rounds.c    checkpoint rounds: request, written, commit, abort, stall
  *   hosts.c     the virtual machine's hosts: joined, deleted, crashed
  *   tasks.c     the task table, and the senders not to report again
+ *
+ * except for coord_now() (coord.h), the clock of all of them, and
+ * coord_handle_next(), through which recovery waits for the tasks.
  *
  * The task table grows (tasks_add) while messages are handled: a struct
  * task pointer is good only until the next call that may handle one; hold
@@ -16,6 +21,37 @@
 #define CKPT_COORDPRIV_H
 
 #include "coord.h"
+
+/* ------------------------------------------------------------ coord.c */
+
+/* The one call up into the loop, for a phase that waits on the tasks:
+ * handles what comes within 0.1 s; returns a task that failed meanwhile,
+ * else NULL.  It may move j->tasks. */
+struct task *coord_handle_next(struct job *j);
+
+/* ------------------------------------------------------------ recovery.c */
+
+/* Starts the job from its beginning. */
+int recovery_launch_fresh(struct job *j);
+/* --restart: from the folder's newest checkpoint that restarts; 0, or -1. */
+int recovery_restart(struct job *j);
+/* Rolls the job back after the failure what; 0 when it runs again. */
+int recovery_rollback(struct job *j, const char *what);
+/* Kills every live task, and the program we run. */
+void recovery_kill_all(struct job *j);
+/* Notes the end of the program we run (waiting for it when block). */
+void recovery_reap_root(struct job *j, int block);
+
+/* ------------------------------------------------------------ members.c */
+
+/* The live task at tid, made a member if it was not; may move j->tasks. */
+struct task *members_add(struct job *j, int tid, int parent_vtid, uint64_t start_epoch);
+/* Values v[n] of a hello from src (CTL_HELLO), of the tids pvm_spawn gave
+ * a task of the job (CTL_SPAWNED), of a question about a peer (CTL_WHO).
+ * The first two may move j->tasks. */
+void members_on_hello(struct job *j, int src, int bufid, const long *v, int n);
+void members_on_spawned(struct job *j, struct task *parent, const long *v, int n);
+void members_on_who(struct job *j, int asker, const long *v, int n);
 
 /* ------------------------------------------------------------ rounds.c */
 
@@ -33,17 +69,6 @@ void rounds_on_written(struct job *j, struct task *t, const long *v, int n);
 void rounds_on_wfail(struct job *j, const struct task *t, const long *v, int n);
 /* Aborts the pending checkpoint once it has taken longer than --stall. */
 void rounds_check_stall(struct job *j);
-
-/* ------------------------------------------------------------ members.c */
-
-/* The live task at tid, made a member if it was not; may move j->tasks. */
-struct task *members_add(struct job *j, int tid, int parent_vtid, uint64_t start_epoch);
-/* Values v[n] of a hello from src (CTL_HELLO), of the tids pvm_spawn gave
- * a task of the job (CTL_SPAWNED), of a question about a peer (CTL_WHO).
- * The first two may move j->tasks. */
-void members_on_hello(struct job *j, int src, int bufid, const long *v, int n);
-void members_on_spawned(struct job *j, struct task *parent, const long *v, int n);
-void members_on_who(struct job *j, int asker, const long *v, int n);
 
 /* ------------------------------------------------------------ hosts.c */
 
