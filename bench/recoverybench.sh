@@ -137,8 +137,8 @@ done
     echo
     echo "read seq / parallel: bench/imgread.c loading every image of the epoch with ckpt_img_load (decompress +"
     echo "verify), one after the other / one process per image at once; ckpt-info DIR/epoch.K loads and verifies them too."
-    echo "ckpt-run's recovery includes killing the survivors, a fixed 0.2 s drain of their messages (tools/coord.c"
-    echo "recover()), restarting every task, each reading its image and rebuilding its frames, and the replay of logs."
+    echo "ckpt-run's recovery includes killing the survivors, a fixed 0.2 s drain of their messages (tools/recovery.c"
+    echo "recovery_rollback()), restarting every task, each reading its image and rebuilding its frames, and the replay of logs."
     echo
     echo "ckpt-run -v said (run $runs):"
     echo

@@ -1,10 +1,11 @@
 /*
  * ckpt-run: runs a PVM job under checkpointing and recovers it from failures.
  *
- * It is the job's coordinator (coord.c): it starts a private pvmd when none
- * is running, starts the program (directly, or as N sibling copies through
- * PVM with -n), asks for a checkpoint every interval, and when a task dies
- * rolls every task back to the last committed checkpoint.
+ * It is the job's coordinator (coord.c and the modules coordpriv.h lists):
+ * it starts a private pvmd when none is running, starts the program
+ * (directly, or as N sibling copies through PVM with -n), asks for a
+ * checkpoint every interval, and when a task dies rolls every task back to
+ * the last committed checkpoint.
  */
 #define _GNU_SOURCE     /* pipe2 */
 #include <errno.h>

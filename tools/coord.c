@@ -1,19 +1,10 @@
 /*
- * coord.c: the job coordinator (see coord.h).
- *
- * Checkpoint k: REQ k to every live task; each answers WRITTEN k once its
- * writer child has stored its image, with the cut of its receive channels.
- * When all have answered, the commit record is written (the atomic point)
- * and each sender gets COMMIT k with what its receivers' images hold, so it
- * can drop those log entries.  Any failure before the commit aborts k.
- *
- * Recovery: a task that exits without pvm_exit is a failure.  Every other
- * task is killed, every task of the newest committed checkpoint is started
- * again from its image, and once all of them have said hello they get the
- * map of the job's new task ids; they replay their logs and run on.
+ * coord.c: the job coordinator's loop (see coord.h, and coordpriv.h for its
+ * modules).  It owns the signals ckpt-run obeys, the dispatch of every
+ * message to the phase it concerns, exit notices, and the job's start and
+ * end; it starts checkpoint rounds (by interval or on demand) and a
+ * recovery when a task failed.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,22 +12,14 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 #include <pvm3.h>
 
-#include "coord.h"
-#include "jobrec.h"
+#include "coordpriv.h"
 #include "output.h"
-#include "runlog.h"
-#include "fault.h"
-#include "image.h"
 #include "proto.h"
-
-#define HELLO_TIMEOUT_S 30.0
+#include "runlog.h"
 
 static long ctlv[CKPT_CTL_MAX];
-
-#define say(...) runlog_say(__VA_ARGS__)   /* one write per line: see runlog.h */
 
 double coord_now(void)
 {
@@ -45,821 +28,20 @@ double coord_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* ------------------------------------------------------------ task table */
-
-static struct task *by_tid(struct job *j, int tid)
-{
-    for (int i = 0; i < j->ntasks; i++)
-        if (j->tasks[i].tid == tid)
-            return &j->tasks[i];
-    return NULL;
-}
-
-static struct task *by_vtid(struct job *j, int vtid)
-{
-    for (int i = 0; i < j->ntasks; i++)
-        if (j->tasks[i].vtid == vtid)
-            return &j->tasks[i];
-    return NULL;
-}
-
-/* ------------------------------------------------------------ who may send */
-
-/* Task ids not to report about: senders already reported, and tasks of
- * earlier incarnations, whose last messages may still come in. */
-static int *hushed, nhushed, maxhushed;
-
-static int is_hushed(int tid)
-{
-    for (int i = 0; i < nhushed; i++)
-        if (hushed[i] == tid)
-            return 1;
-    return 0;
-}
-
-static void hush(int tid)
-{
-    if (tid <= 0 || is_hushed(tid))
-        return;
-    if (nhushed == maxhushed) {
-        int max = 2 * maxhushed + 16, *h = realloc(hushed, sizeof *h * (size_t)max);
-        if (!h)
-            return;     /* it may be reported again: no harm */
-        hushed = h;
-        maxhushed = max;
-    }
-    hushed[nhushed++] = tid;
-}
-
-/* PVM lets any task of the user send us anything (README, trust model):
- * what src may not send is dropped, and said once per sender. */
-static void refuse(int src, const char *what)
-{
-    if (is_hushed(src))
-        return;
-    hush(src);
-    say("t%x may not send %s: ignored (said once per sender)", (unsigned)src, what);
-}
-
-/* The pid of the process enrolled as tid and its parent task, as its pvmd
- * knows them: not what the task says of itself.  -1 if it is not there. */
-static pid_t pid_of(int tid, int *ptid)
-{
-    struct pvmtaskinfo *ti;
-    int n;
-    if (pvm_tasks(tid, &n, &ti) < 0 || n != 1)
-        return -1;
-    *ptid = ti[0].ti_ptid;
-    return ti[0].ti_pid;
-}
-
-static void free_task(struct task *t)
-{
-    hush(t->tid);       /* what it still sends is an earlier incarnation's */
-    for (int i = 0; i < t->argc; i++)
-        free(t->argv[i]);
-    free(t->argv);
-    free(t->cut);
-    free(t->sent);
-    for (int i = 0; i < t->ngroups; i++)
-        free(t->gnames[i]);
-    free(t->gnames);
-    free(t->ginst);
-    memset(t, 0, sizeof *t);
-}
-
-static struct task *add_task(struct job *j, int vtid)
-{
-    if (j->ntasks == j->maxtasks) {
-        int max = j->maxtasks ? 2 * j->maxtasks : 16;
-        struct task *t = realloc(j->tasks, (size_t)max * sizeof *t);
-        if (!t) {
-            say("out of memory");
-            exit(70);
-        }
-        j->tasks = t;
-        j->maxtasks = max;
-    }
-    struct task *t = &j->tasks[j->ntasks++];
-    memset(t, 0, sizeof *t);
-    t->vtid = vtid;
-    int *u = j->nused < j->maxused ? j->used : realloc(j->used, sizeof *u * (size_t)(j->maxused = 2 * j->maxused + 16));
-    if (!u) {
-        say("out of memory");
-        exit(70);
-    }
-    j->used = u;
-    j->used[j->nused++] = vtid;
-    return t;
-}
-
-static int alive(const struct job *j)
-{
-    int n = 0;
-    for (int i = 0; i < j->ntasks; i++)
-        n += j->tasks[i].state == T_ALIVE;
-    return n;
-}
-
-/* ------------------------------------------------------------ folders */
-
-/* The commit record goes first, so a crash half-way leaves an uncommitted
- * folder, never a committed one with images missing. */
-static void remove_epoch(struct job *j, uint64_t epoch)
-{
-    int err = ckpt_epoch_remove(j->o.dir, epoch);
-    if (err && err != -ENOENT)
-        say("cannot remove checkpoint %llu: %s", (unsigned long long)epoch, strerror(-err));
-}
-
-/* Keeps the newest `keep` committed epochs; removes older ones and every
- * uncommitted folder older than the newest commit (aborted attempts). */
-static void prune(struct job *j)
-{
-    uint64_t epochs[256];
-    int n = ckpt_list_committed(j->o.dir, epochs, 256);
-    if (n <= 0)
-        return;
-    DIR *d = opendir(j->o.dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        unsigned long long k;
-        char tail;
-        if (sscanf(e->d_name, "epoch.%llu%c", &k, &tail) != 1 || k >= epochs[0])
-            continue;
-        int kept = 0;
-        for (int i = 0; i < n && i < j->o.keep; i++)
-            kept |= epochs[i] == k;
-        if (!kept)
-            remove_epoch(j, k);
-    }
-    closedir(d);
-}
-
-/* ------------------------------------------------------------ checkpoints */
-
-void coord_request_checkpoint(struct job *j)
-{
-    if (j->pending || !alive(j))
-        return;
-    uint64_t k = ++j->next_epoch;
-    j->pending = k;
-    j->pending_start_ns = (uint64_t)(coord_now() * 1e9);
-    j->last_ckpt = coord_now();
-    long v = (long)k;
-    for (int i = 0; i < j->ntasks; i++) {
-        struct task *t = &j->tasks[i];
-        t->expected = t->state == T_ALIVE;
-        t->written = 0;
-        if (t->expected && ckpt__ctl_send(t->tid, CTL_REQ, &v, 1, NULL, 0) < 0)
-            say("cannot ask t%x for checkpoint %llu", (unsigned)t->vtid, (unsigned long long)k);
-        if (t->expected && ckpt_fault_always("req-skew"))
-            usleep(50000);
-    }
-    if (j->o.verbose >= 2)
-        say("checkpoint %llu requested from %d tasks", (unsigned long long)k, alive(j));
-}
-
-/* Drops checkpoint in progress; why == NULL when that is no failure. */
-static void abort_pending(struct job *j, const char *why, int tell)
-{
-    uint64_t k = j->pending;
-    if (!k)
-        return;
-    j->pending = 0;
-    long v = (long)k;
-    for (int i = 0; tell && i < j->ntasks; i++)
-        if (j->tasks[i].state == T_ALIVE)
-            ckpt__ctl_send(j->tasks[i].tid, CTL_ABORT, &v, 1, NULL, 0);
-    remove_epoch(j, k);
-    if (!why)           /* nothing went wrong: the job simply moved on */
-        return;
-    j->aborted++;
-    if (j->committed)
-        say("checkpoint %llu aborted: %s; checkpoint %llu stays the last good one",
-            (unsigned long long)k, why, (unsigned long long)j->committed);
-    else
-        say("checkpoint %llu aborted: %s; no checkpoint committed yet", (unsigned long long)k, why);
-}
-
-/* Whether t left the job for good before the cut of the checkpoint just
- * committed, and the senders have not been told yet. */
-static int newly_gone(const struct task *t)
-{
-    return t->state == T_EXITED && !t->expected && !t->gone_told && !t->root;
-}
-
-/* Tells each sender what its receivers' images hold of its messages, and
- * which receivers have left for good: no rollback to this checkpoint or a
- * later one restarts those (a final image carried for what they sent has
- * consumed all it ever will), so what was sent to them is never replayed. */
-static void send_commits(struct job *j, uint64_t k)
-{
-    long *v = malloc(sizeof(long) * (size_t)(1 + 2 * j->ntasks));
-    if (!v)
-        return;
-    for (int s = 0; s < j->ntasks; s++) {
-        struct task *snd = &j->tasks[s];
-        if (snd->state != T_ALIVE)
-            continue;
-        int n = 0;
-        v[n++] = (long)k;
-        for (int r = 0; r < j->ntasks; r++) {
-            const struct task *rcv = &j->tasks[r];
-            if (newly_gone(rcv)) {
-                v[n++] = rcv->vtid;
-                v[n++] = CKPT_SEQ_GONE;
-            }
-            if (!rcv->expected || !rcv->written)
-                continue;
-            for (int c = 0; c < rcv->ncut; c++)
-                if (rcv->cut[2 * c] == snd->vtid) {
-                    v[n++] = rcv->vtid;
-                    v[n++] = rcv->cut[2 * c + 1];
-                }
-        }
-        ckpt__ctl_send(snd->tid, CTL_COMMIT, v, n, NULL, 0);
-    }
-    free(v);
-    for (int r = 0; r < j->ntasks; r++)
-        if (newly_gone(&j->tasks[r]))
-            j->tasks[r].gone_told = 1;
-}
-
-/* Whether a task restarted from checkpoint k may miss a message that the
- * exited task t sent: then k carries t's final image. */
-static int final_needed(struct job *j, const struct task *t)
-{
-    for (int s = 0; s < t->nsent; s++) {
-        const struct task *r = by_vtid(j, (int)t->sent[2 * s]);
-        if (!r || !r->expected || !r->written)
-            continue;       /* not in k: it needs nothing more */
-        long got = 0;
-        for (int c = 0; c < r->ncut; c++)
-            if (r->cut[2 * c] == t->vtid)
-                got = r->cut[2 * c + 1];
-        if (got < t->sent[2 * s + 1])
-            return 1;
-    }
-    return 0;
-}
-
-static void drop_final(struct job *j, struct task *t)
-{
-    char path[4096];
-    t->has_final = 0;
-    if (ckpt_final_path(path, sizeof path, j->o.dir, t->vtid) == 0 && unlink(path) != 0 &&
-        errno != ENOENT)
-        say("cannot remove %s: %s", path, strerror(errno));
-}
-
-/* Puts the final images that checkpoint k needs into its folder (a link:
- * pruning k removes only its own name) and into ct; returns how many, or <0. */
-static int carry_finals(struct job *j, const char *edir, struct ckpt_commit_task *ct)
-{
-    int n = 0;
-    for (int i = 0; i < j->ntasks; i++) {
-        struct task *t = &j->tasks[i];
-        if (!t->has_final || t->state != T_EXITED || t->expected || t->root)
-            continue;
-        if (!final_needed(j, t)) {
-            drop_final(j, t);
-            continue;
-        }
-        char from[4096], to[4096];
-        if (ckpt_final_path(from, sizeof from, j->o.dir, t->vtid) ||
-            ckpt_task_path(to, sizeof to, j->o.dir, j->pending, t->vtid))
-            return -ENAMETOOLONG;
-        if ((mkdir(edir, 0700) != 0 && errno != EEXIST) || (link(from, to) != 0 && errno != EEXIST))
-            return -errno;
-        ct[n++] = t->final;
-    }
-    return n;
-}
-
-static void try_commit(struct job *j)
-{
-    uint64_t k = j->pending;
-    int n = 0;
-    for (int i = 0; i < j->ntasks; i++) {
-        const struct task *t = &j->tasks[i];
-        if (t->expected && !t->written)
-            return;
-        n += t->expected;
-    }
-    if (n == 0) {
-        abort_pending(j, NULL, 0);     /* every task left before its cut */
-        return;
-    }
-    struct ckpt_commit_task *ct = calloc((size_t)j->ntasks + 1, sizeof *ct);
-    if (!ct)
-        return;
-    uint64_t raw = 0, stored = 0;
-    uint32_t ms = 0;
-    n = 0;
-    for (int i = 0; i < j->ntasks; i++) {
-        const struct task *t = &j->tasks[i];
-        if (!t->expected)
-            continue;
-        ct[n++] = (struct ckpt_commit_task){.vtid = t->vtid, .flags = t->root ? CKPT_COMMIT_F_ROOT : 0,
-                                            .raw_bytes = t->raw, .stored_bytes = t->stored,
-                                            .log_bytes = t->log, .write_ms = t->ms};
-        raw += t->raw;
-        stored += t->stored;
-        ms = t->ms > ms ? t->ms : ms;
-    }
-    char edir[4096];
-    int err = ckpt_epoch_dir(edir, sizeof edir, j->o.dir, k);
-    int carried = err ? 0 : carry_finals(j, edir, ct + n);
-    if (carried < 0)
-        err = carried;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    struct ckpt_commit c = {.epoch = k, .time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
-                            .ntasks = (uint32_t)(n + (carried > 0 ? carried : 0)), .tasks = ct,
-                            .job = j->rec.id};
-    ckpt_fault_die(j->o.dir, "coord-die-before-commit", k);
-    if (!err)
-        err = ckpt_commit_write(edir, &c);
-    free(ct);
-    ckpt_fault_die(j->o.dir, "coord-die-after-commit", k);
-    if (err) {
-        char why[256];
-        snprintf(why, sizeof why, "cannot write its commit record: %s", strerror(-err));
-        abort_pending(j, why, 1);
-        return;
-    }
-    j->committed = k;
-    j->committed_at = coord_now();
-    j->pending = 0;
-    j->checkpoints++;
-    j->bytes_raw += raw;
-    j->bytes_stored += stored;
-    send_commits(j, k);
-    prune(j);
-    char exited[64] = "";
-    if (carried > 0)
-        snprintf(exited, sizeof exited, " (+%d exited, their final images carried)", carried);
-    if (j->o.verbose >= 1)
-        say("checkpoint %llu committed: %d tasks%s, %.1f MiB in %.1f MiB on disk, slowest write %u ms, round %.0f ms",
-            (unsigned long long)k, n, exited, raw / 1048576.0, stored / 1048576.0, ms,
-            coord_now() * 1e3 - j->pending_start_ns / 1e6);
-}
-
-/* ------------------------------------------------------------ launching */
-
-static int launch_root(struct job *j, char **argv, const char *restore)
-{
-    /* A restarted root cuts its output back to the checkpoint: it must keep
-     * what we wrote there since, if it is our stderr too. */
-    const char *keep = restore ? runlog_keep_file(j->o.dir) : NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        say("fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        if (restore)
-            setenv("CKPT_RESTORE", restore, 1);
-        else
-            unsetenv("CKPT_RESTORE");
-        setenv("CKPT_ROOT", "1", 1);
-        if (keep)
-            setenv("CKPT_OUTPUT_KEEP", keep, 1);
-        else
-            unsetenv("CKPT_OUTPUT_KEEP");
-        signal(SIGUSR1, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        execv(argv[0], argv);
-        fprintf(stderr, "ckpt-run: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    j->root_pid = pid;
-    j->root_done = 0;
-    return 0;
-}
-
-/* Spawns count copies of argv through PVM; their tids in tids[count]. */
-static int launch_spawned(char **argv, const char *restore, int count, int *tids)
-{
-    if (restore)
-        setenv("CKPT_RESTORE", restore, 1);
-    else
-        unsetenv("CKPT_RESTORE");
-    int n = pvm_spawn(argv[0], argv + 1, PvmTaskDefault, "", count, tids);
-    unsetenv("CKPT_RESTORE");
-    if (n < count) {
-        say("cannot spawn %s: %d of %d started (PVM error %d)", argv[0], n < 0 ? 0 : n, count,
-            n < 0 ? n : (count > 0 ? tids[n > 0 ? n : 0] : 0));
-        return -1;
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------ who is who */
-
-/* Whether v was ever the virtual id of a task of this job. */
-static int vtid_used(const struct job *j, int v)
-{
-    for (int i = 0; i < j->nused; i++)
-        if (j->used[i] == v)
-            return 1;
-    return 0;
-}
-
-/* A virtual id for the new task at tid: its tid, unless a task of the job
- * had that id before (a new pvmd, after --restart, hands out the old numbers
- * again); then one from the top of tid's host's local ids, which PVM reaches
- * last, so that no two tasks of the job ever share one. */
-static int fresh_vtid(const struct job *j, int tid)
-{
-    if (!vtid_used(j, tid))
-        return tid;
-    int v = (tid & ~0x3ffff) | 0x3ffff;
-    while (vtid_used(j, v) || by_tid((struct job *)j, v))
-        v--;
-    return v;
-}
-
-/* The live task of the job at tid, made a member now if it was not: a task
- * is part of the job from the moment pvm_spawn returns its tid (its parent
- * says so, CTL_SPAWNED) or it says hello, whichever comes first.  One
- * spawned before its parent's cut of the pending checkpoint belongs in it. */
-static struct task *member(struct job *j, int tid, int parent_vtid, uint64_t start_epoch)
-{
-    struct task *t = by_tid(j, tid);
-    if (t && t->state == T_ALIVE)
-        return t;
-    t = add_task(j, fresh_vtid(j, tid));
-    t->tid = tid;
-    t->parent_vtid = parent_vtid;
-    t->start_epoch = start_epoch;
-    t->state = T_ALIVE;
-    pvm_notify(PvmTaskExit, CKPT_NOTIFY_TAG, 1, &t->tid);
-    if (j->o.ntasks > 0)
-        output_known(t->tid, t->vtid);
-    if (j->pending && start_epoch < j->pending) {
-        long k = (long)j->pending;
-        t->expected = 1;
-        t->written = 0;
-        ckpt__ctl_send(t->tid, CTL_REQ, &k, 1, NULL, 0);
-    }
-    return t;
-}
-
-/* Starts the job from its beginning.  The copies of -n are members from
- * pvm_spawn's return, as a task's children are: only members say hello. */
-static int launch_fresh(struct job *j)
-{
-    for (int i = 0; i < j->ntasks; i++)
-        free_task(&j->tasks[i]);
-    j->ntasks = 0;
-    if (j->o.ntasks == 0)
-        return launch_root(j, j->o.argv, NULL);
-    int tids[j->o.ntasks];
-    if (launch_spawned(j->o.argv, NULL, j->o.ntasks, tids))
-        return -1;
-    for (int i = 0; i < j->o.ntasks; i++)
-        member(j, tids[i], PvmNoParent, 0);
-    return 0;
-}
-
-static void on_spawned(struct job *j, struct task *parent, const long *v, int n)
-{
-    if (n < 1)
-        return;
-    /* (member() may move the task table: parent is not used after it) */
-    int ptid = parent->tid, pvtid = parent->vtid;
-    long *pairs = malloc(sizeof *pairs * (size_t)(2 * n));
-    int np = 0;
-    for (int i = 1; pairs && i < n; i++) {
-        if (v[i] <= 0)
-            continue;
-        pairs[np++] = v[i];
-        pairs[np++] = member(j, (int)v[i], pvtid, (uint64_t)v[0])->vtid;
-    }
-    ckpt__ctl_send(ptid, CTL_VTIDS, pairs, np, NULL, 0);
-    free(pairs);
-}
-
-/* A task asks whether a peer belongs to the job before its first message
- * either way (runtime/msg.c, job_peer).  No waiting and no guess: a spawned
- * task is a member before its parent knows its tid, and a task says hello
- * and waits for the answer before it can send anything. */
-static void on_who(struct job *j, int asker, const long *v, int n)
-{
-    if (n < 1)
-        return;
-    struct task *t = by_tid(j, (int)v[0]);
-    long a[2] = {v[0], t && t->state == T_ALIVE};
-    ckpt__ctl_send(asker, CTL_WHO_IS, a, 2, NULL, 0);
-}
-
-/* ------------------------------------------------------------ messages */
-
-/* The groups a restarted task was in (after its command line in its hello). */
-static void take_groups(struct task *t, char **strs, const long *v, int n)
-{
-    for (int i = 0; i < t->ngroups; i++)
-        free(t->gnames[i]);
-    free(t->gnames);
-    free(t->ginst);
-    t->gnames = NULL;
-    t->ginst = NULL;
-    t->ngroups = 0;
-    if (n == 0)
-        return;
-    t->gnames = malloc(sizeof *t->gnames * (size_t)n);
-    t->ginst = malloc(sizeof *t->ginst * (size_t)n);
-    if (!t->gnames || !t->ginst) {
-        for (int i = 0; i < n; i++)
-            free(strs[i]);
-        return;
-    }
-    memcpy(t->gnames, strs, sizeof *strs * (size_t)n);
-    memcpy(t->ginst, v, sizeof *v * (size_t)n);
-    t->ngroups = n;
-}
-
-/* A fresh task learns its virtual id, its parent's and its siblings'.  (Its
- * siblings become members here if they were not: member() may move the task
- * table, so t is read once, first.) */
-static void welcome(struct job *j, const struct task *t, const long *sib, int nsib)
-{
-    struct task me = *t;
-    long *w = malloc(sizeof *w * (size_t)(2 + 2 * nsib));
-    if (!w)
-        return;
-    int n = 0;
-    w[n++] = me.vtid;
-    w[n++] = me.parent_vtid;
-    for (int i = 0; i < nsib; i++) {
-        w[n++] = sib[i];
-        w[n++] = sib[i] == me.tid ? me.vtid : member(j, (int)sib[i], me.parent_vtid, me.start_epoch)->vtid;
-    }
-    ckpt__ctl_send(me.tid, CTL_WELCOME, w, n, NULL, 0);
-    free(w);
-}
-
-/* Whether pid, a task's as its pvmd knows it, is the program we run (our
- * child), which has not said hello yet. */
-static int is_root(struct job *j, pid_t pid)
-{
-    for (int i = 0; i < j->ntasks; i++)
-        if (j->tasks[i].root && j->tasks[i].state == T_ALIVE)
-            return 0;
-    return j->root_pid && !j->root_done && pid == j->root_pid;
-}
-
-static int is_member(struct job *j, int tid)
-{
-    struct task *t = by_tid(j, tid);
-    return t && t->state == T_ALIVE;
-}
-
-/* A fresh task says hello only as a member (spawned by a task of the job,
- * or by us for -n; its hello may come before its parent's CTL_SPAWNED, so
- * its parent as the pvmd knows it counts too) or as the program we run; a
- * restarted one only as the task we started to restart it.  So no other
- * task can take a task's place in the job, or join it. */
-static int hello_allowed(struct job *j, int src, const long *v)
-{
-    int ptid = 0;
-    if (src != (int)v[1])
-        return 0;
-    if (v[5] < 0) {
-        if (is_member(j, src))
-            return 1;
-        pid_t pid = pid_of(src, &ptid);
-        return (ptid > 0 && is_member(j, ptid)) || is_root(j, pid);
-    }
-    struct task *t = by_vtid(j, (int)v[0]);
-    if (!t || t->state != T_KILLED)
-        return 0;
-    return t->root ? is_root(j, pid_of(src, &ptid)) : t->tid == src;
-}
-
-static void on_hello(struct job *j, int src, int bufid, const long *v, int n)
-{
-    if (n < 9 || v[6] < 0 || v[6] > 4096 || v[7] < 0 || v[7] > 4096 || v[8] < 0 || v[8] > 65536 ||
-        n != 9 + v[7] + v[8]) {
-        say("malformed hello from t%x", (unsigned)src);
-        return;
-    }
-    if (!hello_allowed(j, src, v)) {
-        refuse(src, "a hello: not a task this job started");
-        return;
-    }
-    int fresh = v[5] < 0;
-    struct task *t, *parent = fresh && v[2] > 0 ? by_tid(j, (int)v[2]) : NULL;
-    if (fresh) {
-        t = member(j, (int)v[1], parent ? parent->vtid : (int)v[2], (uint64_t)v[4]);
-    } else {
-        t = by_vtid(j, (int)v[0]);
-        if (!t)
-            t = add_task(j, (int)v[0]);
-        t->tid = (int)v[1];
-        t->parent_vtid = (int)v[2];
-        t->start_epoch = (uint64_t)v[4];
-        pvm_notify(PvmTaskExit, CKPT_NOTIFY_TAG, 1, &t->tid);
-        if (j->o.ntasks > 0)
-            output_known(t->tid, t->vtid);
-    }
-    t->pid = (pid_t)v[3];
-    t->state = T_ALIVE;
-    t->said_bye = 0;
-    if (j->root_pid && t->pid == j->root_pid)
-        t->root = 1;
-    int argc = (int)v[6], ng = (int)v[7];
-    char **strs = calloc((size_t)(argc + ng) + 1, sizeof *strs);
-    if (strs && ckpt__ctl_strings(bufid, strs, argc + ng) == 0) {
-        for (int i = 0; i < t->argc; i++)
-            free(t->argv[i]);
-        free(t->argv);
-        take_groups(t, strs + argc, v + 9, ng);
-        strs[argc] = NULL;
-        t->argv = strs;
-        t->argc = argc;
-    } else {
-        free(strs);
-    }
-    if (j->o.verbose >= 2)
-        say("t%x joined (pid %d, tid t%x)", (unsigned)t->vtid, (int)t->pid, (unsigned)t->tid);
-    if (fresh)
-        welcome(j, t, v + 9 + ng, (int)v[8]);
-}
-
-/* (vtid, seq) pairs after the 6 leading values of a "written" report. */
-static long *copy_pairs(const long *v, int n, int *npairs)
-{
-    *npairs = (n - 6) / 2;
-    long *p = malloc(sizeof(long) * (size_t)(2 * *npairs + 1));
-    if (p)
-        memcpy(p, v + 6, sizeof(long) * (size_t)(2 * *npairs));
-    else
-        *npairs = 0;
-    return p;
-}
-
-/* A task leaving with messages in its log wrote a final image
- * (runtime/checkpoint.c, ckpt__take_final). */
-static void on_final(struct task *t, const long *v, int n)
-{
-    free(t->sent);
-    t->sent = copy_pairs(v, n, &t->nsent);
-    t->final = (struct ckpt_commit_task){.vtid = t->vtid, .flags = CKPT_IMG_F_EXITED,
-                                         .raw_bytes = (uint64_t)v[1], .stored_bytes = (uint64_t)v[2],
-                                         .log_bytes = (uint64_t)v[3], .write_ms = (uint32_t)v[4]};
-    t->has_final = 1;
-}
-
-static void on_written(struct job *j, struct task *t, const long *v, int n)
-{
-    if (n >= 6 && (v[5] & CKPT_IMG_F_EXITED)) {
-        on_final(t, v, n);
-        return;
-    }
-    if (n < 6 || (uint64_t)v[0] != j->pending || !t->expected)
-        return;
-    t->written = 1;
-    t->raw = (uint64_t)v[1];
-    t->stored = (uint64_t)v[2];
-    t->log = (uint64_t)v[3];
-    t->ms = (uint32_t)v[4];
-    free(t->cut);
-    t->cut = copy_pairs(v, n, &t->ncut);
-    try_commit(j);
-}
-
 /* A task's exit, as PVM notifies it.  Returns the failed task, if it failed. */
 static struct task *on_exit_notice(struct job *j, int tid)
 {
-    struct task *t = by_tid(j, tid);
+    struct task *t = tasks_by_tid(j, tid);
     if (!t || t->state != T_ALIVE || t->root)
         return NULL;    /* the program ckpt-run runs is judged by its exit status */
     /* A spawned task that dies before its main is a failure like any other:
      * its parent counts on it. */
     if (t->said_bye) {
         t->state = T_EXITED;
-        if (j->pending && t->expected && !t->written) {
-            t->expected = 0;    /* left before its cut: not part of this checkpoint */
-            try_commit(j);
-        }
+        rounds_left(j, t);
         return NULL;
     }
     return t;
-}
-
-/* ------------------------------------------------------------ hosts */
-
-/* Host names by pvmd tid: a deleted host is gone from pvm_config by the time
- * we hear of it, and its name is what the user knows it by. */
-static struct { int dtid; char name[64]; } hostv[256];
-static int nhostv;
-
-static void remember_hosts(void)
-{
-    struct pvmhostinfo *hi;
-    int nhost, narch;
-    if (pvm_config(&nhost, &narch, &hi) < 0)
-        return;
-    for (int i = 0; i < nhost; i++) {
-        int k = 0;
-        while (k < nhostv && hostv[k].dtid != hi[i].hi_tid)
-            k++;
-        if (k == nhostv && nhostv == (int)(sizeof hostv / sizeof hostv[0]))
-            continue;   /* a name we will not know: the dtid is printed then */
-        nhostv += k == nhostv;
-        hostv[k].dtid = hi[i].hi_tid;
-        snprintf(hostv[k].name, sizeof hostv[k].name, "%s", hi[i].hi_name);
-    }
-}
-
-static const char *host_name(int dtid)
-{
-    for (int k = 0; k < nhostv; k++)
-        if (hostv[k].dtid == dtid)
-            return hostv[k].name;
-    return "?";
-}
-
-/* Watches every host of the virtual machine, and every host that joins it
- * later, for its deletion or crash.  PvmHostAdd is asked first, so that a
- * host joining in between is watched twice rather than not at all. */
-static void watch_hosts(struct job *j)
-{
-    pvm_notify(PvmHostAdd, CKPT_HOSTADD_TAG, -1, NULL);
-    remember_hosts();
-    int here = pvm_tidtohost(j->mytid), dtids[sizeof hostv / sizeof hostv[0]], n = 0;
-    for (int k = 0; k < nhostv; k++)
-        if (hostv[k].dtid != here)      /* losing ours, we lose the pvmd itself */
-            dtids[n++] = hostv[k].dtid;
-    if (n > 0 && pvm_notify(PvmHostDelete, CKPT_HOSTDEL_TAG, n, dtids) < 0)
-        say("cannot watch the virtual machine's hosts: a lost host is noticed through its tasks only");
-}
-
-/* PvmHostAdd: count, then the new hosts' pvmd tids. */
-static void on_host_add(struct job *j, int bufid)
-{
-    int n, dtids[64];
-    int saved = pvm_setrbuf(bufid);
-    int rc = pvm_upkint(&n, 1, 1);
-    if (rc >= 0 && n > 0)
-        rc = pvm_upkint(dtids, n < 64 ? n : 64, 1);
-    pvm_setrbuf(saved);
-    if (rc < 0 || n <= 0)
-        return;
-    n = n < 64 ? n : 64;
-    remember_hosts();
-    pvm_notify(PvmHostDelete, CKPT_HOSTDEL_TAG, n, dtids);
-    for (int i = 0; j->o.verbose >= 1 && i < n; i++)
-        say("host %s (t%x) joined the virtual machine", host_name(dtids[i]), (unsigned)dtids[i]);
-}
-
-/* PvmHostDelete: a host was deleted or crashed, and every task of the job
- * that ran there with it.  Returns one of them as the failed task (the job
- * recovers once for all of them; their own exit notices, which follow, then
- * name tasks of an older incarnation and are ignored), else NULL. */
-static struct task *on_host_lost(struct job *j, int bufid)
-{
-    int dtid;
-    int saved = pvm_setrbuf(bufid);
-    int rc = pvm_upkint(&dtid, 1, 1);
-    pvm_setrbuf(saved);
-    if (rc < 0)
-        return NULL;
-    struct task *first = NULL;
-    char vtids[512] = "", tids[512] = "";
-    size_t vlen = 0, tlen = 0;
-    int moved = 0;
-    for (int i = 0; i < j->ntasks; i++) {
-        struct task *t = &j->tasks[i];
-        if (t->state != T_ALIVE || t->tid <= 0 || pvm_tidtohost(t->tid) != dtid)
-            continue;
-        t->state = T_KILLED;    /* gone with their host: nothing left to kill */
-        output_ended(t->tid);   /* and the rest of their output with it */
-        first = first ? first : t;
-        moved |= t->tid != t->vtid;
-        if (vlen < sizeof vtids)
-            vlen += (size_t)snprintf(vtids + vlen, sizeof vtids - vlen, " t%x", (unsigned)t->vtid);
-        if (tlen < sizeof tids)
-            tlen += (size_t)snprintf(tids + tlen, sizeof tids - tlen, " t%x", (unsigned)t->tid);
-    }
-    /* Restarted tasks keep the ids the application knows (vtids); PVM's tools
-     * show the ones they run under now. */
-    if (first) {
-        say("host %s (t%x) left the virtual machine; tasks of the job that ran there:%s%s%s%s",
-            host_name(dtid), (unsigned)dtid, vtids, moved ? " (running as" : "", moved ? tids : "",
-            moved ? ")" : "");
-    } else if (j->o.verbose >= 1) {
-        say("host %s (t%x) left the virtual machine; no task of the job ran there",
-            host_name(dtid), (unsigned)dtid);
-    }
-    return first;
 }
 
 /* Handles one message; returns a task that failed, else NULL. */
@@ -869,7 +51,7 @@ static struct task *handle(struct job *j, int bufid)
     pvm_bufinfo(bufid, &len, &tag, &src);
     if (tag == CKPT_OUTPUT_TAG || tag == CKPT_NOTIFY_TAG || tag == CKPT_HOSTDEL_TAG || tag == CKPT_HOSTADD_TAG) {
         if (!CKPT_FROM_PVMD(src)) {
-            refuse(src, "what only a pvmd sends (notices, output)");
+            tasks_refuse(src, "what only a pvmd sends (notices, output)");
             return NULL;
         }
     }
@@ -885,9 +67,9 @@ static struct task *handle(struct job *j, int bufid)
         return rc < 0 ? NULL : on_exit_notice(j, dead);
     }
     if (tag == CKPT_HOSTDEL_TAG)
-        return on_host_lost(j, bufid);
+        return hosts_on_lost(j, bufid);
     if (tag == CKPT_HOSTADD_TAG) {
-        on_host_add(j, bufid);
+        hosts_on_add(j, bufid);
         return NULL;
     }
     if (tag != CKPT_CTL_TAG)
@@ -898,17 +80,17 @@ static struct task *handle(struct job *j, int bufid)
         return NULL;
     }
     if (type == CTL_HELLO) {
-        on_hello(j, src, bufid, ctlv, n);
+        members_on_hello(j, src, bufid, ctlv, n);
         return NULL;
     }
-    struct task *t = by_tid(j, src);
+    struct task *t = tasks_by_tid(j, src);
     if (!t) {
-        refuse(src, "runtime control messages: not a task of the job");
+        tasks_refuse(src, "runtime control messages: not a task of the job");
         return NULL;
     }
     switch (type) {
     case CTL_BYE: {     /* its own exit, or a task it kills (pvm_kill) */
-        struct task *who = n >= 1 ? by_vtid(j, (int)ctlv[0]) : NULL;
+        struct task *who = n >= 1 ? tasks_by_vtid(j, (int)ctlv[0]) : NULL;
         if (who) {
             who->said_bye = 1;
             if (j->o.verbose >= 2)
@@ -919,99 +101,28 @@ static struct task *handle(struct job *j, int bufid)
         break;
     }
     case CTL_WRITTEN:
-        on_written(j, t, ctlv, n);
+        rounds_on_written(j, t, ctlv, n);
         break;
-    case CTL_WFAIL: {
-        char why[256];
-        snprintf(why, sizeof why, "task t%x could not write it: %s", (unsigned)t->vtid,
-                 n >= 2 ? strerror((int)-ctlv[1]) : "unknown error");
-        if (n >= 1 && (uint64_t)ctlv[0] == j->pending)
-            abort_pending(j, why, 1);
+    case CTL_WFAIL:
+        rounds_on_wfail(j, t, ctlv, n);
         break;
-    }
     case CTL_WHO:
-        on_who(j, src, ctlv, n);
+        members_on_who(j, src, ctlv, n);
         break;
     case CTL_SPAWNED:
-        on_spawned(j, t, ctlv, n);
+        members_on_spawned(j, t, ctlv, n);
         break;
     case CTL_JOINED:
         if (n >= 2)
             t->joined = ctlv[1];
         break;
     default:
-        refuse(src, "runtime messages of that kind");
+        tasks_refuse(src, "runtime messages of that kind");
     }
     return NULL;
 }
 
-/* ------------------------------------------------------------ recovery */
-
-static void reap_root(struct job *j, int block)
-{
-    int st;
-    if (!j->root_pid || j->root_done)
-        return;
-    pid_t r = waitpid(j->root_pid, &st, block ? 0 : WNOHANG);
-    if (r == j->root_pid) {
-        j->root_done = 1;
-        j->root_status = st;
-    }
-}
-
-void coord_kill_all(struct job *j)
-{
-    for (int i = 0; i < j->ntasks; i++) {
-        struct task *t = &j->tasks[i];
-        if (t->state != T_ALIVE)
-            continue;
-        t->state = T_KILLED;
-        pvm_kill(t->tid);
-    }
-    if (j->root_pid && !j->root_done) {
-        kill(j->root_pid, SIGKILL);
-        reap_root(j, 1);
-    }
-}
-
-/* After the job's tasks were killed: drops what they still sent, but takes
- * in the rest of their output (under -n; none comes otherwise), which a
- * rollback must count, marks included; so it waits (a second at most) for
- * the end of every output stream. */
-static void drain(double seconds)
-{
-    double end = coord_now() + seconds, last = end + 1.0;
-    while (coord_now() < end || (output_open() && coord_now() < last)) {
-        struct timeval tv = {0, 20000};
-        int b = pvm_trecv(-1, -1, &tv);
-        if (b <= 0)
-            continue;
-        int len, tag, src;
-        pvm_bufinfo(b, &len, &tag, &src);
-        if (tag == CKPT_OUTPUT_TAG && CKPT_FROM_PVMD(src))
-            output_message(b);
-        pvm_freebuf(b);
-    }
-}
-
-struct membership {
-    struct task *t;
-    int index;          /* in the task's hello */
-};
-
-static int by_group_then_instance(const void *a, const void *b)
-{
-    const struct membership *x = a, *y = b;
-    int c = strcmp(x->t->gnames[x->index], y->t->gnames[y->index]);
-    if (c)
-        return c;
-    long i = x->t->ginst[x->index], k = y->t->ginst[y->index];
-    return (i > k) - (i < k);
-}
-
-/* Handles what comes within 0.1 s, while a restart waits for the tasks;
- * returns a task that failed meanwhile, else NULL. */
-static struct task *handle_next(struct job *j)
+struct task *coord_handle_next(struct job *j)
 {
     struct timeval tv = {0, 100000};
     int b = pvm_trecv(-1, -1, &tv);
@@ -1020,223 +131,6 @@ static struct task *handle_next(struct job *j)
     struct task *dead = handle(j, b);
     pvm_freebuf(b);
     return dead;
-}
-
-/* Waits for t's answer to CTL_JOIN; -1 if a task fails or none comes. */
-static int await_joined(struct job *j, struct task *t)
-{
-    double end = coord_now() + HELLO_TIMEOUT_S;
-    while (t->joined < 0 && coord_now() < end)
-        if (handle_next(j))
-            return -1;
-    return t->joined < 0 ? -1 : 0;
-}
-
-/* A member that left a group for good leaves its instance free, and pvmgs
- * gives a joining task the lowest free one: rejoined in order, the members
- * above the hole would each come back one lower.  ckpt-run holds the first
- * hole of each group itself while the members rejoin, and leaves once they
- * have; a second hole in one group still shifts (the task says so). */
-static void hold_hole(char *group, long hole, char **held, int *nheld)
-{
-    int got = pvm_joingroup(group);
-    if (got == hole)
-        held[(*nheld)++] = group;
-    else if (got >= 0)
-        pvm_lvgroup(group);     /* not the hole: taken meanwhile, let it be */
-}
-
-/* The restarted tasks rejoin their groups one at a time, each group in the
- * order of the saved instance numbers: the group server hands out the
- * lowest free instance, so each gets its own back. */
-static int rejoin_groups(struct job *j)
-{
-    int n = 0;
-    for (int i = 0; i < j->ntasks; i++)
-        n += j->tasks[i].ngroups;
-    if (n == 0)
-        return 0;
-    struct membership *m = malloc(sizeof *m * (size_t)n);
-    char **held = calloc((size_t)n, sizeof *held);
-    if (!m || !held) {
-        free(m);
-        free(held);
-        return -1;
-    }
-    n = 0;
-    for (int i = 0; i < j->ntasks; i++)
-        for (int g = 0; g < j->tasks[i].ngroups; g++)
-            m[n++] = (struct membership){&j->tasks[i], g};
-    qsort(m, (size_t)n, sizeof *m, by_group_then_instance);
-    int rc = 0, nheld = 0;
-    long next = 0;      /* the instance the group's next member would get */
-    for (int i = 0; i < n && !rc; i++) {
-        char *group = m[i].t->gnames[m[i].index];
-        long index = m[i].index, inst = m[i].t->ginst[m[i].index];
-        if (i == 0 || strcmp(group, m[i - 1].t->gnames[m[i - 1].index]) != 0)
-            next = 0;
-        if (inst > next && (nheld == 0 || strcmp(held[nheld - 1], group) != 0))
-            hold_hole(group, next, held, &nheld);
-        m[i].t->joined = -1;
-        ckpt__ctl_send(m[i].t->tid, CTL_JOIN, &index, 1, NULL, 0);
-        rc = await_joined(j, m[i].t);
-        if (rc)
-            say("t%x did not rejoin group %s", (unsigned)m[i].t->vtid, group);
-        next = inst + 1;
-    }
-    for (int k = 0; k < nheld; k++)
-        pvm_lvgroup(held[k]);
-    free(held);
-    free(m);
-    return rc;
-}
-
-static int restart_epoch(struct job *j, uint64_t k)
-{
-    char edir[4096], err[512], path[4096];
-    struct ckpt_commit c;
-    if (ckpt_epoch_dir(edir, sizeof edir, j->o.dir, k) || ckpt_commit_read(edir, &c, err, sizeof err)) {
-        say("checkpoint %llu unreadable: %s", (unsigned long long)k, err);
-        return -1;
-    }
-    if (jobrec_check_images(j, &c) != 0) {
-        ckpt_commit_free(&c);
-        return -1;
-    }
-    /* The new table: the tasks of the checkpoint, with what we knew of them. */
-    struct task *old = j->tasks;
-    int nold = j->ntasks;
-    j->tasks = NULL;
-    j->ntasks = j->maxtasks = 0;
-    int rc = 0;
-    for (uint32_t i = 0; i < c.ntasks && !rc; i++) {
-        struct task *t = add_task(j, c.tasks[i].vtid);
-        t->root = !!(c.tasks[i].flags & CKPT_COMMIT_F_ROOT);
-        t->state = T_KILLED;     /* until it says hello */
-        t->tid = -1;
-        for (int o = 0; o < nold; o++)
-            if (old[o].vtid == t->vtid && old[o].argv) {
-                t->argv = old[o].argv;
-                t->argc = old[o].argc;
-                old[o].argv = NULL;
-                old[o].argc = 0;
-            }
-        if (!t->argv) {      /* --restart: the command line from the image, checked */
-            if (ckpt_task_path(path, sizeof path, j->o.dir, k, t->vtid) ||
-                jobrec_restart_argv(j, t, path, err, sizeof err)) {
-                say("cannot restart t%x: %s", (unsigned)t->vtid, err);
-                rc = -1;
-            }
-        }
-    }
-    for (int o = 0; o < nold; o++)
-        free_task(&old[o]);
-    free(old);
-    ckpt_commit_free(&c);
-    for (int i = 0; i < j->ntasks && !rc; i++) {
-        struct task *t = &j->tasks[i];
-        if (ckpt_task_path(path, sizeof path, j->o.dir, k, t->vtid))
-            return -1;
-        rc = t->root ? launch_root(j, t->argv, path) : launch_spawned(t->argv, path, 1, &t->tid);
-    }
-    if (rc)
-        return -1;
-    /* Wait until every task is back, then tell them where everyone lives. */
-    double end = coord_now() + HELLO_TIMEOUT_S;
-    while (coord_now() < end) {
-        int back = 0;
-        for (int i = 0; i < j->ntasks; i++)
-            back += j->tasks[i].state == T_ALIVE;
-        if (back == j->ntasks)
-            break;
-        reap_root(j, 0);
-        if (j->root_done) {
-            say("the restarted program exited before rejoining (status %d)", j->root_status);
-            return -1;
-        }
-        struct task *dead = handle_next(j);
-        if (dead) {
-            say("t%x failed while restarting", (unsigned)dead->vtid);
-            return -1;
-        }
-    }
-    if (rejoin_groups(j) != 0)
-        return -1;
-    long *map = malloc(sizeof(long) * (size_t)(2 * j->ntasks + 1));
-    int n = 0;
-    for (int i = 0; map && i < j->ntasks; i++) {
-        if (j->tasks[i].state != T_ALIVE) {
-            say("t%x did not come back within %.0f s", (unsigned)j->tasks[i].vtid, HELLO_TIMEOUT_S);
-            free(map);
-            return -1;
-        }
-        map[n++] = j->tasks[i].vtid;
-        map[n++] = j->tasks[i].tid;
-    }
-    for (int i = 0; map && i < j->ntasks; i++)
-        ckpt__ctl_send(j->tasks[i].tid, CTL_MAP, map, n, NULL, 0);
-    free(map);
-    j->committed = k;
-    return 0;
-}
-
-static void cut_stdout(struct job *j)
-{
-    struct stat st;
-    int err;
-    if (j->out_start >= 0 && fstat(1, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > j->out_start &&
-        (err = runlog_cut(1, j->out_start)) != 0)
-        say("cannot cut stdout back: %s", strerror(-err));
-}
-
-/* Rolls the job back after a failure; 0 when it runs again. */
-static int recover(struct job *j, const char *what)
-{
-    double t0 = coord_now();
-    abort_pending(j, "a task failed", 0);
-    coord_kill_all(j);
-    drain(0.05);
-    for (;;) {
-        if (++j->recoveries > j->o.max_restarts) {
-            say("giving up after %d recoveries (--max-restarts)", j->o.max_restarts);
-            j->failed = 1;
-            return -1;
-        }
-        uint64_t epochs[64];
-        jobrec_say_bad_commits(j);
-        int n = ckpt_list_committed(j->o.dir, epochs, 64);
-        int rc = -1;
-        for (int i = 0; i < n && rc; i++) {
-            if (j->o.ntasks > 0)
-                output_rollback(epochs[i]);
-            rc = restart_epoch(j, epochs[i]);
-            runlog_reload();    /* the restarted root may have moved our lines */
-            if (rc) {
-                coord_kill_all(j);
-                drain(0.2);
-            } else {
-                /* work since that checkpoint is done again (from the start: all of it) */
-                j->lost_s += t0 - (j->committed == epochs[i] && j->committed_at > 0 ? j->committed_at : j->started_at);
-                say("%s; recovered from checkpoint %llu in %.2f s", what,
-                    (unsigned long long)epochs[i], coord_now() - t0);
-            }
-        }
-        if (rc) {
-            cut_stdout(j);
-            if (j->o.ntasks > 0)
-                output_rollback(0);
-            rc = launch_fresh(j);
-            if (!rc)
-                say("%s; no checkpoint to go back to: restarted the job from the beginning", what);
-        }
-        if (!rc) {
-            j->recovery_s += coord_now() - t0;
-            if (j->next_epoch < j->committed)
-                j->next_epoch = j->committed;
-            j->last_ckpt = coord_now();
-            return 0;
-        }
-    }
 }
 
 /* The tasks' last output may still be on its way through the pvmd. */
@@ -1255,51 +149,6 @@ static void drain_output(struct job *j)
         }
     }
     output_flush();
-}
-
-/* ------------------------------------------------------------ stalls */
-
-/* A task's scheduling state as its kernel shows it ('T': stopped), or '?'
- * when its process is not on this computer or cannot be read. */
-static char proc_state(const struct job *j, const struct task *t)
-{
-    char path[64], buf[512];
-    if (t->pid <= 0 || pvm_tidtohost(t->tid) != pvm_tidtohost(j->mytid))
-        return '?';
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)t->pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return '?';
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *paren = strrchr(buf, ')');    /* the command may hold spaces */
-    return paren && paren[1] == ' ' && paren[2] ? paren[2] : '?';
-}
-
-/* A checkpoint that has not been written by every task within --stall: a
- * task stopped (SIGSTOP, a debugger), spinning, or starved of CPU.  It is
- * reported, naming those tasks, and aborted, so that the next one is tried
- * after the interval; each one stalled is reported again.  A stopped task is
- * not killed: it may be stopped on purpose (job control, a debugger), and
- * `kill -CONT` lets the job go on; killing it makes it a failure and the job
- * recovers. */
-static void check_stall(struct job *j)
-{
-    if (!j->pending || coord_now() - j->pending_start_ns / 1e9 < j->o.stall)
-        return;
-    char names[512] = "", why[700];
-    size_t len = 0;
-    for (int i = 0; i < j->ntasks; i++) {
-        const struct task *t = &j->tasks[i];
-        if (t->state != T_ALIVE || !t->expected || t->written || len >= sizeof names)
-            continue;
-        char st = proc_state(j, t);
-        len += (size_t)snprintf(names + len, sizeof names - len, " t%x%s", (unsigned)t->vtid,
-                                st == 'T' || st == 't' ? " (stopped)" : "");
-    }
-    snprintf(why, sizeof why, "not written within %g s (--stall) by%s", j->o.stall, names);
-    abort_pending(j, why, 1);
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -1330,30 +179,10 @@ int coord_start(struct job *j)
     output_setup(j->o.ntasks > 0 ? j->mytid : 0, CKPT_OUTPUT_TAG);
     if (j->o.ntasks > 0)
         setenv("CKPT_OUTPUT_MARK", "1", 1);
-    watch_hosts(j);
-    if (j->o.restart_dir) {
-        uint64_t epochs[64];
-        jobrec_say_bad_commits(j);
-        int n = ckpt_list_committed(j->o.dir, epochs, 64);
-        if (n <= 0) {
-            say("%s holds no committed checkpoint", j->o.dir);
-            return -1;
-        }
-        for (int i = 0; i < n; i++) {
-            int rc = restart_epoch(j, epochs[i]);
-            runlog_reload();
-            if (rc == 0) {
-                j->next_epoch = epochs[0];
-                say("restarted the job from checkpoint %llu", (unsigned long long)epochs[i]);
-                return 0;
-            }
-            coord_kill_all(j);
-            drain(0.2);
-        }
-        say("no checkpoint in %s could be restarted", j->o.dir);
-        return -1;
-    }
-    return launch_fresh(j);
+    hosts_watch(j);
+    if (j->o.restart_dir)
+        return recovery_restart(j);
+    return recovery_launch_fresh(j);
 }
 
 /* The program has returned, but a task of its job may still be on its way
@@ -1370,7 +199,7 @@ static void let_tasks_leave(struct job *j)
             running += j->tasks[i].state == T_ALIVE && !j->tasks[i].root;
         if (!running)
             return;
-        struct task *dead = handle_next(j);
+        struct task *dead = coord_handle_next(j);
         if (dead)
             dead->state = T_KILLED;     /* no recovery now: the program has ended */
     }
@@ -1380,7 +209,7 @@ static int finished(struct job *j)
 {
     if (j->o.ntasks == 0)
         return j->root_done;    /* as a shell would: the program has returned */
-    return alive(j) == 0 && j->ntasks > 0;
+    return tasks_alive(j) == 0 && j->ntasks > 0;
 }
 
 /* Runs the job to its end; returns ckpt-run's exit status. */
@@ -1389,19 +218,19 @@ int coord_loop(struct job *j)
     for (;;) {
         if (want_stop) {
             say("stopped by signal %d", (int)want_stop);
-            coord_kill_all(j);
+            recovery_kill_all(j);
             return 128 + want_stop;
         }
         /* Kept until it can start: a request while the program has not
          * said hello yet (ckpt-ctl right after the start) or while another
          * checkpoint is under way is the user's, and would be lost. */
-        if (want_ckpt && !j->pending && alive(j)) {
+        if (want_ckpt && !j->pending && tasks_alive(j)) {
             want_ckpt = 0;
-            coord_request_checkpoint(j);
+            rounds_request(j);
         }
         if (j->o.interval > 0 && !j->pending && coord_now() - j->last_ckpt >= j->o.interval)
-            coord_request_checkpoint(j);
-        check_stall(j);
+            rounds_request(j);
+        rounds_check_stall(j);
 
         struct timeval tv = {0, 50000};
         int b = pvm_trecv(-1, -1, &tv);
@@ -1413,7 +242,7 @@ int coord_loop(struct job *j)
             say("lost the pvmd (PVM error %d)", b);
             return 1;
         }
-        reap_root(j, 0);
+        recovery_reap_root(j, 0);
         if (!dead && j->root_done && j->o.ntasks == 0) {
             /* The program ended: a clean end, or a failure if it was killed or
              * left without pvm_exit while its job was under way. */
@@ -1437,7 +266,7 @@ int coord_loop(struct job *j)
             else
                 snprintf(what, sizeof what, "task t%x failed", (unsigned)dead->vtid);
             dead->state = T_KILLED;
-            if (recover(j, what) != 0)
+            if (recovery_rollback(j, what) != 0)
                 return 1;
             continue;
         }
@@ -1447,7 +276,7 @@ int coord_loop(struct job *j)
     if (j->o.ntasks == 0)
         let_tasks_leave(j);
     if (j->pending)
-        abort_pending(j, NULL, 0);     /* the job ended first */
+        rounds_abort(j, NULL, 0);     /* the job ended first */
     for (int i = 0; i < j->ntasks; i++)     /* what outlives the program is on its own */
         if (j->tasks[i].state == T_ALIVE)
             ckpt__ctl_send(j->tasks[i].tid, CTL_END, NULL, 0, NULL, 0);

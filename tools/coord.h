@@ -81,7 +81,5 @@ double coord_now(void);
 void coord_catch_signals(void);
 int coord_start(struct job *j);
 int coord_loop(struct job *j);
-void coord_request_checkpoint(struct job *j);
-void coord_kill_all(struct job *j);
 
 #endif /* CKPT_COORD_H */

@@ -17,8 +17,6 @@
 #include "jobrec.h"
 #include "runlog.h"
 
-#define say(...) runlog_say(__VA_ARGS__)
-
 /* The folder's entries, from the start: a dup of dfd would share (and move)
  * its offset. */
 static DIR *entries(int dfd)

@@ -12,6 +12,8 @@
 
 void runlog_setup(void);
 void runlog_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* How ckpt-run's modules say things: "ckpt-run: ...", one write per line. */
+#define say(...) runlog_say(__VA_ARGS__)
 /* A line a task's runtime said (relayed in its output under -n), as is. */
 void runlog_relay(const char *text);
 /* The file (in the checkpoint folder dir) to give a restarted root as

@@ -1,0 +1,96 @@
+/*
+ * coordpriv.h: what the coordinator's modules share (coord.h is what
+ * ckpt-run.c sees).  Each module owns one idea, and calls only modules
+ * below it in this list:
+ *
+ *   coord.c     the loop: signals, message dispatch, the job's start and end
+ *   recovery.c  the job's processes: started, killed, rolled back, --restart
+ *   members.c   who belongs to the job: hellos, spawned tasks, virtual ids
+ *   rounds.c    checkpoint rounds: request, written, commit, abort, stall
+ *   hosts.c     the virtual machine's hosts: joined, deleted, crashed
+ *   tasks.c     the task table, and the senders not to report again
+ *
+ * except for coord_now() (coord.h), the clock of all of them, and
+ * coord_handle_next(), through which recovery waits for the tasks.
+ *
+ * The task table grows (tasks_add) while messages are handled: a struct
+ * task pointer is good only until the next call that may handle one; hold
+ * an index or a vtid across such calls.
+ */
+#ifndef CKPT_COORDPRIV_H
+#define CKPT_COORDPRIV_H
+
+#include "coord.h"
+
+/* ------------------------------------------------------------ coord.c */
+
+/* The one call up into the loop, for a phase that waits on the tasks:
+ * handles what comes within 0.1 s; returns a task that failed meanwhile,
+ * else NULL.  It may move j->tasks. */
+struct task *coord_handle_next(struct job *j);
+
+/* ------------------------------------------------------------ recovery.c */
+
+/* Starts the job from its beginning. */
+int recovery_launch_fresh(struct job *j);
+/* --restart: from the folder's newest checkpoint that restarts; 0, or -1. */
+int recovery_restart(struct job *j);
+/* Rolls the job back after the failure what; 0 when it runs again. */
+int recovery_rollback(struct job *j, const char *what);
+/* Kills every live task, and the program we run. */
+void recovery_kill_all(struct job *j);
+/* Notes the end of the program we run (waiting for it when block). */
+void recovery_reap_root(struct job *j, int block);
+
+/* ------------------------------------------------------------ members.c */
+
+/* The live task at tid, made a member if it was not; may move j->tasks. */
+struct task *members_add(struct job *j, int tid, int parent_vtid, uint64_t start_epoch);
+/* Values v[n] of a hello from src (CTL_HELLO), of the tids pvm_spawn gave
+ * a task of the job (CTL_SPAWNED), of a question about a peer (CTL_WHO).
+ * The first two may move j->tasks. */
+void members_on_hello(struct job *j, int src, int bufid, const long *v, int n);
+void members_on_spawned(struct job *j, struct task *parent, const long *v, int n);
+void members_on_who(struct job *j, int asker, const long *v, int n);
+
+/* ------------------------------------------------------------ rounds.c */
+
+/* Starts a checkpoint, unless one is under way or no task is alive. */
+void rounds_request(struct job *j);
+/* Drops the checkpoint in progress, if any, telling the live tasks when
+ * tell; why (NULL: no failure, the job moved on) is said and counted. */
+void rounds_abort(struct job *j, const char *why, int tell);
+/* A new member: one started before the pending checkpoint is asked for it. */
+void rounds_take_in(struct job *j, struct task *t);
+/* Task t said goodbye and exited: the pending checkpoint goes on without it. */
+void rounds_left(struct job *j, struct task *t);
+/* CTL_WRITTEN and CTL_WFAIL from task t, values v[n]. */
+void rounds_on_written(struct job *j, struct task *t, const long *v, int n);
+void rounds_on_wfail(struct job *j, const struct task *t, const long *v, int n);
+/* Aborts the pending checkpoint once it has taken longer than --stall. */
+void rounds_check_stall(struct job *j);
+
+/* ------------------------------------------------------------ hosts.c */
+
+/* Watches every host of the virtual machine, and each one that joins it. */
+void hosts_watch(struct job *j);
+/* PvmHostAdd: a host joined; it is watched too. */
+void hosts_on_add(struct job *j, int bufid);
+/* PvmHostDelete: the job's tasks on the lost host are T_KILLED; one of
+ * them, as the failed task, else NULL. */
+struct task *hosts_on_lost(struct job *j, int bufid);
+
+/* ------------------------------------------------------------ tasks.c */
+
+struct task *tasks_by_tid(struct job *j, int tid);
+struct task *tasks_by_vtid(struct job *j, int vtid);
+/* A new task with virtual id vtid, zeroed; may move j->tasks. */
+struct task *tasks_add(struct job *j, int vtid);
+/* Frees what t holds; what its tid still sends is not reported. */
+void tasks_drop(struct task *t);
+int tasks_alive(const struct job *j);
+/* PVM lets any task of the user send us anything (README, trust model):
+ * what src may not send is dropped, and said once per sender. */
+void tasks_refuse(int src, const char *what);
+
+#endif /* CKPT_COORDPRIV_H */
