@@ -34,7 +34,7 @@
 #include "fault.h"
 #include "proto.h"
 #include "rt.h"
-#include "state.h"
+#include "sections.h"
 
 enum { PULL_POLL, PULL_BLOCK, PULL_WAIT };
 #define PVM_INPLACE_ENC 0x20000000   /* signature libpvm3 gives PvmDataInPlace buffers */

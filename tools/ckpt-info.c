@@ -1,5 +1,5 @@
 /*
- * ckpt-info: shows what is on disk, through runtime/image.h only.
+ * ckpt-info: shows what is on disk, through the format library (format/) only.
  *
  *   ckpt-info DIR          committed epochs of a checkpoint folder (newest first),
  *                          their tasks and sizes; uncommitted epoch folders noted
@@ -12,7 +12,7 @@
  *   --json                 the same as one JSON document, for scripts
  *
  * Exit status: 0 all good, 1 a problem was found (or nothing could be read),
- * 2 usage.  The tool owns no format knowledge: image.c does all reading.
+ * 2 usage.  The tool owns no format knowledge: format/ does all reading.
  */
 #define _GNU_SOURCE
 #include "image.h"

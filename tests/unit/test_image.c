@@ -1,6 +1,6 @@
 /*
- * test_image.c: unit tests of runtime/image.c (task images, commit records,
- * epoch listing) and runtime/shuffle.h.  `test_image NAME` runs one test (ctest
+ * test_image.c: unit tests of format/image.c (task images, commit records,
+ * epoch listing) and format/shuffle.h.  `test_image NAME` runs one test (ctest
  * registers each), `test_image` runs them all, `test_image --list` names them.
  * Built with ASan/UBSan; every test works in its own scratch folder.
  */
