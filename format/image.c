@@ -1,6 +1,7 @@
 /*
  * image.c: the on-disk formats of ckpt (task images, commit records, folder
  * naming).  It owns every byte layout below; nothing else reads or writes them.
+ * format/FORMAT.md describes the same layouts for readers: keep both in step.
  *
  * All integers are little-endian fixed width; every structure starts with a magic
  * and the format version, checked in one place (check_magic_version).

@@ -1,5 +1,6 @@
 /*
- * image.h: the on-disk formats of ckpt, one reader/writer module (image.c).
+ * image.h: the on-disk formats of ckpt, one reader/writer module (image.c),
+ * part of the format library (format/: no PVM; every byte in FORMAT.md).
  *
  * A checkpoint directory (CKPT_DIR) holds one folder per epoch:
  *
