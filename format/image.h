@@ -1,6 +1,7 @@
 /*
- * image.h: the on-disk formats of ckpt, one reader/writer module (image.c),
- * part of the format library (format/: no PVM; every byte in FORMAT.md).
+ * image.h: the on-disk formats of ckpt, the format library's public header
+ * (format/: no PVM; every byte in FORMAT.md): task images (image.c), commit
+ * and job records (record.c), the folder layout (layout.c).
  *
  * A checkpoint directory (CKPT_DIR) holds one folder per epoch:
  *
