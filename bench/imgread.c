@@ -1,6 +1,6 @@
 /*
  * imgread: how long it takes just to read (load, decompress, verify) task
- * images, with the runtime's own reader (ckpt_img_load, runtime/image.h).
+ * images, with the runtime's own reader (ckpt_img_load, format/image.h).
  *
  *   imgread [-p] FILE.img...
  *
@@ -9,7 +9,7 @@
  * one line per image and a total:
  *   img PATH raw_bytes R stored_bytes S ms T
  *   total images N raw_bytes R stored_bytes S ms T raw_MBps X
- * Build: cc -O2 -Iruntime imgread.c build/runtime/libckpt.a -lz
+ * Build: cc -O2 -Iformat imgread.c build/runtime/libckpt.a -lz
  */
 #include <stdint.h>
 #include <stdio.h>

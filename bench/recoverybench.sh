@@ -62,7 +62,7 @@ pvmvm_at_exit 'rm -rf "$work"'
 mkdir -p "$work/plain" "$work/ckpt"
 cc -O2 -g -Wall -Wno-unknown-pragmas -o "$work/plain/jacobi" "$top/samples/jacobi/jacobi.c" -lpvm3
 "$CKPT_CC" -O2 -g -Wall -Wno-unknown-pragmas -o "$work/ckpt/jacobi" "$top/samples/jacobi/jacobi.c" -lpvm3
-cc -O2 -Wall -I"$top/runtime" -o "$work/imgread" "$here/imgread.c" "$LIBCKPT" -lz
+cc -O2 -Wall -I"$top/format" -o "$work/imgread" "$here/imgread.c" "$LIBCKPT" -lz
 pvmvm_start --ep "$work/plain" --wd "$work"
 cd "$work"
 now() { bench_now; }

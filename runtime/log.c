@@ -17,7 +17,7 @@
 #include <pvm3.h>
 
 #include "rt.h"
-#include "state.h"
+#include "sections.h"
 
 #define PVM_INPLACE_ENC 0x20000000   /* signature libpvm3 gives PvmDataInPlace buffers */
 

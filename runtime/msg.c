@@ -31,7 +31,7 @@
 #include "fault.h"
 #include "proto.h"
 #include "rt.h"
-#include "state.h"
+#include "sections.h"
 
 enum { PULL_POLL, PULL_BLOCK, PULL_WAIT };
 

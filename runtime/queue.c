@@ -17,7 +17,7 @@
 #include <pvm3.h>
 
 #include "rt.h"
-#include "state.h"
+#include "sections.h"
 
 /* A queued message, in two lists: arrival order (what an image saves, and
  * what pvm_recvf ranks) and the FIFO of its key.  Receives by PVM's rule look

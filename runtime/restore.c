@@ -20,7 +20,7 @@
 
 #include "outshare.h"
 #include "rt.h"
-#include "state.h"
+#include "sections.h"
 
 extern char __executable_start[] __attribute__((weak));
 

@@ -19,7 +19,7 @@
 #include <pvm3.h>
 
 #include "rt.h"
-#include "state.h"
+#include "sections.h"
 
 extern char __executable_start[] __attribute__((weak));
 extern char _end[] __attribute__((weak));
@@ -532,21 +532,4 @@ int ckpt__state_read(const struct ckpt_img *img)
     if (!err && c.i != c.n)
         err = -EINVAL;
     return err;
-}
-
-/* Walks the entries of a saved LOG or QUEUE section; 0 at the end, <0 if malformed. */
-int ckpt__msg_rec_next(const void *data, uint64_t len, uint64_t *off,
-                       const struct msg_rec **rec, const void **bytes)
-{
-    if (*off >= len)
-        return 0;
-    if (len - *off < sizeof(struct msg_rec))
-        return -EINVAL;
-    const struct msg_rec *r = (const struct msg_rec *)((const char *)data + *off);
-    if (r->len < 0 || (uint64_t)PAD8(r->len) > len - *off - sizeof *r)
-        return -EINVAL;
-    *rec = r;
-    *bytes = r + 1;
-    *off += sizeof *r + PAD8(r->len);
-    return 1;
 }

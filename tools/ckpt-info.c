@@ -1,10 +1,11 @@
 /*
- * ckpt-info: shows what is on disk, through runtime/image.h only.
+ * ckpt-info: shows what is on disk, through the format library (format/) only.
  *
  *   ckpt-info DIR          committed epochs of a checkpoint folder (newest first),
  *                          their tasks and sizes; uncommitted epoch folders noted
  *   ckpt-info DIR/epoch.K  one epoch folder: commit record, every image verified
  *   ckpt-info FILE.img     one task image: header and sections
+ *   --sections, -s         with FILE.img: also every section's fields (secdump.c)
  *   --verify               load every image of every committed epoch and check
  *                          every checksum and that it belongs to its commit
  *                          record (job, epoch, task, sizes); a folder with no
@@ -12,10 +13,11 @@
  *   --json                 the same as one JSON document, for scripts
  *
  * Exit status: 0 all good, 1 a problem was found (or nothing could be read),
- * 2 usage.  The tool owns no format knowledge: image.c does all reading.
+ * 2 usage.  The tool owns no format knowledge: format/ does all reading.
  */
 #define _GNU_SOURCE
 #include "image.h"
+#include "secdump.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,12 +32,13 @@
 enum { EXIT_OK = 0, EXIT_PROBLEM = 1, EXIT_USAGE = 2 };
 
 struct opts {
-    int verify, json;
+    int verify, json, sections;
     const char *target;
 };
 
 static const char usage_text[] =
     "usage: ckpt-info [--verify] [--json] DIR|DIR/epoch.K|FILE.img\n"
+    "       ckpt-info --sections FILE.img\n"
     "\n"
     "  DIR        a checkpoint folder (CKPT_DIR): lists committed epochs, newest\n"
     "             first, with per task raw and stored bytes, ratio, log bytes and\n"
@@ -43,6 +46,9 @@ static const char usage_text[] =
     "  DIR/epoch.K  one epoch folder: its commit record (or why it has none) and\n"
     "             every task image in it, each loaded and verified\n"
     "  FILE.img   a task image: prints its header and sections\n"
+    "  --sections, -s  with FILE.img: also decodes every section (runtime state,\n"
+    "             peers, command line, frames and variables, logged and queued\n"
+    "             messages, the first bytes of saved data); text only\n"
     "  --verify   loads every image of every committed epoch and checks every\n"
     "             checksum and that it belongs to its commit record (job, epoch,\n"
     "             task, sizes), as a restart does; no committed epoch is a problem\n"
@@ -178,8 +184,11 @@ static int info_file(const struct opts *o)
         fprintf(stderr, "ckpt-info: %s\n", err);
     else if (o->verify)
         printf("%s: ok, %zu sections verified\n", o->target, ckpt_img_nsections(img));
-    else
+    else {
         print_image_text(o->target, img);
+        if (o->sections)
+            secdump_image(img);
+    }
     ckpt_img_free(img);
     return rc < 0 ? EXIT_PROBLEM : EXIT_OK;
 }
@@ -585,6 +594,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->verify = 1;
         else if (strcmp(argv[i], "--json") == 0)
             o->json = 1;
+        else if (strcmp(argv[i], "--sections") == 0 || strcmp(argv[i], "-s") == 0)
+            o->sections = 1;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return 1;
         else if (strcmp(argv[i], "--") == 0 && i + 2 == argc && !o->target)
@@ -594,6 +605,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         else
             o->target = argv[i];
     }
+    if (o->sections && (o->json || o->verify))
+        return -1;          /* the decoded fields are text only */
     return o->target ? 0 : -1;
 }
 
@@ -616,7 +629,12 @@ int main(int argc, char **argv)
         return EXIT_PROBLEM;
     }
     const char *slash = strrchr(o.target, '/');
-    if (!S_ISDIR(st.st_mode) && strcmp(slash ? slash + 1 : o.target, "commit") == 0) {
+    int commit = !S_ISDIR(st.st_mode) && strcmp(slash ? slash + 1 : o.target, "commit") == 0;
+    if (o.sections && (commit || S_ISDIR(st.st_mode))) {
+        fputs(usage_text, stderr);      /* sections are a task image's */
+        return EXIT_USAGE;
+    }
+    if (commit) {
         /* a commit record: show its epoch folder */
         static char dir[4096];
         size_t n = slash ? (size_t)(slash - o.target) : 0;

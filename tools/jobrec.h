@@ -1,6 +1,6 @@
 /*
  * jobrec.h: which job a checkpoint folder belongs to, and what a restart of
- * it runs (the folder's job record, runtime/image.h).
+ * it runs (the folder's job record, format/image.h).
  *
  * A job restores only commits it wrote itself (its random job id is in every
  * commit record and image), except through --restart, which takes the job

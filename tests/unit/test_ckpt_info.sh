@@ -1,12 +1,16 @@
 #!/bin/sh
-# test_ckpt_info.sh CKPT_INFO TEST_IMAGE: the ckpt-info command line on a fixture
-# folder that `test_image fixture` writes (epochs 1 and 2 committed, 2 tasks
-# each, epoch 3 tentative): listing, one image, --verify (clean, then a flipped
-# byte, a corrupt commit record, a missing image), --json parsed by python3,
-# usage errors, exit codes.
+# test_ckpt_info.sh CKPT_INFO TEST_IMAGE CKPT_CC SOURCE: the ckpt-info command
+# line on a fixture folder that `test_image fixture` writes (epochs 1 and 2
+# committed, 2 tasks each, epoch 3 tentative): listing, one image, --verify
+# (clean, then a flipped byte, a corrupt commit record, a missing image), --json
+# parsed by python3, usage errors, exit codes.  Then --sections: on the image
+# `test_image sections` writes (well-formed records of every section kind) and on
+# the image of a real run of SOURCE built by CKPT_CC, stopped at a safe point.
 set -u
 INFO=$1
 MKFIX=$2
+CC_CKPT=$3
+SRC=$4
 T=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-info-XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT INT TERM
 D=$T/ck
@@ -86,5 +90,39 @@ expect 1 "$INFO" --verify "$D";               has "PROBLEM epoch.1: epoch.1/comm
 mkdir "$T/empty"
 expect 0 "$INFO" "$T/empty";                  has "0 committed epochs"
 expect 1 "$INFO" --verify "$T/empty";         has "no committed epoch"
+
+# --sections: every section kind decoded.
+expect 2 "$INFO" --sections "$D"
+expect 2 "$INFO" -s "$D/epoch.2/commit"
+expect 2 "$INFO" -s --json "$IMG"
+expect 2 "$INFO" -s --verify "$IMG"
+expect 0 "$INFO" -s "$IMG";                   has "task     0x00040001"; has "section 0: meta 'meta'"
+has "    malformed, or state version"          # the fixture's meta is text, not a runtime's
+"$MKFIX" sections "$T/s.img" || fail "sections fixture"
+expect 0 "$INFO" --sections "$T/s.img"
+has "state version [0-9]*  vtid 0x00040001  tid 0x00040007  parent 0xffffffff  epoch 4  safepoints 99"
+has "context 3  contexts made 5"
+has "peer 0x00040002  tid 0x00040008  instrumented 1  sibling 1  out_seq 12  marked_epoch 4  in_seq 7  acked 6"
+has "handler 2  src -1  tag 77  context 3  fn 0x1234"
+has "group 'workers'  instance 1"
+has "notify task-exit  tag 66  context 3  on 0x00040003  count 0"
+has "argv\[2\] 42"
+has "var 1 'row'  block  registered 1  size 8  elem 4  count 2  at 0x0  block at 0xb10c"
+has "section 5: block 'row'"; has "8 bytes: 07 00 00 00 08 00 00 00"
+has "depth 0  site 2  0 variables"
+has "seq 12  to 0x00040002  tag 6  context 3  encoding 0  9 bytes"
+has "from 0x00040002  tag 9  context 3  encoding 0  5 bytes"
+has "notice task-exit  on 0x00040003  from 0x00040003  tag 66"
+has "buffer 4 (active receive)  unpacked 2  received from 0x00040002 tag 9  encoding 0  4 bytes"
+
+# --sections on the image of a real run (no PVM needed: a task alone).
+mkdir "$T/real" && (cd "$T/real" && "$CC_CKPT" -O1 -o prog "$SRC" 2>/dev/null) || fail "ckpt-cc $SRC"
+(cd "$T/real" && CKPT_DIR="$T/real/ck" CKPT_STOP_AT=3 ./prog >/dev/null); rc=$?
+[ "$rc" -eq 75 ] || fail "the real run did not stop at safe point 3 (exit $rc)"
+REAL=$(ls "$T"/real/ck/epoch.*/task.*.img | head -n 1)
+expect 0 "$INFO" -s "$REAL"
+has "state version [0-9]*  vtid 0x00000000"; has "argv\[0\] ./prog"
+has "section 2: frame '<globals>'"; has "block  registered 1"; has "frame 'walk'"; has "var 2 'k'  data"
+! grep -q malformed "$T/out" || fail "a real image's section decoded as malformed"
 
 echo "PASS ckpt-info"

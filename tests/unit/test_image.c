@@ -1,10 +1,11 @@
 /*
- * test_image.c: unit tests of runtime/image.c (task images, commit records,
- * epoch listing) and runtime/shuffle.h.  `test_image NAME` runs one test (ctest
+ * test_image.c: unit tests of format/image.c (task images, commit records,
+ * epoch listing) and format/shuffle.h.  `test_image NAME` runs one test (ctest
  * registers each), `test_image` runs them all, `test_image --list` names them.
  * Built with ASan/UBSan; every test works in its own scratch folder.
  */
 #include "imgtest.h"
+#include "sections.h"
 #include "shuffle.h"
 
 #include <signal.h>
@@ -850,6 +851,74 @@ static int fixture(const char *dir)
     return 0;
 }
 
+/* A message record and its bytes at *at (LOG and QUEUE sections); advances *at. */
+static void put_msg(uint8_t **at, struct msg_rec r, const char *bytes)
+{
+    r.len = (int32_t)strlen(bytes);
+    memcpy(*at, &r, sizeof r);
+    memcpy(*at + sizeof r, bytes, (size_t)r.len);
+    *at += sizeof r + PAD8(r.len);
+}
+
+/* `sections FILE`: one image whose sections hold well-formed records of every
+ * kind (format/sections.h), for `ckpt-info -s`: a META with two peers, a
+ * handler, a group and a notify; ARGV; the globals' FRAME with a data and a
+ * block variable; a FRAME of main; a LOG of two messages; QUEUE "received" with
+ * a message and a notice; QUEUE "application buffers". */
+static int sections_fixture(const char *path)
+{
+    struct {
+        struct meta_rec m;
+        struct peer_rec p[2];
+        struct handler_rec h;
+        struct group_rec g;
+        struct notify_rec n;
+    } meta = { .m = { .version = STATE_VERSION, .vtid = 0x40001, .tid = 0x40007,
+                      .parent_vtid = -1, .epoch = 4, .safepoints = 99, .npeers = 2, .ctx = 3,
+                      .nhandlers = 1, .ngroups = 1, .ctx_made = 5, .nnotifies = 1 },
+               .p = { { 0x40002, 0x40008, 1, 1, 12, 4, 7, 6 }, { 0x40003, 0x40009, 0, 0, 1, 3, 0, 0 } },
+               .h = { 2, -1, 77, 3, 0x1234 },
+               .g = { .inst = 1, .name = "workers" },
+               .n = { 1, 66, 3, 0x40003, 0, 0 } };
+    struct {
+        struct frame_rec f;
+        struct var_rec v[2];
+    } globals = { .f = { -1, 0, 2, 0 },
+                  .v = { { .i = 0, .reg = 1, .kind = 0, .size = 8, .elem = 8, .name = "grid" },
+                         { .i = 1, .reg = 1, .kind = 2, .size = 8, .elem = 4, .count = 2,
+                           .old_block = 0xb10c, .name = "row" } } };
+    struct frame_rec mainf = { 0, 2, 0, 0 };
+    static const char argv[] = "./app\0-n\0" "42";
+    double grid = 1.5;
+    int32_t row[2] = { 7, 8 };
+    uint64_t rowp = 0xb10c;
+    uint8_t log[256] = { 0 }, recv[256] = { 0 }, bufs[256] = { 0 }, *l = log, *q = recv, *b = bufs;
+    struct ckpt_img_header h;
+
+    put_msg(&l, (struct msg_rec){ .seq = 11, .peer = 0x40002, .tag = 5, .ctx = 3 }, "first");
+    put_msg(&l, (struct msg_rec){ .seq = 12, .peer = 0x40002, .tag = 6, .ctx = 3 }, "second!!!");
+    put_msg(&q, (struct msg_rec){ .peer = 0x40002, .tag = 9, .ctx = 3 }, "hello");
+    put_msg(&q, (struct msg_rec){ .peer = 0x40003, .tag = 66, .ctx = 3, .notice = 1,
+                                  .subject = 0x40003 }, "");
+    put_msg(&b, (struct msg_rec){ .peer = 4, .tag = APPBUF_RECV, .upos = 2,
+                                  .seq = (uint64_t)0x40002 << 32 | 9 }, "abcd");
+    struct sec s[] = {
+        { CKPT_SEC_META, "runtime", &meta, sizeof meta, 0 },
+        { CKPT_SEC_ARGV, "/bin/app", (void *)argv, sizeof argv, 0 },
+        { CKPT_SEC_FRAME, "<globals>", &globals, sizeof globals, 0 },
+        { CKPT_SEC_GLOBAL, "grid", &grid, sizeof grid, 8 },
+        { CKPT_SEC_GLOBAL, "row", &rowp, sizeof rowp, 0 },
+        { CKPT_SEC_BLOCK, "row", row, sizeof row, 4 },
+        { CKPT_SEC_FRAME, "main", &mainf, sizeof mainf, 0 },
+        { CKPT_SEC_LOG, "to t40002", log, (size_t)(l - log), 0 },
+        { CKPT_SEC_QUEUE, "received", recv, (size_t)(q - recv), 0 },
+        { CKPT_SEC_QUEUE, "application buffers", bufs, (size_t)(b - bufs), 0 },
+    };
+    t_header(&h, 0x40001, 4);
+    CHECK_RC(write_img(path, &h, 1, s, sizeof s / sizeof s[0], NULL));
+    return 0;
+}
+
 /* ------------------------------------------------------------ runner */
 
 static const struct {
@@ -905,6 +974,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc == 3 && strcmp(argv[1], "fixture") == 0)
         return fixture(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "sections") == 0)
+        return sections_fixture(argv[2]);
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (size_t i = 0; i < NTESTS; i++)
             puts(tests[i].name);

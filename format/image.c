@@ -1,9 +1,10 @@
 /*
- * image.c: the on-disk formats of ckpt (task images, commit records, folder
- * naming).  It owns every byte layout below; nothing else reads or writes them.
+ * image.c: task images (ckpt_imgw_* writes them, ckpt_img_* reads them) and
+ * executable identities.  It owns the image's byte layout; nothing else reads
+ * or writes it.  format/FORMAT.md describes it for readers: keep both in step.
  *
  * All integers are little-endian fixed width; every structure starts with a magic
- * and the format version, checked in one place (check_magic_version).
+ * and the format version, checked in one place (fmt__check_magic_version).
  *
  * Task image  ("CKPT-IMG"):
  *   header, IMG_HDR_SIZE bytes
@@ -20,53 +21,32 @@
  *      12 u32 crc32 of bytes 0..11 and of the stored bytes;  16 stored bytes
  *   and nothing after the last section (the header's file length says so).
  *
- * Commit record  ("CKPT-CMT"), file `commit` of an epoch folder:
- *     0 magic[8]  8 u32 version  12 u32 header size  16 u64 epoch
- *    24 u64 time_ns  32 u32 ntasks  36 u32 task record size  40 u64 job id
- *    48 ntasks records of CMT_TASK_SIZE bytes:
- *       0 i32 vtid  4 u32 flags  8 u64 raw  16 u64 stored  24 u64 log
- *      32 u32 write_ms  36 u32 reserved
- *     then u32 crc32 of every byte before it.
- *
- * Job record  ("CKPT-JOB"), file `job` of a checkpoint folder:
- *     0 magic[8]  8 u32 version  12 u32 header size  16 u64 job id
- *    24 u64 time_ns  32 u64 exe size  40 u64 exe hash  48 u32 ntasks
- *    52 u32 path length  56 char exe name[64]  120 path bytes (no NUL)
- *     then u32 crc32 of every byte before it.
- *
  * The writer runs in a fork()ed child of a PVM task: it uses raw write(2), no
  * stdio, no atexit, and reports failures only through its return codes.  The
  * reader trusts no length: every size is checked against the bytes of the file
  * before anything is allocated from it.
  */
 #define _GNU_SOURCE
+#include "fmtio.h"
 #include "image.h"
 #include "shuffle.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 static const char IMG_MAGIC[8] = { 'C', 'K', 'P', 'T', '-', 'I', 'M', 'G' };
-static const char CMT_MAGIC[8] = { 'C', 'K', 'P', 'T', '-', 'C', 'M', 'T' };
-static const char JOB_MAGIC[8] = { 'C', 'K', 'P', 'T', '-', 'J', 'O', 'B' };
 static const char SEC_MAGIC[4] = { 'S', 'E', 'C', 'T' };
 
 #define IMG_HDR_SIZE 152u
 #define IMG_HDR_CRC_OFF 148u
 #define SEC_HDR_SIZE 40u
 #define CHUNK_HDR_SIZE 16u
-#define CMT_HDR_SIZE 48u
-#define CMT_TASK_SIZE 40u
-#define JOB_HDR_SIZE 120u
 
 #define CHUNK_DEFLATE 1u   /* stored bytes are a zlib stream */
 #define CHUNK_SHUFFLED 2u  /* inflated bytes are shuffled by the section's elem */
@@ -83,203 +63,6 @@ static const char SEC_MAGIC[4] = { 'S', 'E', 'C', 'T' };
 #define DEFLATE_MAX_RATIO 1032u
 
 #define NAME_MAX_LEN CKPT_IMG_NAME_MAX
-#define CMT_MAX_TASKS (1u << 20)
-#define IO_BLOCK (1u << 20)
-
-/* ---------------------------------------------------------------- bytes */
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-/* zlib's crc32 with n == 0 returns c: crc32_z(c, NULL, 0) would return 0. */
-static uint32_t crc(uint32_t c, const void *p, size_t n)
-{
-    return n ? (uint32_t)crc32_z(c, p, n) : c;
-}
-
-/* ---------------------------------------------------------------- files */
-
-/* Writes all of buf, at off (or at the file position when off < 0),
- * through short writes and interruptions. */
-static int write_at(int fd, const void *buf, size_t n, off_t off)
-{
-    const uint8_t *p = buf;
-
-    while (n > 0) {
-        size_t chunk = n > (1u << 30) ? (1u << 30) : n;
-        ssize_t k = off < 0 ? write(fd, p, chunk) : pwrite(fd, p, chunk, off);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (k == 0)
-            return -EIO;
-        p += k;
-        n -= (size_t)k;
-        if (off >= 0)
-            off += k;
-    }
-    return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-    return write_at(fd, buf, n, -1);
-}
-
-static int pread_all(int fd, void *buf, size_t n)
-{
-    uint8_t *p = buf;
-    off_t off = 0;
-
-    while (n > 0) {
-        ssize_t k = pread(fd, p, n > IO_BLOCK * 64 ? IO_BLOCK * 64 : n, off);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (k == 0)
-            return -EBADMSG;    /* the file shrank under us */
-        p += k;
-        n -= (size_t)k;
-        off += k;
-    }
-    return 0;
-}
-
-/* The folder part of path ("." when there is none), into buf. */
-static int dir_of(char *buf, size_t len, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t n;
-
-    if (!slash) {
-        if (len < 2)
-            return -ENAMETOOLONG;
-        strcpy(buf, ".");
-        return 0;
-    }
-    n = slash == path ? 1 : (size_t)(slash - path);
-    if (n + 1 > len)
-        return -ENAMETOOLONG;
-    memcpy(buf, path, n);
-    buf[n] = '\0';
-    return 0;
-}
-
-static const char *base_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
-/* A rename or a new entry is durable only once its folder is fsynced. */
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
-
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0 && errno != EINVAL)   /* some filesystems refuse dir fsync */
-        rc = -errno;
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    return rc;
-}
-
-static int fsync_parent(const char *path)
-{
-    char dir[4096];
-    int rc = dir_of(dir, sizeof dir, path);
-
-    return rc < 0 ? rc : fsync_dir(dir);
-}
-
-/* mkdir -p of path's folders, mode 0700; a folder created is made durable. */
-static int make_parents(const char *path)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-
-    if (n >= sizeof buf)
-        return -ENAMETOOLONG;
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) == 0) {
-            int rc = fsync_parent(buf);
-            if (rc < 0)
-                return rc;
-        } else if (errno != EEXIST) {
-            return -errno;
-        }
-        *p = '/';
-    }
-    return 0;
-}
-
-/* O_EXCL so that a planted symlink or file is never followed or appended to; a
- * stale temporary left by a killed writer is removed first (unlink removes a
- * symlink itself, never its target). */
-static int open_tmp(const char *tmp)
-{
-    for (int tries = 0; tries < 3; tries++) {
-        int fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-        if (fd >= 0)
-            return fd;
-        if (errno == EEXIST) {
-            if (unlink(tmp) < 0 && errno != ENOENT)
-                return -errno;
-        } else if (errno == ENOENT) {
-            int rc = make_parents(tmp);
-            if (rc < 0)
-                return rc;
-        } else {
-            return -errno;
-        }
-    }
-    return -EEXIST;
-}
-
-/* fsync, close, rename over path, fsync the folder: the durable-replace dance. */
-static int commit_file(int fd, const char *tmp, const char *path)
-{
-    int rc = 0;
-
-    if (fsync(fd) < 0)
-        rc = -errno;
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    if (rc < 0)
-        return rc;
-    if (rename(tmp, path) < 0)
-        return -errno;
-    return fsync_parent(path);
-}
 
 /* ---------------------------------------------------------------- names */
 
@@ -297,33 +80,6 @@ const char *ckpt_sec_type_name(uint32_t type)
     return "unknown";
 }
 
-int ckpt_epoch_dir(char *buf, size_t len, const char *dir, uint64_t epoch)
-{
-    int n = snprintf(buf, len, "%s/epoch.%" PRIu64, dir, epoch);
-
-    if (n < 0)
-        return -EINVAL;
-    return (size_t)n < len ? 0 : -ENAMETOOLONG;
-}
-
-int ckpt_final_path(char *buf, size_t len, const char *dir, int32_t vtid)
-{
-    int n = snprintf(buf, len, "%s/exited/task.%08" PRIx32 ".img", dir, (uint32_t)vtid);
-    if (n < 0)
-        return -EINVAL;
-    return (size_t)n < len ? 0 : -ENAMETOOLONG;
-}
-
-int ckpt_task_path(char *buf, size_t len, const char *dir, uint64_t epoch, int32_t vtid)
-{
-    int n = snprintf(buf, len, "%s/epoch.%" PRIu64 "/task.%08" PRIx32 ".img", dir,
-                     epoch, (uint32_t)vtid);
-
-    if (n < 0)
-        return -EINVAL;
-    return (size_t)n < len ? 0 : -ENAMETOOLONG;
-}
-
 /* ---------------------------------------------------------------- exe id */
 
 /* The name an executable is known by: /proc/self/exe is a symlink to it. */
@@ -338,9 +94,9 @@ static void exe_name(const char *path, char *name, size_t len)
         char *del = strstr(target, " (deleted)");
         if (del && del[10] == '\0')
             *del = '\0';
-        b = base_of(target);
+        b = fmt__base_of(target);
     } else {
-        b = base_of(path);
+        b = fmt__base_of(path);
     }
     size_t bl = strlen(b) < len ? strlen(b) : len - 1;   /* truncated on purpose */
     memcpy(name, b, bl);
@@ -391,7 +147,6 @@ out:
     close(fd);
     return rc;
 }
-
 /* ---------------------------------------------------------------- writer */
 
 struct ckpt_imgw {
@@ -413,7 +168,7 @@ struct ckpt_imgw {
 
 static int w_flush(struct ckpt_imgw *w)
 {
-    int rc = write_all(w->fd, w->wbuf, w->wlen);
+    int rc = fmt__write_all(w->fd, w->wbuf, w->wlen);
 
     w->wlen = 0;
     return rc;
@@ -434,7 +189,7 @@ static int w_put(struct ckpt_imgw *w, const void *p, size_t n)
     if (n >= w->wcap / 2) {
         rc = w_flush(w);
         if (rc == 0)
-            rc = write_all(w->fd, p, n);
+            rc = fmt__write_all(w->fd, p, n);
         if (rc < 0)
             return rc;
     } else {
@@ -504,7 +259,7 @@ int ckpt_imgw_open(struct ckpt_imgw **wp, const char *path,
     memcpy(w->path, path, n + 1);
     memcpy(w->tmp, path, n);
     memcpy(w->tmp + n, ".tmp", 5);
-    rc = open_tmp(w->tmp);
+    rc = fmt__open_tmp(w->tmp);
     if (rc < 0)
         goto fail;
     w->fd = rc;
@@ -729,11 +484,11 @@ int ckpt_imgw_close(struct ckpt_imgw *w, struct ckpt_img_totals *totals)
         rc = w_flush(w);
     if (rc == 0) {
         encode_header(h, &w->hdr, w->nsections, w->off);
-        rc = write_at(w->fd, h, sizeof h, 0);
+        rc = fmt__write_at(w->fd, h, sizeof h, 0);
     }
     if (rc == 0) {
-        rc = commit_file(w->fd, w->tmp, w->path);
-        w->fd = -1;             /* closed by commit_file, whatever happened */
+        rc = fmt__commit_file(w->fd, w->tmp, w->path);
+        w->fd = -1;             /* closed by fmt__commit_file, whatever happened */
     }
     if (rc < 0) {
         ckpt_imgw_abort(w);
@@ -757,7 +512,6 @@ void ckpt_imgw_abort(struct ckpt_imgw *w)
     unlink(w->tmp);         /* may already be gone (renamed): nothing to do then */
     w_free(w);
 }
-
 /* ---------------------------------------------------------------- reader */
 
 struct ckpt_img {
@@ -774,113 +528,26 @@ struct sec_loc {
     uint32_t data_crc;
 };
 
-struct rd {
-    const char *fname;        /* file name for messages */
-    char *err;
-    size_t errlen;
-    const uint8_t *buf;
-    size_t size;
-};
-
-__attribute__((format(printf, 3, 4)))
-static int rd_fail(struct rd *r, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (!r->err || r->errlen == 0)
-        return rc;
-    n = snprintf(r->err, r->errlen, "%s: ", r->fname);
-    if (n >= 0 && (size_t)n < r->errlen) {
-        va_start(ap, fmt);
-        vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
-/* The one place a format version is checked, for images and commit records. */
-static int check_magic_version(struct rd *r, const char magic[8], const char *what)
-{
-    uint32_t v;
-
-    if (r->size < 8 || memcmp(r->buf, magic, 8) != 0)
-        return rd_fail(r, -EBADMSG, "not a ckpt %s (bad magic)", what);
-    if (r->size < 16)
-        return rd_fail(r, -EBADMSG, "truncated: %zu bytes", r->size);
-    v = get32(r->buf + 8);
-    if (v != CKPT_IMG_VERSION)
-        return rd_fail(r, -EPROTONOSUPPORT,
-                       "%s format version %" PRIu32 ", this ckpt reads version %d", what, v,
-                       CKPT_IMG_VERSION);
-    return 0;
-}
-
-/* Reads a whole regular file of at most max bytes into memory. */
-static int load_file(struct rd *r, const char *path, uint64_t max, uint8_t **out)
-{
-    struct stat st;
-    uint8_t *buf = NULL;
-    /* A checkpoint folder's files are never symlinks: one planted there is
-     * not followed to a file elsewhere. */
-    int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-    *out = NULL;
-    if (fd < 0) {
-        rc = -errno;
-        return rd_fail(r, rc, "cannot open: %s", strerror(-rc));
-    }
-    if (fstat(fd, &st) < 0) {
-        rc = -errno;
-        rd_fail(r, rc, "cannot stat: %s", strerror(-rc));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = rd_fail(r, -EINVAL, "not a regular file");
-        goto out;
-    }
-    if ((uint64_t)st.st_size > max || (uint64_t)st.st_size > SIZE_MAX) {
-        rc = rd_fail(r, -EFBIG, "file too large (%jd bytes)", (intmax_t)st.st_size);
-        goto out;
-    }
-    buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-    if (!buf) {
-        rc = rd_fail(r, -ENOMEM, "cannot allocate %jd bytes", (intmax_t)st.st_size);
-        goto out;
-    }
-    rc = pread_all(fd, buf, (size_t)st.st_size);
-    if (rc < 0) {
-        rd_fail(r, rc, "cannot read: %s", rc == -EBADMSG ? "file shrank" : strerror(-rc));
-        free(buf);
-        goto out;
-    }
-    r->buf = *out = buf;
-    r->size = (size_t)st.st_size;
-out:
-    close(fd);
-    return rc;
-}
-
 static int parse_header(struct rd *r, const struct ckpt_exe_id *expect,
                         struct ckpt_img_header *h, uint32_t *nsections)
 {
     const uint8_t *b = r->buf;
-    int rc = check_magic_version(r, IMG_MAGIC, "task image");
+    int rc = fmt__check_magic_version(r, IMG_MAGIC, "task image");
 
     if (rc < 0)
         return rc;
     if (r->size < IMG_HDR_SIZE)
-        return rd_fail(r, -EBADMSG, "truncated: %zu bytes, the header alone needs %u",
-                       r->size, IMG_HDR_SIZE);
+        return fmt__fail(r, -EBADMSG, "truncated: %zu bytes, the header alone needs %u",
+                         r->size, IMG_HDR_SIZE);
     if (get32(b + IMG_HDR_CRC_OFF) != crc(0, b, IMG_HDR_CRC_OFF))
-        return rd_fail(r, -EBADMSG, "header checksum mismatch");
+        return fmt__fail(r, -EBADMSG, "header checksum mismatch");
     if (get32(b + 12) != IMG_HDR_SIZE)
-        return rd_fail(r, -EBADMSG, "header size %" PRIu32 ", expected %u", get32(b + 12),
-                       IMG_HDR_SIZE);
+        return fmt__fail(r, -EBADMSG, "header size %" PRIu32 ", expected %u", get32(b + 12),
+                         IMG_HDR_SIZE);
     if (get64(b + 16) != r->size)
-        return rd_fail(r, -EBADMSG, "%s: header says %" PRIu64 " bytes, file has %zu",
-                       get64(b + 16) > r->size ? "truncated" : "trailing bytes",
-                       get64(b + 16), r->size);
+        return fmt__fail(r, -EBADMSG, "%s: header says %" PRIu64 " bytes, file has %zu",
+                         get64(b + 16) > r->size ? "truncated" : "trailing bytes",
+                         get64(b + 16), r->size);
     memset(h, 0, sizeof *h);
     *nsections = get32(b + 24);
     h->flags = get32(b + 28);
@@ -893,14 +560,14 @@ static int parse_header(struct rd *r, const struct ckpt_exe_id *expect,
     h->exe.name[sizeof h->exe.name - 1] = '\0';
     h->job = get64(b + 136);
     if (*nsections > (r->size - IMG_HDR_SIZE) / SEC_HDR_SIZE)
-        return rd_fail(r, -EBADMSG, "%" PRIu32 " sections cannot fit in %zu bytes",
-                       *nsections, r->size);
+        return fmt__fail(r, -EBADMSG, "%" PRIu32 " sections cannot fit in %zu bytes",
+                         *nsections, r->size);
     if (expect && (expect->size != h->exe.size || expect->hash != h->exe.hash))
-        return rd_fail(r, -ENOEXEC,
-                       "written by another executable (%s, %" PRIu64 " bytes, hash %016" PRIx64
-                       "), not this one (%s, %" PRIu64 " bytes, hash %016" PRIx64 ")",
-                       h->exe.name, h->exe.size, h->exe.hash, expect->name, expect->size,
-                       expect->hash);
+        return fmt__fail(r, -ENOEXEC,
+                         "written by another executable (%s, %" PRIu64 " bytes, hash %016" PRIx64
+                         "), not this one (%s, %" PRIu64 " bytes, hash %016" PRIx64 ")",
+                         h->exe.name, h->exe.size, h->exe.hash, expect->name, expect->size,
+                         expect->hash);
     return 0;
 }
 
@@ -912,21 +579,22 @@ static int walk_chunk(struct rd *r, size_t i, const char *name, uint64_t c,
     uint32_t raw, stored, flags;
 
     if (r->size - *off < CHUNK_HDR_SIZE)
-        return rd_fail(r, -EBADMSG, "section %zu '%s': truncated in chunk %" PRIu64, i, name, c);
+        return fmt__fail(r, -EBADMSG, "section %zu '%s': truncated in chunk %" PRIu64, i, name, c);
     raw = get32(h);
     stored = get32(h + 4);
     flags = get32(h + 8);
     if (stored > r->size - *off - CHUNK_HDR_SIZE)
-        return rd_fail(r, -EBADMSG, "section %zu '%s': chunk %" PRIu64 " truncated", i, name, c);
+        return fmt__fail(r, -EBADMSG, "section %zu '%s': chunk %" PRIu64 " truncated", i, name, c);
     if (get32(h + 12) != crc(crc(0, h, 12), h + CHUNK_HDR_SIZE, stored))
-        return rd_fail(r, -EBADMSG, "section %zu '%s': chunk %" PRIu64 " checksum mismatch", i,
-                       name, c);
+        return fmt__fail(r, -EBADMSG, "section %zu '%s': chunk %" PRIu64 " checksum mismatch", i,
+                         name, c);
     if (raw != expect_raw || (flags & ~CHUNK_KNOWN) ||
         (!(flags & CHUNK_DEFLATE) && (stored != raw || flags != 0)) ||
         ((flags & CHUNK_SHUFFLED) && !ckpt_shuffle_elem_ok(elem)) ||
         ((flags & CHUNK_DEFLATE) && raw > (uint64_t)stored * DEFLATE_MAX_RATIO + 64))
-        return rd_fail(r, -EBADMSG, "section %zu '%s': chunk %" PRIu64 " has inconsistent lengths",
-                       i, name, c);
+        return fmt__fail(r, -EBADMSG,
+                         "section %zu '%s': chunk %" PRIu64 " has inconsistent lengths", i, name,
+                         c);
     *off += CHUNK_HDR_SIZE + stored;
     return 0;
 }
@@ -944,19 +612,19 @@ static int walk_section(struct rd *r, size_t i, size_t *off, struct ckpt_img_sec
     int rc;
 
     if (r->size - *off < SEC_HDR_SIZE)
-        return rd_fail(r, -EBADMSG, "truncated before section %zu", i);
+        return fmt__fail(r, -EBADMSG, "truncated before section %zu", i);
     if (memcmp(h, SEC_MAGIC, 4) != 0)
-        return rd_fail(r, -EBADMSG, "section %zu: bad section magic", i);
+        return fmt__fail(r, -EBADMSG, "section %zu: bad section magic", i);
     nlen = get32(h + 12);
     if (nlen > NAME_MAX_LEN || nlen > r->size - *off - SEC_HDR_SIZE)
-        return rd_fail(r, -EBADMSG, "section %zu: bad name length %" PRIu32, i, nlen);
+        return fmt__fail(r, -EBADMSG, "section %zu: bad name length %" PRIu32, i, nlen);
     if (get32(h + 36) != crc(crc(0, h, 36), h + SEC_HDR_SIZE, nlen))
-        return rd_fail(r, -EBADMSG, "section %zu: header checksum mismatch", i);
+        return fmt__fail(r, -EBADMSG, "section %zu: header checksum mismatch", i);
     if (memchr(h + SEC_HDR_SIZE, '\0', nlen))
-        return rd_fail(r, -EBADMSG, "section %zu: name contains a NUL byte", i);
+        return fmt__fail(r, -EBADMSG, "section %zu: name contains a NUL byte", i);
     name = malloc(nlen + 1);
     if (!name)
-        return rd_fail(r, -ENOMEM, "out of memory");
+        return fmt__fail(r, -ENOMEM, "out of memory");
     memcpy(name, h + SEC_HDR_SIZE, nlen);
     name[nlen] = '\0';
     *name_out = name;
@@ -967,8 +635,8 @@ static int walk_section(struct rd *r, size_t i, size_t *off, struct ckpt_img_sec
     loc->chunk_size = get32(h + 24);
     loc->data_crc = get32(h + 28);
     if (loc->chunk_size < CHUNK_MIN || loc->chunk_size > CHUNK_MAX || raw > SIZE_MAX)
-        return rd_fail(r, -EBADMSG, "section %zu '%s': bad chunk size %" PRIu32, i, name,
-                       loc->chunk_size);
+        return fmt__fail(r, -EBADMSG, "section %zu '%s': bad chunk size %" PRIu32, i, name,
+                         loc->chunk_size);
     loc->nchunks = raw / loc->chunk_size + (raw % loc->chunk_size != 0);
     *off += SEC_HDR_SIZE + nlen;
     loc->chunks = *off;
@@ -994,8 +662,8 @@ static int inflate_section(struct rd *r, size_t i, struct ckpt_img_section *s,
     size_t off = loc->chunks, done = 0;
 
     if (!data)
-        return rd_fail(r, -ENOMEM, "section %zu '%s': cannot allocate %" PRIu64 " bytes", i,
-                       s->name, s->len);
+        return fmt__fail(r, -ENOMEM, "section %zu '%s': cannot allocate %" PRIu64 " bytes", i,
+                         s->name, s->len);
     *data_out = data;
     for (uint64_t c = 0; c < loc->nchunks; c++) {
         const uint8_t *h = r->buf + off;
@@ -1007,7 +675,7 @@ static int inflate_section(struct rd *r, size_t i, struct ckpt_img_section *s,
                 free(*tmp);
                 *tmp_cap = 0;
                 if (!(*tmp = malloc(raw)))
-                    return rd_fail(r, -ENOMEM, "out of memory");
+                    return fmt__fail(r, -ENOMEM, "out of memory");
                 *tmp_cap = raw;
             }
             dst = *tmp;
@@ -1015,18 +683,18 @@ static int inflate_section(struct rd *r, size_t i, struct ckpt_img_section *s,
         if (flags & CHUNK_DEFLATE) {
             if (!*zs_ready) {
                 if (inflateInit(zs) != Z_OK)
-                    return rd_fail(r, -ENOMEM, "out of memory");
+                    return fmt__fail(r, -ENOMEM, "out of memory");
                 *zs_ready = 1;
             } else if (inflateReset(zs) != Z_OK) {
-                return rd_fail(r, -EIO, "zlib inflateReset failed");
+                return fmt__fail(r, -EIO, "zlib inflateReset failed");
             }
             zs->next_in = (Bytef *)(h + CHUNK_HDR_SIZE);
             zs->avail_in = stored;
             zs->next_out = dst;
             zs->avail_out = raw;
             if (inflate(zs, Z_FINISH) != Z_STREAM_END || zs->avail_out || zs->avail_in)
-                return rd_fail(r, -EBADMSG, "section %zu '%s': chunk %" PRIu64
-                               " does not inflate to %" PRIu32 " bytes", i, s->name, c, raw);
+                return fmt__fail(r, -EBADMSG, "section %zu '%s': chunk %" PRIu64
+                                 " does not inflate to %" PRIu32 " bytes", i, s->name, c, raw);
         } else {
             memcpy(dst, h + CHUNK_HDR_SIZE, raw);
         }
@@ -1036,7 +704,7 @@ static int inflate_section(struct rd *r, size_t i, struct ckpt_img_section *s,
         off += CHUNK_HDR_SIZE + stored;
     }
     if (crc(0, data, done) != loc->data_crc)
-        return rd_fail(r, -EBADMSG, "section %zu '%s': checksum mismatch", i, s->name);
+        return fmt__fail(r, -EBADMSG, "section %zu '%s': checksum mismatch", i, s->name);
     s->data = data;
     return 0;
 }
@@ -1065,7 +733,7 @@ static int load_sections(struct rd *r, struct ckpt_img *img, uint32_t nsections)
 
     img->secs = calloc(nsections ? nsections : 1, sizeof *img->secs);
     if (!loc || !img->secs) {
-        rc = rd_fail(r, -ENOMEM, "out of memory");
+        rc = fmt__fail(r, -ENOMEM, "out of memory");
         goto out;
     }
     for (img->n = 0; img->n < nsections; img->n++) {
@@ -1078,7 +746,7 @@ static int load_sections(struct rd *r, struct ckpt_img *img, uint32_t nsections)
         }
     }
     if (off != r->size) {
-        rc = rd_fail(r, -EBADMSG, "%zu bytes after the last section", r->size - off);
+        rc = fmt__fail(r, -EBADMSG, "%zu bytes after the last section", r->size - off);
         goto out;
     }
     memset(&zs, 0, sizeof zs);
@@ -1101,7 +769,7 @@ out:
 int ckpt_img_load(const char *path, const struct ckpt_exe_id *expect,
                   struct ckpt_img **imgp, char *err, size_t errlen)
 {
-    struct rd r = { .fname = base_of(path), .err = err, .errlen = errlen };
+    struct rd r = { .fname = fmt__base_of(path), .err = err, .errlen = errlen };
     struct ckpt_img *img = NULL;
     uint8_t *buf = NULL;
     uint32_t nsections = 0;
@@ -1110,12 +778,12 @@ int ckpt_img_load(const char *path, const struct ckpt_exe_id *expect,
     *imgp = NULL;
     if (err && errlen)
         err[0] = '\0';
-    rc = load_file(&r, path, (uint64_t)SIZE_MAX, &buf);
+    rc = fmt__load_file(&r, path, (uint64_t)SIZE_MAX, &buf);
     if (rc < 0)
         return rc;
     img = calloc(1, sizeof *img);
     if (!img) {
-        rc = rd_fail(&r, -ENOMEM, "out of memory");
+        rc = fmt__fail(&r, -ENOMEM, "out of memory");
         goto out;
     }
     rc = parse_header(&r, expect, &img->hdr, &nsections);
@@ -1149,7 +817,7 @@ const struct ckpt_img_section *ckpt_img_section(const struct ckpt_img *img, size
 int ckpt_img_peek(const char *path, struct ckpt_img_header *h, uint64_t *len,
                   char *err, size_t errlen)
 {
-    struct rd r = { .fname = base_of(path), .err = err, .errlen = errlen };
+    struct rd r = { .fname = fmt__base_of(path), .err = err, .errlen = errlen };
     uint8_t b[IMG_HDR_SIZE] = { 0 };
     uint32_t nsections;
     struct stat st;
@@ -1160,10 +828,10 @@ int ckpt_img_peek(const char *path, struct ckpt_img_header *h, uint64_t *len,
         err[0] = '\0';
     if (fd < 0) {
         rc = -errno;
-        return rd_fail(&r, rc, "cannot open: %s", strerror(-rc));
+        return fmt__fail(&r, rc, "cannot open: %s", strerror(-rc));
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        rc = rd_fail(&r, -EINVAL, "not a regular file");
+        rc = fmt__fail(&r, -EINVAL, "not a regular file");
         goto out;
     }
     do
@@ -1171,7 +839,7 @@ int ckpt_img_peek(const char *path, struct ckpt_img_header *h, uint64_t *len,
     while (k < 0 && errno == EINTR);
     if (k < 0) {
         rc = -errno;
-        rd_fail(&r, rc, "cannot read: %s", strerror(-rc));
+        fmt__fail(&r, rc, "cannot read: %s", strerror(-rc));
         goto out;
     }
     /* Only the header is in b; parse_header reads nothing past it. */
@@ -1195,21 +863,21 @@ int ckpt_img_bound(const struct ckpt_img_header *h, uint64_t stored_len, uint64_
     snprintf(fname, sizeof fname, "epoch.%" PRIu64 "/task.%08" PRIx32 ".img", c->epoch,
              (uint32_t)ct->vtid);
     if (job && c->job != job)
-        return rd_fail(&r, -ESTALE, "checkpoint %" PRIu64 " was committed by job %016" PRIx64
-                       ", not by this job (%016" PRIx64 ")", c->epoch, c->job, job);
+        return fmt__fail(&r, -ESTALE, "checkpoint %" PRIu64 " was committed by job %016" PRIx64
+                         ", not by this job (%016" PRIx64 ")", c->epoch, c->job, job);
     if (h->job != c->job)
-        return rd_fail(&r, -ESTALE, "written by job %016" PRIx64 ", but checkpoint %" PRIu64
-                       " is job %016" PRIx64 "'s", h->job, c->epoch, c->job);
+        return fmt__fail(&r, -ESTALE, "written by job %016" PRIx64 ", but checkpoint %" PRIu64
+                         " is job %016" PRIx64 "'s", h->job, c->epoch, c->job);
     if (h->vtid != ct->vtid)
-        return rd_fail(&r, -ESTALE, "the image of task 0x%08" PRIx32 ", not of this one",
-                       (uint32_t)h->vtid);
+        return fmt__fail(&r, -ESTALE, "the image of task 0x%08" PRIx32 ", not of this one",
+                         (uint32_t)h->vtid);
     if ((h->flags & CKPT_IMG_F_EXITED) != exited ||
         (exited ? h->epoch > c->epoch : h->epoch != c->epoch))
-        return rd_fail(&r, -ESTALE, "an image of epoch %" PRIu64 "%s, not of checkpoint %" PRIu64,
-                       h->epoch, h->flags & CKPT_IMG_F_EXITED ? " (final)" : "", c->epoch);
+        return fmt__fail(&r, -ESTALE, "an image of epoch %" PRIu64 "%s, not of checkpoint %" PRIu64,
+                         h->epoch, h->flags & CKPT_IMG_F_EXITED ? " (final)" : "", c->epoch);
     if (stored_len != ct->stored_bytes)
-        return rd_fail(&r, -ESTALE, "%" PRIu64 " bytes, the commit record says %" PRIu64,
-                       stored_len, ct->stored_bytes);
+        return fmt__fail(&r, -ESTALE, "%" PRIu64 " bytes, the commit record says %" PRIu64,
+                         stored_len, ct->stored_bytes);
     return 0;
 }
 
@@ -1230,7 +898,7 @@ int ckpt_img_load_bound(const char *path, uint64_t job, const struct ckpt_exe_id
     const struct ckpt_commit_task *ct;
     struct ckpt_img *img;
     uint64_t stored = IMG_HDR_SIZE, raw = 0;
-    int rc = dir_of(edir, sizeof edir, path);
+    int rc = fmt__dir_of(edir, sizeof edir, path);
 
     *imgp = NULL;
     if (rc == 0)
@@ -1246,16 +914,16 @@ int ckpt_img_load_bound(const char *path, uint64_t job, const struct ckpt_exe_id
     }
     ct = commit_task(&c, img->hdr.vtid);
     if (!ct) {
-        struct rd r = { .fname = base_of(path), .err = err, .errlen = errlen };
-        rc = rd_fail(&r, -ESTALE, "task 0x%08" PRIx32 " is not in checkpoint %" PRIu64,
-                     (uint32_t)img->hdr.vtid, c.epoch);
+        struct rd r = { .fname = fmt__base_of(path), .err = err, .errlen = errlen };
+        rc = fmt__fail(&r, -ESTALE, "task 0x%08" PRIx32 " is not in checkpoint %" PRIu64,
+                       (uint32_t)img->hdr.vtid, c.epoch);
     } else {
         rc = ckpt_img_bound(&img->hdr, stored, job, &c, ct, err, errlen);
     }
     if (rc == 0 && raw != ct->raw_bytes) {
-        struct rd r = { .fname = base_of(path), .err = err, .errlen = errlen };
-        rc = rd_fail(&r, -ESTALE, "%" PRIu64 " raw bytes, the commit record says %" PRIu64, raw,
-                     ct->raw_bytes);
+        struct rd r = { .fname = fmt__base_of(path), .err = err, .errlen = errlen };
+        rc = fmt__fail(&r, -ESTALE, "%" PRIu64 " raw bytes, the commit record says %" PRIu64, raw,
+                       ct->raw_bytes);
     }
     if (rc < 0)
         ckpt_img_free(img);
@@ -1263,417 +931,5 @@ int ckpt_img_load_bound(const char *path, uint64_t job, const struct ckpt_exe_id
         *imgp = img;
 out:
     ckpt_commit_free(&c);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- commit */
-
-static int join_path(char *buf, size_t len, const char *epoch_dir, const char *leaf)
-{
-    int n = snprintf(buf, len, "%s/%s", epoch_dir, leaf);
-
-    if (n < 0)
-        return -EINVAL;
-    return (size_t)n < len ? 0 : -ENAMETOOLONG;
-}
-
-static uint8_t *encode_commit(const struct ckpt_commit *c, size_t *len)
-{
-    size_t n = CMT_HDR_SIZE + (size_t)c->ntasks * CMT_TASK_SIZE + 4;
-    uint8_t *b = calloc(1, n), *t;
-
-    if (!b)
-        return NULL;
-    memcpy(b, CMT_MAGIC, 8);
-    put32(b + 8, CKPT_IMG_VERSION);
-    put32(b + 12, CMT_HDR_SIZE);
-    put64(b + 16, c->epoch);
-    put64(b + 24, c->time_ns);
-    put32(b + 32, c->ntasks);
-    put32(b + 36, CMT_TASK_SIZE);
-    put64(b + 40, c->job);
-    for (uint32_t i = 0; i < c->ntasks; i++) {
-        const struct ckpt_commit_task *k = &c->tasks[i];
-        t = b + CMT_HDR_SIZE + (size_t)i * CMT_TASK_SIZE;
-        put32(t, (uint32_t)k->vtid);
-        put32(t + 4, k->flags);
-        put64(t + 8, k->raw_bytes);
-        put64(t + 16, k->stored_bytes);
-        put64(t + 24, k->log_bytes);
-        put32(t + 32, k->write_ms);
-    }
-    put32(b + n - 4, crc(0, b, n - 4));
-    *len = n;
-    return b;
-}
-
-int ckpt_commit_write(const char *epoch_dir, const struct ckpt_commit *c)
-{
-    char path[4096], tmp[4096];
-    uint8_t *buf;
-    size_t len;
-    int fd, rc;
-
-    if (c->ntasks > CMT_MAX_TASKS || (c->ntasks && !c->tasks))
-        return -EINVAL;
-    rc = join_path(path, sizeof path, epoch_dir, "commit");
-    if (rc == 0)
-        rc = join_path(tmp, sizeof tmp, epoch_dir, "commit.tmp");
-    if (rc < 0)
-        return rc;
-    buf = encode_commit(c, &len);
-    if (!buf)
-        return -ENOMEM;
-    fd = open_tmp(tmp);
-    if (fd < 0) {
-        rc = fd;
-        goto out;
-    }
-    rc = write_all(fd, buf, len);
-    if (rc < 0) {
-        close(fd);
-        unlink(tmp);
-        goto out;
-    }
-    rc = commit_file(fd, tmp, path);
-    if (rc < 0)
-        unlink(tmp);
-    else
-        rc = fsync_parent(epoch_dir);   /* the epoch folder's own entry, too */
-out:
-    free(buf);
-    return rc;
-}
-
-/* A record ending in the crc32 of every byte before it (commit, job): its
- * magic, version, header and checksum. */
-static int check_record(struct rd *r, const char magic[8], const char *what, size_t hdr_size)
-{
-    int rc = check_magic_version(r, magic, what);
-
-    if (rc < 0)
-        return rc;
-    if (r->size < hdr_size + 4)
-        return rd_fail(r, -EBADMSG, "truncated: %zu bytes", r->size);
-    if (get32(r->buf + r->size - 4) != crc(0, r->buf, r->size - 4))
-        return rd_fail(r, -EBADMSG, "checksum mismatch");
-    return 0;
-}
-
-static int decode_commit(struct rd *r, struct ckpt_commit *c)
-{
-    const uint8_t *b = r->buf;
-    uint32_t ntasks;
-    int rc = check_record(r, CMT_MAGIC, "commit record", CMT_HDR_SIZE);
-
-    if (rc < 0)
-        return rc;
-    ntasks = get32(b + 32);
-    if (get32(b + 12) != CMT_HDR_SIZE || get32(b + 36) != CMT_TASK_SIZE ||
-        ntasks > CMT_MAX_TASKS ||
-        r->size != CMT_HDR_SIZE + (size_t)ntasks * CMT_TASK_SIZE + 4)
-        return rd_fail(r, -EBADMSG, "inconsistent lengths (%" PRIu32 " tasks in %zu bytes)",
-                       ntasks, r->size);
-    c->epoch = get64(b + 16);
-    c->time_ns = get64(b + 24);
-    c->job = get64(b + 40);
-    c->tasks = calloc(ntasks ? ntasks : 1, sizeof *c->tasks);
-    if (!c->tasks)
-        return rd_fail(r, -ENOMEM, "out of memory");
-    c->ntasks = ntasks;
-    for (uint32_t i = 0; i < ntasks; i++) {
-        const uint8_t *t = b + CMT_HDR_SIZE + (size_t)i * CMT_TASK_SIZE;
-        struct ckpt_commit_task *k = &c->tasks[i];
-        k->vtid = (int32_t)get32(t);
-        k->flags = get32(t + 4);
-        k->raw_bytes = get64(t + 8);
-        k->stored_bytes = get64(t + 16);
-        k->log_bytes = get64(t + 24);
-        k->write_ms = get32(t + 32);
-    }
-    return 0;
-}
-
-int ckpt_commit_read(const char *epoch_dir, struct ckpt_commit *c, char *err, size_t errlen)
-{
-    char path[4096], fname[300];
-    struct rd r = { .fname = fname, .err = err, .errlen = errlen };
-    uint8_t *buf = NULL;
-    int rc;
-
-    memset(c, 0, sizeof *c);
-    if (err && errlen)
-        err[0] = '\0';
-    snprintf(fname, sizeof fname, "%s/commit", base_of(epoch_dir));
-    rc = join_path(path, sizeof path, epoch_dir, "commit");
-    if (rc < 0)
-        return rd_fail(&r, rc, "path too long");
-    rc = load_file(&r, path, CMT_HDR_SIZE + (uint64_t)CMT_MAX_TASKS * CMT_TASK_SIZE + 4, &buf);
-    if (rc == 0)
-        rc = decode_commit(&r, c);
-    free(buf);
-    if (rc < 0)
-        ckpt_commit_free(c);
-    return rc;
-}
-
-void ckpt_commit_free(struct ckpt_commit *c)
-{
-    free(c->tasks);
-    memset(c, 0, sizeof *c);
-}
-
-/* ---------------------------------------------------------------- job */
-
-int ckpt_job_write(const char *dir, const struct ckpt_job *jr)
-{
-    char path[4200], tmp[4200];
-    size_t plen = strlen(jr->path), n = JOB_HDR_SIZE + plen + 4;
-    uint8_t *b;
-    int fd, rc = join_path(path, sizeof path, dir, "job");
-
-    if (rc == 0)
-        rc = join_path(tmp, sizeof tmp, dir, "job.tmp");
-    if (rc < 0)
-        return rc;
-    b = calloc(1, n);
-    if (!b)
-        return -ENOMEM;
-    memcpy(b, JOB_MAGIC, 8);
-    put32(b + 8, CKPT_IMG_VERSION);
-    put32(b + 12, JOB_HDR_SIZE);
-    put64(b + 16, jr->id);
-    put64(b + 24, jr->time_ns);
-    put64(b + 32, jr->exe.size);
-    put64(b + 40, jr->exe.hash);
-    put32(b + 48, jr->ntasks);
-    put32(b + 52, (uint32_t)plen);
-    memcpy(b + 56, jr->exe.name, sizeof jr->exe.name);
-    b[56 + sizeof jr->exe.name - 1] = '\0';
-    memcpy(b + JOB_HDR_SIZE, jr->path, plen);
-    put32(b + n - 4, crc(0, b, n - 4));
-    fd = open_tmp(tmp);
-    rc = fd < 0 ? fd : write_all(fd, b, n);
-    if (fd >= 0 && rc < 0)
-        close(fd);
-    if (rc == 0)
-        rc = commit_file(fd, tmp, path);
-    if (rc < 0)
-        unlink(tmp);
-    free(b);
-    return rc;
-}
-
-static int decode_job(struct rd *r, struct ckpt_job *jr)
-{
-    const uint8_t *b = r->buf;
-    uint32_t plen;
-    int rc = check_record(r, JOB_MAGIC, "job record", JOB_HDR_SIZE);
-
-    if (rc < 0)
-        return rc;
-    plen = get32(b + 52);
-    if (get32(b + 12) != JOB_HDR_SIZE || plen >= sizeof jr->path ||
-        r->size != JOB_HDR_SIZE + (size_t)plen + 4 || memchr(b + JOB_HDR_SIZE, '\0', plen))
-        return rd_fail(r, -EBADMSG, "inconsistent lengths (a %" PRIu32 "-byte path in %zu bytes)",
-                       plen, r->size);
-    memset(jr, 0, sizeof *jr);
-    jr->id = get64(b + 16);
-    jr->time_ns = get64(b + 24);
-    jr->exe.size = get64(b + 32);
-    jr->exe.hash = get64(b + 40);
-    jr->ntasks = get32(b + 48);
-    memcpy(jr->exe.name, b + 56, sizeof jr->exe.name);
-    jr->exe.name[sizeof jr->exe.name - 1] = '\0';
-    memcpy(jr->path, b + JOB_HDR_SIZE, plen);
-    return 0;
-}
-
-int ckpt_job_read(const char *dir, struct ckpt_job *jr, char *err, size_t errlen)
-{
-    char path[4200];
-    struct rd r = { .fname = "job", .err = err, .errlen = errlen };
-    uint8_t *buf = NULL;
-    int rc = join_path(path, sizeof path, dir, "job");
-
-    if (err && errlen)
-        err[0] = '\0';
-    if (rc < 0)
-        return rd_fail(&r, rc, "path too long");
-    rc = load_file(&r, path, JOB_HDR_SIZE + sizeof jr->path + 4, &buf);
-    if (rc == 0)
-        rc = decode_job(&r, jr);
-    free(buf);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- listing */
-
-/* "epoch.<k>" exactly as ckpt_epoch_dir spells it (no sign, no leading zero). */
-static int parse_epoch_name(const char *s, uint64_t *k)
-{
-    uint64_t v = 0;
-
-    if (strncmp(s, "epoch.", 6) != 0)
-        return -1;
-    s += 6;
-    if (!*s || (s[0] == '0' && s[1]))
-        return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *k = v;
-    return 0;
-}
-
-static int cmp_desc(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* Whether dir/epoch.<k> has a commit record that verifies and names epoch k. */
-static int epoch_committed(const char *dir, uint64_t k)
-{
-    char edir[4096];
-    struct ckpt_commit c;
-    int ok;
-
-    if (ckpt_epoch_dir(edir, sizeof edir, dir, k) < 0)
-        return 0;
-    if (ckpt_commit_read(edir, &c, NULL, 0) < 0)
-        return 0;
-    ok = c.epoch == k;
-    ckpt_commit_free(&c);
-    return ok;
-}
-
-int ckpt_list_committed(const char *dir, uint64_t *epochs, int max)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    uint64_t *all = NULL, k;
-    size_t n = 0, cap = 0;
-    int rc = 0;
-
-    if (!d)
-        return -errno;
-    while ((errno = 0, e = readdir(d)) != NULL) {
-        if (parse_epoch_name(e->d_name, &k) < 0 || !epoch_committed(dir, k))
-            continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            uint64_t *p = realloc(all, ncap * sizeof *p);
-            if (!p) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            all = p;
-            cap = ncap;
-        }
-        all[n++] = k;
-    }
-    if (errno) {
-        rc = -errno;
-        goto out;
-    }
-    if (n > 1)
-        qsort(all, n, sizeof *all, cmp_desc);
-    if (max < 0)
-        max = 0;
-    rc = n < (size_t)max ? (int)n : max;
-    if (rc > 0)
-        memcpy(epochs, all, (size_t)rc * sizeof *epochs);
-out:
-    closedir(d);
-    free(all);
-    return rc;
-}
-
-int ckpt_bad_commits(const char *dir, char *err, size_t errlen)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char edir[4096], why[1024];
-    struct ckpt_commit c;
-    uint64_t k;
-    int n = 0, rc;
-
-    if (!d)
-        return -errno;
-    while ((e = readdir(d)) != NULL) {
-        if (parse_epoch_name(e->d_name, &k) < 0 || ckpt_epoch_dir(edir, sizeof edir, dir, k) < 0)
-            continue;
-        rc = ckpt_commit_read(edir, &c, why, sizeof why);
-        if (rc == -ENOENT)
-            continue;       /* a checkpoint in progress, or aborted */
-        if (rc == 0 && c.epoch != k)
-            snprintf(why, sizeof why, "%s/commit: names epoch %" PRIu64, e->d_name, c.epoch);
-        if (rc < 0 || c.epoch != k) {
-            if (n++ == 0 && err && errlen)
-                snprintf(err, errlen, "%s", why);
-        }
-        ckpt_commit_free(&c);
-    }
-    closedir(d);
-    return n;
-}
-
-/* ---------------------------------------------------------------- removal */
-
-/* Names ckpt puts in an epoch folder; nothing else is ever removed. */
-static int own_name(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (!strcmp(s, "commit") || !strcmp(s, "commit.tmp"))
-        return 1;
-    if (strncmp(s, "task.", 5) != 0)
-        return 0;
-    return (n > 9 && !strcmp(s + n - 4, ".img")) || (n > 13 && !strcmp(s + n - 8, ".img.tmp"));
-}
-
-static int remove_own_files(const char *edir)
-{
-    DIR *d = opendir(edir);
-    struct dirent *e;
-    int rc = 0;
-
-    if (!d)
-        return -errno;
-    while ((errno = 0, e = readdir(d)) != NULL) {
-        if (own_name(e->d_name) && unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT) {
-            rc = -errno;
-            break;
-        }
-    }
-    if (rc == 0 && errno)
-        rc = -errno;
-    closedir(d);
-    return rc;
-}
-
-int ckpt_epoch_remove(const char *dir, uint64_t epoch)
-{
-    char edir[4096], path[4200];
-    int rc = ckpt_epoch_dir(edir, sizeof edir, dir, epoch);
-
-    if (rc == 0)
-        rc = join_path(path, sizeof path, edir, "commit");
-    if (rc < 0)
-        return rc;
-    /* The commit record goes first and durably: a crash from here on leaves an
-     * uncommitted folder, never a committed epoch with images missing. */
-    if (unlink(path) < 0 && errno != ENOENT)
-        return -errno;
-    rc = fsync_dir(edir);
-    if (rc == 0)
-        rc = remove_own_files(edir);
-    if (rc == 0 && rmdir(edir) < 0)
-        rc = -errno;
-    if (rc == 0)
-        rc = fsync_dir(dir);
     return rc;
 }

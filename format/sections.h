@@ -1,6 +1,8 @@
 /*
- * state.h: the records inside a task image's sections (see state.c).  Native
- * byte order: an image is restored on the machine kind that wrote it.
+ * sections.h: the records inside a task image's sections (format/FORMAT.md).
+ * The runtime writes and reads them (runtime/state.c); ckpt-info decodes them.
+ * Native byte order and alignment: an image is restored on the machine kind
+ * that wrote it.
  */
 #ifndef CKPT_STATE_H
 #define CKPT_STATE_H
@@ -63,6 +65,22 @@ struct msg_rec {          /* a logged or queued message, or a buffer; its bytes 
     int32_t subject;       /* QUEUE: the virtual task id a notice names */
 };
 
+/* The records of a META section, in place: 0, or -EINVAL when its version is
+ * not STATE_VERSION or its lengths do not add up. */
+struct meta_view {
+    const struct meta_rec *m;
+    const struct peer_rec *peers;
+    const struct handler_rec *handlers;
+    const struct group_rec *groups;
+    const struct notify_rec *notifies;
+};
+int ckpt__meta_view(const void *data, uint64_t len, struct meta_view *v);
+/* The records of a FRAME section, in place: 0, or -EINVAL if malformed. */
+int ckpt__frame_view(const void *data, uint64_t len, const struct frame_rec **fr,
+                     const struct var_rec **vars);
+
+/* Walks the entries of a saved LOG or QUEUE section (format/sections.c): 1 and
+ * the next record and its bytes, 0 at the end, <0 if malformed. */
 int ckpt__msg_rec_next(const void *data, uint64_t len, uint64_t *off,
                        const struct msg_rec **rec, const void **bytes);
 

@@ -1,5 +1,7 @@
 /*
- * image.h: the on-disk formats of ckpt, one reader/writer module (image.c).
+ * image.h: the on-disk formats of ckpt, the format library's public header
+ * (format/: no PVM; every byte in FORMAT.md): task images (image.c), commit
+ * and job records (record.c), the folder layout (layout.c).
  *
  * A checkpoint directory (CKPT_DIR) holds one folder per epoch:
  *
@@ -54,7 +56,7 @@ struct ckpt_img_header {
 /* Section types.  The runtime defines their contents; ckpt-info names them. */
 enum ckpt_sec_type {
     CKPT_SEC_META = 1,   /* runtime state: epoch, channels, task table; its
-                            first 4 bytes are the state version (runtime/state.h) */
+                            first 4 bytes are the state version (sections.h) */
     CKPT_SEC_GLOBAL = 2, /* one registered global (name = its key) */
     CKPT_SEC_FRAME = 3,  /* one shadow-stack frame: function, site, variables */
     CKPT_SEC_VAR = 4,    /* one registered local of the preceding frame */

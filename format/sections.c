@@ -1,0 +1,56 @@
+/*
+ * sections.c: the records of a task image's sections (sections.h) checked and
+ * walked in place, for the runtime's restore and for ckpt-info.  The data come
+ * from ckpt_img_load, which allocates each section, so records are aligned.
+ */
+#include <errno.h>
+
+#include "sections.h"
+
+int ckpt__meta_view(const void *data, uint64_t len, struct meta_view *v)
+{
+    const struct meta_rec *m = data;
+
+    if (len < sizeof *m || m->version != STATE_VERSION || m->npeers < 0 || m->nhandlers < 0 ||
+        m->ngroups < 0 || m->nnotifies < 0 ||
+        len != sizeof *m + (uint64_t)m->npeers * sizeof(struct peer_rec) +
+                   (uint64_t)m->nhandlers * sizeof(struct handler_rec) +
+                   (uint64_t)m->ngroups * sizeof(struct group_rec) +
+                   (uint64_t)m->nnotifies * sizeof(struct notify_rec))
+        return -EINVAL;
+    v->m = m;
+    v->peers = (const struct peer_rec *)(m + 1);
+    v->handlers = (const struct handler_rec *)(v->peers + m->npeers);
+    v->groups = (const struct group_rec *)(v->handlers + m->nhandlers);
+    v->notifies = (const struct notify_rec *)(v->groups + m->ngroups);
+    return 0;
+}
+
+int ckpt__frame_view(const void *data, uint64_t len, const struct frame_rec **fr,
+                     const struct var_rec **vars)
+{
+    const struct frame_rec *f = data;
+
+    if (len < sizeof *f || f->nvars < 0 || f->nvars > 65536 ||
+        len != sizeof *f + (uint64_t)f->nvars * sizeof(struct var_rec))
+        return -EINVAL;
+    *fr = f;
+    *vars = (const struct var_rec *)(f + 1);
+    return 0;
+}
+
+int ckpt__msg_rec_next(const void *data, uint64_t len, uint64_t *off,
+                       const struct msg_rec **rec, const void **bytes)
+{
+    if (*off >= len)
+        return 0;
+    if (len - *off < sizeof(struct msg_rec))
+        return -EINVAL;
+    const struct msg_rec *r = (const struct msg_rec *)((const char *)data + *off);
+    if (r->len < 0 || (uint64_t)PAD8(r->len) > len - *off - sizeof *r)
+        return -EINVAL;
+    *rec = r;
+    *bytes = r + 1;
+    *off += sizeof *r + PAD8(r->len);
+    return 1;
+}
