@@ -148,16 +148,17 @@ for s in "${scenarios[@]}"; do
         # tids: they must be told apart, each new worker given an id of its own.
         "$ckpt_cc" -O1 -Wno-ckpt-unsaved -o slowstart "$here/progs/slowstart.c"
         cc -O1 -o slowstart.plain "$here/progs/slowstart.c" -lpvm3 2>/dev/null
-        pvmvm_run 60 "$work/slowstart.plain" 3 150 300 >$s.expected 2>/dev/null || echo "# $s: plain run failed"
+        pvmvm_run 60 "$work/slowstart.plain" 3 5000 300 >$s.expected 2>/dev/null || echo "# $s: plain run failed"
         pvmvm_stop
         pvmvm_start --wd "$work"
         jobtest_hold "$work/hold"
-        "$ckpt_run" -vv -i 0.2 -d "$work/ckpt.$s" "$work/slowstart" 3 150 300 >$s.out 2>$s.err &
+        "$ckpt_run" -vv -i 0.2 -d "$work/ckpt.$s" "$work/slowstart" 3 5000 300 >$s.out 2>$s.err &
         pid=$!
-        # two commits after the first wave's line: the root's cut is past the
-        # second wave's spawn, so the commit holds those workers
-        if jobtest_wait_for $s.out "^wave 0:" $pid; then
-            jobtest_wait_for $s.err "^ckpt-run: checkpoint [0-9]* committed" $pid $(($(jobtest_commits $s.err) + 2)) &&
+        # a commit after the second wave's workers joined (the root, then two
+        # workers a wave, say "joined") holds those workers; its 5000 rounds
+        # leave time for one before the third wave is spawned
+        if jobtest_wait_for $s.err " joined (pid" $pid 5; then
+            jobtest_wait_for $s.err "^ckpt-run: checkpoint [0-9]* committed" $pid $(($(jobtest_commits $s.err) + 1)) &&
                 kill -9 $pid
         fi
         wait $pid || true
@@ -165,20 +166,21 @@ for s in "${scenarios[@]}"; do
         pvmvm_wait_idle 10 || true
         pvmvm_stop
         pvmvm_start --wd "$work"
-        n0=$(wc -l <$s.err)
-        pvmvm_run 120 "$ckpt_run" -vv --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
+        # (a file of its own: the restored root cuts its stderr back to its
+        # length at the checkpoint, which would take lines of the first run)
+        pvmvm_run 120 "$ckpt_run" -vv --restart "$work/ckpt.$s" >>$s.out 2>$s.restart.err || echo "# $s: --restart exited $?"
         ok=1
         cmp -s $s.expected $s.out || { ok=0; echo "# $s: output differs from the plain run"; diff $s.expected $s.out | head -n 5; }
-        grep -q "restarted the job from checkpoint" $s.err || { ok=0; echo "# $s: no restart from a checkpoint"; }
+        grep -q "restarted the job from checkpoint" $s.restart.err || { ok=0; echo "# $s: no restart from a checkpoint"; }
         # after the restart, a new task whose tid is a restored task's virtual
         # id got an id of its own ("VTID joined (pid P, tid TID)", ckpt-run -vv;
         # the restored tasks join before "restarted the job from checkpoint")
-        awk -v n0="$n0" 'NR > n0 && /restarted the job from checkpoint/ { after = 1 }
-             NR > n0 && / joined \(pid/ { v = $2; t = $NF; sub(/\)$/, "", t)
+        awk '/restarted the job from checkpoint/ { after = 1 }
+             / joined \(pid/ { v = $2; t = $NF; sub(/\)$/, "", t)
                 if (!after) restored[v] = 1
                 else if (v != t && (t in restored)) hit = 1 }
-             END { exit !hit }' $s.err || { ok=0; echo "# $s: no new task had a restored task's id as its tid"; }
-        jobtest_report $s $ok $s.err ;;
+             END { exit !hit }' $s.restart.err || { ok=0; echo "# $s: no new task had a restored task's id as its tid"; }
+        jobtest_report $s $ok $s.restart.err ;;
     ctl)
         start $s -i 0
         until [[ -s ckpt.$s/ckpt-run.pid ]] || ! kill -0 $pid 2>/dev/null; do sleep 0.01; done
