@@ -181,7 +181,7 @@ run_one() {
     done
     jobtest_release
     # without the log a lost message shows as a job that waits for ever
-    local deadline=$((SECONDS + (log_off ? 4 + span / 250 : 120)))
+    local deadline=$((SECONDS + (log_off && nk > 0 ? 4 + span / 250 : 120)))
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
         kill -9 "$pid"
