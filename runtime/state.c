@@ -364,14 +364,10 @@ static int read_notifies(const struct meta_rec *m, const struct notify_rec *nr)
 static int read_meta(const struct ckpt_img_section *s)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    const struct meta_rec *m = s->data;
-    if (s->len < sizeof *m || m->version != STATE_VERSION || m->npeers < 0 ||
-        m->nhandlers < 0 || m->ngroups < 0 || m->nnotifies < 0 ||
-        s->len != sizeof *m + (uint64_t)m->npeers * sizeof(struct peer_rec) +
-                      (uint64_t)m->nhandlers * sizeof(struct handler_rec) +
-                      (uint64_t)m->ngroups * sizeof(struct group_rec) +
-                      (uint64_t)m->nnotifies * sizeof(struct notify_rec))
+    struct meta_view mv;
+    if (ckpt__meta_view(s->data, s->len, &mv) != 0)
         return -EINVAL;
+    const struct meta_rec *m = mv.m;
     rt->myvtid = m->vtid;
     rt->parent_vtid = m->parent_vtid;
     rt->epoch = rt->committed = m->epoch;
@@ -382,14 +378,12 @@ static int read_meta(const struct ckpt_img_section *s)
     rt->ctx = m->ctx;
     rt->ctx_made = m->ctx_made;
     rt->leaving = m->leaving;
-    const struct peer_rec *pr = (const struct peer_rec *)(m + 1);
-    const struct handler_rec *hr = (const struct handler_rec *)(pr + m->npeers);
-    int err = read_handlers(m, hr);
-    const struct group_rec *gr = (const struct group_rec *)(hr + m->nhandlers);
+    const struct peer_rec *pr = mv.peers;
+    int err = read_handlers(m, mv.handlers);
     if (!err)
-        err = read_groups(m, gr);
+        err = read_groups(m, mv.groups);
     if (!err)
-        err = read_notifies(m, (const struct notify_rec *)(gr + m->ngroups));
+        err = read_notifies(m, mv.notifies);
     if (err)
         return err;
     for (int i = 0; i < m->npeers; i++) {
@@ -410,11 +404,10 @@ static int read_meta(const struct ckpt_img_section *s)
 static int read_frame(struct cursor *c, const struct ckpt_img_section *fs, uint32_t type,
                       struct ckpt_saved_var **out, int *nout, int *site)
 {
-    const struct frame_rec *fr = fs->data;
-    if (fs->len < sizeof *fr || fr->nvars < 0 || fr->nvars > 65536 ||
-        fs->len != sizeof *fr + (uint64_t)fr->nvars * sizeof(struct var_rec))
+    const struct frame_rec *fr;
+    const struct var_rec *vr;
+    if (ckpt__frame_view(fs->data, fs->len, &fr, &vr) != 0)
         return -EINVAL;
-    const struct var_rec *vr = (const struct var_rec *)(fr + 1);
     struct ckpt_saved_var *sv = calloc((size_t)fr->nvars + 1, sizeof *sv);
     if (!sv)
         return -ENOMEM;
