@@ -192,6 +192,7 @@ enum CXChildVisitResult collect(CXCursor c, CXCursor parent, CXClientData d);
 void build_tree(struct rw *rw);
 int find_func(struct rw *rw, const char *usr);
 int block_at(struct rw *rw, uint32_t off, int *func);
+void for_header(struct rw *rw, uint32_t start, int *lp, int *s1, int *s2, int *rp);
 uint32_t stmt_end(struct rw *rw, int node);
 int child_index(struct rw *rw, int x);
 int is_below(struct rw *rw, int j, int y);

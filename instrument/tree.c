@@ -78,30 +78,36 @@ static void add_var(struct rw *rw, CXCursor c, uint32_t ss, uint32_t se, int is_
 
 static void build(struct rw *rw, CXCursor c, int parent, enum role role);
 
+/* The tokens of the header of the for statement at offset start: its '(', the two
+ * ';' and the ')'.  Each is -1 when not found (the ')' is then missing). */
+void for_header(struct rw *rw, uint32_t start, int *lp, int *s1, int *s2, int *rp)
+{
+    int depth = 0;
+    *lp = tok_at(rw, start) + 1;
+    *rp = tok_match(rw, *lp);
+    *s1 = *s2 = -1;
+    for (int i = *lp + 1; *rp > 0 && i < *rp; i++) {
+        if (tok_is(rw, i, "(") || tok_is(rw, i, "[") || tok_is(rw, i, "{"))
+            depth++;
+        else if (tok_is(rw, i, ")") || tok_is(rw, i, "]") || tok_is(rw, i, "}"))
+            depth--;
+        else if (depth == 0 && tok_is(rw, i, ";")) {
+            if (*s1 < 0)
+                *s1 = i;
+            else if (*s2 < 0)
+                *s2 = i;
+        }
+    }
+}
+
 static void build_kids(struct rw *rw, int idx)
 {
     struct kids k = {0};
     struct node n = rw->nodes[idx];
     clang_visitChildren(n.c, collect, &k);
-    int semi1 = -1, semi2 = -1, rpar = -1;
-    if (n.kind == CXCursor_ForStmt && n.start != NOPOS) {
-        int t = tok_at(rw, n.start) + 1; /* '(' */
-        int close = tok_match(rw, t);
-        int depth = 0;
-        for (int i = t + 1; close > 0 && i < close; i++) {
-            if (tok_is(rw, i, "(") || tok_is(rw, i, "[") || tok_is(rw, i, "{"))
-                depth++;
-            else if (tok_is(rw, i, ")") || tok_is(rw, i, "]") || tok_is(rw, i, "}"))
-                depth--;
-            else if (depth == 0 && tok_is(rw, i, ";")) {
-                if (semi1 < 0)
-                    semi1 = i;
-                else if (semi2 < 0)
-                    semi2 = i;
-            }
-        }
-        rpar = close;
-    }
+    int lpar, semi1 = -1, semi2 = -1, rpar = -1;
+    if (n.kind == CXCursor_ForStmt && n.start != NOPOS)
+        for_header(rw, n.start, &lpar, &semi1, &semi2, &rpar);
     for (int i = 0; i < k.n; i++) {
         enum role r = R_EXPR;
         switch (n.kind) {
