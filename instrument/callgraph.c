@@ -10,19 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Where the runtime may checkpoint: pvm_exit too, which takes a requested
- * checkpoint and leaves a final image before the task goes; and the group
- * membership calls, which a program may loop over without any other. */
-static const char *const safe_points[] = {
-    "pvm_send", "pvm_mcast", "pvm_psend", "pvm_recv", "pvm_nrecv", "pvm_trecv", "pvm_precv",
-    "pvm_probe", "pvm_barrier", "pvm_bcast", "pvm_reduce", "pvm_gather", "pvm_scatter",
-    "pvm_joingroup", "pvm_lvgroup", "pvm_exit", NULL,
+/* The PVM calls of the table, and whether the runtime may checkpoint in them */
+static const struct {
+    const char *name;
+    int safe;
+} pvm_calls[] = {
+#define CKPT_PVM_CALL(name, ret, params, safe) {"pvm_" #name, safe},
+#include "ckpt_pvm_calls.h"
+#undef CKPT_PVM_CALL
 };
 
 static int is_safe_point(const char *name)
 {
-    for (int i = 0; safe_points[i]; i++)
-        if (!strcmp(name, safe_points[i]))
+    for (size_t i = 0; i < sizeof pvm_calls / sizeof *pvm_calls; i++)
+        if (pvm_calls[i].safe && !strcmp(name, pvm_calls[i].name))
             return 1;
     return 0;
 }
