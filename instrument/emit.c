@@ -69,6 +69,25 @@ static void emit_binds(struct sbuf *b, struct pragma *p)
     sb_printf(b, "if (ckpt__fr.resume) goto ckpt__dispatch;");
 }
 
+/* Of the n calls of group g, those hoisted (the first nh) or conditional: the first one
+ * within [cur, e), the outermost at equal starts, or -1.  A call spanning [s, e)
+ * exactly is the one being written out, not one inside it. */
+static int next_call(struct rw *rw, struct site *g, int n, int nh, uint32_t s, uint32_t cur,
+                     uint32_t e)
+{
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        struct node *c = &rw->nodes[g[i].call];
+        if ((i >= nh && !g[i].cond) || c->start < cur || c->end > e ||
+            (c->start == s && c->end == e))
+            continue;
+        if (best < 0 || c->start < rw->nodes[g[best].call].start ||
+            (c->start == rw->nodes[g[best].call].start && c->end > rw->nodes[g[best].call].end))
+            best = i;
+    }
+    return best;
+}
+
 /* text of [s,e) on one line with the hoisted calls of group g inside it replaced by their
  * temporaries (all but the last call of the group) */
 static char *subst_calls(struct rw *rw, uint32_t s, uint32_t e, struct site *g, int nh)
@@ -77,15 +96,7 @@ static char *subst_calls(struct rw *rw, uint32_t s, uint32_t e, struct site *g, 
     uint32_t cur = s;
     sb_add(&b, "", 0);
     for (;;) {
-        int best = -1;
-        for (int i = 0; i < nh; i++) {
-            struct node *c = &rw->nodes[g[i].call];
-            if (c->start >= cur && c->end <= e && !(c->start == s && c->end == e) &&
-                (best < 0 || c->start < rw->nodes[g[best].call].start ||
-                 (c->start == rw->nodes[g[best].call].start &&
-                  c->end > rw->nodes[g[best].call].end)))
-                best = i;
-        }
+        int best = next_call(rw, g, nh, nh, s, cur, e);
         if (best < 0)
             break;
         struct node *c = &rw->nodes[g[best].call];
@@ -150,18 +161,7 @@ static void loop_part(struct rw *rw, struct fn *F, struct site *g, uint32_t es, 
     uint32_t cur = es;
     sb_add(&x, "", 0);
     for (;;) {
-        int best = -1;
-        for (int i = 0; i < n; i++) {
-            struct node *c = &rw->nodes[g[i].call];
-            if (i >= nh && !g[i].cond)
-                continue;
-            if (c->start < cur || c->end > ee)
-                continue;
-            if (best < 0 || c->start < rw->nodes[g[best].call].start ||
-                (c->start == rw->nodes[g[best].call].start &&
-                 c->end > rw->nodes[g[best].call].end))
-                best = i;
-        }
+        int best = next_call(rw, g, n, nh, NOPOS, cur, ee);
         if (best < 0)
             break;
         struct node *c = &rw->nodes[g[best].call];
