@@ -212,6 +212,192 @@ char *elem_expr(CXType t, const char *expr, enum ckpt_kind *kind)
     return b.s;
 }
 
+/* the local base of an item of a block-scope CKPT_SAVE: its variable and type; 0 or -1 */
+static int resolve_local(struct rw *rw, struct pragma *p, const char *base, uint32_t ioff,
+                         int *var, CXType *type)
+{
+    *var = lookup_local(rw, p->func, base, p->hash);
+    if (*var < 0) {
+        CXCursor g;
+        int k = lookup_global(rw, base, &g);
+        if (k == 1)
+            diag(rw, ioff, "error",
+                 "'%s' in #pragma CKPT_SAVE is a global variable: save globals with a "
+                 "#pragma CKPT_SAVE at file scope",
+                 base);
+        else if (k == 2)
+            diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE is not an object", base);
+        else
+            diag(rw, ioff, "error", "unknown name '%s' in #pragma CKPT_SAVE", base);
+        return -1;
+    }
+    if (rw->vars[*var].is_register) {
+        diag(rw, ioff, "error",
+             "'%s' in #pragma CKPT_SAVE is a register variable, which has no address", base);
+        return -1;
+    }
+    *type = rw->vars[*var].type;
+    return 0;
+}
+
+/* the global base of an item of a file-scope CKPT_SAVE: its type; 0 or -1 */
+static int resolve_global(struct rw *rw, const char *base, uint32_t ioff, CXType *type)
+{
+    CXCursor g;
+    int k = lookup_global(rw, base, &g);
+    if (k == 0) {
+        int local = 0;
+        for (int i = 0; i < rw->nvars; i++)
+            local |= !strcmp(rw->vars[i].name, base);
+        if (local)
+            diag(rw, ioff, "error",
+                 "'%s' in #pragma CKPT_SAVE at file scope is not a global variable "
+                 "(save locals with a #pragma CKPT_SAVE inside their block)",
+                 base);
+        else
+            diag(rw, ioff, "error", "unknown name '%s' in #pragma CKPT_SAVE", base);
+        return -1;
+    }
+    if (k == 2) {
+        diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE is not an object", base);
+        return -1;
+    }
+    *type = clang_getCursorType(g);
+    return 0;
+}
+
+/* `[count]` after the pointer base at token *t: the count's text; NULL after an error */
+static char *parse_count(struct rw *rw, int *t, int close, const char *base, uint32_t ioff,
+                         CXType type)
+{
+    int rb = tok_match(rw, *t);
+    if (rb < 0 || rb > close || rb == *t + 1) {
+        diag(rw, ioff, "error", "malformed #pragma CKPT_SAVE: expected 'name[count]' with a count");
+        return NULL;
+    }
+    if (clang_getCanonicalType(type).kind != CXType_Pointer) {
+        diag(rw, ioff, "error",
+             "'%s' in #pragma CKPT_SAVE(%s[...]) is not a pointer: 'name[count]' saves "
+             "count elements behind a pointer",
+             base, base);
+        return NULL;
+    }
+    char *count = flat(rw, rw->toks[*t + 1].off, rw->toks[rb].off);
+    *t = rb + 1;
+    return count;
+}
+
+/* `.field` chain from token *t, appended to expr and name, *type the last field's;
+ * 0 or -1 */
+static int parse_fields(struct rw *rw, int *t, int close, uint32_t ioff, CXType *type,
+                        struct sbuf *expr, struct sbuf *name)
+{
+    while (*t < close && tok_is(rw, *t, ".")) {
+        CXType ct = clang_getCanonicalType(*type);
+        if (!tok_ident(rw, *t + 1) || *t + 1 >= close) {
+            diag(rw, rw->toks[*t].off, "error",
+                 "malformed #pragma CKPT_SAVE: expected a field name after '.'");
+            return -1;
+        }
+        char *fname = tok_str(rw, *t + 1);
+        if (ct.kind != CXType_Record) {
+            diag(rw, ioff, "error",
+                 "'%s' in #pragma CKPT_SAVE is not a struct or union, it has no field '%s'",
+                 name->s, fname);
+            return -1;
+        }
+        struct field_lookup fl = {fname, clang_getNullCursor(), 0};
+        clang_Type_visitFields(ct, field_visit, &fl);
+        if (!fl.ok) {
+            diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE has no field '%s'", name->s,
+                 fname);
+            return -1;
+        }
+        sb_printf(expr, ".%s", fname);
+        sb_printf(name, ".%s", fname);
+        if (clang_Cursor_isBitField(fl.found)) {
+            diag(rw, ioff, "error",
+                 "'%s' in #pragma CKPT_SAVE is a bit-field, which has no address", name->s);
+            return -1;
+        }
+        *type = clang_getCursorType(fl.found);
+        free(fname);
+        *t += 2;
+    }
+    return 0;
+}
+
+/* after an item at token *t: its ',' or the list's end; 0 or -1 */
+static int parse_separator(struct rw *rw, int *t, int close)
+{
+    if (*t < close && !tok_is(rw, *t, ",")) {
+        diag(rw, rw->toks[*t].off, "error",
+             "malformed #pragma CKPT_SAVE: '%.*s' is not allowed here (an item is 'name', "
+             "'name[count]' or 'name.field')",
+             (int)rw->toks[*t].len, rw->text + rw->toks[*t].off);
+        return -1;
+    }
+    if (*t < close && ++*t == close) {
+        diag(rw, rw->toks[*t].off, "error", "malformed #pragma CKPT_SAVE: expected a name after ','");
+        return -1;
+    }
+    return 0;
+}
+
+static void add_item(struct pragma *p, struct sbuf *expr, struct sbuf *name, char *count,
+                     int var, CXType type)
+{
+    GROW(p->items, p->nitems, p->capitems);
+    struct item *it = &p->items[p->nitems++];
+    it->expr = expr->s;
+    it->name = name->s;
+    it->count = count;
+    it->var = var;
+    if (count) {
+        it->kind = CKPT_KIND_BLOCK;
+        struct sbuf b = {0};
+        sb_printf(&b, "sizeof *(%s)", expr->s);
+        it->elem = b.s;
+    } else {
+        it->elem = elem_expr(type, expr->s, &it->kind);
+    }
+}
+
+/* one item `name`, `name[count]` or `name.field...` from token *t, resolved; 0 or -1 */
+static int parse_item(struct rw *rw, struct pragma *p, int *t, int close)
+{
+    uint32_t ioff = rw->toks[*t].off;
+    if (!tok_ident(rw, *t)) {
+        diag(rw, ioff, "error",
+             "malformed #pragma CKPT_SAVE: expected a variable name, 'name[count]' or "
+             "'name.field'");
+        return -1;
+    }
+    char *base = tok_str(rw, *t);
+    struct sbuf expr = {0}, name = {0};
+    char *count = NULL;
+    sb_printf(&expr, "%s", base);
+    sb_printf(&name, "%s", base);
+    CXType type;
+    int var = -1;
+    (*t)++;
+    if (p->func >= 0 ? resolve_local(rw, p, base, ioff, &var, &type)
+                     : resolve_global(rw, base, ioff, &type))
+        return -1;
+    if (*t < close && tok_is(rw, *t, "[")) {
+        count = parse_count(rw, t, close, base, ioff, type);
+        if (!count)
+            return -1;
+    } else if (parse_fields(rw, t, close, ioff, &type, &expr, &name) < 0) {
+        return -1;
+    }
+    if (parse_separator(rw, t, close) < 0)
+        return -1;
+    add_item(p, &expr, &name, count, var, type);
+    free(base);
+    return 0;
+}
+
 /* parse and resolve the items of a CKPT_SAVE pragma; 0 ok */
 static int parse_save(struct rw *rw, struct pragma *p)
 {
@@ -234,152 +420,9 @@ static int parse_save(struct rw *rw, struct pragma *p)
         diag(rw, p->hash, "error", "malformed #pragma CKPT_SAVE: empty list");
         return -1;
     }
-    while (t < close) {
-        uint32_t ioff = rw->toks[t].off;
-        if (!tok_ident(rw, t)) {
-            diag(rw, ioff, "error",
-                 "malformed #pragma CKPT_SAVE: expected a variable name, 'name[count]' or "
-                 "'name.field'");
+    while (t < close)
+        if (parse_item(rw, p, &t, close) < 0)
             return -1;
-        }
-        char *base = tok_str(rw, t);
-        struct sbuf expr = {0}, name = {0};
-        char *count = NULL;
-        sb_printf(&expr, "%s", base);
-        sb_printf(&name, "%s", base);
-        CXType type;
-        int var = -1;
-        t++;
-        /* resolve the base name */
-        if (p->func >= 0) {
-            var = lookup_local(rw, p->func, base, p->hash);
-            if (var < 0) {
-                CXCursor g;
-                int k = lookup_global(rw, base, &g);
-                if (k == 1)
-                    diag(rw, ioff, "error",
-                         "'%s' in #pragma CKPT_SAVE is a global variable: save globals with a "
-                         "#pragma CKPT_SAVE at file scope",
-                         base);
-                else if (k == 2)
-                    diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE is not an object", base);
-                else
-                    diag(rw, ioff, "error", "unknown name '%s' in #pragma CKPT_SAVE", base);
-                return -1;
-            }
-            if (rw->vars[var].is_register) {
-                diag(rw, ioff, "error",
-                     "'%s' in #pragma CKPT_SAVE is a register variable, which has no address",
-                     base);
-                return -1;
-            }
-            type = rw->vars[var].type;
-        } else {
-            CXCursor g;
-            int k = lookup_global(rw, base, &g);
-            if (k == 0) {
-                int local = 0;
-                for (int i = 0; i < rw->nvars; i++)
-                    local |= !strcmp(rw->vars[i].name, base);
-                if (local)
-                    diag(rw, ioff, "error",
-                         "'%s' in #pragma CKPT_SAVE at file scope is not a global variable "
-                         "(save locals with a #pragma CKPT_SAVE inside their block)",
-                         base);
-                else
-                    diag(rw, ioff, "error", "unknown name '%s' in #pragma CKPT_SAVE", base);
-                return -1;
-            }
-            if (k == 2) {
-                diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE is not an object", base);
-                return -1;
-            }
-            type = clang_getCursorType(g);
-        }
-        /* .field chain or [count] */
-        if (t < close && tok_is(rw, t, "[")) {
-            int rb = tok_match(rw, t);
-            if (rb < 0 || rb > close || rb == t + 1) {
-                diag(rw, ioff, "error",
-                     "malformed #pragma CKPT_SAVE: expected 'name[count]' with a count");
-                return -1;
-            }
-            CXType ct = clang_getCanonicalType(type);
-            if (ct.kind != CXType_Pointer) {
-                diag(rw, ioff, "error",
-                     "'%s' in #pragma CKPT_SAVE(%s[...]) is not a pointer: 'name[count]' saves "
-                     "count elements behind a pointer",
-                     base, base);
-                return -1;
-            }
-            count = flat(rw, rw->toks[t + 1].off, rw->toks[rb].off);
-            t = rb + 1;
-        } else {
-            while (t < close && tok_is(rw, t, ".")) {
-                CXType ct = clang_getCanonicalType(type);
-                if (!tok_ident(rw, t + 1) || t + 1 >= close) {
-                    diag(rw, rw->toks[t].off, "error",
-                         "malformed #pragma CKPT_SAVE: expected a field name after '.'");
-                    return -1;
-                }
-                char *fname = tok_str(rw, t + 1);
-                if (ct.kind != CXType_Record) {
-                    diag(rw, ioff, "error",
-                         "'%s' in #pragma CKPT_SAVE is not a struct or union, it has no field "
-                         "'%s'",
-                         name.s, fname);
-                    return -1;
-                }
-                struct field_lookup fl = {fname, clang_getNullCursor(), 0};
-                clang_Type_visitFields(ct, field_visit, &fl);
-                if (!fl.ok) {
-                    diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE has no field '%s'", name.s,
-                         fname);
-                    return -1;
-                }
-                sb_printf(&expr, ".%s", fname);
-                sb_printf(&name, ".%s", fname);
-                if (clang_Cursor_isBitField(fl.found)) {
-                    diag(rw, ioff, "error",
-                         "'%s' in #pragma CKPT_SAVE is a bit-field, which has no address", name.s);
-                    return -1;
-                }
-                type = clang_getCursorType(fl.found);
-                free(fname);
-                t += 2;
-            }
-        }
-        if (t < close && !tok_is(rw, t, ",")) {
-            diag(rw, rw->toks[t].off, "error",
-                 "malformed #pragma CKPT_SAVE: '%.*s' is not allowed here (an item is 'name', "
-                 "'name[count]' or 'name.field')",
-                 (int)rw->toks[t].len, rw->text + rw->toks[t].off);
-            return -1;
-        }
-        if (t < close) {
-            t++;
-            if (t == close) {
-                diag(rw, rw->toks[t].off, "error",
-                     "malformed #pragma CKPT_SAVE: expected a name after ','");
-                return -1;
-            }
-        }
-        GROW(p->items, p->nitems, p->capitems);
-        struct item *it = &p->items[p->nitems++];
-        it->expr = expr.s;
-        it->name = name.s;
-        it->count = count;
-        it->var = var;
-        if (count) {
-            it->kind = CKPT_KIND_BLOCK;
-            struct sbuf b = {0};
-            sb_printf(&b, "sizeof *(%s)", expr.s);
-            it->elem = b.s;
-        } else {
-            it->elem = elem_expr(type, expr.s, &it->kind);
-        }
-        free(base);
-    }
     return 0;
 }
 
