@@ -164,88 +164,75 @@ static int exclusive(struct rw *rw, int x, int y)
     return 0;
 }
 
-/* the sites [first, first+n) share one statement: their calls but the last are hoisted
- * into temporaries, saved by a synthetic registration (see instrument_func) */
-static void make_group(struct rw *rw, int first, int n)
+/* why the statement holding group g cannot be split, from its kind alone, or NULL */
+static const char *stmt_refusal(struct rw *rw, const struct site *g)
 {
-    struct site *g = &rw->sites[first];
     int a = g->anchor;
     enum CXCursorKind ak = rw->nodes[a].kind;
-    const char *why = NULL;
     if (g->how != R_STMT && g->how != R_BODY)
-        ; /* a loop condition or increment: split inside the loop transformation */
-    else if (ak == CXCursor_ForStmt || ak == CXCursor_DoStmt)
-        why = "in a for statement's initialization";
-    else if (ak == CXCursor_WhileStmt && !tok_is(rw, tok_at(rw, rw->nodes[a].start), "while"))
-        why = "in a loop that a macro expands to";
-    else if (ak == CXCursor_DeclStmt) {
+        return NULL; /* a loop condition or increment: split inside the loop transformation */
+    if (ak == CXCursor_ForStmt || ak == CXCursor_DoStmt)
+        return "in a for statement's initialization";
+    if (ak == CXCursor_WhileStmt && !tok_is(rw, tok_at(rw, rw->nodes[a].start), "while"))
+        return "in a loop that a macro expands to";
+    if (ak == CXCursor_DeclStmt) {
         int vars = 0;
         for (int i = a + 1; i < rw->nnodes && rw->nodes[i].start < rw->nodes[a].end; i++)
             vars += rw->nodes[i].parent == a;
         if (vars > 1)
-            why = "in a declaration of several variables";
+            return "in a declaration of several variables";
     }
-    /* Calls evaluated every time are hoisted into temporaries (all but the last one,
-     * which stays in place, when no call is conditional).  Conditional calls (an arm of
-     * ?:, the right of && or ||) stay in place and set their site number themselves;
-     * at most one of them may run per execution and the hoisted ones must come first. */
+    return NULL;
+}
+
+/* marks the conditional calls of the n sites of g; their count, *cond_start the first
+ * one's start (NOPOS without any) */
+static int mark_conditional(struct rw *rw, struct site *g, int n, uint32_t *cond_start)
+{
     int ncond = 0;
-    uint32_t cond_start = NOPOS;
+    *cond_start = NOPOS;
     for (int i = 0; i < n; i++) {
-        struct site *s = &rw->sites[first + i];
-        s->cond = conditional_path(rw, s->call, a);
-        if (s->cond) {
+        g[i].cond = conditional_path(rw, g[i].call, g->anchor);
+        if (g[i].cond) {
             ncond++;
-            if (rw->nodes[s->call].start < cond_start)
-                cond_start = rw->nodes[s->call].start;
+            if (rw->nodes[g[i].call].start < *cond_start)
+                *cond_start = rw->nodes[g[i].call].start;
         }
     }
-    int nhoist = ncond ? n - ncond : n - 1;
-    int hidden = -1;
-    for (int i = 0; i < n && hidden < 0; i++)
-        if (!call_editable(rw, rw->sites[first + i].call, a))
-            hidden = i;
-    if (hidden >= 0 && !why) {
-        /* a macro hides them: a label before the statement would re-run them all */
-        unsigned l0, c0;
-        off_linecol(rw, rw->nodes[g->call].start, &l0, &c0);
-        diag(rw, rw->nodes[rw->sites[first + 1].call].start, "error",
-             "this call and the one at column %u can both reach a safe point in one statement "
-             "that a macro or a ({ }) hides from ckpt-cc: a task restarted at the second would "
-             "make the first again; write the calls in statements of their own",
-             c0);
-        return;
-    }
-    for (int i = 0; !why && i < n; i++) {
-        struct site *s = &rw->sites[first + i];
-        for (int j = 0; !why && j < n; j++) {
-            struct site *t = &rw->sites[first + j];
-            uint32_t ss = rw->nodes[s->call].start, se = rw->nodes[s->call].end;
+    return ncond;
+}
+
+/* why the n calls of group g cannot be split with the first nhoist hoisted, or NULL */
+static const char *calls_refusal(struct rw *rw, const struct site *g, int n, int nhoist,
+                                 int ncond, uint32_t cond_start)
+{
+    for (int i = 0; i < n; i++) {
+        const struct site *s = &g[i];
+        uint32_t ss = rw->nodes[s->call].start, se = rw->nodes[s->call].end;
+        for (int j = 0; j < n; j++) {
+            const struct site *t = &g[j];
             uint32_t ts = rw->nodes[t->call].start, te = rw->nodes[t->call].end;
             if (i != j && ((ss == ts && se == te) || (ss < ts && se > ts && se < te)))
-                why = "that come from one macro expansion";
-            if (!why && i < j && s->cond && t->cond && !exclusive(rw, s->call, t->call))
-                why = "where both are evaluated conditionally but may both run";
+                return "that come from one macro expansion";
+            if (i < j && s->cond && t->cond && !exclusive(rw, s->call, t->call))
+                return "where both are evaluated conditionally but may both run";
         }
-        if (!why && !s->cond && ncond && rw->nodes[s->call].end > cond_start)
-            why = "where a conditional call runs before one that always runs";
-        if (!why && ncond && (i < nhoist) != !s->cond)
-            why = "where a conditional call runs before one that always runs";
-        if (!why && i < nhoist) {
-            CXType ty = clang_getCanonicalType(clang_getCursorType(rw->nodes[s->call].c));
-            if (ty.kind == CXType_Void)
-                why = "where a call whose result must be kept returns void";
-        }
+        if (!s->cond && ncond && se > cond_start)
+            return "where a conditional call runs before one that always runs";
+        if (ncond && (i < nhoist) != !s->cond)
+            return "where a conditional call runs before one that always runs";
+        if (i < nhoist &&
+            clang_getCanonicalType(clang_getCursorType(rw->nodes[s->call].c)).kind == CXType_Void)
+            return "where a call whose result must be kept returns void";
     }
-    if (why) {
-        unsigned l0, c0;
-        off_linecol(rw, rw->nodes[g->call].start, &l0, &c0);
-        diag(rw, rw->nodes[rw->sites[first + 1].call].start, "error",
-             "this call and the one at column %u can both reach a safe point, %s: ckpt-cc "
-             "cannot split this statement; assign each result in its own statement",
-             c0, why);
-        return;
-    }
+    return NULL;
+}
+
+/* the synthetic registration of the temporaries of the sites [first, first+n), and
+ * each site's place in the group */
+static void add_group_pragma(struct rw *rw, int first, int n, int nhoist)
+{
+    struct site *g = &rw->sites[first];
     GROW(rw->prags, rw->nprags, rw->capprags);
     int pi = rw->nprags++;
     struct pragma *p = &rw->prags[pi];
@@ -253,11 +240,11 @@ static void make_group(struct rw *rw, int first, int n)
     p->is_save = 1;
     p->synthetic = 1;
     p->func = g->func;
-    p->hash = p->end = p->kw = rw->nodes[a].start;
-    p->sstart = p->send = rw->nodes[a].start;
+    p->hash = p->end = p->kw = rw->nodes[g->anchor].start;
+    p->sstart = p->send = rw->nodes[g->anchor].start;
     p->nhoist = nhoist;
     for (int i = 0; i < n; i++) {
-        struct site *s = &rw->sites[first + i];
+        struct site *s = &g[i];
         s->group = pi;
         s->gpos = i;
         s->gcount = n;
@@ -273,8 +260,47 @@ static void make_group(struct rw *rw, int first, int n)
         it->var = -1;
         it->elem = elem_expr(clang_getCursorType(rw->nodes[s->call].c), it->expr, &it->kind);
         it->klo = s->k;
-        it->khi = rw->sites[first + n - 1].k;
+        it->khi = g[n - 1].k;
     }
+}
+
+/* The sites [first, first+n) share one statement: their calls but the last are hoisted
+ * into temporaries, saved by a synthetic registration (see emit_split_stmt).
+ * Calls evaluated every time are hoisted (all but the last one, which stays in place,
+ * when no call is conditional).  Conditional calls (an arm of ?:, the right of && or
+ * ||) stay in place and set their site number themselves; at most one of them may run
+ * per execution and the hoisted ones must come first. */
+static void make_group(struct rw *rw, int first, int n)
+{
+    struct site *g = &rw->sites[first];
+    const char *why = stmt_refusal(rw, g);
+    uint32_t cond_start;
+    int ncond = mark_conditional(rw, g, n, &cond_start);
+    int nhoist = ncond ? n - ncond : n - 1;
+    unsigned l0, c0;
+    off_linecol(rw, rw->nodes[g->call].start, &l0, &c0);
+    int hidden = 0;
+    for (int i = 0; i < n && !hidden; i++)
+        hidden = !call_editable(rw, g[i].call, g->anchor);
+    if (hidden && !why) {
+        /* a macro hides them: a label before the statement would re-run them all */
+        diag(rw, rw->nodes[g[1].call].start, "error",
+             "this call and the one at column %u can both reach a safe point in one statement "
+             "that a macro or a ({ }) hides from ckpt-cc: a task restarted at the second would "
+             "make the first again; write the calls in statements of their own",
+             c0);
+        return;
+    }
+    if (!why)
+        why = calls_refusal(rw, g, n, nhoist, ncond, cond_start);
+    if (why) {
+        diag(rw, rw->nodes[g[1].call].start, "error",
+             "this call and the one at column %u can both reach a safe point, %s: ckpt-cc "
+             "cannot split this statement; assign each result in its own statement",
+             c0, why);
+        return;
+    }
+    add_group_pragma(rw, first, n, nhoist);
 }
 
 /* The tokens of cursor c as spelled, from its first one: in a macro's expansion they
@@ -439,7 +465,8 @@ static int in_stmt_expr(struct rw *rw, int func, uint32_t off)
     return 0;
 }
 
-void collect_sites(struct rw *rw)
+/* a site for each reaching call of the main file, with its anchor */
+static void add_call_sites(struct rw *rw)
 {
     for (int i = 0; i < rw->ncalls; i++) {
         struct call *c = &rw->calls[i];
@@ -482,6 +509,11 @@ void collect_sites(struct rw *rw)
         s->end = n->end;
         s->group = -1;
     }
+}
+
+/* a site for each CKPT_CHECKPOINT in a function */
+static void add_checkpoint_sites(struct rw *rw)
+{
     for (int i = 0; i < rw->nprags; i++) {
         struct pragma *p = &rw->prags[i];
         if (p->is_save || p->func < 0)
@@ -503,12 +535,21 @@ void collect_sites(struct rw *rw)
         s->at = p->hash;
         s->group = -1;
     }
+}
+
+/* sites in text order within each function, numbered from 1 */
+static void number_sites(struct rw *rw)
+{
     qsort(rw->sites, (size_t)rw->nsites, sizeof *rw->sites, site_cmp);
     for (int i = 0, k = 0; i < rw->nsites; i++) {
         k = i > 0 && rw->sites[i - 1].func == rw->sites[i].func ? k + 1 : 1;
         rw->sites[i].k = k;
     }
-    /* a reaching function defined in a header cannot be given a frame */
+}
+
+/* a reaching function defined in a header cannot be given a frame */
+static void check_header_callees(struct rw *rw)
+{
     for (int i = 0; i < rw->ncalls; i++) {
         struct call *c = &rw->calls[i];
         if (c->callee < 0 || !rw->funcs[c->func].in_main || rw->funcs[c->callee].in_main ||
@@ -520,7 +561,11 @@ void collect_sites(struct rw *rw)
              "its start, repeating what it did before the safe point; define it in a .c file",
              rw->funcs[c->callee].name);
     }
-    /* several reaching calls re-executed by one statement: split it */
+}
+
+/* several reaching calls re-executed by one statement: split it */
+static void split_groups(struct rw *rw)
+{
     for (int i = 0; i < rw->nsites;) {
         int j = i + 1;
         while (j < rw->nsites && rw->sites[j].anchor >= 0 &&
@@ -530,4 +575,14 @@ void collect_sites(struct rw *rw)
             make_group(rw, i, j - i);
         i = j;
     }
+}
+
+/* the sites of every reaching function: anchored, numbered, grouped */
+void collect_sites(struct rw *rw)
+{
+    add_call_sites(rw);
+    add_checkpoint_sites(rw);
+    number_sites(rw);
+    check_header_callees(rw);
+    split_groups(rw);
 }
