@@ -70,8 +70,7 @@ static void emit_binds(struct sbuf *b, struct pragma *p)
 }
 
 /* Of the n calls of group g, those hoisted (the first nh) or conditional: the first one
- * within [cur, e), the outermost at equal starts, or -1.  A call spanning [s, e)
- * exactly is the one being written out, not one inside it. */
+ * within [cur, e) but one spanning [s, e), the outermost at equal starts, or -1. */
 static int next_call(struct rw *rw, struct site *g, int n, int nh, uint32_t s, uint32_t cur,
                      uint32_t e)
 {
@@ -88,21 +87,33 @@ static int next_call(struct rw *rw, struct site *g, int n, int nh, uint32_t s, u
     return best;
 }
 
-/* text of [s,e) on one line with the hoisted calls of group g inside it replaced by their
- * temporaries (all but the last call of the group) */
-static char *subst_calls(struct rw *rw, uint32_t s, uint32_t e, struct site *g, int nh)
+/* Text of [s,e) on one line with the calls of group g (n sites, the first nh hoisted)
+ * inside it: a hoisted call replaced by its temporary, a conditional one noting its
+ * site in place, (ckpt__fr.site = K, call).  A call spanning [s,e) exactly is the one
+ * being written out. */
+static char *subst_calls(struct rw *rw, struct fn *F, uint32_t s, uint32_t e, struct site *g,
+                         int n, int nh)
 {
     struct sbuf b = {0};
     uint32_t cur = s;
     sb_add(&b, "", 0);
     for (;;) {
-        int best = next_call(rw, g, nh, nh, s, cur, e);
+        int best = next_call(rw, g, n, nh, s, cur, e);
         if (best < 0)
             break;
         struct node *c = &rw->nodes[g[best].call];
         char *t = flat(rw, cur, c->start);
-        sb_printf(&b, "%sckpt__h%d", t, g[best].k);
+        sb_printf(&b, "%s", t);
         free(t);
+        if (best < nh) {
+            sb_printf(&b, "ckpt__h%d", g[best].k);
+        } else {
+            char *ct = flat(rw, c->start, c->end);
+            sb_printf(&b, "(");
+            emit_site_prefix_sep(F, &b, &g[best], ", ");
+            sb_printf(&b, "%s)", ct);
+            free(ct);
+        }
         cur = c->end;
     }
     char *t = flat(rw, cur, e);
@@ -120,7 +131,7 @@ static void emit_group_head(struct rw *rw, struct fn *F, struct site *g, struct 
     int nh = p->nhoist;
     for (int i = 0; i < nh; i++) {
         struct node *c = &rw->nodes[g[i].call];
-        char *txt = subst_calls(rw, c->start, c->end, g, nh);
+        char *txt = subst_calls(rw, F, c->start, c->end, g, nh, nh);
         sb_printf(b, "__typeof__(%s) ckpt__h%d; ", txt, g[i].k);
         free(txt);
     }
@@ -134,7 +145,7 @@ static void emit_group_head(struct rw *rw, struct fn *F, struct site *g, struct 
         sb_printf(b, "ckpt__site%d: ", g[i].k);
         if (i < nh) {
             struct node *c = &rw->nodes[g[i].call];
-            char *txt = subst_calls(rw, c->start, c->end, g, nh);
+            char *txt = subst_calls(rw, F, c->start, c->end, g, nh, nh);
             sb_printf(b, "ckpt__h%d = %s; ", g[i].k, txt);
             free(txt);
         }
@@ -157,32 +168,7 @@ static void loop_part(struct rw *rw, struct fn *F, struct site *g, uint32_t es, 
     int n = g->gcount, nh = rw->prags[g->group].nhoist;
     emit_group_head(rw, F, g, pre);
     /* the expression: hoisted calls replaced, conditional ones noting their site */
-    struct sbuf x = {0};
-    uint32_t cur = es;
-    sb_add(&x, "", 0);
-    for (;;) {
-        int best = next_call(rw, g, n, nh, NOPOS, cur, ee);
-        if (best < 0)
-            break;
-        struct node *c = &rw->nodes[g[best].call];
-        char *t = flat(rw, cur, c->start);
-        sb_printf(&x, "%s", t);
-        free(t);
-        if (best < nh) {
-            sb_printf(&x, "ckpt__h%d", g[best].k);
-        } else {
-            char *ct = flat(rw, c->start, c->end);
-            sb_printf(&x, "(");
-            emit_site_prefix_sep(F, &x, &g[best], ", ");
-            sb_printf(&x, "%s)", ct);
-            free(ct);
-        }
-        cur = c->end;
-    }
-    char *t = flat(rw, cur, ee);
-    sb_printf(&x, "%s", t);
-    free(t);
-    *expr = x.s;
+    *expr = subst_calls(rw, F, es, ee, g, n, nh);
 }
 
 /* F's sites and registrations; -1 after an error (too many variables) */
