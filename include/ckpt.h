@@ -114,6 +114,10 @@ void ckpt_resume_lost(struct ckpt_frame *f);
 void ckpt_global(const char *key, void *addr, size_t size, size_t elem, unsigned kind);
 void ckpt_global_block(const char *key, void *addr, size_t elem, size_t (*count)(void));
 
+/* What pvm_recvf returns, as pvm3.h declares it: the return type of
+ * ckpt_pvm_recvf in ckpt_pvm_calls.h, which needs a name for it. */
+typedef int (*ckpt_pvm_recvf_ret)(int (*)(int, int, int));
+
 /* `#pragma CKPT_CHECKPOINT`: an explicit safe point. */
 void ckpt_checkpoint(void);
 

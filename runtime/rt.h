@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/types.h>
+#include <pvm3.h> /* the types of the wrappers' parameters */
 
 #include "ckpt.h"
 #include "image.h"
@@ -266,11 +268,11 @@ void ckpt__queue_rebuild(void);
 void ckpt__run_handlers(void);
 void ckpt__restored_note(int bufid, int src_vtid, int tag);
 void ckpt__restored_forget(int bufid);
-/* wrappers of ckpt_pvm.h the runtime calls itself */
-int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid);
-int ckpt_pvm_mcast(int *tids, int count, int msgtag);
-int ckpt_pvm_precv(int tid, int msgtag, void *buf, int len, int datatype,
-                   int *rtid, int *rtag, int *rlen);
+/* the wrappers of ckpt_pvm.h (which the runtime does not include: it calls PVM by its
+ * own names), so that each definition is checked against ckpt_pvm_calls.h */
+#define CKPT_PVM_CALL(name, ret, params, safe) ret ckpt_pvm_##name params;
+#include "ckpt_pvm_calls.h"
+#undef CKPT_PVM_CALL
 
 /* The runtime's tables grow by doubling: arr (of *max elements of size
  * bytes) made to hold need, the new ones zeroed.  Returns the table (arr
