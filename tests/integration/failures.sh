@@ -149,21 +149,24 @@ for s in "${scenarios[@]}"; do
         "$ckpt_cc" -O1 -Wno-ckpt-unsaved -o slowstart "$here/progs/slowstart.c"
         cc -O1 -o slowstart.plain "$here/progs/slowstart.c" -lpvm3 2>/dev/null
         pvmvm_run 60 "$work/slowstart.plain" 3 5000 300 >$s.expected 2>/dev/null || echo "# $s: plain run failed"
-        pvmvm_stop
-        pvmvm_start --wd "$work"
         # Whether the third wave meets a restored id depends on where the kill
         # falls (every run must be exact; the collision must come in one of 3).
         ok=1 hits=0
         for a in 1 2 3; do
+            # each run on a pvmd of its own, whose tids start where the new
+            # pvmd's will (the last restart's tasks took the old one's further)
+            pvmvm_stop
+            pvmvm_start --wd "$work"
             jobtest_hold "$work/hold"
             "$ckpt_run" -vv -i 0.2 -d "$work/ckpt.$s.$a" "$work/slowstart" 3 5000 300 >$s.$a.out 2>$s.$a.err &
             pid=$!
-            # a commit once the first wave's workers have left (they leave when
-            # the second wave is there) holds the root and the second wave only,
-            # whose virtual ids the new pvmd then hands the third wave as tids
+            # a checkpoint begun once the first wave's workers have left (they
+            # leave when the second wave is there; the next commit may be of a
+            # round begun before) holds the root and the second wave only, whose
+            # virtual ids the new pvmd then hands the third wave as tids
             if jobtest_wait_for $s.$a.err " left the job (pid" $pid 2; then
                 jobtest_wait_for $s.$a.err "^ckpt-run: checkpoint [0-9]* committed" $pid \
-                    $(($(jobtest_commits $s.$a.err) + 1)) && kill -9 $pid
+                    $(($(jobtest_commits $s.$a.err) + 2)) && kill -9 $pid
             fi
             wait $pid || true
             jobtest_release
@@ -181,13 +184,14 @@ for s in "${scenarios[@]}"; do
             # tasks join before "restarted the job from checkpoint")
             if awk '/restarted the job from checkpoint/ { after = 1 }
                     / joined \(pid/ { v = $2; t = $NF; sub(/\)$/, "", t)
-                       if (!after) restored[v] = 1
-                       else if (v != t && (t in restored)) hit = 1 }
-                    END { exit !hit }' $s.$a.restart.err; then
+                       if (!after) { restored[v] = 1; r = r " " v }
+                       else { n = n " " t; if (v != t && (t in restored)) hit = 1 } }
+                    END { if (!hit) printf "restored%s; new tids%s", r, n; exit !hit }' \
+                    $s.$a.restart.err >$s.$a.ids; then
                 hits=$((hits + 1))
                 break
             fi
-            echo "# $s.$a: no new task had a restored task's id as its tid: again"
+            echo "# $s.$a: no new task had a restored task's id as its tid ($(cat $s.$a.ids)): again"
         done
         ((hits > 0)) || { ok=0; echo "# $s: in none of 3 runs did a new task get a restored task's id as its tid"; }
         jobtest_report $s $ok $s.$a.restart.err ;;
