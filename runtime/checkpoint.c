@@ -242,11 +242,24 @@ static void report(int ok, uint32_t ms)
         ckpt_fault_die(rt->dir, "die-written", rt->writer_epoch);
 }
 
+/* The coordinator gave up the checkpoint being written (CTL_ABORT): its
+ * writer stops, and reports nothing. */
+static void abort_writer(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    int status;
+    kill(rt->writer, SIGKILL);
+    wait_writer(1, &status);
+    rt->writer = 0;
+}
+
 /* Collects a finished writer (or waits for it with block) and reports. */
 void ckpt__reap(int block)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     int status = 0;
+    if (rt->writer && rt->aborted == rt->writer_epoch)
+        abort_writer();
     if (!rt->writer || wait_writer(block, &status) == 0)
         return;
     uint32_t ms = (uint32_t)((ckpt__now_ns() - rt->write_start_ns) / 1000000u);
@@ -265,17 +278,6 @@ void ckpt__reap(int block)
     if (rt->mode == CKPT_MODE_JOB)
         report(ok, ms);
     rt->last_write_ok = ok;
-}
-
-void ckpt__abort_writer(void)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    int status;
-    if (!rt->writer)
-        return;
-    kill(rt->writer, SIGKILL);
-    wait_writer(1, &status);
-    rt->writer = 0;
 }
 
 void ckpt__due(void)
@@ -312,20 +314,6 @@ static __attribute__((noreturn)) void stop_here(void)
     }
     pr_info("stopped at safe point %ld after checkpoint %llu", rt->safepoints, (unsigned long long)epoch);
     exit(75);
-}
-
-/* A poll of the wire is a system call; a request waits at most a millisecond
- * for one anyway, and a task blocked in a receive takes what comes in, so a
- * busy message loop polls once a millisecond rather than at every call. */
-#define POLL_EVERY_NS 1000000u
-void ckpt__poll_if_due(void)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    uint64_t now = ckpt__now_ns();
-    if (now - rt->last_poll_ns < POLL_EVERY_NS)
-        return;
-    rt->last_poll_ns = now;
-    ckpt__poll();
 }
 
 void ckpt__safepoint(void)

@@ -3,29 +3,14 @@
  *
  * Rewritten functions call in here on every entry and exit, so the normal
  * (not restoring) path is a handful of stores.  Rebuilding frames after a
- * restart is restore.c's business; this file only hands over to it.
+ * restart is restore.c's business; this file only hands over to it.  The
+ * first frame entered (main's) starts the task (task.c).  The globals
+ * rewritten code registers are globals.c's.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "rt.h"
-
-/* Runs once, at main's entry or at a PVM call made before it, whichever
- * comes first: a declaration such as `int parent = pvm_parent();` at the top
- * of main runs before main's frame is entered.  The image to restart from is
- * loaded before the task attaches, so that a restarted task introduces itself
- * under its saved id, never as a new task. */
-void ckpt__start(void)
-{
-    static int started;
-    if (started)
-        return;
-    started = 1;
-    ckpt__restore_start();
-    /* A job task introduces itself on entering main, not at its first PVM
-     * call: peers ask the coordinator whether it belongs to the job. */
-    ckpt__job();
-}
 
 void ckpt_enter(struct ckpt_frame *f, const char *func, struct ckpt_var *vars,
                 int nvars, const uint64_t *live)
@@ -75,45 +60,6 @@ void ckpt_bind(struct ckpt_frame *f, int i, unsigned reg, void *addr, size_t siz
     v->reg = reg;
     if (f->resume)
         ckpt__restore_var(f, i);
-}
-
-static struct ckpt_global *add_global(const char *key, void *addr, size_t size,
-                                      size_t elem, unsigned kind)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    struct ckpt_global *g = ckpt__grow(rt->globals, &rt->maxglobals, rt->nglobals + 1, sizeof *g);
-    if (!g)
-        ckpt__die("out of memory registering %s", key);
-    rt->globals = g;
-    g = &rt->globals[rt->nglobals++];
-    memset(g, 0, sizeof *g);
-    g->key = strdup(key);
-    if (!g->key)
-        ckpt__die("out of memory registering %s", key);
-    g->v.addr = addr;
-    g->v.size = size;
-    g->v.elem = elem ? elem : 1;
-    g->v.kind = kind;
-    g->v.name = g->key;
-    g->v.reg = 1;
-    return g;
-}
-
-void ckpt_global(const char *key, void *addr, size_t size, size_t elem, unsigned kind)
-{
-    add_global(key, addr, size, elem, kind);
-}
-
-void ckpt_global_block(const char *key, void *addr, size_t elem, size_t (*count)(void))
-{
-    struct ckpt_global *g = add_global(key, addr, sizeof(void *), elem, CKPT_KIND_BLOCK);
-    g->count = count;
-}
-
-struct ckpt_global *ckpt__globals(int *n)
-{
-    *n = ckpt__rt.nglobals;
-    return ckpt__rt.globals;
 }
 
 void ckpt_checkpoint(void)

@@ -9,7 +9,7 @@
  * buffer is freed when every entry naming it is dropped and the application
  * has let go of it (pvm_initsend, pvm_freebuf).  One LOG section per channel
  * ("to tN") holds its entries; a restarted task rebuilds them, once it is
- * enrolled, and replays them (msg.c).
+ * enrolled, and attach.c replays them.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * by virtual id (saved in the image, META), makes them again once a
  * restarted task knows the job's new ids (CTL_MAP), and translates each
  * notice's task id back to the virtual one as the notice comes off the wire
- * (msg.c, pull_one).
+ * (wire.c, pull_one).
  *
  * A task killed and brought back by a recovery has not exited: an exit
  * notice must reach the application only for the incarnation of a task
@@ -131,10 +131,9 @@ static int notify_hosts(int what, int tag, int count, int *dtids)
     return rc;
 }
 
-int ckpt_pvm_notify(int what, int msgtag, int count, int *tids)
+/* pvm_notify in a job (wrap_task.c). */
+int ckpt__notify(int what, int msgtag, int count, int *tids)
 {
-    if (!ckpt__job())
-        return pvm_notify(what, msgtag, count, tids);
     struct ckpt_rt *rt = &ckpt__rt;
     int kind = what & ~PvmNotifyCancel;
     if (kind == PvmHostAdd || (kind == PvmHostDelete && count > 0 && tids && !(what & PvmNotifyCancel)))
@@ -177,7 +176,7 @@ static int first_int(int bufid, int *v)
     return 0;
 }
 
-/* A message from a pvmd (pull_one): files it if it is a notice the
+/* A message from a pvmd (wire.c, pull_one): files it if it is a notice the
  * application asked for, translated, or drops it if it names an id the
  * application no longer watches.  Returns 1 if it took the message, 0 if
  * it is none of those (it is filed as any other message). */

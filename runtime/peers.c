@@ -31,7 +31,7 @@ struct ckpt_peer *ckpt__peer(int vtid, int create)
     p->in_next = 1;
     /* Under ckpt-run, whether a task met for the first time belongs to the
      * job is asked of the coordinator before the first message either way
-     * (msg.c, job_peer); pvmds' addresses and the task itself need no asking. */
+     * (wire.c, job_peer); pvmds' addresses and the task itself need no asking. */
     p->instrumented = rt->mode != CKPT_MODE_JOB || vtid <= 0 ? PEER_PLAIN
                     : vtid == rt->myvtid ? PEER_JOB : PEER_UNKNOWN;
     rt->peers[rt->npeers++] = p;

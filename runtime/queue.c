@@ -2,7 +2,7 @@
  * queue.c: the receive queue of an instrumented task, and everything that
  * decides which queued message an application receive gets.
  *
- * The runtime takes every message off the wire in arrival order (msg.c), in
+ * The runtime takes every message off the wire in arrival order (wire.c), in
  * every message context, and files it here.  An application receive then
  * matches against the queue by source, tag and the application's current
  * context, or with the application's own matching function (pvm_recvf);
@@ -407,25 +407,6 @@ void ckpt__queue_rebuild(void)
     rqueue = NULL;
 }
 
-/* ------------------------------------------------------ the wrapped calls */
-
-int ckpt_pvm_setcontext(int ctx)
-{
-    if (ckpt__job())
-        ckpt__rt.ctx = ctx;
-    return pvm_setcontext(ctx);
-}
-
-int ckpt_pvm_newcontext(void)
-{
-    if (!ckpt__job())
-        return pvm_newcontext();
-    int ctx = pvm_newcontext();
-    if (ctx > ckpt__rt.ctx_made)
-        ckpt__rt.ctx_made = ctx;
-    return ctx;
-}
-
 /* A pvmd numbers contexts from the start (its host bits, then 1, 2, ...), so
  * under the new pvmd of `ckpt-run --restart` a context made from now on could
  * get the number of one the job made before and still uses.  Take numbers
@@ -453,52 +434,9 @@ void ckpt__skip_made_contexts(void)
         pr_info("skipped %d message context number(s) the job made before the restart", n);
 }
 
-int ckpt_pvm_addmhf(int src, int tag, int ctx, int (*f)(int))
-{
-    if (!ckpt__job())
-        return pvm_addmhf(src, tag, ctx, f);
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (!f)
-        return PvmBadParam;
-    for (int i = 0; i < rt->nhandlers; i++)
-        if (rt->handlers[i].src == src && rt->handlers[i].tag == tag && rt->handlers[i].ctx == ctx)
-            return PvmExists;
-    struct ckpt_handler *h = ckpt__grow(rt->handlers, &rt->maxhandlers, rt->nhandlers + 1, sizeof *h);
-    if (!h)
-        return PvmNoMem;
-    rt->handlers = h;
-    int id = ++rt->handler_ids;
-    rt->handlers[rt->nhandlers++] = (struct ckpt_handler){id, src, tag, ctx, f};
-    return id;
-}
-
-int ckpt_pvm_delmhf(int id)
-{
-    if (!ckpt__job())
-        return pvm_delmhf(id);
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (id < 0)
-        return PvmBadParam;
-    for (int i = 0; i < rt->nhandlers; i++)
-        if (rt->handlers[i].id == id) {
-            rt->handlers[i] = rt->handlers[--rt->nhandlers];
-            return PvmOk;
-        }
-    return PvmNotFound;
-}
-
-int (*ckpt_pvm_recvf(int (*f)(int, int, int)))(int (*)(int, int, int))
-{
-    if (!ckpt__job())
-        return pvm_recvf(f);
-    int (*old)(int, int, int) = ckpt__rt.match_fn;
-    ckpt__rt.match_fn = f;
-    return (int (*)(int (*)(int, int, int)))(void (*)(void))old;   /* pvm3.h's prototype, sic */
-}
-
 /* What the application sees of a message's header: virtual task ids, and
  * for a message rebuilt after a restart its original sender and tag. */
-static void app_view(int bufid, int *msgtag, int *tid)
+void ckpt__app_view(int bufid, int *msgtag, int *tid)
 {
     if (bufid > 0 && bufid < nrestored && restored_src[bufid].set) {
         if (msgtag)
@@ -508,22 +446,4 @@ static void app_view(int bufid, int *msgtag, int *tid)
     } else if (tid) {
         *tid = ckpt__vtid_of(*tid);
     }
-}
-
-int ckpt_pvm_bufinfo(int bufid, int *bytes, int *msgtag, int *tid)
-{
-    int rc = pvm_bufinfo(bufid, bytes, msgtag, tid);
-    if (rc >= 0 && ckpt__job())
-        app_view(bufid, msgtag, tid);
-    return rc;
-}
-
-int ckpt_pvm_getminfo(int bufid, struct pvmminfo *info)
-{
-    int rc = pvm_getminfo(bufid, info);
-    if (rc >= 0 && info && ckpt__job()) {
-        app_view(bufid, &info->tag, &info->src);
-        info->dst = ckpt__vtid_of(info->dst);
-    }
-    return rc;
 }

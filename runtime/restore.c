@@ -8,9 +8,7 @@
  * saved call site.  The innermost site is a safe point, where
  * ckpt__restore_finish() ends the rebuild and the PVM call proceeds.
  *
- * Pointers are saved as addresses and translated here: every restored object
- * records where it was and where it is now (a reloc); a saved pointer that
- * falls inside one is moved with it.
+ * Saved pointers are translated by reloc.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,115 +19,6 @@
 #include "outshare.h"
 #include "rt.h"
 #include "sections.h"
-
-extern char __executable_start[] __attribute__((weak));
-
-struct ckpt_reloc {
-    uint64_t old, len;
-    char *now;
-};
-struct ckpt_fixup {
-    void **where;
-    uint64_t old;
-    const char *name;
-};
-
-void ckpt__reloc_add(uint64_t old, uint64_t len, void *now)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    struct ckpt_reloc *r = ckpt__grow(rt->relocs, &rt->maxrelocs, rt->nrelocs + 1, sizeof *r);
-    if (!r)
-        ckpt__die("out of memory while restoring");
-    rt->relocs = r;
-    rt->relocs[rt->nrelocs++] = (struct ckpt_reloc){old, len, now};
-}
-
-void ckpt__fixup_add(void **where, uint64_t old, const char *name)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    struct ckpt_fixup *f = ckpt__grow(rt->fixups, &rt->maxfixups, rt->nfixups + 1, sizeof *f);
-    if (!f)
-        ckpt__die("out of memory while restoring");
-    rt->fixups = f;
-    rt->fixups[rt->nfixups++] = (struct ckpt_fixup){where, old, name};
-}
-
-/* New address of old pointer value p, or 0 with *ok = 0 if nothing restored holds it. */
-static uintptr_t translate(uint64_t p, int *ok)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    *ok = 1;
-    if (!p)
-        return 0;
-    for (int i = rt->nrelocs - 1; i >= 0; i--) {
-        const struct ckpt_reloc *r = &rt->relocs[i];
-        if (p >= r->old && p <= r->old + r->len)   /* one past the end is valid C */
-            return (uintptr_t)r->now + (uintptr_t)(p - r->old);
-    }
-    uintptr_t in_exe = ckpt__exe_ptr(p);
-    *ok = in_exe != 0;
-    return in_exe;
-}
-
-/* Into the executable itself (a string literal, a function, an unsaved
- * global): it moved with the load address.  0 if p was not in it. */
-uintptr_t ckpt__exe_ptr(uint64_t p)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (p < rt->old_exe_start || p >= rt->old_exe_end)
-        return 0;
-    return (uintptr_t)__executable_start + (uintptr_t)(p - rt->old_exe_start);
-}
-
-/* Translates the pending pointers that can be; with final, all of them. */
-static void run_fixups(int final)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    int keep = 0;
-    for (int i = 0; i < rt->nfixups; i++) {
-        struct ckpt_fixup *fx = &rt->fixups[i];
-        int ok;
-        uintptr_t now = translate(fx->old, &ok);
-        if (ok || final) {
-            if (!ok)
-                pr_warn("pointer %s pointed outside the saved state (%#llx); it is NULL after the restart",
-                        fx->name, (unsigned long long)fx->old);
-            *fx->where = (void *)now;
-        } else {
-            rt->fixups[keep++] = *fx;
-        }
-    }
-    rt->nfixups = keep;
-}
-
-void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v)
-{
-    switch (sv->kind) {
-    case CKPT_KIND_BLOCK: {
-        size_t bytes = (size_t)(sv->count * sv->elem);
-        char *blk = NULL;
-        if (sv->old_block) {
-            blk = malloc(bytes ? bytes : 1);
-            if (!blk)
-                ckpt__die("out of memory restoring %s (%zu bytes)", sv->name, bytes);
-            memcpy(blk, sv->block, bytes);
-            ckpt__reloc_add(sv->old_block, bytes, blk);
-        }
-        *(void **)v->addr = blk;
-        v->count = (size_t)sv->count;
-        break;
-    }
-    case CKPT_KIND_POINTER: {
-        uint64_t old;
-        memcpy(&old, sv->data, sizeof old < sv->size ? sizeof old : sv->size);
-        ckpt__fixup_add((void **)v->addr, old, v->name);
-        break;
-    }
-    default:
-        memcpy(v->addr, sv->data, (size_t)sv->size);
-    }
-    ckpt__reloc_add(sv->old_addr, sv->size, v->addr);
-}
 
 /* Whether fd 2 is the file fd 1 is (`> log 2>&1`): it is cut once. */
 static int same_as_stdout(int fd)
@@ -199,11 +88,15 @@ static const char *image_to_restore(char *buf, size_t len)
     return buf;
 }
 
-void ckpt__restore_start(void)
+/* Loads the image to restart from, if any, into the task's state: before the
+ * task attaches to the job (task.c). */
+static char loaded[4096];           /* the image restored, for messages */
+
+void ckpt__restore_load(void)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    char buf[4096], err[512];
-    const char *path = image_to_restore(buf, sizeof buf);
+    char err[512];
+    const char *path = image_to_restore(loaded, sizeof loaded);
     if (!path)
         return;
     /* Nothing of it is restored unless it is this job's, of the checkpoint
@@ -217,16 +110,21 @@ void ckpt__restore_start(void)
         ckpt__die("cannot restart from %s: malformed task state", path);
     cut_output();
     pr_info("restarting from epoch %llu (%d frames)", (unsigned long long)rt->epoch, rt->nsframes);
-    if (rt->mode == CKPT_MODE_JOB)
-        ckpt__msg_attach();
+}
+
+/* Once attached: goes on down the saved call chain, or the rest of the way
+ * out for a task saved on its way out through exit(). */
+void ckpt__restore_resume(void)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    if (!rt->restoring)
+        return;
     if (rt->leaving && rt->nsframes == 0) {
-        /* Saved on its way out through exit(): there is no call chain to go
-         * back down, only the rest of the way out. */
         ckpt__restore_finish();
         exit(rt->leaving - 1);
     }
     if (rt->nsframes == 0)
-        ckpt__die("%s holds no call chain to resume", path);
+        ckpt__die("%s holds no call chain to resume", loaded);
 }
 
 void ckpt__restore_frame(struct ckpt_frame *f)
@@ -267,7 +165,7 @@ int ckpt_resume_next(struct ckpt_frame *f)
         if (sv->i >= 0 && sv->i < f->nvars && f->vars[sv->i].reg == 0)
             return -(int)sv->reg;
     }
-    run_fixups(0);
+    ckpt__run_fixups(0);
     f->site = sf->site;
     f->resume = 0;
     return sf->site;
@@ -284,15 +182,12 @@ void ckpt__restore_finish(void)
     if (rt->rdepth != rt->nsframes)
         ckpt__die("reached a safe point at depth %d while rebuilding %d saved frames "
                   "(the program did not follow its saved call chain)", rt->rdepth, rt->nsframes);
-    run_fixups(1);
+    ckpt__run_fixups(1);
     for (int i = 0; i < rt->nsframes; i++)
         free(rt->sframes[i].vars);
     free(rt->sframes);
     rt->sframes = NULL;
     rt->nsframes = rt->rdepth = 0;
-    free(rt->relocs);
-    rt->relocs = NULL;
-    rt->nrelocs = rt->maxrelocs = 0;
     rt->restoring = 0;
     ckpt_img_free(rt->img);
     rt->img = NULL;

@@ -31,7 +31,7 @@ void ckpt__die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 #define pr_info(...) ckpt__say(2, __VA_ARGS__)
 #define pr_debug(...) ckpt__say(3, __VA_ARGS__)
 
-/* ---- registered globals (frames.c) ---- */
+/* ---- registered globals (globals.c) ---- */
 struct ckpt_global {
     char *key;
     struct ckpt_var v;
@@ -54,7 +54,7 @@ struct ckpt_saved_frame {
     struct ckpt_saved_var *vars;
 };
 
-/* ---- messaging (msg.c) ---- */
+/* ---- channels (peers.c, log.c) ---- */
 struct ckpt_logbuf {                /* a sent PVM buffer the log keeps (no copy) */
     int bufid;
     int refs;                       /* log entries naming it (a multicast has several) */
@@ -133,27 +133,22 @@ struct ckpt_rt {
     /* identity */
     int mytid, myvtid, parent_vtid;
 
-    /* shadow stack and globals (frames.c) */
+    /* shadow stack (frames.c) */
     struct ckpt_frame *top;
     int depth;
-    struct ckpt_global *globals;
-    int nglobals, maxglobals;
 
     /* restore in progress (restore.c) */
     int restoring;                  /* frames are being rebuilt */
     struct ckpt_img *img;
     struct ckpt_saved_frame *sframes;
     int nsframes, rdepth;
-    struct ckpt_reloc *relocs;      /* old address ranges -> new ones */
-    int nrelocs, maxrelocs;
-    struct ckpt_fixup *fixups;      /* pointers still to translate */
-    int nfixups, maxfixups;
     uint64_t old_exe_start, old_exe_end;   /* where the executable was mapped */
 
     /* checkpointing (checkpoint.c) */
     uint64_t epoch;                 /* last checkpoint taken (tentative or not) */
     uint64_t committed;             /* last checkpoint known committed */
     uint64_t requested;             /* epoch asked for (coordinator or a MARK), not yet taken */
+    uint64_t aborted;               /* last epoch the coordinator gave up (CTL_ABORT) */
     int forced;                     /* the request came from a peer's MARK */
     int mapped;                     /* restart: the coordinator's task map has arrived */
     int sbuf, rbuf;                 /* the application's active buffers at the fork */
@@ -170,7 +165,7 @@ struct ckpt_rt {
     int64_t out_off[3];             /* stdout/stderr length at the checkpoint, -1: not a file */
     uint64_t last_poll_ns;          /* when a safe point last polled the wire */
 
-    /* messaging (msg.c) */
+    /* channels (wire.c, peers.c, queue.c, member.c, notify.c) */
     struct ckpt_peer **peers;
     int npeers, maxpeers;
     int ctx;                        /* the application's message context */
@@ -188,52 +183,86 @@ struct ckpt_rt {
 };
 extern struct ckpt_rt ckpt__rt;
 
-/* init.c */
-void ckpt__init(void);
+/*
+ * The runtime in layers; a file calls only into its own layer's lower
+ * files and the layers below:
+ *   wrappers   wrap_msg.c wrap_task.c wrap_buf.c wrap_group.c, frames.c
+ *              (the PVM calls and the shadow-stack calls rewritten code makes)
+ *   protocol   task.c (start, leaving), checkpoint.c (safe point, writer),
+ *              restore.c, state.c (the image's sections), reloc.c, globals.c
+ *   channels   attach.c (join and replay), wire.c, member.c, notify.c,
+ *              log.c (sender log), queue.c (receive queue), peers.c
+ *   base       ctl.c (control-message codec), pvmbuf.c, init.c, say.c, fault.c
+ * The wire records what control messages ask; the protocol acts on it.
+ */
+
+/* ---- base ---- */
+void ckpt__init(void);              /* init.c */
 uint64_t ckpt__now_ns(void);
 
-/* frames.c */
+/* ---- protocol ---- */
+/* task.c */
 void ckpt__start(void);     /* restore (if restarting), then attach: once */
-struct ckpt_global *ckpt__globals(int *n);
+int ckpt__job(void);        /* 1 in a job under ckpt-run (started on first use) */
+void ckpt__leave(void);
+
+/* checkpoint.c */
+void ckpt__safepoint(void);
+void ckpt__due(void);
+void ckpt__take(uint64_t epoch);
+void ckpt__take_final(void);
+void ckpt__reap(int block);
 
 /* restore.c */
-void ckpt__restore_start(void);
+void ckpt__restore_load(void);
+void ckpt__restore_resume(void);
 void ckpt__restore_var(struct ckpt_frame *f, int i);
 void ckpt__restore_frame(struct ckpt_frame *f);
 void ckpt__restore_finish(void);
-void ckpt__reloc_add(uint64_t old, uint64_t len, void *now);
-void ckpt__fixup_add(void **where, uint64_t old, const char *name);
-void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v);
-uintptr_t ckpt__exe_ptr(uint64_t old);
 
 /* state.c: the task's state as image sections */
 int ckpt__state_write(struct ckpt_imgw *w);
 int ckpt__state_read(const struct ckpt_img *img);
 
-/* checkpoint.c */
-void ckpt__safepoint(void);
-void ckpt__poll_if_due(void);
-void ckpt__due(void);
-void ckpt__take(uint64_t epoch);
-void ckpt__take_final(void);
-void ckpt__reap(int block);
-void ckpt__abort_writer(void);
+/* reloc.c */
+void ckpt__reloc_add(uint64_t old, uint64_t len, void *now);
+void ckpt__fixup_add(void **where, uint64_t old, const char *name);
+void ckpt__run_fixups(int final);
+void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v);
+uintptr_t ckpt__exe_ptr(uint64_t old);
 
-/* msg.c */
-int ckpt__job(void);    /* 1 in a job under ckpt-run (attached on first use) */
-void ckpt__msg_attach(void);
-int ckpt__poll(void);
+/* globals.c: the registry of saved globals */
+struct ckpt_global *ckpt__globals(int *n);
+
+/* ---- channels ---- */
+/* attach.c */
+void ckpt__attach(void);
+
+/* wire.c */
 void ckpt__ctl_to_coord(int type, const long *v, int n);
-int ckpt__send_typed(int tid, int msgtag, void *buf, int len, int datatype);
-int ckpt__await_all(const int *vtids, int n, int msgtag);
-int ckpt__take_typed(int vtid, int msgtag, void *buf, int len, int datatype);
-int ckpt__type_size(int datatype);
+int ckpt__coord_take(void);
+int ckpt__poll(void);
+void ckpt__poll_if_due(void);
+int ckpt__poll_one(void);
+int ckpt__wait_one(const struct timeval *left, int often);
+void ckpt__mark_epoch(struct ckpt_peer *p);
+void ckpt__sent(struct ckpt_peer *p, int bufid, int tag);
+int ckpt__send_now(int tid, int msgtag);
+void ckpt__name_spawned(int *tids, int n);
+void ckpt__bye_for(int vtid);
+void ckpt__bye(void);
+void ckpt__await_welcome(void);
+int ckpt__join_asked(void);
 
-/* peers.c: the channel table */
-struct ckpt_peer *ckpt__peer(int vtid, int create);
-struct ckpt_peer *ckpt__job_peer_at(int vtid, int tid);
-int ckpt__vtid_of(int tid);
-int ckpt__tid_of(int vtid);
+/* member.c */
+int ckpt__member_join(const char *group);
+void ckpt__member_leave(const char *group);
+void ckpt__rejoin(int index);
+
+/* notify.c */
+int ckpt__notify(int what, int msgtag, int count, int *tids);
+int ckpt__notice(int bufid, int src, int tag, int ctx, int len);
+void ckpt__notify_restart(void);
 
 /* log.c: the sender log */
 void ckpt__log_sent(struct ckpt_peer *p, int bufid, int tag, int ctx);
@@ -248,14 +277,7 @@ int ckpt__log_write(struct ckpt_imgw *w);
 int ckpt__log_read(const struct ckpt_img_section *s);
 void ckpt__log_rebuild(void);
 
-/* group.c */
-void ckpt__rejoin(int index);
-
-/* notify.c */
-int ckpt__notice(int bufid, int src, int tag, int ctx, int len);
-void ckpt__notify_restart(void);
-
-/* queue.c */
+/* queue.c: the receive queue */
 void ckpt__enqueue(const struct ckpt_qinfo *m);
 const struct ckpt_qinfo *ckpt__queue_next(const struct ckpt_qinfo *after);  /* NULL: the first */
 void ckpt__queue_remove(const struct ckpt_qinfo *m);
@@ -268,6 +290,21 @@ void ckpt__queue_rebuild(void);
 void ckpt__run_handlers(void);
 void ckpt__restored_note(int bufid, int src_vtid, int tag);
 void ckpt__restored_forget(int bufid);
+void ckpt__app_view(int bufid, int *msgtag, int *tid);
+
+/* peers.c: the channel table */
+struct ckpt_peer *ckpt__peer(int vtid, int create);
+struct ckpt_peer *ckpt__job_peer_at(int vtid, int tid);
+int ckpt__vtid_of(int tid);
+int ckpt__tid_of(int vtid);
+
+/* ---- wrappers ---- */
+/* wrap_msg.c: typed sends and takes, for the collectives of wrap_group.c */
+int ckpt__send_typed(int tid, int msgtag, void *buf, int len, int datatype);
+int ckpt__await_all(const int *vtids, int n, int msgtag);
+int ckpt__take_typed(int vtid, int msgtag, void *buf, int len, int datatype);
+int ckpt__type_size(int datatype);
+
 /* the wrappers of ckpt_pvm.h (which the runtime does not include: it calls PVM by its
  * own names), so that each definition is checked against ckpt_pvm_calls.h */
 #define CKPT_PVM_CALL(name, ret, params, safe) ret ckpt_pvm_##name params;

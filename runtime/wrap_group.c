@@ -1,5 +1,5 @@
 /*
- * group.c: PVM's group calls (libgpvm3) in an instrumented task.
+ * wrap_group.c: PVM's group calls (libgpvm3) in an instrumented task.
  *
  * Group membership lives in the group server, which speaks to libgpvm3 by
  * remote calls: those pass untouched.  What moves application data must go
@@ -12,88 +12,38 @@
  * contribution is queued (a checkpoint may fall there: nothing is consumed,
  * so a restart redoes the call) and then takes them all at once.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <pvm3.h>
 
-#include "proto.h"
 #include "rt.h"
 
-/* ------------------------------------------------------------ membership */
-
-/* Memberships are kept (and saved) so that a restarted task rejoins its
- * groups: ckpt-run has the job rejoin each group in the order of the saved
- * instance numbers (CTL_JOIN), which the group server then hands out again.
- *
- * Joining and leaving are safe points, before the call, like every other
+/* Joining and leaving are safe points, before the call, like every other
  * wrapped call that talks to another task (here the group server): a job
  * that joins and leaves in a loop would otherwise never checkpoint.  The
  * image then holds the memberships as they were before the call, which is
- * what the task rejoins; the resumed task makes the call again. */
+ * what the task rejoins (member.c); the resumed task makes the call again. */
 int ckpt_pvm_joingroup(char *group)
 {
     if (!ckpt__job())
         return pvm_joingroup(group);
-    struct ckpt_rt *rt = &ckpt__rt;
     if (!group || strlen(group) >= CKPT_GROUP_NAME) {
         pr_err("pvm_joingroup: a group name must be shorter than %d bytes under ckpt-run",
                CKPT_GROUP_NAME);
         return PvmBadParam;
     }
     ckpt__safepoint();
-    struct ckpt_group *g = ckpt__grow(rt->groups, &rt->maxgroups, rt->ngroups + 1, sizeof *g);
-    if (!g)
-        return PvmNoMem;
-    rt->groups = g;
-    int inst = pvm_joingroup(group);
-    if (inst < 0)
-        return inst;
-    g = &rt->groups[rt->ngroups++];
-    snprintf(g->name, sizeof g->name, "%s", group);
-    g->inst = inst;
-    return inst;
+    return ckpt__member_join(group);
 }
 
 int ckpt_pvm_lvgroup(char *group)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (ckpt__job())
+    if (ckpt__job()) {
         ckpt__safepoint();
-    if (ckpt__job() && group)
-        for (int i = 0; i < rt->ngroups; i++)
-            if (!strcmp(rt->groups[i].name, group)) {
-                rt->groups[i] = rt->groups[--rt->ngroups];
-                break;
-            }
+        ckpt__member_leave(group);
+    }
     return pvm_lvgroup(group);
 }
-
-/* Rejoins group `index` of our hello.  Our dead predecessor may still hold
- * the instance until the group server has noticed its exit: wait a little. */
-void ckpt__rejoin(int index)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (index < 0 || index >= rt->ngroups)
-        return;
-    struct ckpt_group *g = &rt->groups[index];
-    for (int tries = 0; tries < 100; tries++) {
-        int tid = pvm_gettid(g->name, g->inst);
-        if (tid < 0 || pvm_pstat(tid) == PvmOk)
-            break;
-        usleep(20000);
-    }
-    int inst = pvm_joingroup(g->name);
-    if (inst >= 0 && inst != g->inst)
-        pr_warn("rejoined group %s as instance %d, not %d as before the restart",
-                g->name, inst, g->inst);
-    if (inst >= 0)
-        g->inst = inst;
-    long v[2] = {index, inst};
-    ckpt__ctl_to_coord(CTL_JOINED, v, 2);
-}
-
 
 int ckpt_pvm_gettid(char *group, int inst)
 {
