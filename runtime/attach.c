@@ -3,7 +3,7 @@
  *
  * A fresh task enrolls in PVM and says hello to the coordinator, which
  * answers with its virtual task id and its siblings'.  A restarted task
- * gets the application's PVM buffers back under their ids, says hello under
+ * gets the application's PVM buffers back (appbufs.c), says hello under
  * its saved id, rejoins its groups, learns the job's new task ids, rebuilds
  * its sender log and receive queue from the image and replays to each peer
  * what it may have missed.
@@ -16,7 +16,6 @@
 #include "fault.h"
 #include "proto.h"
 #include "rt.h"
-#include "sections.h"
 
 /* A restarted task also names the groups it was in, so that ckpt-run can
  * have the job rejoin them in the order of their instance numbers; a fresh
@@ -25,7 +24,7 @@
 static void hello(int parent, const int *sib, int nsib)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    int ng = rt->ngroups;
+    int ng = ckpt__member_count();
     long *v = calloc(9 + (size_t)ng + (size_t)nsib, sizeof *v);
     char **strs = calloc((size_t)rt->argc + (size_t)ng + 1, sizeof *strs);
     if (!v || !strs)
@@ -35,8 +34,9 @@ static void hello(int parent, const int *sib, int nsib)
     memcpy(v, head, sizeof head);
     memcpy(strs, rt->argv, sizeof *strs * (size_t)rt->argc);
     for (int i = 0; i < ng; i++) {
-        v[9 + i] = rt->groups[i].inst;
-        strs[rt->argc + i] = rt->groups[i].name;
+        int inst = 0;
+        strs[rt->argc + i] = (char *)ckpt__member(i, &inst);
+        v[9 + i] = inst;
     }
     for (int i = 0; i < nsib; i++)
         v[9 + ng + i] = sib[i];
@@ -44,35 +44,6 @@ static void hello(int parent, const int *sib, int nsib)
         ckpt__die("cannot reach the coordinator t%x", (unsigned)rt->coord);
     free(v);
     free(strs);
-}
-
-/* Gives the application its buffers back under their ids.  Done before
- * anything can arrive (arrivals take ids too) and before the runtime makes
- * buffers of its own. */
-static void restore_app_buffers(void)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    uint64_t off = 0;
-    const struct msg_rec *r;
-    const void *bytes;
-    while (rt->rappbufs && ckpt__msg_rec_next(rt->rappbufs, rt->rappbufs_len, &off, &r, &bytes) > 0) {
-        int b = ckpt__buf_make_at(r->peer, bytes, (size_t)r->len, r->enc);
-        if (b < 0) {
-            pr_warn("cannot give buffer %d back to the application (%d)", (int)r->peer, b);
-            continue;
-        }
-        if (r->seq)
-            ckpt__restored_note(b, (int)(r->seq >> 32), (int)(uint32_t)r->seq);
-        int rc = ckpt__buf_seek(b, r->upos, ckpt__buf_raw_enc());
-        if (rc < 0)
-            pr_warn("buffer %d: cannot unpack from where the application had got to "
-                    "(%d of %d bytes; %d): it reads from the start", b, r->upos, r->len, rc);
-        if (r->tag & APPBUF_SEND)
-            pvm_setsbuf(b);
-        if (r->tag & APPBUF_RECV)
-            pvm_setrbuf(b);
-    }
-    rt->rappbufs = NULL;
 }
 
 /* Rebuilds the log and the receive queue saved in the image, then tells every
@@ -132,7 +103,7 @@ void ckpt__attach(void)
         ckpt__die("this libpvm3 does not have the message layout ckpt was built for");
     rt->npvm_own = ckpt__buf_live(rt->pvm_own, 8, NULL);  /* before the application has any */
     ckpt__buf_raw_enc();    /* (its buffer's id is free again before any is restored) */
-    restore_app_buffers();
+    ckpt__appbufs_restore();
 
     if (rt->restoring) {
         pvm_setcontext(rt->ctx);

@@ -298,16 +298,19 @@ int ckpt__log_write(struct ckpt_imgw *w)
     return err;
 }
 
-/* Keeps a channel's saved entries (the image stays mapped) until the task is
- * enrolled and can make PVM buffers of them. */
-int ckpt__log_read(const struct ckpt_img_section *s)
+/* Keeps each channel's saved entries (the image stays mapped) until the task
+ * is enrolled and can make PVM buffers of them: one LOG section a channel. */
+int ckpt__log_read(struct ckpt_cursor *c)
 {
-    const struct msg_rec *r = s->data;
-    if (s->len < sizeof *r)
-        return -EINVAL;
-    struct ckpt_peer *p = ckpt__peer(r->peer, 1);
-    p->rlog = s->data;
-    p->rlog_len = s->len;
+    const struct ckpt_img_section *s;
+    while ((s = ckpt__next_section(c, CKPT_SEC_LOG, NULL))) {
+        const struct msg_rec *r = s->data;
+        if (s->len < sizeof *r)
+            return -EINVAL;
+        struct ckpt_peer *p = ckpt__peer(r->peer, 1);
+        p->rlog = s->data;
+        p->rlog_len = s->len;
+    }
     return 0;
 }
 

@@ -20,38 +20,40 @@
  * Notices come from a pvmd (its task id has the TIDPVMD bit), in the message
  * context that was current when the request was made, under the request's tag.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pvm3.h>
 
 #include "rt.h"
+#include "sections.h"
+
+static struct ckpt_notify *notifies;   /* requests PVM has not answered yet */
+static int nnotifies, maxnotifies;
 
 #define PVM_TIDPVMD 0x80000000u     /* the bit of pvmd task ids, as in PVM's tid layout */
 #define PVM_LOCAL_PVMD ((int)PVM_TIDPVMD)
 
 static int add(int what, int tag, int ctx, int vtid, int tid, int count)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
-    struct ckpt_notify *n = ckpt__grow(rt->notifies, &rt->maxnotifies, rt->nnotifies + 1, sizeof *n);
+    struct ckpt_notify *n = ckpt__grow(notifies, &maxnotifies, nnotifies + 1, sizeof *n);
     if (!n)
         return PvmNoMem;
-    rt->notifies = n;
-    rt->notifies[rt->nnotifies++] = (struct ckpt_notify){what, tag, ctx, vtid, tid, count};
+    notifies = n;
+    notifies[nnotifies++] = (struct ckpt_notify){what, tag, ctx, vtid, tid, count};
     return 0;
 }
 
 static void drop(int i)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
-    rt->notifies[i] = rt->notifies[--rt->nnotifies];
+    notifies[i] = notifies[--nnotifies];
 }
 
 /* The request (kind what, tag, ctx) about task or host id tid; -1 if none. */
 static int find(int what, int tag, int ctx, int tid)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
-    for (int i = 0; i < rt->nnotifies; i++) {
-        const struct ckpt_notify *n = &rt->notifies[i];
+    for (int i = 0; i < nnotifies; i++) {
+        const struct ckpt_notify *n = &notifies[i];
         if (n->what == what && n->tag == tag && n->ctx == ctx && (what == PvmHostAdd || n->tid == tid))
             return i;
     }
@@ -61,9 +63,8 @@ static int find(int what, int tag, int ctx, int tid)
 /* Whether the application watches tag in ctx for what at all. */
 static int watched(int what, int tag, int ctx)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
-    for (int i = 0; i < rt->nnotifies; i++)
-        if (rt->notifies[i].what == what && rt->notifies[i].tag == tag && rt->notifies[i].ctx == ctx)
+    for (int i = 0; i < nnotifies; i++)
+        if (notifies[i].what == what && notifies[i].tag == tag && notifies[i].ctx == ctx)
             return 1;
     return 0;
 }
@@ -110,7 +111,7 @@ static int watch_exit(int tag, int ctx, int vtid)
     int tid = ckpt__tid_of(vtid);
     int rc = add(PvmTaskExit, tag, ctx, vtid, tid, 0);
     if (rc == 0 && (rc = pvm_notify(PvmTaskExit, tag, 1, &tid)) < 0)
-        drop(ckpt__rt.nnotifies - 1);
+        drop(nnotifies - 1);
     return rc;
 }
 
@@ -182,12 +183,11 @@ static int first_int(int bufid, int *v)
  * it is none of those (it is filed as any other message). */
 int ckpt__notice(int bufid, int src, int tag, int ctx, int len)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
     int id, i;
     if (!((unsigned)src & PVM_TIDPVMD) || first_int(bufid, &id) < 0)
         return 0;
     if ((i = find(PvmTaskExit, tag, ctx, id)) >= 0) {
-        int vtid = rt->notifies[i].vtid;
+        int vtid = notifies[i].vtid;
         drop(i);
         if (vtid == id) {
             ckpt__enqueue(&(struct ckpt_qinfo){bufid, src, tag, ctx, len, PvmTaskExit, vtid});
@@ -200,7 +200,7 @@ int ckpt__notice(int bufid, int src, int tag, int ctx, int len)
     if ((i = find(PvmHostDelete, tag, ctx, id)) >= 0) {
         drop(i);
     } else if ((i = find(PvmHostAdd, tag, ctx, 0)) >= 0) {
-        if (rt->notifies[i].count > 0 && --rt->notifies[i].count == 0)
+        if (notifies[i].count > 0 && --notifies[i].count == 0)
             drop(i);
     } else if (watched(PvmTaskExit, tag, ctx)) {
         /* An id under a watched tag that no request names: a task of an
@@ -237,11 +237,10 @@ static void requeue_restarted(void)
  * CTL_MAP and the rebuild of the receive queue). */
 void ckpt__notify_restart(void)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
     requeue_restarted();
     int saved_ctx = pvm_getcontext();
-    for (int i = 0; i < rt->nnotifies;) {
-        struct ckpt_notify *n = &rt->notifies[i];
+    for (int i = 0; i < nnotifies;) {
+        struct ckpt_notify *n = &notifies[i];
         int rc;
         pvm_setcontext(n->ctx);     /* PVM sends the notice in the requester's context */
         if (n->what == PvmTaskExit && gone(n->vtid)) {
@@ -259,4 +258,37 @@ void ckpt__notify_restart(void)
         i++;
     }
     pvm_setcontext(saved_ctx);
+}
+
+/* META's notify records (state.c). */
+int ckpt__notify_count(void)
+{
+    return nnotifies;
+}
+
+void ckpt__notify_records(struct notify_rec *nr)
+{
+    for (int i = 0; i < nnotifies; i++) {
+        const struct ckpt_notify *q = &notifies[i];
+        nr[i] = (struct notify_rec){q->what, q->tag, q->ctx, q->vtid, q->count, 0};
+    }
+}
+
+/* The saved requests; each is made again once the job's new task ids are
+ * known (ckpt__notify_restart). */
+int ckpt__notify_load(const struct notify_rec *nr, int n)
+{
+    if (n == 0)
+        return 0;
+    notifies = calloc((size_t)n, sizeof *notifies);
+    if (!notifies)
+        return -ENOMEM;
+    nnotifies = maxnotifies = n;
+    for (int i = 0; i < n; i++) {
+        if (nr[i].what != PvmTaskExit && nr[i].what != PvmHostDelete && nr[i].what != PvmHostAdd)
+            return -EINVAL;
+        notifies[i] = (struct ckpt_notify){nr[i].what, nr[i].tag, nr[i].ctx, nr[i].vtid,
+                                           nr[i].vtid, nr[i].count};
+    }
+    return 0;
 }

@@ -373,10 +373,14 @@ int ckpt__queue_write(struct ckpt_imgw *w)
 static const void *rqueue;
 static uint64_t rqueue_len;
 
-void ckpt__queue_read(const struct ckpt_img_section *s)
+int ckpt__queue_read(struct ckpt_cursor *c)
 {
-    rqueue = s->data;
-    rqueue_len = s->len;
+    const struct ckpt_img_section *s = ckpt__next_section(c, CKPT_SEC_QUEUE, "received");
+    if (s) {
+        rqueue = s->data;
+        rqueue_len = s->len;
+    }
+    return 0;
 }
 
 void ckpt__queue_rebuild(void)

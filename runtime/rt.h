@@ -153,8 +153,6 @@ struct ckpt_rt {
     int mapped;                     /* restart: the coordinator's task map has arrived */
     int sbuf, rbuf;                 /* the application's active buffers at the fork */
     int pvm_own[8], npvm_own;       /* buffers libpvm3 holds for itself (live at enrolment) */
-    const void *rappbufs;           /* restore: the application's buffers as saved, until rebuilt */
-    uint64_t rappbufs_len;
     uint64_t *cut;                  /* (vtid, in_seq) of every channel at the last fork */
     int ncut;
     pid_t writer;                   /* writer child in flight, 0 when none */
@@ -174,14 +172,28 @@ struct ckpt_rt {
     struct ckpt_handler *handlers;  /* the application's message handlers */
     int nhandlers, maxhandlers, handler_ids;
     int in_handler;                 /* one of them runs now */
-    struct ckpt_group *groups;      /* the groups joined, to rejoin after a restart */
-    int ngroups, maxgroups;
-    struct ckpt_notify *notifies;   /* the application's notify requests (notify.c) */
-    int nnotifies, maxnotifies;
 
     struct ckpt_stats st;
 };
 extern struct ckpt_rt ckpt__rt;
+
+/* Reading an image's sections in order: each owner takes its own. */
+struct ckpt_cursor {
+    const struct ckpt_img *img;
+    size_t i, n;
+};
+/* The next section if it is of type (and named name, unless NULL), else NULL. */
+static inline const struct ckpt_img_section *ckpt__next_section(struct ckpt_cursor *c, uint32_t type,
+                                                                const char *name)
+{
+    if (c->i >= c->n)
+        return NULL;
+    const struct ckpt_img_section *s = ckpt_img_section(c->img, c->i);
+    if (s->type != type || (name && strcmp(s->name, name) != 0))
+        return NULL;
+    c->i++;
+    return s;
+}
 
 /*
  * The runtime in layers; a file calls only into its own layer's lower
@@ -189,8 +201,8 @@ extern struct ckpt_rt ckpt__rt;
  *   wrappers   wrap_msg.c wrap_task.c wrap_buf.c wrap_group.c, frames.c
  *              (the PVM calls and the shadow-stack calls rewritten code makes)
  *   protocol   task.c (start, leaving), checkpoint.c (safe point, writer),
- *              restore.c, state.c (the image's sections), reloc.c, globals.c
- *   channels   attach.c (join and replay), wire.c, member.c, notify.c,
+ *              restore.c, state.c (the image's sections), varsec.c, reloc.c, globals.c
+ *   channels   attach.c (join and replay), wire.c, member.c, notify.c, appbufs.c,
  *              log.c (sender log), queue.c (receive queue), peers.c
  *   base       ctl.c (control-message codec), pvmbuf.c, init.c, say.c, fault.c
  * The wire records what control messages ask; the protocol acts on it.
@@ -220,9 +232,15 @@ void ckpt__restore_var(struct ckpt_frame *f, int i);
 void ckpt__restore_frame(struct ckpt_frame *f);
 void ckpt__restore_finish(void);
 
-/* state.c: the task's state as image sections */
+/* state.c: the task's state as image sections, in order, each by its owner */
 int ckpt__state_write(struct ckpt_imgw *w);
 int ckpt__state_read(const struct ckpt_img *img);
+
+/* varsec.c: a frame of variables as sections */
+int ckpt__frame_write(struct ckpt_imgw *w, const char *name, int depth, int site,
+                      struct ckpt_var **vars, const int *idx, int n);
+int ckpt__frame_read(struct ckpt_cursor *c, const struct ckpt_img_section *fs, uint32_t type,
+                     struct ckpt_saved_var **out, int *nout, int *site);
 
 /* reloc.c */
 void ckpt__reloc_add(uint64_t old, uint64_t len, void *now);
@@ -231,12 +249,18 @@ void ckpt__run_fixups(int final);
 void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v);
 uintptr_t ckpt__exe_ptr(uint64_t old);
 
-/* globals.c: the registry of saved globals */
-struct ckpt_global *ckpt__globals(int *n);
+/* globals.c: the registry of saved globals, and their sections */
+int ckpt__globals_write(struct ckpt_imgw *w);
+int ckpt__globals_read(struct ckpt_cursor *c);
 
 /* ---- channels ---- */
 /* attach.c */
 void ckpt__attach(void);
+
+/* appbufs.c: the application's buffers */
+int ckpt__appbufs_write(struct ckpt_imgw *w);
+int ckpt__appbufs_read(struct ckpt_cursor *c);
+void ckpt__appbufs_restore(void);
 
 /* wire.c */
 void ckpt__ctl_to_coord(int type, const long *v, int n);
@@ -254,13 +278,22 @@ void ckpt__bye(void);
 void ckpt__await_welcome(void);
 int ckpt__join_asked(void);
 
-/* member.c */
+/* member.c: the groups this task is in (and META's group records) */
+struct group_rec;
 int ckpt__member_join(const char *group);
 void ckpt__member_leave(const char *group);
 void ckpt__rejoin(int index);
+const char *ckpt__member(int i, int *inst);
+int ckpt__member_count(void);
+void ckpt__member_records(struct group_rec *gr);
+int ckpt__member_load(const struct group_rec *gr, int n);
 
-/* notify.c */
+/* notify.c: pvm_notify's requests (and META's notify records) */
+struct notify_rec;
 int ckpt__notify(int what, int msgtag, int count, int *tids);
+int ckpt__notify_count(void);
+void ckpt__notify_records(struct notify_rec *nr);
+int ckpt__notify_load(const struct notify_rec *nr, int n);
 int ckpt__notice(int bufid, int src, int tag, int ctx, int len);
 void ckpt__notify_restart(void);
 
@@ -274,7 +307,7 @@ void ckpt__log_aborted(uint64_t k);
 void ckpt__log_committed(uint64_t k);
 void ckpt__log_peer_gone(struct ckpt_peer *p);
 int ckpt__log_write(struct ckpt_imgw *w);
-int ckpt__log_read(const struct ckpt_img_section *s);
+int ckpt__log_read(struct ckpt_cursor *c);
 void ckpt__log_rebuild(void);
 
 /* queue.c: the receive queue */
@@ -285,7 +318,7 @@ int ckpt__queue_find(int vtid, int tag, int app, const struct ckpt_qinfo **found
 int ckpt__deliver(const struct ckpt_qinfo *m);
 void ckpt__skip_made_contexts(void);
 int ckpt__queue_write(struct ckpt_imgw *w);
-void ckpt__queue_read(const struct ckpt_img_section *s);
+int ckpt__queue_read(struct ckpt_cursor *c);
 void ckpt__queue_rebuild(void);
 void ckpt__run_handlers(void);
 void ckpt__restored_note(int bufid, int src_vtid, int tag);
