@@ -23,6 +23,15 @@ static int runtimes(int bufid)
     return (bufid < nqueued && queued[bufid]) || ckpt__buf_is_runtimes(bufid);
 }
 
+static int sbuf, rbuf;              /* the application's active buffers at the fork */
+
+/* At the fork (checkpoint.c): which buffers are the active ones. */
+void ckpt__appbufs_active(int send, int recv)
+{
+    sbuf = send;
+    rbuf = recv;
+}
+
 int ckpt__appbufs_write(struct ckpt_imgw *w)
 {
     struct ckpt_rt *rt = &ckpt__rt;
@@ -54,7 +63,7 @@ int ckpt__appbufs_write(struct ckpt_imgw *w)
         struct msg_rec *r = (struct msg_rec *)at;
         struct pvmminfo mi;
         r->peer = ids[i];
-        r->tag = (ids[i] == rt->sbuf ? APPBUF_SEND : 0) | (ids[i] == rt->rbuf ? APPBUF_RECV : 0);
+        r->tag = (ids[i] == sbuf ? APPBUF_SEND : 0) | (ids[i] == rbuf ? APPBUF_RECV : 0);
         if (pvm_getminfo(ids[i], &mi) == 0 && mi.src > 0 && mi.src != rt->mytid)   /* received: for pvm_bufinfo */
             r->seq = (uint64_t)(uint32_t)ckpt__vtid_of(mi.src) << 32 | (uint32_t)mi.tag;
         r->upos = ckpt__buf_upos(ids[i]);

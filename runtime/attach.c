@@ -134,7 +134,7 @@ void ckpt__attach(void)
         return;
     /* Peers' messages cannot be told apart before we know their new task ids;
      * the groups are rejoined before, in the order ckpt-run asks. */
-    while (!rt->mapped) {
+    while (!ckpt__mapped()) {
         ckpt__coord_take();
         for (int g; (g = ckpt__join_asked()) >= 0;) {
             int ctx = pvm_setcontext(PvmBaseContext);

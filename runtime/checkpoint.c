@@ -30,6 +30,14 @@ struct writer_result {
 };
 static struct writer_result *result;
 
+static pid_t writer;                /* writer child in flight, 0 when none */
+static uint64_t writer_epoch;
+static uint32_t writer_flags;       /* CKPT_IMG_F_EXITED: the final image */
+static uint64_t write_start_ns;
+static int last_write_ok;
+static uint64_t *cut;               /* (vtid, in_seq) of every channel at the last fork */
+static int ncut;
+
 static uint64_t realtime_ns(void)
 {
     struct timespec ts;
@@ -127,21 +135,21 @@ static void note_output(uint64_t epoch, int mark)
 static void note_cut(int sent)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    free(rt->cut);
-    rt->cut = calloc((size_t)rt->npeers * 2 + 1, sizeof *rt->cut);
-    if (!rt->cut)
+    free(cut);
+    cut = calloc((size_t)rt->npeers * 2 + 1, sizeof *cut);
+    if (!cut)
         ckpt__die("out of memory");
-    rt->ncut = rt->npeers;
+    ncut = rt->npeers;
     for (int i = 0; i < rt->npeers; i++) {
-        rt->cut[2 * i] = (uint64_t)(int64_t)rt->peers[i]->vtid;
-        rt->cut[2 * i + 1] = sent ? rt->peers[i]->out_seq : rt->peers[i]->in_seq;
+        cut[2 * i] = (uint64_t)(int64_t)rt->peers[i]->vtid;
+        cut[2 * i + 1] = sent ? rt->peers[i]->out_seq : rt->peers[i]->in_seq;
     }
 }
 
 static void start_writer(uint64_t epoch, uint32_t flags)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    if (rt->writer)
+    if (writer)
         ckpt__reap(1);
     if (!result) {
         result = mmap(NULL, sizeof *result, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -151,10 +159,10 @@ static void start_writer(uint64_t epoch, uint32_t flags)
     memset(result, 0, sizeof *result);
     note_output(epoch, !(flags & CKPT_IMG_F_EXITED));
     note_cut(flags & CKPT_IMG_F_EXITED);
-    rt->sbuf = rt->mode == CKPT_MODE_JOB ? pvm_getsbuf() : 0;
-    rt->rbuf = rt->mode == CKPT_MODE_JOB ? pvm_getrbuf() : 0;
+    if (rt->mode == CKPT_MODE_JOB)
+        ckpt__appbufs_active(pvm_getsbuf(), pvm_getrbuf());
     rt->epoch = epoch;
-    rt->writer_flags = flags;
+    writer_flags = flags;
     if (!(flags & CKPT_IMG_F_EXITED)) {
         rt->st.checkpoints++;
         if (rt->forced)
@@ -178,9 +186,9 @@ static void start_writer(uint64_t epoch, uint32_t flags)
         ckpt__ctl_to_coord(CTL_WFAIL, v, 2);
         return;
     }
-    rt->writer = pid;
-    rt->writer_epoch = epoch;
-    rt->write_start_ns = t0;
+    writer = pid;
+    writer_epoch = epoch;
+    write_start_ns = t0;
     pr_debug("checkpoint %llu: writer %d started after a %.3f ms stop (%.3f ms on the CPU)",
              (unsigned long long)epoch, (int)pid, stop / 1e6, c0 && c1 ? (c1 - c0) / 1e6 : -1.0);
 }
@@ -204,7 +212,7 @@ void ckpt__take_final(void)
 static int wait_writer(int block, int *status)
 {
     for (;;) {
-        pid_t r = waitpid(ckpt__rt.writer, status, block ? 0 : WNOHANG);
+        pid_t r = waitpid(writer, status, block ? 0 : WNOHANG);
         if (r >= 0)
             return r > 0;
         if (errno != EINTR)
@@ -215,42 +223,41 @@ static int wait_writer(int block, int *status)
 static void report(int ok, uint32_t ms)
 {
     struct ckpt_rt *rt = &ckpt__rt;
-    if (!ok && (rt->writer_flags & CKPT_IMG_F_EXITED)) {
+    if (!ok && (writer_flags & CKPT_IMG_F_EXITED)) {
         pr_err("no final image: a rollback after this task's exit may lose its last messages");
         return;
     }
     if (!ok) {
-        long v[2] = {(long)rt->writer_epoch, result->err ? result->err : -EIO};
+        long v[2] = {(long)writer_epoch, result->err ? result->err : -EIO};
         ckpt__ctl_to_coord(CTL_WFAIL, v, 2);
         return;
     }
-    int n = 6 + 2 * rt->ncut;
+    int n = 6 + 2 * ncut;
     long *v = calloc((size_t)n, sizeof *v);
     if (!v)
         ckpt__die("out of memory");
-    v[0] = (long)rt->writer_epoch;
+    v[0] = (long)writer_epoch;
     v[1] = (long)result->totals.raw_bytes;
     v[2] = (long)result->totals.stored_bytes;
     v[3] = (long)result->totals.log_bytes;
     v[4] = (long)ms;
-    v[5] = (long)rt->writer_flags;
-    for (int i = 0; i < 2 * rt->ncut; i++)
-        v[6 + i] = (long)rt->cut[i];
+    v[5] = (long)writer_flags;
+    for (int i = 0; i < 2 * ncut; i++)
+        v[6 + i] = (long)cut[i];
     ckpt__ctl_to_coord(CTL_WRITTEN, v, n);
     free(v);
-    if (!(rt->writer_flags & CKPT_IMG_F_EXITED))
-        ckpt_fault_die(rt->dir, "die-written", rt->writer_epoch);
+    if (!(writer_flags & CKPT_IMG_F_EXITED))
+        ckpt_fault_die(rt->dir, "die-written", writer_epoch);
 }
 
 /* The coordinator gave up the checkpoint being written (CTL_ABORT): its
  * writer stops, and reports nothing. */
 static void abort_writer(void)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
     int status;
-    kill(rt->writer, SIGKILL);
+    kill(writer, SIGKILL);
     wait_writer(1, &status);
-    rt->writer = 0;
+    writer = 0;
 }
 
 /* Collects a finished writer (or waits for it with block) and reports. */
@@ -258,26 +265,26 @@ void ckpt__reap(int block)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     int status = 0;
-    if (rt->writer && rt->aborted == rt->writer_epoch)
+    if (writer && rt->aborted == writer_epoch)
         abort_writer();
-    if (!rt->writer || wait_writer(block, &status) == 0)
+    if (!writer || wait_writer(block, &status) == 0)
         return;
-    uint32_t ms = (uint32_t)((ckpt__now_ns() - rt->write_start_ns) / 1000000u);
+    uint32_t ms = (uint32_t)((ckpt__now_ns() - write_start_ns) / 1000000u);
     int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && result->err == 0;
-    rt->writer = 0;
+    writer = 0;
     rt->st.bytes_saved = result->totals.raw_bytes;
     if (!ok)
-        pr_err("checkpoint %llu was not written: %s", (unsigned long long)rt->writer_epoch,
+        pr_err("checkpoint %llu was not written: %s", (unsigned long long)writer_epoch,
                result->err ? strerror(-result->err)
                            : WIFSIGNALED(status) ? "the writer was killed" : "the writer failed");
     else
         pr_debug("checkpoint %llu written in %u ms: %llu bytes, %llu on disk",
-                 (unsigned long long)rt->writer_epoch, ms,
+                 (unsigned long long)writer_epoch, ms,
                  (unsigned long long)result->totals.raw_bytes,
                  (unsigned long long)result->totals.stored_bytes);
     if (rt->mode == CKPT_MODE_JOB)
         report(ok, ms);
-    rt->last_write_ok = ok;
+    last_write_ok = ok;
 }
 
 void ckpt__due(void)
@@ -296,7 +303,7 @@ static __attribute__((noreturn)) void stop_here(void)
     uint64_t epoch = rt->epoch + 1;
     ckpt__take(epoch);
     ckpt__reap(1);
-    if (!rt->last_write_ok)
+    if (!last_write_ok)
         exit(1);
     char edir[4096];
     struct ckpt_commit_task t = {.vtid = rt->myvtid,
@@ -327,11 +334,11 @@ void ckpt__safepoint(void)
         rt->safepoints++;
     switch (rt->mode) {
     case CKPT_MODE_STANDALONE:
-        if (rt->stop_at && rt->safepoints == rt->stop_at && !rt->writer)
+        if (rt->stop_at && rt->safepoints == rt->stop_at && !writer)
             stop_here();
         break;
     case CKPT_MODE_JOB:
-        if (rt->in_handler)
+        if (ckpt__in_handler())
             break;      /* the runtime is on the stack: no checkpoint could resume here */
         ckpt__poll_if_due();
         ckpt__due();
@@ -340,4 +347,10 @@ void ckpt__safepoint(void)
     default:
         break;
     }
+}
+
+/* Whether a writer child is in flight: waits then wake up often to reap it. */
+int ckpt__writing(void)
+{
+    return writer != 0;
 }

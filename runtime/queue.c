@@ -202,14 +202,7 @@ void ckpt__queue_remove(const struct ckpt_qinfo *m)
 /* The application's message handler (pvm_addmhf) that takes k's messages. */
 static const struct ckpt_handler *handler_of(const struct qkey *k)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
-    for (int i = 0; i < rt->nhandlers; i++) {
-        const struct ckpt_handler *h = &rt->handlers[i];
-        if ((h->src == -1 || h->src == k->src) && (h->tag == -1 || h->tag == k->tag) &&
-            h->ctx == k->ctx)
-            return h;
-    }
-    return NULL;
+    return ckpt__handler_for(k->src, k->tag, k->ctx);
 }
 
 /* The application's own matching function ranks every message in arrival
@@ -220,7 +213,7 @@ static int find_ranked(int vtid, int tag, const struct qent **found)
     for (const struct qent *e = q_head; e; e = e->next) {
         if (handler_of(e->key))
             continue;
-        int rank = ckpt__rt.match_fn(e->m.bufid, vtid, tag);
+        int rank = ckpt__match_fn()(e->m.bufid, vtid, tag);
         if (rank < 0)
             return rank;
         if (rank > best) {
@@ -242,7 +235,7 @@ int ckpt__queue_find(int vtid, int tag, int app, const struct ckpt_qinfo **found
     struct ckpt_rt *rt = &ckpt__rt;
     const struct qent *best = NULL;
     int rc = 1;
-    if (app && rt->match_fn) {
+    if (app && ckpt__match_fn()) {
         rc = find_ranked(vtid, tag, &best);
     } else if (vtid != -1 && tag != -1) {
         const struct qkey *k = key_find(vtid, tag, rt->ctx);
@@ -317,17 +310,14 @@ void ckpt__run_handlers(void)
     struct ckpt_rt *rt = &ckpt__rt;
     const struct ckpt_handler *h = NULL;
     const struct qent *e;
-    if (!rt->nhandlers || rt->in_handler)
+    if (!ckpt__handler_count() || ckpt__in_handler())
         return;
     while ((e = first_handled(&h))) {
-        int (*fn)(int) = h->fn;
         int b = e->m.bufid;
         ckpt__queue_remove(&e->m);
         rt->st.msgs_received++;
         int sb = pvm_setsbuf(0), rb = pvm_setrbuf(b);
-        rt->in_handler = 1;
-        fn(b);
-        rt->in_handler = 0;
+        ckpt__handler_run(h, b);
         if (pvm_getrbuf() == b)
             pvm_freebuf(b);
         ckpt__restored_forget(b);

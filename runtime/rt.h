@@ -1,9 +1,9 @@
 /*
- * rt.h: libckpt's private interface and its one state struct, `ckpt_rt`.
- *
- * All of the runtime's state lives in `ckpt_rt`, so that the writer child
- * (a fork() of the task) can serialize it as it was at the instant of the
- * fork, and a restarted task can rebuild it from an image.
+ * rt.h: libckpt's private interface, by layer, and `ckpt_rt`: who the task
+ * is, how it is configured, where its epochs stand, and the channel table.
+ * Every other table is static in the module that owns it (handlers.c,
+ * member.c, notify.c, globals.c, reloc.c, the writer in checkpoint.c, ...),
+ * which writes and reads its own image section (state.c lists them).
  */
 #ifndef CKPT_RT_H
 #define CKPT_RT_H
@@ -150,28 +150,14 @@ struct ckpt_rt {
     uint64_t requested;             /* epoch asked for (coordinator or a MARK), not yet taken */
     uint64_t aborted;               /* last epoch the coordinator gave up (CTL_ABORT) */
     int forced;                     /* the request came from a peer's MARK */
-    int mapped;                     /* restart: the coordinator's task map has arrived */
-    int sbuf, rbuf;                 /* the application's active buffers at the fork */
     int pvm_own[8], npvm_own;       /* buffers libpvm3 holds for itself (live at enrolment) */
-    uint64_t *cut;                  /* (vtid, in_seq) of every channel at the last fork */
-    int ncut;
-    pid_t writer;                   /* writer child in flight, 0 when none */
-    uint64_t writer_epoch;
-    uint32_t writer_flags;          /* CKPT_IMG_F_EXITED: the final image */
-    uint64_t write_start_ns;
-    int last_write_ok;
     int64_t out_off[3];             /* stdout/stderr length at the checkpoint, -1: not a file */
-    uint64_t last_poll_ns;          /* when a safe point last polled the wire */
 
-    /* channels (wire.c, peers.c, queue.c, member.c, notify.c) */
+    /* channels (peers.c; the context: wrap_buf.c) */
     struct ckpt_peer **peers;
     int npeers, maxpeers;
     int ctx;                        /* the application's message context */
     int ctx_made;                   /* the highest context pvm_newcontext gave it */
-    int (*match_fn)(int, int, int); /* the application's pvm_recvf, NULL: PVM's rule */
-    struct ckpt_handler *handlers;  /* the application's message handlers */
-    int nhandlers, maxhandlers, handler_ids;
-    int in_handler;                 /* one of them runs now */
 
     struct ckpt_stats st;
 };
@@ -203,6 +189,7 @@ static inline const struct ckpt_img_section *ckpt__next_section(struct ckpt_curs
  *   protocol   task.c (start, leaving), checkpoint.c (safe point, writer),
  *              restore.c, state.c (the image's sections), varsec.c, reloc.c, globals.c
  *   channels   attach.c (join and replay), wire.c, member.c, notify.c, appbufs.c,
+ *              handlers.c,
  *              log.c (sender log), queue.c (receive queue), peers.c
  *   base       ctl.c (control-message codec), pvmbuf.c, init.c, say.c, fault.c
  * The wire records what control messages ask; the protocol acts on it.
@@ -224,6 +211,7 @@ void ckpt__due(void);
 void ckpt__take(uint64_t epoch);
 void ckpt__take_final(void);
 void ckpt__reap(int block);
+int ckpt__writing(void);
 
 /* restore.c */
 void ckpt__restore_load(void);
@@ -261,6 +249,7 @@ void ckpt__attach(void);
 int ckpt__appbufs_write(struct ckpt_imgw *w);
 int ckpt__appbufs_read(struct ckpt_cursor *c);
 void ckpt__appbufs_restore(void);
+void ckpt__appbufs_active(int send, int recv);
 
 /* wire.c */
 void ckpt__ctl_to_coord(int type, const long *v, int n);
@@ -277,6 +266,7 @@ void ckpt__bye_for(int vtid);
 void ckpt__bye(void);
 void ckpt__await_welcome(void);
 int ckpt__join_asked(void);
+int ckpt__mapped(void);
 
 /* member.c: the groups this task is in (and META's group records) */
 struct group_rec;
@@ -309,6 +299,20 @@ void ckpt__log_peer_gone(struct ckpt_peer *p);
 int ckpt__log_write(struct ckpt_imgw *w);
 int ckpt__log_read(struct ckpt_cursor *c);
 void ckpt__log_rebuild(void);
+
+/* handlers.c: the application's message handlers and matching function */
+struct handler_rec;
+typedef int (*ckpt_match_fn)(int bufid, int tid, int tag);
+int ckpt__handler_add(int src, int tag, int ctx, int (*f)(int));
+int ckpt__handler_del(int id);
+const struct ckpt_handler *ckpt__handler_for(int src, int tag, int ctx);
+int ckpt__handler_count(void);
+void ckpt__handler_run(const struct ckpt_handler *h, int bufid);
+int ckpt__in_handler(void);
+ckpt_match_fn ckpt__match_fn(void);
+ckpt_match_fn ckpt__match_set(ckpt_match_fn f);
+void ckpt__handler_records(struct handler_rec *hr, uint64_t *match);
+int ckpt__handler_load(const struct handler_rec *hr, int n, uint64_t match);
 
 /* queue.c: the receive queue */
 void ckpt__enqueue(const struct ckpt_qinfo *m);

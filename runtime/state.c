@@ -23,7 +23,7 @@ static int write_meta(struct ckpt_imgw *w)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     size_t len = sizeof(struct meta_rec) + (size_t)rt->npeers * sizeof(struct peer_rec) +
-                 (size_t)rt->nhandlers * sizeof(struct handler_rec) +
+                 (size_t)ckpt__handler_count() * sizeof(struct handler_rec) +
                  (size_t)ckpt__member_count() * sizeof(struct group_rec) +
                  (size_t)ckpt__notify_count() * sizeof(struct notify_rec);
     char *buf = calloc(1, len);
@@ -32,7 +32,7 @@ static int write_meta(struct ckpt_imgw *w)
     struct meta_rec *m = (struct meta_rec *)buf;
     struct peer_rec *pr = (struct peer_rec *)(m + 1);
     struct handler_rec *hr = (struct handler_rec *)(pr + rt->npeers);
-    struct group_rec *gr = (struct group_rec *)(hr + rt->nhandlers);
+    struct group_rec *gr = (struct group_rec *)(hr + ckpt__handler_count());
     struct notify_rec *nr = (struct notify_rec *)(gr + ckpt__member_count());
     m->version = STATE_VERSION;
     m->vtid = rt->myvtid;
@@ -47,16 +47,12 @@ static int write_meta(struct ckpt_imgw *w)
     m->ctx = rt->ctx;
     m->ctx_made = rt->ctx_made;
     m->leaving = rt->leaving;
-    m->match_fn = (uintptr_t)rt->match_fn;
-    m->nhandlers = rt->nhandlers;
+    m->nhandlers = ckpt__handler_count();
     m->ngroups = ckpt__member_count();
     m->nnotifies = ckpt__notify_count();
     ckpt__notify_records(nr);
     ckpt__member_records(gr);
-    for (int i = 0; i < rt->nhandlers; i++) {
-        const struct ckpt_handler *h = &rt->handlers[i];
-        hr[i] = (struct handler_rec){h->id, h->src, h->tag, h->ctx, (uintptr_t)h->fn};
-    }
+    ckpt__handler_records(hr, &m->match_fn);
     for (int i = 0; i < rt->npeers; i++) {
         const struct ckpt_peer *p = rt->peers[i];
         pr[i].vtid = p->vtid;
@@ -120,32 +116,6 @@ static int write_frames(struct ckpt_imgw *w)
     return err;
 }
 
-/* The application's matching function and message handlers: functions of
- * the executable, which has moved with its load address. */
-static int read_handlers(const struct meta_rec *m, const struct handler_rec *hr)
-{
-    struct ckpt_rt *rt = &ckpt__rt;
-    uintptr_t fn = ckpt__exe_ptr(m->match_fn);
-    if (m->match_fn && !fn)
-        return -EINVAL;
-    rt->match_fn = (int (*)(int, int, int))fn;
-    if (m->nhandlers == 0)
-        return 0;
-    rt->handlers = calloc((size_t)m->nhandlers, sizeof *rt->handlers);
-    if (!rt->handlers)
-        return -ENOMEM;
-    rt->nhandlers = rt->maxhandlers = m->nhandlers;
-    for (int i = 0; i < m->nhandlers; i++) {
-        if (!(fn = ckpt__exe_ptr(hr[i].fn)))
-            return -EINVAL;
-        rt->handlers[i] = (struct ckpt_handler){hr[i].id, hr[i].src, hr[i].tag, hr[i].ctx,
-                                                (int (*)(int))fn};
-        if (hr[i].id > rt->handler_ids)
-            rt->handler_ids = hr[i].id;
-    }
-    return 0;
-}
-
 static int read_meta(struct ckpt_cursor *c)
 {
     const struct ckpt_img_section *s = ckpt__next_section(c, CKPT_SEC_META, NULL);
@@ -167,7 +137,7 @@ static int read_meta(struct ckpt_cursor *c)
     rt->ctx_made = m->ctx_made;
     rt->leaving = m->leaving;
     const struct peer_rec *pr = mv.peers;
-    int err = read_handlers(m, mv.handlers);
+    int err = ckpt__handler_load(mv.handlers, m->nhandlers, m->match_fn);
     if (!err)
         err = ckpt__member_load(mv.groups, m->ngroups);
     if (!err)

@@ -33,6 +33,8 @@ static int bye_noted;   /* the coordinator acknowledged our CTL_BYE */
 static int welcomed;    /* a fresh task: the coordinator answered its hello */
 static int *naming, nnaming, named;     /* ckpt__name_spawned's tids, until CTL_VTIDS */
 static int joins[16], njoins;           /* CTL_JOIN: groups to rejoin, in order */
+static int mapped;                      /* restart: the coordinator's task map has arrived */
+static uint64_t last_poll_ns;           /* when the wire was last polled */
 
 void ckpt__ctl_to_coord(int type, const long *v, int n)
 {
@@ -318,7 +320,7 @@ static void handle_ctl(int src, int type, const long *v, int n)
         for (int i = 0; i < rt->npeers; i++)
             if (rt->peers[i]->instrumented == PEER_JOB && !rt->peers[i]->tid)
                 ckpt__log_peer_gone(rt->peers[i]);
-        rt->mapped = 1;
+        mapped = 1;
         break;
     case CTL_JOIN:
         if (n >= 1 && njoins < (int)(sizeof joins / sizeof joins[0]))
@@ -357,11 +359,10 @@ int ckpt__poll(void)
 #define POLL_EVERY_NS 1000000u
 void ckpt__poll_if_due(void)
 {
-    struct ckpt_rt *rt = &ckpt__rt;
     uint64_t now = ckpt__now_ns();
-    if (now - rt->last_poll_ns < POLL_EVERY_NS)
+    if (now - last_poll_ns < POLL_EVERY_NS)
         return;
-    rt->last_poll_ns = now;
+    last_poll_ns = now;
     ckpt__poll();
 }
 
@@ -473,4 +474,10 @@ int ckpt__join_asked(void)
     int i = joins[0];
     memmove(joins, joins + 1, sizeof joins[0] * (size_t)--njoins);
     return i;
+}
+
+/* A restarted task: whether the map of the job's new task ids has come. */
+int ckpt__mapped(void)
+{
+    return mapped;
 }

@@ -27,44 +27,19 @@ int ckpt_pvm_newcontext(void)
 
 int ckpt_pvm_addmhf(int src, int tag, int ctx, int (*f)(int))
 {
-    if (!ckpt__job())
-        return pvm_addmhf(src, tag, ctx, f);
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (!f)
-        return PvmBadParam;
-    for (int i = 0; i < rt->nhandlers; i++)
-        if (rt->handlers[i].src == src && rt->handlers[i].tag == tag && rt->handlers[i].ctx == ctx)
-            return PvmExists;
-    struct ckpt_handler *h = ckpt__grow(rt->handlers, &rt->maxhandlers, rt->nhandlers + 1, sizeof *h);
-    if (!h)
-        return PvmNoMem;
-    rt->handlers = h;
-    int id = ++rt->handler_ids;
-    rt->handlers[rt->nhandlers++] = (struct ckpt_handler){id, src, tag, ctx, f};
-    return id;
+    return ckpt__job() ? ckpt__handler_add(src, tag, ctx, f) : pvm_addmhf(src, tag, ctx, f);
 }
 
 int ckpt_pvm_delmhf(int id)
 {
-    if (!ckpt__job())
-        return pvm_delmhf(id);
-    struct ckpt_rt *rt = &ckpt__rt;
-    if (id < 0)
-        return PvmBadParam;
-    for (int i = 0; i < rt->nhandlers; i++)
-        if (rt->handlers[i].id == id) {
-            rt->handlers[i] = rt->handlers[--rt->nhandlers];
-            return PvmOk;
-        }
-    return PvmNotFound;
+    return ckpt__job() ? ckpt__handler_del(id) : pvm_delmhf(id);
 }
 
 int (*ckpt_pvm_recvf(int (*f)(int, int, int)))(int (*)(int, int, int))
 {
     if (!ckpt__job())
         return pvm_recvf(f);
-    int (*old)(int, int, int) = ckpt__rt.match_fn;
-    ckpt__rt.match_fn = f;
+    ckpt_match_fn old = ckpt__match_set(f);
     return (int (*)(int (*)(int, int, int)))(void (*)(void))old;   /* pvm3.h's prototype, sic */
 }
 

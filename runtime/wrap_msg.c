@@ -138,7 +138,7 @@ int ckpt__await_all(const int *vtids, int n, int msgtag)
             missing = ckpt__queue_find(vtids[i], msgtag, 0, &q) == 0;
         if (!missing)
             return 0;
-        int rc = ckpt__wait_one(NULL, ckpt__rt.writer != 0);
+        int rc = ckpt__wait_one(NULL, ckpt__writing());
         if (rc < 0)
             return rc;
         ckpt__due();
@@ -173,7 +173,7 @@ static int receive_msg(int tid, int msgtag, const struct timeval *tmo, int keep_
     uint64_t deadline = 0;
     if (tmo)
         deadline = ckpt__now_ns() + (uint64_t)tmo->tv_sec * 1000000000u + (uint64_t)tmo->tv_usec * 1000u;
-    if (rt->in_handler) {
+    if (ckpt__in_handler()) {
         pr_err("a receive inside a message handler is not allowed (PVM forbids it too)");
         return PvmNotImpl;
     }
@@ -206,7 +206,7 @@ static int receive_msg(int tid, int msgtag, const struct timeval *tmo, int keep_
             left.tv_usec = (suseconds_t)((deadline - now) % 1000000000u / 1000u);
             lp = &left;
         }
-        rc = ckpt__wait_one(lp, rt->writer != 0);
+        rc = ckpt__wait_one(lp, ckpt__writing());
         if (rc < 0)
             return rc;
         ckpt__due();
