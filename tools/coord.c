@@ -11,22 +11,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <pvm3.h>
 
+#include "coord.h"
 #include "coordpriv.h"
 #include "output.h"
 #include "proto.h"
 #include "runlog.h"
 
 static long ctlv[CKPT_CTL_MAX];
-
-double coord_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* A task's exit, as PVM notifies it.  Returns the failed task, if it failed. */
 static struct task *on_exit_notice(struct job *j, int tid)
@@ -138,14 +131,14 @@ static void drain_output(struct job *j)
 {
     if (j->o.ntasks == 0)
         return;
-    double end = coord_now() + 0.3;
-    while (coord_now() < end) {
+    double end = job_now() + 0.3;
+    while (job_now() < end) {
         struct timeval tv = {0, 50000};
         int b = pvm_trecv(-1, CKPT_OUTPUT_TAG, &tv);
         if (b > 0) {
             handle(j, b);
             pvm_freebuf(b);
-            end = coord_now() + 0.3;
+            end = job_now() + 0.3;
         }
     }
     output_flush();
@@ -173,7 +166,7 @@ int coord_start(struct job *j)
 {
     struct stat st;
     j->out_start = fstat(1, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
-    j->last_ckpt = j->started_at = coord_now();
+    j->last_ckpt = j->started_at = job_now();
     /* -n: the tasks' output comes to us (a program run directly keeps its own
      * stdout, and tasks we restart for it print where its children did). */
     output_setup(j->o.ntasks > 0 ? j->mytid : 0, CKPT_OUTPUT_TAG);
@@ -192,8 +185,8 @@ int coord_start(struct job *j)
 #define LEAVE_GRACE_S 2.0
 static void let_tasks_leave(struct job *j)
 {
-    double end = coord_now() + LEAVE_GRACE_S;
-    while (coord_now() < end) {
+    double end = job_now() + LEAVE_GRACE_S;
+    while (job_now() < end) {
         int running = 0;
         for (int i = 0; i < j->ntasks; i++)
             running += j->tasks[i].state == T_ALIVE && !j->tasks[i].root;
@@ -228,7 +221,7 @@ int coord_loop(struct job *j)
             want_ckpt = 0;
             rounds_request(j);
         }
-        if (j->o.interval > 0 && !j->pending && coord_now() - j->last_ckpt >= j->o.interval)
+        if (j->o.interval > 0 && !j->pending && job_now() - j->last_ckpt >= j->o.interval)
             rounds_request(j);
         rounds_check_stall(j);
 

@@ -9,9 +9,10 @@
  *   rounds.c    checkpoint rounds: request, written, commit, abort, stall
  *   hosts.c     the virtual machine's hosts: joined, deleted, crashed
  *   tasks.c     the task table, and the senders not to report again
+ *   job.h       struct job and struct task, and job_now(), their clock
  *
- * except for coord_now() (coord.h), the clock of all of them, and
- * coord_handle_next(), through which recovery waits for the tasks.
+ * except for coord_handle_next(), through which recovery waits for the
+ * tasks.
  *
  * The task table grows (tasks_add) while messages are handled: a struct
  * task pointer is good only until the next call that may handle one; hold
@@ -20,7 +21,7 @@
 #ifndef CKPT_COORDPRIV_H
 #define CKPT_COORDPRIV_H
 
-#include "coord.h"
+#include "job.h"
 
 /* ------------------------------------------------------------ coord.c */
 
