@@ -1,9 +1,9 @@
 /*
  * coord.c: the job coordinator's loop (see coord.h, and coordpriv.h for its
- * modules).  It owns the signals ckpt-run obeys, the dispatch of every
- * message to the phase it concerns, exit notices, and the job's start and
- * end; it starts checkpoint rounds (by interval or on demand) and a
- * recovery when a task failed.
+ * modules), on top of them all.  It owns the signals ckpt-run obeys and the
+ * job's start and end; it hands each message to dispatch.c, starts
+ * checkpoint rounds (by interval or on demand), and starts a recovery when
+ * a task failed, the program ckpt-run runs included.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -19,113 +19,6 @@
 #include "proto.h"
 #include "runlog.h"
 
-static long ctlv[CKPT_CTL_MAX];
-
-/* A task's exit, as PVM notifies it.  Returns the failed task, if it failed. */
-static struct task *on_exit_notice(struct job *j, int tid)
-{
-    struct task *t = tasks_by_tid(j, tid);
-    if (!t || t->state != T_ALIVE || t->root)
-        return NULL;    /* the program ckpt-run runs is judged by its exit status */
-    /* A spawned task that dies before its main is a failure like any other:
-     * its parent counts on it. */
-    if (t->said_bye) {
-        t->state = T_EXITED;
-        rounds_left(j, t);
-        return NULL;
-    }
-    return t;
-}
-
-/* Handles one message; returns a task that failed, else NULL. */
-static struct task *handle(struct job *j, int bufid)
-{
-    int len, tag, src, n = 0;
-    pvm_bufinfo(bufid, &len, &tag, &src);
-    if (tag == CKPT_OUTPUT_TAG || tag == CKPT_NOTIFY_TAG || tag == CKPT_HOSTDEL_TAG || tag == CKPT_HOSTADD_TAG) {
-        if (!CKPT_FROM_PVMD(src)) {
-            tasks_refuse(src, "what only a pvmd sends (notices, output)");
-            return NULL;
-        }
-    }
-    if (tag == CKPT_OUTPUT_TAG) {
-        output_message(bufid);
-        return NULL;
-    }
-    if (tag == CKPT_NOTIFY_TAG) {
-        int dead;
-        int saved = pvm_setrbuf(bufid);
-        int rc = pvm_upkint(&dead, 1, 1);
-        pvm_setrbuf(saved);
-        return rc < 0 ? NULL : on_exit_notice(j, dead);
-    }
-    if (tag == CKPT_HOSTDEL_TAG)
-        return hosts_on_lost(j, bufid);
-    if (tag == CKPT_HOSTADD_TAG) {
-        hosts_on_add(j, bufid);
-        return NULL;
-    }
-    if (tag != CKPT_CTL_TAG)
-        return NULL;
-    int type = ckpt__ctl_decode(bufid, ctlv, CKPT_CTL_MAX, &n);
-    if (type < 0) {
-        say("dropped a malformed message from t%x: %s", (unsigned)src, strerror(-type));
-        return NULL;
-    }
-    if (type == CTL_HELLO) {
-        members_on_hello(j, src, bufid, ctlv, n);
-        return NULL;
-    }
-    struct task *t = tasks_by_tid(j, src);
-    if (!t) {
-        tasks_refuse(src, "runtime control messages: not a task of the job");
-        return NULL;
-    }
-    switch (type) {
-    case CTL_BYE: {     /* its own exit, or a task it kills (pvm_kill) */
-        struct task *who = n >= 1 ? tasks_by_vtid(j, (int)ctlv[0]) : NULL;
-        if (who) {
-            who->said_bye = 1;
-            if (j->o.verbose >= 2)
-                say("t%x left the job (pid %d)", (unsigned)who->vtid, (int)who->pid);
-        }
-        /* Noted before PVM or waitpid can tell us the task has gone. */
-        ckpt__ctl_send(src, CTL_LEFT, ctlv, n >= 1 ? 1 : 0, NULL, 0);
-        break;
-    }
-    case CTL_WRITTEN:
-        rounds_on_written(j, t, ctlv, n);
-        break;
-    case CTL_WFAIL:
-        rounds_on_wfail(j, t, ctlv, n);
-        break;
-    case CTL_WHO:
-        members_on_who(j, src, ctlv, n);
-        break;
-    case CTL_SPAWNED:
-        members_on_spawned(j, t, ctlv, n);
-        break;
-    case CTL_JOINED:
-        if (n >= 2)
-            t->joined = ctlv[1];
-        break;
-    default:
-        tasks_refuse(src, "runtime messages of that kind");
-    }
-    return NULL;
-}
-
-struct task *coord_handle_next(struct job *j)
-{
-    struct timeval tv = {0, 100000};
-    int b = pvm_trecv(-1, -1, &tv);
-    if (b <= 0)
-        return NULL;
-    struct task *dead = handle(j, b);
-    pvm_freebuf(b);
-    return dead;
-}
-
 /* The tasks' last output may still be on its way through the pvmd. */
 static void drain_output(struct job *j)
 {
@@ -136,15 +29,13 @@ static void drain_output(struct job *j)
         struct timeval tv = {0, 50000};
         int b = pvm_trecv(-1, CKPT_OUTPUT_TAG, &tv);
         if (b > 0) {
-            handle(j, b);
+            dispatch_message(j, b);
             pvm_freebuf(b);
             end = job_now() + 0.3;
         }
     }
     output_flush();
 }
-
-/* ------------------------------------------------------------ the loop */
 
 static volatile sig_atomic_t want_ckpt, want_stop;
 static void on_usr1(int sig) { (void)sig; want_ckpt = 1; }
@@ -192,7 +83,7 @@ static void let_tasks_leave(struct job *j)
             running += j->tasks[i].state == T_ALIVE && !j->tasks[i].root;
         if (!running)
             return;
-        struct task *dead = coord_handle_next(j);
+        struct task *dead = dispatch_next(j);
         if (dead)
             dead->state = T_KILLED;     /* no recovery now: the program has ended */
     }
@@ -229,7 +120,7 @@ int coord_loop(struct job *j)
         int b = pvm_trecv(-1, -1, &tv);
         struct task *dead = NULL;
         if (b > 0) {
-            dead = handle(j, b);
+            dead = dispatch_message(j, b);
             pvm_freebuf(b);
         } else if (b < 0 && b != PvmNoBuf) {
             say("lost the pvmd (PVM error %d)", b);

@@ -8,7 +8,7 @@
  * does the same for a job whose whole virtual machine was lost.
  *
  * While it waits for the restarted tasks, their messages are handled
- * through coord_handle_next(): task pointers are not held across it.
+ * through dispatch_next(): task pointers are not held across it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -162,12 +162,12 @@ static int by_group_then_instance(const void *a, const void *b)
 }
 
 /* Waits for the answer of task i to CTL_JOIN; -1 if a task fails or none
- * comes.  (coord_handle_next() may move the task table: no pointer is kept.) */
+ * comes.  (dispatch_next() may move the task table: no pointer is kept.) */
 static int await_joined(struct job *j, int i)
 {
     double end = job_now() + HELLO_TIMEOUT_S;
     while (j->tasks[i].joined < 0 && job_now() < end)
-        if (coord_handle_next(j))
+        if (dispatch_next(j))
             return -1;
     return j->tasks[i].joined < 0 ? -1 : 0;
 }
@@ -294,7 +294,7 @@ static int restart_epoch(struct job *j, uint64_t k)
             say("the restarted program exited before rejoining (status %d)", j->root_status);
             return -1;
         }
-        struct task *dead = coord_handle_next(j);
+        struct task *dead = dispatch_next(j);
         if (dead) {
             say("t%x failed while restarting", (unsigned)dead->vtid);
             return -1;
