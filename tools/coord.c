@@ -96,67 +96,51 @@ static int finished(struct job *j)
     return tasks_alive(j) == 0 && j->ntasks > 0;
 }
 
-/* Runs the job to its end; returns ckpt-run's exit status. */
-int coord_loop(struct job *j)
+/* Starts a checkpoint when one is due: asked for (SIGUSR1, ckpt-ctl) or by
+ * --interval; aborts one that has stalled. */
+static void rounds_due(struct job *j)
 {
-    for (;;) {
-        if (want_stop) {
-            say("stopped by signal %d", (int)want_stop);
-            recovery_kill_all(j);
-            return 128 + want_stop;
-        }
-        /* Kept until it can start: a request while the program has not
-         * said hello yet (ckpt-ctl right after the start) or while another
-         * checkpoint is under way is the user's, and would be lost. */
-        if (want_ckpt && !j->pending && tasks_alive(j)) {
-            want_ckpt = 0;
-            rounds_request(j);
-        }
-        if (j->o.interval > 0 && !j->pending && job_now() - j->last_ckpt >= j->o.interval)
-            rounds_request(j);
-        rounds_check_stall(j);
-
-        struct timeval tv = {0, 50000};
-        int b = pvm_trecv(-1, -1, &tv);
-        struct task *dead = NULL;
-        if (b > 0) {
-            dead = dispatch_message(j, b);
-            pvm_freebuf(b);
-        } else if (b < 0 && b != PvmNoBuf) {
-            say("lost the pvmd (PVM error %d)", b);
-            return 1;
-        }
-        recovery_reap_root(j, 0);
-        if (!dead && j->root_done && j->o.ntasks == 0) {
-            /* The program ended: a clean end, or a failure if it was killed or
-             * left without pvm_exit while its job was under way. */
-            struct task *t = NULL;
-            for (int i = 0; i < j->ntasks; i++)
-                if (j->tasks[i].root)
-                    t = &j->tasks[i];
-            int clean = WIFEXITED(j->root_status) && (WEXITSTATUS(j->root_status) == 0 || (t && t->said_bye));
-            static struct task unknown;   /* died before it said hello */
-            if (!clean)
-                dead = t ? t : &unknown;
-        }
-        if (dead) {
-            char what[160];
-            if (dead->root && j->root_done && WIFSIGNALED(j->root_status))
-                snprintf(what, sizeof what, "task t%x failed (%s)", (unsigned)dead->vtid,
-                         strsignal(WTERMSIG(j->root_status)));
-            else if (dead->root && j->root_done)
-                snprintf(what, sizeof what, "task t%x failed (exit status %d without pvm_exit)",
-                         (unsigned)dead->vtid, WEXITSTATUS(j->root_status));
-            else
-                snprintf(what, sizeof what, "task t%x failed", (unsigned)dead->vtid);
-            dead->state = T_KILLED;
-            if (recovery_rollback(j, what) != 0)
-                return 1;
-            continue;
-        }
-        if (finished(j))
-            break;
+    /* Kept until it can start: a request while the program has not
+     * said hello yet (ckpt-ctl right after the start) or while another
+     * checkpoint is under way is the user's, and would be lost. */
+    if (want_ckpt && !j->pending && tasks_alive(j)) {
+        want_ckpt = 0;
+        rounds_request(j);
     }
+    if (j->o.interval > 0 && !j->pending && job_now() - j->last_ckpt >= j->o.interval)
+        rounds_request(j);
+    rounds_check_stall(j);
+}
+
+/* The program run directly (no -n) has ended: a clean end, or a failure if
+ * it was killed or left without pvm_exit while its job was under way.
+ * Returns the failed task, else NULL. */
+static struct task *root_failure(struct job *j)
+{
+    struct task *t = NULL;
+    for (int i = 0; i < j->ntasks; i++)
+        if (j->tasks[i].root)
+            t = &j->tasks[i];
+    int clean = WIFEXITED(j->root_status) && (WEXITSTATUS(j->root_status) == 0 || (t && t->said_bye));
+    static struct task unknown;   /* died before it said hello */
+    return clean ? NULL : t ? t : &unknown;
+}
+
+/* The failure of task dead, in words, into what[size]. */
+static void describe_failure(const struct job *j, const struct task *dead, char *what, size_t size)
+{
+    if (dead->root && j->root_done && WIFSIGNALED(j->root_status))
+        snprintf(what, size, "task t%x failed (%s)", (unsigned)dead->vtid, strsignal(WTERMSIG(j->root_status)));
+    else if (dead->root && j->root_done)
+        snprintf(what, size, "task t%x failed (exit status %d without pvm_exit)", (unsigned)dead->vtid,
+                 WEXITSTATUS(j->root_status));
+    else
+        snprintf(what, size, "task t%x failed", (unsigned)dead->vtid);
+}
+
+/* The job has ended; returns ckpt-run's exit status. */
+static int end_job(struct job *j)
+{
     if (j->o.ntasks == 0)
         let_tasks_leave(j);
     if (j->pending)
@@ -168,4 +152,40 @@ int coord_loop(struct job *j)
     if (j->o.ntasks == 0)
         return WIFEXITED(j->root_status) ? WEXITSTATUS(j->root_status) : 128 + WTERMSIG(j->root_status);
     return 0;
+}
+
+/* Runs the job to its end; returns ckpt-run's exit status. */
+int coord_loop(struct job *j)
+{
+    for (;;) {
+        if (want_stop) {
+            say("stopped by signal %d", (int)want_stop);
+            recovery_kill_all(j);
+            return 128 + want_stop;
+        }
+        rounds_due(j);
+        struct timeval tv = {0, 50000};
+        int b = pvm_trecv(-1, -1, &tv);
+        struct task *dead = NULL;
+        if (b > 0) {
+            dead = dispatch_message(j, b);
+            pvm_freebuf(b);
+        } else if (b < 0 && b != PvmNoBuf) {
+            say("lost the pvmd (PVM error %d)", b);
+            return 1;
+        }
+        recovery_reap_root(j, 0);
+        if (!dead && j->root_done && j->o.ntasks == 0)
+            dead = root_failure(j);
+        if (dead) {
+            char what[160];
+            describe_failure(j, dead, what, sizeof what);
+            dead->state = T_KILLED;
+            if (recovery_rollback(j, what) != 0)
+                return 1;
+            continue;
+        }
+        if (finished(j))
+            return end_job(j);
+    }
 }
