@@ -283,12 +283,12 @@ int main(int argc, char **argv)
     keep_pvm_fds_private();
     pid_t watcher = started ? start_watcher() : 0;     /* after: it must not hold our PVM socket */
     export_config(&j);
-    double t0 = coord_now();
+    double t0 = job_now();
     int status = coord_start(&j) == 0 ? coord_loop(&j) : 1;
     if (j.failed)
         status = 1;
     if (j.o.verbose || j.recoveries || j.failed)
-        summary(&j, coord_now() - t0);
+        summary(&j, job_now() - t0);
     /* The pid file stays (see folder.h) and our lock goes with us. */
     if (ftruncate(lockfd, 0) != 0)
         fprintf(stderr, "ckpt-run: cannot empty %s/%s: %s\n", j.o.dir, FOLDER_PIDFILE, strerror(errno));

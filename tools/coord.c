@@ -1,9 +1,9 @@
 /*
  * coord.c: the job coordinator's loop (see coord.h, and coordpriv.h for its
- * modules).  It owns the signals ckpt-run obeys, the dispatch of every
- * message to the phase it concerns, exit notices, and the job's start and
- * end; it starts checkpoint rounds (by interval or on demand) and a
- * recovery when a task failed.
+ * modules), on top of them all.  It owns the signals ckpt-run obeys and the
+ * job's start and end; it hands each message to dispatch.c, starts
+ * checkpoint rounds (by interval or on demand), and starts a recovery when
+ * a task failed, the program ckpt-run runs included.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -11,147 +11,31 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <pvm3.h>
 
+#include "coord.h"
 #include "coordpriv.h"
 #include "output.h"
 #include "proto.h"
 #include "runlog.h"
-
-static long ctlv[CKPT_CTL_MAX];
-
-double coord_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* A task's exit, as PVM notifies it.  Returns the failed task, if it failed. */
-static struct task *on_exit_notice(struct job *j, int tid)
-{
-    struct task *t = tasks_by_tid(j, tid);
-    if (!t || t->state != T_ALIVE || t->root)
-        return NULL;    /* the program ckpt-run runs is judged by its exit status */
-    /* A spawned task that dies before its main is a failure like any other:
-     * its parent counts on it. */
-    if (t->said_bye) {
-        t->state = T_EXITED;
-        rounds_left(j, t);
-        return NULL;
-    }
-    return t;
-}
-
-/* Handles one message; returns a task that failed, else NULL. */
-static struct task *handle(struct job *j, int bufid)
-{
-    int len, tag, src, n = 0;
-    pvm_bufinfo(bufid, &len, &tag, &src);
-    if (tag == CKPT_OUTPUT_TAG || tag == CKPT_NOTIFY_TAG || tag == CKPT_HOSTDEL_TAG || tag == CKPT_HOSTADD_TAG) {
-        if (!CKPT_FROM_PVMD(src)) {
-            tasks_refuse(src, "what only a pvmd sends (notices, output)");
-            return NULL;
-        }
-    }
-    if (tag == CKPT_OUTPUT_TAG) {
-        output_message(bufid);
-        return NULL;
-    }
-    if (tag == CKPT_NOTIFY_TAG) {
-        int dead;
-        int saved = pvm_setrbuf(bufid);
-        int rc = pvm_upkint(&dead, 1, 1);
-        pvm_setrbuf(saved);
-        return rc < 0 ? NULL : on_exit_notice(j, dead);
-    }
-    if (tag == CKPT_HOSTDEL_TAG)
-        return hosts_on_lost(j, bufid);
-    if (tag == CKPT_HOSTADD_TAG) {
-        hosts_on_add(j, bufid);
-        return NULL;
-    }
-    if (tag != CKPT_CTL_TAG)
-        return NULL;
-    int type = ckpt__ctl_decode(bufid, ctlv, CKPT_CTL_MAX, &n);
-    if (type < 0) {
-        say("dropped a malformed message from t%x: %s", (unsigned)src, strerror(-type));
-        return NULL;
-    }
-    if (type == CTL_HELLO) {
-        members_on_hello(j, src, bufid, ctlv, n);
-        return NULL;
-    }
-    struct task *t = tasks_by_tid(j, src);
-    if (!t) {
-        tasks_refuse(src, "runtime control messages: not a task of the job");
-        return NULL;
-    }
-    switch (type) {
-    case CTL_BYE: {     /* its own exit, or a task it kills (pvm_kill) */
-        struct task *who = n >= 1 ? tasks_by_vtid(j, (int)ctlv[0]) : NULL;
-        if (who) {
-            who->said_bye = 1;
-            if (j->o.verbose >= 2)
-                say("t%x left the job (pid %d)", (unsigned)who->vtid, (int)who->pid);
-        }
-        /* Noted before PVM or waitpid can tell us the task has gone. */
-        ckpt__ctl_send(src, CTL_LEFT, ctlv, n >= 1 ? 1 : 0, NULL, 0);
-        break;
-    }
-    case CTL_WRITTEN:
-        rounds_on_written(j, t, ctlv, n);
-        break;
-    case CTL_WFAIL:
-        rounds_on_wfail(j, t, ctlv, n);
-        break;
-    case CTL_WHO:
-        members_on_who(j, src, ctlv, n);
-        break;
-    case CTL_SPAWNED:
-        members_on_spawned(j, t, ctlv, n);
-        break;
-    case CTL_JOINED:
-        if (n >= 2)
-            t->joined = ctlv[1];
-        break;
-    default:
-        tasks_refuse(src, "runtime messages of that kind");
-    }
-    return NULL;
-}
-
-struct task *coord_handle_next(struct job *j)
-{
-    struct timeval tv = {0, 100000};
-    int b = pvm_trecv(-1, -1, &tv);
-    if (b <= 0)
-        return NULL;
-    struct task *dead = handle(j, b);
-    pvm_freebuf(b);
-    return dead;
-}
 
 /* The tasks' last output may still be on its way through the pvmd. */
 static void drain_output(struct job *j)
 {
     if (j->o.ntasks == 0)
         return;
-    double end = coord_now() + 0.3;
-    while (coord_now() < end) {
+    double end = job_now() + 0.3;
+    while (job_now() < end) {
         struct timeval tv = {0, 50000};
         int b = pvm_trecv(-1, CKPT_OUTPUT_TAG, &tv);
         if (b > 0) {
-            handle(j, b);
+            dispatch_message(j, b);
             pvm_freebuf(b);
-            end = coord_now() + 0.3;
+            end = job_now() + 0.3;
         }
     }
     output_flush();
 }
-
-/* ------------------------------------------------------------ the loop */
 
 static volatile sig_atomic_t want_ckpt, want_stop;
 static void on_usr1(int sig) { (void)sig; want_ckpt = 1; }
@@ -173,7 +57,7 @@ int coord_start(struct job *j)
 {
     struct stat st;
     j->out_start = fstat(1, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
-    j->last_ckpt = j->started_at = coord_now();
+    j->last_ckpt = j->started_at = job_now();
     /* -n: the tasks' output comes to us (a program run directly keeps its own
      * stdout, and tasks we restart for it print where its children did). */
     output_setup(j->o.ntasks > 0 ? j->mytid : 0, CKPT_OUTPUT_TAG);
@@ -192,14 +76,14 @@ int coord_start(struct job *j)
 #define LEAVE_GRACE_S 2.0
 static void let_tasks_leave(struct job *j)
 {
-    double end = coord_now() + LEAVE_GRACE_S;
-    while (coord_now() < end) {
+    double end = job_now() + LEAVE_GRACE_S;
+    while (job_now() < end) {
         int running = 0;
         for (int i = 0; i < j->ntasks; i++)
             running += j->tasks[i].state == T_ALIVE && !j->tasks[i].root;
         if (!running)
             return;
-        struct task *dead = coord_handle_next(j);
+        struct task *dead = dispatch_next(j);
         if (dead)
             dead->state = T_KILLED;     /* no recovery now: the program has ended */
     }
@@ -212,67 +96,51 @@ static int finished(struct job *j)
     return tasks_alive(j) == 0 && j->ntasks > 0;
 }
 
-/* Runs the job to its end; returns ckpt-run's exit status. */
-int coord_loop(struct job *j)
+/* Starts a checkpoint when one is due: asked for (SIGUSR1, ckpt-ctl) or by
+ * --interval; aborts one that has stalled. */
+static void rounds_due(struct job *j)
 {
-    for (;;) {
-        if (want_stop) {
-            say("stopped by signal %d", (int)want_stop);
-            recovery_kill_all(j);
-            return 128 + want_stop;
-        }
-        /* Kept until it can start: a request while the program has not
-         * said hello yet (ckpt-ctl right after the start) or while another
-         * checkpoint is under way is the user's, and would be lost. */
-        if (want_ckpt && !j->pending && tasks_alive(j)) {
-            want_ckpt = 0;
-            rounds_request(j);
-        }
-        if (j->o.interval > 0 && !j->pending && coord_now() - j->last_ckpt >= j->o.interval)
-            rounds_request(j);
-        rounds_check_stall(j);
-
-        struct timeval tv = {0, 50000};
-        int b = pvm_trecv(-1, -1, &tv);
-        struct task *dead = NULL;
-        if (b > 0) {
-            dead = handle(j, b);
-            pvm_freebuf(b);
-        } else if (b < 0 && b != PvmNoBuf) {
-            say("lost the pvmd (PVM error %d)", b);
-            return 1;
-        }
-        recovery_reap_root(j, 0);
-        if (!dead && j->root_done && j->o.ntasks == 0) {
-            /* The program ended: a clean end, or a failure if it was killed or
-             * left without pvm_exit while its job was under way. */
-            struct task *t = NULL;
-            for (int i = 0; i < j->ntasks; i++)
-                if (j->tasks[i].root)
-                    t = &j->tasks[i];
-            int clean = WIFEXITED(j->root_status) && (WEXITSTATUS(j->root_status) == 0 || (t && t->said_bye));
-            static struct task unknown;   /* died before it said hello */
-            if (!clean)
-                dead = t ? t : &unknown;
-        }
-        if (dead) {
-            char what[160];
-            if (dead->root && j->root_done && WIFSIGNALED(j->root_status))
-                snprintf(what, sizeof what, "task t%x failed (%s)", (unsigned)dead->vtid,
-                         strsignal(WTERMSIG(j->root_status)));
-            else if (dead->root && j->root_done)
-                snprintf(what, sizeof what, "task t%x failed (exit status %d without pvm_exit)",
-                         (unsigned)dead->vtid, WEXITSTATUS(j->root_status));
-            else
-                snprintf(what, sizeof what, "task t%x failed", (unsigned)dead->vtid);
-            dead->state = T_KILLED;
-            if (recovery_rollback(j, what) != 0)
-                return 1;
-            continue;
-        }
-        if (finished(j))
-            break;
+    /* Kept until it can start: a request while the program has not
+     * said hello yet (ckpt-ctl right after the start) or while another
+     * checkpoint is under way is the user's, and would be lost. */
+    if (want_ckpt && !j->pending && tasks_alive(j)) {
+        want_ckpt = 0;
+        rounds_request(j);
     }
+    if (j->o.interval > 0 && !j->pending && job_now() - j->last_ckpt >= j->o.interval)
+        rounds_request(j);
+    rounds_check_stall(j);
+}
+
+/* The program run directly (no -n) has ended: a clean end, or a failure if
+ * it was killed or left without pvm_exit while its job was under way.
+ * Returns the failed task, else NULL. */
+static struct task *root_failure(struct job *j)
+{
+    struct task *t = NULL;
+    for (int i = 0; i < j->ntasks; i++)
+        if (j->tasks[i].root)
+            t = &j->tasks[i];
+    int clean = WIFEXITED(j->root_status) && (WEXITSTATUS(j->root_status) == 0 || (t && t->said_bye));
+    static struct task unknown;   /* died before it said hello */
+    return clean ? NULL : t ? t : &unknown;
+}
+
+/* The failure of task dead, in words, into what[size]. */
+static void describe_failure(const struct job *j, const struct task *dead, char *what, size_t size)
+{
+    if (dead->root && j->root_done && WIFSIGNALED(j->root_status))
+        snprintf(what, size, "task t%x failed (%s)", (unsigned)dead->vtid, strsignal(WTERMSIG(j->root_status)));
+    else if (dead->root && j->root_done)
+        snprintf(what, size, "task t%x failed (exit status %d without pvm_exit)", (unsigned)dead->vtid,
+                 WEXITSTATUS(j->root_status));
+    else
+        snprintf(what, size, "task t%x failed", (unsigned)dead->vtid);
+}
+
+/* The job has ended; returns ckpt-run's exit status. */
+static int end_job(struct job *j)
+{
     if (j->o.ntasks == 0)
         let_tasks_leave(j);
     if (j->pending)
@@ -284,4 +152,40 @@ int coord_loop(struct job *j)
     if (j->o.ntasks == 0)
         return WIFEXITED(j->root_status) ? WEXITSTATUS(j->root_status) : 128 + WTERMSIG(j->root_status);
     return 0;
+}
+
+/* Runs the job to its end; returns ckpt-run's exit status. */
+int coord_loop(struct job *j)
+{
+    for (;;) {
+        if (want_stop) {
+            say("stopped by signal %d", (int)want_stop);
+            recovery_kill_all(j);
+            return 128 + want_stop;
+        }
+        rounds_due(j);
+        struct timeval tv = {0, 50000};
+        int b = pvm_trecv(-1, -1, &tv);
+        struct task *dead = NULL;
+        if (b > 0) {
+            dead = dispatch_message(j, b);
+            pvm_freebuf(b);
+        } else if (b < 0 && b != PvmNoBuf) {
+            say("lost the pvmd (PVM error %d)", b);
+            return 1;
+        }
+        recovery_reap_root(j, 0);
+        if (!dead && j->root_done && j->o.ntasks == 0)
+            dead = root_failure(j);
+        if (dead) {
+            char what[160];
+            describe_failure(j, dead, what, sizeof what);
+            dead->state = T_KILLED;
+            if (recovery_rollback(j, what) != 0)
+                return 1;
+            continue;
+        }
+        if (finished(j))
+            return end_job(j);
+    }
 }

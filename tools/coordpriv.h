@@ -3,15 +3,19 @@
  * ckpt-run.c sees).  Each module owns one idea, and calls only modules
  * below it in this list:
  *
- *   coord.c     the loop: signals, message dispatch, the job's start and end
+ *   coord.c     the loop: signals, the job's start and end, checkpoints
+ *               by interval or on demand, a recovery when a task failed
  *   recovery.c  the job's processes: started, killed, rolled back, --restart
+ *   dispatch.c  each message received, handed to the module it concerns
  *   members.c   who belongs to the job: hellos, spawned tasks, virtual ids
  *   rounds.c    checkpoint rounds: request, written, commit, abort, stall
  *   hosts.c     the virtual machine's hosts: joined, deleted, crashed
  *   tasks.c     the task table, and the senders not to report again
+ *   job.h       struct job and struct task, and job_now(), their clock
  *
- * except for coord_now() (coord.h), the clock of all of them, and
- * coord_handle_next(), through which recovery waits for the tasks.
+ * A phase that waits on the tasks (recovery) has their messages handled
+ * through dispatch.c, below it; what a failure means is decided by whoever
+ * waits, so nothing here calls back up.
  *
  * The task table grows (tasks_add) while messages are handled: a struct
  * task pointer is good only until the next call that may handle one; hold
@@ -20,14 +24,7 @@
 #ifndef CKPT_COORDPRIV_H
 #define CKPT_COORDPRIV_H
 
-#include "coord.h"
-
-/* ------------------------------------------------------------ coord.c */
-
-/* The one call up into the loop, for a phase that waits on the tasks:
- * handles what comes within 0.1 s; returns a task that failed meanwhile,
- * else NULL.  It may move j->tasks. */
-struct task *coord_handle_next(struct job *j);
+#include "job.h"
 
 /* ------------------------------------------------------------ recovery.c */
 
@@ -41,6 +38,15 @@ int recovery_rollback(struct job *j, const char *what);
 void recovery_kill_all(struct job *j);
 /* Notes the end of the program we run (waiting for it when block). */
 void recovery_reap_root(struct job *j, int block);
+
+/* ------------------------------------------------------------ dispatch.c */
+
+/* Handles the message bufid (not freed); returns a task that failed, else
+ * NULL.  It may move j->tasks. */
+struct task *dispatch_message(struct job *j, int bufid);
+/* Handles what comes within 0.1 s, for a phase that waits on the tasks;
+ * returns a task that failed meanwhile, else NULL.  It may move j->tasks. */
+struct task *dispatch_next(struct job *j);
 
 /* ------------------------------------------------------------ members.c */
 

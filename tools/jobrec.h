@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "coord.h"
+#include "job.h"
 
 /* Makes the open folder dfd j's: a fresh job moves what an earlier job left
  * there aside (into DIR/job.<its id>) and writes its own record; --restart

@@ -8,7 +8,7 @@
  * does the same for a job whose whole virtual machine was lost.
  *
  * While it waits for the restarted tasks, their messages are handled
- * through coord_handle_next(): task pointers are not held across it.
+ * through dispatch_next(): task pointers are not held across it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -128,8 +128,8 @@ void recovery_kill_all(struct job *j)
  * the end of every output stream. */
 static void drain(double seconds)
 {
-    double end = coord_now() + seconds, last = end + 1.0;
-    while (coord_now() < end || (output_open() && coord_now() < last)) {
+    double end = job_now() + seconds, last = end + 1.0;
+    while (job_now() < end || (output_open() && job_now() < last)) {
         struct timeval tv = {0, 20000};
         int b = pvm_trecv(-1, -1, &tv);
         if (b <= 0)
@@ -162,12 +162,12 @@ static int by_group_then_instance(const void *a, const void *b)
 }
 
 /* Waits for the answer of task i to CTL_JOIN; -1 if a task fails or none
- * comes.  (coord_handle_next() may move the task table: no pointer is kept.) */
+ * comes.  (dispatch_next() may move the task table: no pointer is kept.) */
 static int await_joined(struct job *j, int i)
 {
-    double end = coord_now() + HELLO_TIMEOUT_S;
-    while (j->tasks[i].joined < 0 && coord_now() < end)
-        if (coord_handle_next(j))
+    double end = job_now() + HELLO_TIMEOUT_S;
+    while (j->tasks[i].joined < 0 && job_now() < end)
+        if (dispatch_next(j))
             return -1;
     return j->tasks[i].joined < 0 ? -1 : 0;
 }
@@ -282,8 +282,8 @@ static int restart_epoch(struct job *j, uint64_t k)
     if (rc)
         return -1;
     /* Wait until every task is back, then tell them where everyone lives. */
-    double end = coord_now() + HELLO_TIMEOUT_S;
-    while (coord_now() < end) {
+    double end = job_now() + HELLO_TIMEOUT_S;
+    while (job_now() < end) {
         int back = 0;
         for (int i = 0; i < j->ntasks; i++)
             back += j->tasks[i].state == T_ALIVE;
@@ -294,7 +294,7 @@ static int restart_epoch(struct job *j, uint64_t k)
             say("the restarted program exited before rejoining (status %d)", j->root_status);
             return -1;
         }
-        struct task *dead = coord_handle_next(j);
+        struct task *dead = dispatch_next(j);
         if (dead) {
             say("t%x failed while restarting", (unsigned)dead->vtid);
             return -1;
@@ -332,7 +332,7 @@ static void cut_stdout(struct job *j)
 /* Rolls the job back after a failure; 0 when it runs again. */
 int recovery_rollback(struct job *j, const char *what)
 {
-    double t0 = coord_now();
+    double t0 = job_now();
     rounds_abort(j, "a task failed", 0);
     recovery_kill_all(j);
     drain(0.05);
@@ -358,7 +358,7 @@ int recovery_rollback(struct job *j, const char *what)
                 /* work since that checkpoint is done again (from the start: all of it) */
                 j->lost_s += t0 - (j->committed == epochs[i] && j->committed_at > 0 ? j->committed_at : j->started_at);
                 say("%s; recovered from checkpoint %llu in %.2f s", what,
-                    (unsigned long long)epochs[i], coord_now() - t0);
+                    (unsigned long long)epochs[i], job_now() - t0);
             }
         }
         if (rc) {
@@ -370,10 +370,10 @@ int recovery_rollback(struct job *j, const char *what)
                 say("%s; no checkpoint to go back to: restarted the job from the beginning", what);
         }
         if (!rc) {
-            j->recovery_s += coord_now() - t0;
+            j->recovery_s += job_now() - t0;
             if (j->next_epoch < j->committed)
                 j->next_epoch = j->committed;
-            j->last_ckpt = coord_now();
+            j->last_ckpt = job_now();
             return 0;
         }
     }

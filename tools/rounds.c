@@ -64,8 +64,8 @@ void rounds_request(struct job *j)
         return;
     uint64_t k = ++j->next_epoch;
     j->pending = k;
-    j->pending_start_ns = (uint64_t)(coord_now() * 1e9);
-    j->last_ckpt = coord_now();
+    j->pending_start_ns = (uint64_t)(job_now() * 1e9);
+    j->last_ckpt = job_now();
     long v = (long)k;
     for (int i = 0; i < j->ntasks; i++) {
         struct task *t = &j->tasks[i];
@@ -262,7 +262,7 @@ static void try_commit(struct job *j)
         return;
     }
     j->committed = k;
-    j->committed_at = coord_now();
+    j->committed_at = job_now();
     j->pending = 0;
     j->checkpoints++;
     j->bytes_raw += raw;
@@ -275,7 +275,7 @@ static void try_commit(struct job *j)
     if (j->o.verbose >= 1)
         say("checkpoint %llu committed: %d tasks%s, %.1f MiB in %.1f MiB on disk, slowest write %u ms, round %.0f ms",
             (unsigned long long)k, n, exited, raw / 1048576.0, stored / 1048576.0, ms,
-            coord_now() * 1e3 - j->pending_start_ns / 1e6);
+            job_now() * 1e3 - j->pending_start_ns / 1e6);
 }
 
 void rounds_left(struct job *j, struct task *t)
@@ -364,7 +364,7 @@ static char proc_state(const struct job *j, const struct task *t)
  * recovers. */
 void rounds_check_stall(struct job *j)
 {
-    if (!j->pending || coord_now() - j->pending_start_ns / 1e9 < j->o.stall)
+    if (!j->pending || job_now() - j->pending_start_ns / 1e9 < j->o.stall)
         return;
     char names[512] = "", why[700];
     size_t len = 0;
