@@ -90,7 +90,7 @@ void members_on_spawned(struct job *j, struct task *parent, const long *v, int n
 }
 
 /* A task asks whether a peer belongs to the job before its first message
- * either way (runtime/msg.c, job_peer).  No waiting and no guess: a spawned
+ * either way (runtime/wire.c, job_peer).  No waiting and no guess: a spawned
  * task is a member before its parent knows its tid, and a task says hello
  * and waits for the answer before it can send anything. */
 void members_on_who(struct job *j, int asker, const long *v, int n)
