@@ -3,7 +3,7 @@
  * file, the job's root task shares it (it inherits ckpt-run's stderr, and
  * its stdout too with `> log 2>&1`), and a restarted root cuts it back to its
  * length at the checkpoint: ckpt-run records where each of its lines went
- * and hands the records over, so that the cut keeps them (runtime/outshare.h).
+ * and hands the records over, so that the cut keeps them (proto/outshare.h).
  */
 #ifndef CKPT_RUNLOG_H
 #define CKPT_RUNLOG_H

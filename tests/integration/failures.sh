@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # failures.sh: the failures of checkpointing itself, one scenario per run of
 # the pingpong program under ckpt-run (faults injected with CKPT_FAULT, see
-# runtime/fault.c), each ending with exactly the plain run's output:
+# proto/fault.c), each ending with exactly the plain run's output:
 #
 #   writer-kill       a writer child dies: that checkpoint is aborted, the job goes on
 #   die-written       a task dies between "written" and the commit: back to the previous one

@@ -31,7 +31,7 @@
 # reported lost, a wrong output, or a job that never ends); the clean run must
 # still be right.
 #
-# --fault sets CKPT_FAULT for the instrumented runs (runtime/fault.c).
+# --fault sets CKPT_FAULT for the instrumented runs (proto/fault.c).
 #
 # --kill-after REGEX kills as soon as ckpt-run's -v output matches REGEX once
 # more (e.g. 'committed': right after a commit, so that every recovery rolls

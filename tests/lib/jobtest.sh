@@ -19,7 +19,7 @@
 # depends on the speed of the machine:
 #   jobtest_hold FILE / jobtest_release
 #       jobs started after jobtest_hold cannot end while FILE exists: their
-#       tasks wait at their exit (CKPT_HOLD, runtime/fault.c), still
+#       tasks wait at their exit (CKPT_HOLD, proto/fault.c), still
 #       checkpointing and recovering; jobtest_release lets them go
 #   jobtest_wait_for FILE REGEX PID [COUNT [SECONDS]]
 #       true once COUNT (default 1) lines of FILE match REGEX; false when PID
