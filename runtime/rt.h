@@ -191,7 +191,8 @@ static inline const struct ckpt_img_section *ckpt__next_section(struct ckpt_curs
  *   channels   attach.c (join and replay), wire.c, member.c, notify.c, appbufs.c,
  *              handlers.c,
  *              log.c (sender log), queue.c (receive queue), peers.c
- *   base       ctl.c (control-message codec), pvmbuf.c, init.c, say.c, fault.c
+ *   base       pvmbuf.c, init.c, say.c; and proto/ (the control-message
+ *              codec ctl.c, fault.c, outshare.c), shared with ckpt-run
  * The wire records what control messages ask; the protocol acts on it.
  */
 
