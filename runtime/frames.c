@@ -1,5 +1,6 @@
 /*
- * frames.c: the shadow stack and the registry of saved globals.
+ * frames.c: the shadow stack, and the other calls rewritten code makes
+ * (ckpt_checkpoint, ckpt_get_stats).
  *
  * Rewritten functions call in here on every entry and exit, so the normal
  * (not restoring) path is a handful of stores.  Rebuilding frames after a
