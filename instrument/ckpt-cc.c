@@ -22,7 +22,8 @@
 #endif
 
 static struct cmd cmd;
-static char *incdir, *libdir;
+static struct vec incdirs;
+static char *libdir;
 
 static void usage(void)
 {
@@ -115,7 +116,7 @@ static int compile_mode(int inputs)
         u.obj = obj;
         u.depfile = dep;
         u.dep_target = tgt;
-        int rc = compile_source(&cmd, &u, incdir);
+        int rc = compile_source(&cmd, &u, &incdirs);
         if (rc && !status)
             status = rc;
         free(tgt);
@@ -183,7 +184,7 @@ static int link_mode(void)
             }
         }
         struct unit u = {.word = i, .obj = obj, .depfile = dep, .dep_target = tgt, .keep = keep};
-        int rc = compile_source(&cmd, &u, incdir);
+        int rc = compile_source(&cmd, &u, &incdirs);
         free(dep);
         free(tgt);
         if (rc && !status)
@@ -209,10 +210,13 @@ int main(int argc, char **argv)
     }
     run_verbose(cmd.vflag);
     realcc_find();
-    locate(&incdir, &libdir);
-    if (cmd.vflag)
-        fprintf(stderr, "ckpt-cc %s: include %s, library %s\n", CKPT_VERSION_STRING, incdir,
-                libdir);
+    locate(&incdirs, &libdir);
+    if (cmd.vflag) {
+        fprintf(stderr, "ckpt-cc %s: include", CKPT_VERSION_STRING);
+        for (int i = 0; i < incdirs.n; i++)
+            fprintf(stderr, " %s", incdirs.v[i]);
+        fprintf(stderr, ", library %s\n", libdir);
+    }
 
     int inputs = 0;
     for (int i = 0; i < cmd.n; i++)

@@ -152,7 +152,7 @@ static char *rewritten_path(const struct src *s, const struct unit *u)
 }
 
 /* the rewriter on s->path into s->out; 0 or 1 (it printed why) */
-static int rewrite(const struct cmd *c, const struct src *s, const char *incdir)
+static int rewrite(const struct cmd *c, const struct src *s, const struct vec *incdirs)
 {
     struct rw_opts o = {0};
     o.display = s->display;
@@ -168,8 +168,10 @@ static int rewrite(const struct cmd *c, const struct src *s, const char *incdir)
     vcat(&cl, &c->clang);
     vcat(&cl, realcc_includes());
     /* a program may include <ckpt.h> itself (ckpt_get_stats) */
-    vpush(&cl, "-idirafter");
-    vpush(&cl, incdir);
+    for (int i = 0; i < incdirs->n; i++) {
+        vpush(&cl, "-idirafter");
+        vpush(&cl, incdirs->v[i]);
+    }
     int rc = ckpt_rewrite(s->path, s->out, cl.n, cl.v, &o);
     free(cl.v);
     return rc != 0;
@@ -177,14 +179,15 @@ static int rewrite(const struct cmd *c, const struct src *s, const char *incdir)
 
 /* the real compiler on the rewritten source; its status */
 static int compile_rewritten(const struct cmd *c, const struct src *s, const struct unit *u,
-                             const char *incdir)
+                             const struct vec *incdirs)
 {
     struct vec a = {0};
     vcat(&a, realcc());
     vpush(&a, "-iquote");
     vpush(&a, s->dir);
     cmd_compile_flags(c, &a, 0);
-    vpush(&a, fmt("-I%s", incdir));
+    for (int i = 0; i < incdirs->n; i++)
+        vpush(&a, fmt("-I%s", incdirs->v[i]));
     /* no warnings: diagnose() gave the real compiler's, on the user's own text (errors
      * still show; -w also silences warnings -Werror would make errors) */
     vpush(&a, "-w");
@@ -207,7 +210,7 @@ static int compile_rewritten(const struct cmd *c, const struct src *s, const str
     return rc;
 }
 
-int compile_source(const struct cmd *c, const struct unit *u, const char *incdir)
+int compile_source(const struct cmd *c, const struct unit *u, const struct vec *incdirs)
 {
     static int seq;
     struct src s = {.name = c->w[u->word].s, .seq = ++seq};
@@ -222,9 +225,9 @@ int compile_source(const struct cmd *c, const struct unit *u, const char *incdir
     s.out = rewritten_path(&s, u);
     /* "..." includes are looked up next to the original source, not the temporary */
     s.dir = is_stdin(&s) ? strdup(".") : dir_name(s.name);
-    rc = rewrite(c, &s, incdir);
+    rc = rewrite(c, &s, incdirs);
     if (rc == 0) {
-        rc = compile_rewritten(c, &s, u, incdir);
+        rc = compile_rewritten(c, &s, u, incdirs);
         if (rc == 0 && u->depfile)
             replace_in_file(u->depfile, s.out, s.name);
         if (rc == 0 && c->wp_dep)

@@ -7,7 +7,7 @@
  *   cmdline.c   the command line: @files, the option table, struct cmd
  *   run.c       running a program and waiting for it (-v prints it)
  *   realcc.c    the real compiler: $CKPT_CC, its include path, its kind
- *   locate.c    where ckpt.h and libckpt.a are
+ *   locate.c    where ckpt's headers and libckpt.a are
  *   tmpfiles.c  the temporary directory
  *   compile.c   one source: cc's diagnostics, the rewrite, the real compile
  *   ckpt-cc.c   main: the mode, and the link
@@ -80,7 +80,8 @@ int realcc_is_clang(void);
 
 /* ---- locate.c --------------------------------------------------------- */
 
-void locate(char **incdir, char **libdir);
+/* the include directories, in order, and the library directory */
+void locate(struct vec *incdirs, char **libdir);
 
 /* ---- tmpfiles.c ------------------------------------------------------- */
 
@@ -98,6 +99,6 @@ struct unit {
     const char *keep;       /* where the rewritten source stays: NULL nowhere, "" next to obj */
 };
 
-int compile_source(const struct cmd *c, const struct unit *u, const char *incdir);
+int compile_source(const struct cmd *c, const struct unit *u, const struct vec *incdirs);
 
 #endif /* CKPT_DRIVER_H */
