@@ -11,12 +11,13 @@
  * other.  ckpt-cc makes every function that can reach one of them resumable.
  *
  * An X-macro table: define CKPT_PVM_CALL, include this file, undefine it.
- * ckpt_pvm.h makes the prototypes of it (and renames each call, by hand:
- * a macro cannot write a #define; tests/unit/c89.c checks they agree),
- * runtime/rt.h the same prototypes for the wrappers' definitions, and the
- * rewriter its list of safe points.  To wrap another call: a line here, the
- * rename in ckpt_pvm.h, and its ckpt_pvm_<name> in runtime/.  Types the
- * table needs a name for are in ckpt.h.
+ * ckpt_pvm.h makes the prototypes of it, ckpt_pvm_renames.c writes the
+ * renames (`#define pvm_<name> ckpt_pvm_<name>`, which a macro cannot) into
+ * the generated ckpt_pvm_renames.h that ckpt_pvm.h includes, runtime/rt.h
+ * makes the same prototypes for the wrappers' definitions, and the rewriter
+ * its list of safe points.  To wrap another call: a line here and its
+ * ckpt_pvm_<name> in runtime/.  Types the table needs a name for are in
+ * ckpt.h.
  */
 CKPT_PVM_CALL(mytid, int, (void), 0)
 CKPT_PVM_CALL(parent, int, (void), 0)
