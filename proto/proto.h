@@ -48,7 +48,8 @@ enum ckpt_ctl {
     CTL_JOIN = 16,    /* index: rejoin the group of that place in your hello, now */
     CTL_LEFT = 17,    /* vtid: its CTL_BYE is noted, the task may go */
     CTL_WELCOME = 18, /* vtid, parent vtid, then (tid, vtid) pairs of its siblings: answers
-                         a fresh task's CTL_HELLO */
+                         a fresh task's CTL_HELLO; with no values: not a task of this job
+                         (started by a plain task), it runs as a plain PVM task */
     CTL_VTIDS = 19,   /* (tid, vtid) pairs: answers CTL_SPAWNED */
     /* task -> task */
     CTL_MARK = 20,    /* epoch: messages after this one were sent in that epoch */

@@ -123,7 +123,15 @@ void ckpt__attach(void)
          * knows us, so its answer to "is this a task of the job?" needs no
          * waiting and no guess. */
         hello(parent, sib, ns > 0 ? ns : 0);
-        ckpt__await_welcome();
+        if (!ckpt__await_welcome()) {
+            /* Started by a task outside the job (a plain PVM program), as
+             * without ckpt-run: it runs as one, taking no part in the job. */
+            pr_warn("started by t%x, which is not a task of this job: this task runs as a "
+                    "plain PVM task, without checkpoints or recovery", (unsigned)parent);
+            rt->mode = CKPT_MODE_PLAIN;
+            rt->coord = 0;
+            return;
+        }
         if (parent > 0)
             ckpt__job_peer_at(rt->parent_vtid, parent);
         for (int i = 0; i < rt->npeers; i++)

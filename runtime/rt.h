@@ -265,7 +265,7 @@ int ckpt__send_now(int tid, int msgtag);
 void ckpt__name_spawned(int *tids, int n);
 void ckpt__bye_for(int vtid);
 void ckpt__bye(void);
-void ckpt__await_welcome(void);
+int ckpt__await_welcome(void);
 int ckpt__join_asked(void);
 int ckpt__mapped(void);
 

@@ -45,7 +45,7 @@ int ckpt__job(void)
     if (rt->mode != CKPT_MODE_JOB)
         return 0;
     ckpt__start();
-    return 1;
+    return rt->mode == CKPT_MODE_JOB;  /* (no longer if ckpt-run refused it) */
 }
 
 /* Leaving the job, by pvm_exit or by exit() and a return from main alike.

@@ -30,7 +30,7 @@
 enum { PULL_POLL, PULL_BLOCK, PULL_WAIT };
 
 static int bye_noted;   /* the coordinator acknowledged our CTL_BYE */
-static int welcomed;    /* a fresh task: the coordinator answered its hello */
+static int welcomed;    /* a fresh task: the coordinator answered its hello (-1: outside) */
 static int *naming, nnaming, named;     /* ckpt__name_spawned's tids, until CTL_VTIDS */
 static int joins[16], njoins;           /* CTL_JOIN: groups to rejoin, in order */
 static int mapped;                      /* restart: the coordinator's task map has arrived */
@@ -277,6 +277,10 @@ static void handle_ctl(int src, int type, const long *v, int n)
         rt->coord = 0;      /* its exit is no failure now */
         break;
     case CTL_WELCOME: {
+        if (n == 0) {       /* not a task of this job: it carries on outside */
+            welcomed = -1;
+            break;
+        }
         if (n < 2)
             break;
         rt->myvtid = (int)v[0];
@@ -460,10 +464,12 @@ void ckpt__bye(void)
     await_coordinator(&bye_noted, 0);
 }
 
-/* A fresh task: waits for the answer to its hello. */
-void ckpt__await_welcome(void)
+/* A fresh task: waits for the answer to its hello; 0 if the coordinator
+ * says it is no task of the job. */
+int ckpt__await_welcome(void)
 {
     await_coordinator(&welcomed, 0);
+    return welcomed > 0;
 }
 
 /* The next group index the coordinator asked us to rejoin, -1 if none. */

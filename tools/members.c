@@ -193,6 +193,10 @@ void members_on_hello(struct job *j, int src, int bufid, const long *v, int n)
     }
     if (!hello_allowed(j, src, v)) {
         tasks_refuse(src, "a hello: not a task this job started");
+        /* A fresh task started by a plain PVM program of the virtual machine
+         * waits for the answer: it then runs as a plain task, outside the job. */
+        if (v[5] < 0 && src == (int)v[1])
+            ckpt__ctl_send(src, CTL_WELCOME, NULL, 0, NULL, 0);
         return;
     }
     int fresh = v[5] < 0;
