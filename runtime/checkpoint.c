@@ -193,11 +193,6 @@ static void start_writer(uint64_t epoch, uint32_t flags)
              (unsigned long long)epoch, (int)pid, stop / 1e6, c0 && c1 ? (c1 - c0) / 1e6 : -1.0);
 }
 
-void ckpt__take(uint64_t epoch)
-{
-    start_writer(epoch, 0);
-}
-
 /* pvm_exit with messages the receivers may not have consumed: a rollback to
  * a later checkpoint would need them, and we will not be there to replay.
  * So the task leaves a final image (its state at exit, log included), which
@@ -292,7 +287,7 @@ void ckpt__due(void)
     struct ckpt_rt *rt = &ckpt__rt;
     ckpt__reap(0);
     if (rt->requested > rt->epoch && !rt->restoring)
-        ckpt__take(rt->requested);
+        start_writer(rt->requested, 0);
 }
 
 /* CKPT_STOP_AT: checkpoint here, commit it alone (there is no coordinator),
@@ -301,7 +296,7 @@ static __attribute__((noreturn)) void stop_here(void)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     uint64_t epoch = rt->epoch + 1;
-    ckpt__take(epoch);
+    start_writer(epoch, 0);
     ckpt__reap(1);
     if (!last_write_ok)
         exit(1);

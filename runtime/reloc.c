@@ -26,7 +26,7 @@ static struct fixup {               /* a saved pointer still to translate */
 } *fixups;
 static int nfixups, maxfixups;
 
-void ckpt__reloc_add(uint64_t old, uint64_t len, void *now)
+static void reloc_add(uint64_t old, uint64_t len, void *now)
 {
     struct reloc *r = ckpt__grow(relocs, &maxrelocs, nrelocs + 1, sizeof *r);
     if (!r)
@@ -35,7 +35,7 @@ void ckpt__reloc_add(uint64_t old, uint64_t len, void *now)
     relocs[nrelocs++] = (struct reloc){old, len, now};
 }
 
-void ckpt__fixup_add(void **where, uint64_t old, const char *name)
+static void fixup_add(void **where, uint64_t old, const char *name)
 {
     struct fixup *f = ckpt__grow(fixups, &maxfixups, nfixups + 1, sizeof *f);
     if (!f)
@@ -108,7 +108,7 @@ void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v)
             if (!blk)
                 ckpt__die("out of memory restoring %s (%zu bytes)", sv->name, bytes);
             memcpy(blk, sv->block, bytes);
-            ckpt__reloc_add(sv->old_block, bytes, blk);
+            reloc_add(sv->old_block, bytes, blk);
         }
         *(void **)v->addr = blk;
         v->count = (size_t)sv->count;
@@ -117,11 +117,11 @@ void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v)
     case CKPT_KIND_POINTER: {
         uint64_t old;
         memcpy(&old, sv->data, sizeof old < sv->size ? sizeof old : sv->size);
-        ckpt__fixup_add((void **)v->addr, old, v->name);
+        fixup_add((void **)v->addr, old, v->name);
         break;
     }
     default:
         memcpy(v->addr, sv->data, (size_t)sv->size);
     }
-    ckpt__reloc_add(sv->old_addr, sv->size, v->addr);
+    reloc_add(sv->old_addr, sv->size, v->addr);
 }

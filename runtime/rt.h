@@ -209,7 +209,6 @@ void ckpt__leave(void);
 /* checkpoint.c */
 void ckpt__safepoint(void);
 void ckpt__due(void);
-void ckpt__take(uint64_t epoch);
 void ckpt__take_final(void);
 void ckpt__reap(int block);
 int ckpt__writing(void);
@@ -232,8 +231,6 @@ int ckpt__frame_read(struct ckpt_cursor *c, const struct ckpt_img_section *fs, u
                      struct ckpt_saved_var **out, int *nout, int *site);
 
 /* reloc.c */
-void ckpt__reloc_add(uint64_t old, uint64_t len, void *now);
-void ckpt__fixup_add(void **where, uint64_t old, const char *name);
 void ckpt__run_fixups(int final);
 void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v);
 uintptr_t ckpt__exe_ptr(uint64_t old);
