@@ -15,6 +15,7 @@
 #include <sys/time.h>
 #include <pvm3.h>
 #include "ckpt.h"
+#include "ckpt_libc.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -7,7 +7,7 @@ build=$1 src=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-install.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
-for f in bin/ckpt-cc bin/ckpt-run bin/ckpt-info bin/ckpt-ctl include/ckpt.h include/ckpt_pvm.h include/ckpt_pvm_calls.h include/ckpt_pvm_renames.h; do
+for f in bin/ckpt-cc bin/ckpt-run bin/ckpt-info bin/ckpt-ctl include/ckpt.h include/ckpt_pvm.h include/ckpt_pvm_calls.h include/ckpt_libc.h include/ckpt_libc_calls.h include/ckpt_pvm_renames.h; do
     [ -e "$work/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 ls "$work"/prefix/lib*/libckpt.a >/dev/null || { echo "FAIL: libckpt.a not installed"; exit 1; }

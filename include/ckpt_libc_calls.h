@@ -1,0 +1,45 @@
+/*
+ * ckpt_libc_calls.h: the C library functions whose calls ckpt-cc routes
+ * through libckpt, one line each: CKPT_LIBC_CALL(name, return type,
+ * parameters).  No include guard: the includer defines CKPT_LIBC_CALL.
+ *
+ * Each keeps state that belongs to the program but lives where a checkpoint
+ * does not look (the C library's heap, its random generators' hidden state,
+ * strtok's position, the environment on the stack's top): libckpt's
+ * ckpt_<name> keeps it in memory it saves, at addresses a restarted task
+ * gets back, and otherwise behaves as the C library documents.  The rewriter
+ * renames each reference (a call or the function's address) to a function of
+ * this table declared in a system header; ckpt_libc.h declares the twins.
+ */
+/* the heap: blocks live in libckpt's arena, saved while allocated */
+CKPT_LIBC_CALL(malloc, void *, (size_t size))
+CKPT_LIBC_CALL(calloc, void *, (size_t nmemb, size_t size))
+CKPT_LIBC_CALL(realloc, void *, (void *ptr, size_t size))
+CKPT_LIBC_CALL(reallocarray, void *, (void *ptr, size_t nmemb, size_t size))
+CKPT_LIBC_CALL(free, void, (void *ptr))
+CKPT_LIBC_CALL(posix_memalign, int, (void **memptr, size_t alignment, size_t size))
+CKPT_LIBC_CALL(aligned_alloc, void *, (size_t alignment, size_t size))
+CKPT_LIBC_CALL(memalign, void *, (size_t alignment, size_t size))
+CKPT_LIBC_CALL(valloc, void *, (size_t size))
+CKPT_LIBC_CALL(malloc_usable_size, size_t, (void *ptr))
+CKPT_LIBC_CALL(strdup, char *, (const char *s))
+CKPT_LIBC_CALL(strndup, char *, (const char *s, size_t n))
+/* random generators: their state is saved with the program's */
+CKPT_LIBC_CALL(rand, int, (void))
+CKPT_LIBC_CALL(srand, void, (unsigned int seed))
+CKPT_LIBC_CALL(random, long, (void))
+CKPT_LIBC_CALL(srandom, void, (unsigned int seed))
+CKPT_LIBC_CALL(initstate, char *, (unsigned int seed, char *statebuf, size_t n))
+CKPT_LIBC_CALL(setstate, char *, (char *statebuf))
+CKPT_LIBC_CALL(drand48, double, (void))
+CKPT_LIBC_CALL(erand48, double, (unsigned short xsubi[3]))
+CKPT_LIBC_CALL(lrand48, long, (void))
+CKPT_LIBC_CALL(nrand48, long, (unsigned short xsubi[3]))
+CKPT_LIBC_CALL(mrand48, long, (void))
+CKPT_LIBC_CALL(jrand48, long, (unsigned short xsubi[3]))
+CKPT_LIBC_CALL(srand48, void, (long seedval))
+CKPT_LIBC_CALL(seed48, unsigned short *, (unsigned short seed16v[3]))
+CKPT_LIBC_CALL(lcong48, void, (unsigned short param[7]))
+/* strtok's position, and environment strings at stable addresses */
+CKPT_LIBC_CALL(strtok, char *, (char *str, const char *delim))
+CKPT_LIBC_CALL(getenv, char *, (const char *name))
