@@ -16,13 +16,16 @@
  *     registration point (which restores the variables it binds) and finally
  *     to the call site it was saved at, whose call rebuilds the next frame.
  *
- * The code ckpt-cc emits for a function with registered locals, in outline:
+ * The code ckpt-cc emits for a function that can reach a safe point, in
+ * outline (tests/rewriter/golden/solve.ckpt.c is the exact text):
  *
  *   int solve(int n) {
  *       struct ckpt_frame ckpt__fr __attribute__((cleanup(ckpt_leave)));
- *       struct ckpt_var ckpt__v[2];
- *       static const uint64_t ckpt__live[] = { 0, 0x3, 0x3 };   // per site
- *       ckpt_enter(&ckpt__fr, "solve", ckpt__v, 2, ckpt__live);
+ *       struct ckpt_var ckpt__v[3];
+ *       static const uint64_t ckpt__live[] = { 0, 0x7, 0x7 };   // per site
+ *       double *row = ckpt_malloc(n * sizeof *row);  // the heap: ckpt_libc.h
+ *       int it;
+ *       ckpt_enter(&ckpt__fr, "solve", ckpt__v, 3, ckpt__live);
  *       if (ckpt__fr.resume) {
  *       ckpt__dispatch:
  *           switch (ckpt_resume_next(&ckpt__fr)) {
@@ -32,24 +35,36 @@
  *           default: ckpt_resume_lost(&ckpt__fr);
  *           }
  *       }
- *       double *row = malloc(n * sizeof *row); int it;
  *   ckpt__reg1:
- *       ckpt_bind(&ckpt__fr, 0, 1, &it, sizeof it, sizeof it, 0, CKPT_KIND_DATA, "it");
- *       ckpt_bind(&ckpt__fr, 1, 1, &row, sizeof row, sizeof *row, (n), CKPT_KIND_BLOCK, "row");
+ *       ckpt_bind(&ckpt__fr, 0, 1, &row, sizeof row, sizeof row, 0, CKPT_KIND_DATA, "row");
+ *       ckpt_bind(&ckpt__fr, 1, 1, &it, sizeof it, sizeof it, 0, CKPT_KIND_DATA, "it");
+ *       ckpt_bind(&ckpt__fr, 2, 1, &n, sizeof n, sizeof n, 0, CKPT_KIND_DATA, "n");
  *       if (ckpt__fr.resume) goto ckpt__dispatch;
  *       for (it = 0; it < 10; it++) {
- *           ckpt__fr.site = 1; ckpt__v[1].count = (n);
+ *           ckpt__fr.site = 1;
  *       ckpt__site1:
  *           exchange(row, n);
  *       }
- *       ckpt__fr.site = 2; ckpt__v[1].count = (n);
+ *       ckpt__fr.site = 2;
  *   ckpt__site2:
  *       return pvm_send(0, 1);
  *   }
  *
- * Sites are numbered from 1 within a function; site k's live mask has bit i
- * set when ckpt__v[i] is in scope at k (only those are saved).  A function
- * that registers nothing passes nvars = 0 and a dummy one-element array.
+ * A local declared later gets its registration point right after its
+ * declaration; a `#pragma CKPT_SAVE(it, row[n])` adds one where it stands
+ * (row[n], CKPT_KIND_BLOCK: the n elements behind row, kept current at sites
+ * by `ckpt__v[i].count = (n);`).
+ *
+ * Sites are numbered from 1 within a function; site k's live mask is
+ * W = (nvars + 63) / 64 words (at least 1) from live[k * W], bit i % 64 of
+ * word i / 64 set when ckpt__v[i] is in scope at k (only those are saved).  A
+ * function that registers nothing passes nvars = 0 and a dummy one-element
+ * array.
+ *
+ * Without pragmas, ckpt-cc registers every local in scope at a safe point
+ * (after its declaration), every static local (ckpt_static) and every global
+ * (ckpt_global); addresses are the same in a restarted task, so all of them
+ * are saved as bytes (CKPT_KIND_DATA), pointers included.
  */
 #ifndef CKPT_H
 #define CKPT_H
@@ -113,6 +128,20 @@ void ckpt_resume_lost(struct ckpt_frame *f);
  * BLOCK global, count() gives the element count when the state is saved. */
 void ckpt_global(const char *key, void *addr, size_t size, size_t elem, unsigned kind);
 void ckpt_global_block(const char *key, void *addr, size_t elem, size_t (*count)(void));
+
+/* A static local, registered by the code ckpt-cc puts after its declaration
+ * the first time that runs: sets *once and returns 1.  A restarted task gets
+ * the saved value back then. */
+int ckpt_static(char *once, const char *key, void *addr, size_t size, size_t elem);
+
+/* A file-scope `#pragma CKPT_NOSAVE(p)` of a pointer: the heap block *pp
+ * points to when a checkpoint is taken is not saved (p itself is). */
+void ckpt_nosave_global(const char *key, void **pp);
+
+/* The program's main, renamed ckpt__main by ckpt-cc, is called through this
+ * from the main ckpt-cc writes: on the stack at the address it had in the run
+ * a restarted task was saved from (see runtime/layout.c). */
+int ckpt_main(int (*entry)(int, char **, char **), int argc, char **argv, char **envp);
 
 /* What pvm_recvf returns, as pvm3.h declares it: the return type of
  * ckpt_pvm_recvf in ckpt_pvm_calls.h, which needs a name for it. */

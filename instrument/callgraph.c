@@ -111,7 +111,7 @@ int call_reaches(struct rw *rw, struct call *c)
 void fixpoint(struct rw *rw)
 {
     for (int i = 0; i < rw->nprags; i++)
-        if (!rw->prags[i].is_save && rw->prags[i].func >= 0)
+        if (!rw->prags[i].is_save && !rw->prags[i].nosave && rw->prags[i].func >= 0)
             rw->funcs[rw->prags[i].func].reach = 1;
     for (int changed = 1; changed;) {
         changed = 0;

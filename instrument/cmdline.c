@@ -191,6 +191,8 @@ static int take_own(struct cmd *c, struct word *w)
     const char *a = w->s;
     if (!strcmp(a, "--ckpt-keep") || !strncmp(a, "--ckpt-keep=", 12))
         c->keep = a[11] ? a + 12 : "";
+    else if (!strcmp(a, "--ckpt-explicit"))
+        c->explicit_state = 1;
     else if (!strcmp(a, "-Wno-ckpt-unsaved") || !strcmp(a, "-Wckpt-unsaved") ||
              !strcmp(a, "-Werror=ckpt-unsaved")) {
         c->warn_unsaved = strcmp(a, "-Wno-ckpt-unsaved") != 0;

@@ -159,6 +159,7 @@ static int rewrite(const struct cmd *c, const struct src *s, const struct vec *i
     o.key = is_stdin(s) ? "stdin" : s->base;
     o.warn_unsaved = c->warn_unsaved;
     o.werror_unsaved = c->werror_unsaved;
+    o.explicit_state = c->explicit_state;
     o.verbose = c->vflag;
     if (c->vflag)
         fprintf(stderr, "ckpt-cc: rewriting %s -> %s\n", s->display, s->out);

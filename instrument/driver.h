@@ -57,6 +57,7 @@ struct cmd {
     const char *keep;      /* --ckpt-keep[=dir]: "" = next to outputs */
     const char *wp_dep;    /* -Wp,-MD,FILE or -Wp,-MMD,FILE */
     int warn_unsaved, werror_unsaved;
+    int explicit_state;    /* --ckpt-explicit: only what CKPT_SAVE names */
     int nsources;
     struct vec clang;      /* flags for libclang */
     int version, help, vflag;

@@ -220,7 +220,7 @@ static int check_vlas(struct rw *rw, struct fn *F)
         }
         for (int j = 0; j < F->nregs; j++) {
             struct pragma *p = F->regs[j];
-            if (!p->synthetic && p->hash > v->decl && p->hash < v->send) {
+            if (!p->synthetic && !p->autoreg && p->hash > v->decl && p->hash < v->send) {
                 diag(rw, p->hash, "error",
                      "#pragma CKPT_SAVE in the scope of variable-length array '%s': resuming "
                      "here would jump into its scope",
@@ -232,30 +232,41 @@ static int check_vlas(struct rw *rw, struct fn *F)
     return 0;
 }
 
-/* after the body's '{': the frame, the variables, one live mask per site */
+/* after the body's '{': the frame, the variables, and per site its live mask of
+ * (nvars + 63) / 64 words (at least one), bit i for variable i (see ckpt.h) */
 static void emit_frame(struct rw *rw, struct fn *F, struct node *body)
 {
     struct sbuf b = {0};
+    int words = F->nvars > 64 ? (F->nvars + 63) / 64 : 1;
+    uint64_t *mask = xrealloc(NULL, (size_t)words * sizeof *mask);
     sb_printf(&b, " struct ckpt_frame ckpt__fr __attribute__((cleanup(ckpt_leave))); "
                   "struct ckpt_var ckpt__v[%d]; static const uint64_t ckpt__live[] = {0",
               F->nvars ? F->nvars : 1);
+    for (int w = 1; w < words; w++)
+        sb_printf(&b, ", 0");
     for (int j = 0; j < F->nsites; j++) {
-        uint64_t mask = 0;
+        memset(mask, 0, (size_t)words * sizeof *mask);
         for (int q = 0; q < F->nregs; q++)
             for (int it = 0; it < F->regs[q]->nitems; it++)
-                if (covers(F->regs[q], it, &F->sites[j]))
-                    mask |= (uint64_t)1 << (F->regs[q]->first_var + it);
-        sb_printf(&b, ", 0x%llx", (unsigned long long)mask);
+                if (covers(F->regs[q], it, &F->sites[j])) {
+                    int v = F->regs[q]->first_var + it;
+                    mask[v / 64] |= (uint64_t)1 << (v % 64);
+                }
+        for (int w = 0; w < words; w++)
+            sb_printf(&b, ", 0x%llx", (unsigned long long)mask[w]);
     }
     sb_printf(&b, "};");
     insert(rw, body->start + 1, 0, b.s);
+    free(mask);
     free(b.s);
 }
 
-/* Where ckpt_enter and the dispatch go: before the body's first statement that is not
- * a leading declaration (one holding a site or a VLA is not), and before any pragma. */
-static uint32_t dispatch_pos(struct rw *rw, struct fn *F, struct node *body)
+/* Where ckpt_enter and the dispatch go in function fi: before the body's first
+ * statement that is not a leading declaration (one holding a site or a VLA is
+ * not), and before any user pragma. */
+uint32_t dispatch_pos(struct rw *rw, int fi)
 {
+    struct node *body = &rw->nodes[rw->funcs[fi].body];
     uint32_t pos = body->end - 1; /* the '}' */
     struct kids k = {0};
     clang_visitChildren(body->c, collect, &k);
@@ -265,11 +276,11 @@ static uint32_t dispatch_pos(struct rw *rw, struct fn *F, struct node *body)
         if (s == NOPOS)
             continue;
         int leading = clang_getCursorKind(k.v[i]) == CXCursor_DeclStmt;
-        for (int j = 0; leading && j < F->nsites; j++)
-            if (F->sites[j].at >= s && F->sites[j].at < e)
+        for (int j = 0; leading && j < rw->nsites; j++)
+            if (rw->sites[j].func == fi && rw->sites[j].at >= s && rw->sites[j].at < e)
                 leading = 0;
         for (int j = 0; leading && j < rw->nvars; j++)
-            if (rw->vars[j].func == F->fi && rw->vars[j].is_vla && rw->vars[j].decl >= s &&
+            if (rw->vars[j].func == fi && rw->vars[j].is_vla && rw->vars[j].decl >= s &&
                 rw->vars[j].decl < e)
                 leading = 0;
         if (!leading) {
@@ -279,7 +290,7 @@ static uint32_t dispatch_pos(struct rw *rw, struct fn *F, struct node *body)
     }
     free(k.v);
     for (int i = 0; i < rw->nprags; i++)
-        if (rw->prags[i].func == F->fi && rw->prags[i].hash < pos)
+        if (rw->prags[i].func == fi && !rw->prags[i].autoreg && rw->prags[i].hash < pos)
             pos = rw->prags[i].hash;
     return pos;
 }
@@ -298,7 +309,7 @@ static void emit_dispatch(struct rw *rw, struct fn *F, struct node *body)
     for (int j = 0; j < F->nsites; j++)
         sb_printf(&b, "case %d: goto ckpt__site%d; ", j + 1, j + 1);
     sb_printf(&b, "default: ckpt_resume_lost(&ckpt__fr); } } ");
-    insert(rw, dispatch_pos(rw, F, body), 0, b.s);
+    insert(rw, dispatch_pos(rw, F->fi), 0, b.s);
     free(b.s);
 }
 
@@ -311,6 +322,8 @@ static void emit_registrations(struct rw *rw, struct fn *F)
             continue;
         struct sbuf b = {0};
         emit_binds(&b, p);
+        if (p->autoreg)
+            sb_printf(&b, " ");
         edit(rw, p->hash, p->end, 1, b.s);
     }
 }

@@ -82,7 +82,8 @@ static void emit_globals(struct rw *rw, struct sbuf *out)
             }
         }
     }
-    if (any)
+    auto_globals(rw, &fn);
+    if (any || fn.n)
         sb_printf(out,
                   "static void __attribute__((constructor)) ckpt__globals_%08x(void)\n{\n%s}\n",
                   h, fn.s);
@@ -152,7 +153,8 @@ int write_output(struct rw *rw, const char *out)
         if (e->text) {
             sb_add(&ob, e->text, strlen(e->text));
         } else {
-            sb_printf(&ob, "#include <ckpt_pvm.h>\n#line %u \"", incl_line);
+            sb_printf(&ob, "#include <ckpt_pvm.h>\n%s#line %u \"",
+                      rw->main_entry ? "#define main ckpt__main\n" : "", incl_line);
             cstr_escape(&ob, rw->o->display);
             sb_printf(&ob, "\"\n");
         }
@@ -162,6 +164,8 @@ int write_output(struct rw *rw, const char *out)
     if (rw->size && rw->text[rw->size - 1] != '\n')
         sb_add(&ob, "\n", 1);
     emit_globals(rw, &ob);
+    if (rw->main_entry)
+        sb_printf(&ob, "%s", rw->main_entry);
     FILE *of = fopen(out, "wb");
     int bad = !of || fwrite(ob.s, 1, ob.n, of) != ob.n;
     if (of && fclose(of) != 0)

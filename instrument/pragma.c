@@ -83,13 +83,14 @@ void find_pragmas(struct rw *rw)
         uint32_t h = rw->toks[t].off;
         if (!first_on_line(rw, h) || in_skipped(rw, h))
             continue;
-        int save = tok_is(rw, t + 2, "CKPT_SAVE");
-        if (!save && !tok_is(rw, t + 2, "CKPT_CHECKPOINT"))
+        int save = tok_is(rw, t + 2, "CKPT_SAVE"), nosave = tok_is(rw, t + 2, "CKPT_NOSAVE");
+        if (!save && !nosave && !tok_is(rw, t + 2, "CKPT_CHECKPOINT"))
             continue;
         GROW(rw->prags, rw->nprags, rw->capprags);
         struct pragma *p = &rw->prags[rw->nprags++];
         memset(p, 0, sizeof *p);
         p->is_save = save;
+        p->nosave = nosave;
         p->hash = h;
         p->kw = rw->toks[t + 2].off;
         p->end = line_end(rw, h);
@@ -426,6 +427,22 @@ static int parse_save(struct rw *rw, struct pragma *p)
     return 0;
 }
 
+/* CKPT_NOSAVE(a, b): names only, resolved like CKPT_SAVE's; 0 ok */
+static int parse_nosave(struct rw *rw, struct pragma *p)
+{
+    if (parse_save(rw, p) < 0)
+        return -1;
+    for (int i = 0; i < p->nitems; i++)
+        if (p->items[i].count || strchr(p->items[i].name, '.')) {
+            diag(rw, p->kw, "error",
+                 "'%s' in #pragma CKPT_NOSAVE: it takes variable names (a pointer's name "
+                 "leaves out the heap block it points to)",
+                 p->items[i].name);
+            return -1;
+        }
+    return 0;
+}
+
 /* Parses every CKPT_SAVE list and checks every CKPT_CHECKPOINT; errors are counted
  * in rw->errors. */
 void parse_pragmas(struct rw *rw)
@@ -434,6 +451,8 @@ void parse_pragmas(struct rw *rw)
         struct pragma *p = &rw->prags[i];
         if (p->is_save)
             parse_save(rw, p);
+        else if (p->nosave)
+            parse_nosave(rw, p);
         else if (p->func < 0)
             diag(rw, p->hash, "error",
                  "#pragma CKPT_CHECKPOINT outside a function: it marks a safe point in a "

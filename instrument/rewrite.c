@@ -9,6 +9,9 @@
  *   pragma.c     the CKPT_SAVE and CKPT_CHECKPOINT pragmas, found in the tokens;
  *   sites.c      for each reaching call its anchor, the statement a restarted
  *                task re-executes (labelled ckpt__siteK);
+ *   autosave.c   what is saved without a pragma (locals, statics, globals);
+ *   libcalls.c   the C library calls routed through libckpt (malloc, rand...);
+ *   entry.c      main, renamed, and called by libckpt on a stack it places;
  *   emit.c       the edits that instrument each reaching function;
  *   warn.c       the warnings about what a restart would compute differently;
  *   output.c     the original text with the edits applied.
@@ -136,14 +139,15 @@ static void find_skipped(struct rw *rw)
 }
 
 /* Each reaching function of the main file instrumented and checked.  -Wckpt-unsaved
- * only in a file with CKPT pragmas: without any, every local would be reported. */
+ * only under --ckpt-explicit (else every local is saved), in a file with CKPT
+ * pragmas: without any, every local would be reported. */
 static void instrument_funcs(struct rw *rw, int user_pragmas)
 {
     for (int i = 0; i < rw->nfuncs; i++) {
         if (!rw->funcs[i].in_main || !rw->funcs[i].reach)
             continue;
         instrument_func(rw, i);
-        if (rw->o->warn_unsaved && user_pragmas && !rw->errors)
+        if (rw->o->warn_unsaved && user_pragmas && rw->o->explicit_state && !rw->errors)
             warn_unsaved(rw, i);
         if (rw->o->warn_unsaved && !rw->errors)
             warn_reeval(rw, i);
@@ -172,6 +176,12 @@ static int rewrite_tu(struct rw *rw, const char *src, const char *out)
     fixpoint(rw);
     check_jumps(rw);
     collect_sites(rw);
+    if (rw->errors)
+        return -1;
+    add_auto_saves(rw);
+    emit_nosaves(rw);
+    route_libc_calls(rw);
+    wrap_main(rw);
     if (rw->errors)
         return -1;
     instrument_funcs(rw, user_pragmas);

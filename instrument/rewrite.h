@@ -15,6 +15,7 @@ struct rw_opts {
     const char *key;       /* prefix of global keys, "file.c" */
     int warn_unsaved;      /* -Wckpt-unsaved (default on) */
     int werror_unsaved;    /* -Werror=ckpt-unsaved */
+    int explicit_state;    /* --ckpt-explicit: only what CKPT_SAVE names, as before 0.2 */
     int verbose;
 };
 

@@ -20,8 +20,8 @@
 #include "rewrite.h"
 
 #define NOPOS UINT32_MAX
-/* saved variables of one function: one bit each in a site's live mask */
-#define MAX_VARS ((int)(CHAR_BIT * sizeof ((struct ckpt_frame *)0)->live[0]))
+/* saved variables of one function (each a bit in its sites' live masks) */
+#define MAX_VARS 4096
 
 #define GROW(arr, n, cap)                                                     \
     do {                                                                      \
@@ -76,6 +76,7 @@ struct var {
     uint32_t decl;              /* offset of the name */
     uint32_t sstart, send;      /* scope */
     int is_param, is_static, is_register, is_vla, has_init;
+    int stmt;                   /* node of its DeclStmt, -1 for a parameter */
     CXCursor c;
     CXType type;
 };
@@ -109,6 +110,8 @@ struct pragma {
     int synthetic;        /* the temporaries of a split statement, not a user pragma */
     int nhoist;           /* synthetic: the group's first nhoist calls are hoisted */
     int op;               /* _Pragma("CKPT_CHECKPOINT"), written out or from a macro */
+    int nosave;           /* CKPT_NOSAVE (is_save is 0) */
+    int autoreg;          /* a registration autosave.c made, not a user pragma */
 };
 
 struct site {
@@ -157,6 +160,7 @@ struct rw {
     int nskip;
     int errors, warnings;
     int cur_func;
+    char *main_entry;   /* the main that calls the file's, renamed ckpt__main */
 };
 
 /* the children of a cursor, in order (see collect) */
@@ -214,6 +218,18 @@ int covers(struct pragma *p, int it, struct site *s);
 
 /* emit.c: the edits that instrument one function */
 void instrument_func(struct rw *rw, int fi);
+uint32_t dispatch_pos(struct rw *rw, int fi);
+
+/* autosave.c: what is saved without a pragma; CKPT_NOSAVE */
+void add_auto_saves(struct rw *rw);
+void emit_nosaves(struct rw *rw);
+void auto_globals(struct rw *rw, struct sbuf *fn);
+
+/* libcalls.c: the C library calls routed through libckpt */
+void route_libc_calls(struct rw *rw);
+
+/* entry.c: the program's main, called by libckpt on a stack it places */
+void wrap_main(struct rw *rw);
 
 /* warn.c: -Wckpt-unsaved, -Wckpt-reeval */
 void warn_unsaved(struct rw *rw, int fi);

@@ -89,6 +89,8 @@ int covers(struct pragma *p, int it, struct site *s)
         return 0;
     if (p->synthetic)
         return s->k > p->items[it].klo && s->k <= p->items[it].khi;
+    if (p->autoreg) /* inserted before a site labelled at the same offset */
+        return s->at >= p->hash && s->at < p->send;
     return s->at > p->hash && s->at < p->send;
 }
 
@@ -516,7 +518,7 @@ static void add_checkpoint_sites(struct rw *rw)
 {
     for (int i = 0; i < rw->nprags; i++) {
         struct pragma *p = &rw->prags[i];
-        if (p->is_save || p->func < 0)
+        if (p->is_save || p->nosave || p->func < 0)
             continue;
         if (in_stmt_expr(rw, p->func, p->hash)) {
             diag(rw, p->hash, "error",

@@ -45,7 +45,7 @@ static int is_vla_type(CXType t)
     return 0;
 }
 
-static void add_var(struct rw *rw, CXCursor c, uint32_t ss, uint32_t se, int is_param)
+static void add_var(struct rw *rw, CXCursor c, uint32_t ss, uint32_t se, int is_param, int stmt)
 {
     uint32_t d = loc_off(rw, clang_getCursorLocation(c));
     if (d == NOPOS)
@@ -59,6 +59,7 @@ static void add_var(struct rw *rw, CXCursor c, uint32_t ss, uint32_t se, int is_
     v->sstart = ss;
     v->send = se;
     v->is_param = is_param;
+    v->stmt = stmt;
     enum CX_StorageClass sc = clang_Cursor_getStorageClass(c);
     v->is_static = sc == CX_SC_Static || sc == CX_SC_Extern;
     v->is_register = sc == CX_SC_Register;
@@ -162,7 +163,7 @@ static void build(struct rw *rw, CXCursor c, int parent, enum role role)
         /* scope: the block (or for statement) holding its DeclStmt */
         int p = rw->nodes[parent].parent;
         if (p >= 0)
-            add_var(rw, c, rw->nodes[p].start, rw->nodes[p].end, 0);
+            add_var(rw, c, rw->nodes[p].start, rw->nodes[p].end, 0, parent);
     }
     if (n->kind == CXCursor_UnaryExpr || n->kind == CXCursor_CXXTypeidExpr) {
         /* skip the unevaluated operand of sizeof/_Alignof */
@@ -216,7 +217,7 @@ static enum CXChildVisitResult top_visit(CXCursor c, CXCursor parent, CXClientDa
     if (f->body >= 0 && f->in_main)
         for (int i = 0; i < k.n; i++)
             if (clang_getCursorKind(k.v[i]) == CXCursor_ParmDecl)
-                add_var(rw, k.v[i], rw->nodes[f->body].start, rw->nodes[f->body].end, 1);
+                add_var(rw, k.v[i], rw->nodes[f->body].start, rw->nodes[f->body].end, 1, -1);
     free(k.v);
     return CXChildVisit_Continue;
 }

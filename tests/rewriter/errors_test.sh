@@ -4,6 +4,7 @@
 # Compiles SOURCE.c (copied into a fresh directory with SOURCE.h if there is one, so
 # messages name just the file)
 # with `ckpt-cc -c NAME.c -o NAME.o` and compares its messages with SOURCE.err, exactly.
+# A last line `/* ckpt-cc: FLAGS */` adds FLAGS to that command.
 # When SOURCE.err holds an error the command must fail and leave no NAME.o; otherwise
 # it must succeed and write NAME.o.
 set -u
@@ -16,7 +17,9 @@ trap 'rm -rf "$T"' EXIT INT TERM
 cp "$SRC" "$T/$name.c"
 # a header of the same name goes along (a case about functions defined in headers)
 if [ -f "${SRC%.c}.h" ]; then cp "${SRC%.c}.h" "$T/"; fi
-(cd "$T" && "$CKPTCC" -c "$name.c" -o "$name.o" 2> "$name.stderr"); rc=$?
+flags=$(tail -n 1 "$SRC" | sed -n 's|^/\* ckpt-cc: \(.*\) \*/$|\1|p')
+# shellcheck disable=SC2086 # FLAGS are words
+(cd "$T" && "$CKPTCC" $flags -c "$name.c" -o "$name.o" 2> "$name.stderr"); rc=$?
 if ! cmp -s "$EXP" "$T/$name.stderr"; then
     echo "FAIL $name: messages differ (expected, got):"
     diff "$EXP" "$T/$name.stderr"

@@ -38,3 +38,4 @@ int main(int argc, char **argv)
     (void)argv;
     return (int)total;
 }
+/* ckpt-cc: --ckpt-explicit */

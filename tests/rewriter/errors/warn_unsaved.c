@@ -7,3 +7,4 @@ int main(void)
         total += exchange(buf, n);
     return total;
 }
+/* ckpt-cc: --ckpt-explicit */
