@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define STATE_VERSION 6
+#define STATE_VERSION 7
 #define PAD8(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
 
 struct meta_rec {
@@ -25,6 +25,9 @@ struct meta_rec {
     int32_t nnotifies;         /* pvm_notify requests not answered yet (version 6) */
     int32_t leaving;           /* saved on its way out through exit(): the status + 1, else 0 */
     int32_t pad;
+    uint64_t libc_at;          /* where the C library's stdout is (version 7) */
+    uint64_t main_sp;          /* the stack address main runs at (version 7, layout.c) */
+    uint64_t argv_at;          /* main's copy of argv and envp, in the heap (version 7) */
     /* npeers peer_rec, then nhandlers handler_rec, then ngroups group_rec,
        then nnotifies notify_rec */
 };
@@ -50,7 +53,7 @@ struct frame_rec {
 struct var_rec {
     int32_t i, reg, kind, pad;
     uint64_t size, elem, count, old_addr, old_block;
-    char name[64];
+    char name[128];
 };
 #define APPBUF_SEND 1     /* "application buffers": the active send buffer */
 #define APPBUF_RECV 2     /* the active receive buffer */

@@ -1,8 +1,11 @@
 /*
  * globals.c: the registry of saved globals.  Rewritten code registers each
- * file-scope and static variable to save (ckpt_global, ckpt_global_block)
- * from constructors, before main; their section is written and read here
- * (varsec.c's frame "<globals>").
+ * file-scope variable to save (ckpt_global, ckpt_global_block) from
+ * constructors, before main, and each static local the first time its
+ * declaration is reached (ckpt_static); their section is written and read
+ * here (varsec.c's frame "<globals>").  A static local saved in the image is
+ * kept aside by the restore until the restarted task registers it again.
+ * Also the file-scope pointers whose heap blocks CKPT_NOSAVE leaves out.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +15,18 @@
 
 static struct ckpt_global *globals;
 static int nglobals, maxglobals;
+
+static struct pending {             /* a saved static local not registered yet */
+    char key[sizeof ((struct ckpt_saved_var *)0)->name];
+    void *data;
+    size_t size;
+} *pending;
+static int npending, maxpending;
+
+static struct nosave {              /* CKPT_NOSAVE of a global pointer */
+    void **pp;
+} *nosaves;
+static int nnosaves, maxnosaves;
 
 static struct ckpt_global *add_global(const char *key, void *addr, size_t size,
                                       size_t elem, unsigned kind)
@@ -37,6 +52,70 @@ static struct ckpt_global *add_global(const char *key, void *addr, size_t size,
 void ckpt_global(const char *key, void *addr, size_t size, size_t elem, unsigned kind)
 {
     add_global(key, addr, size, elem, kind);
+}
+
+/* Keys are compared as the image holds them: cut to its name field. */
+static int same_key(const char *registered, const char *saved)
+{
+    return strncmp(registered, saved, sizeof ((struct ckpt_saved_var *)0)->name - 1) == 0;
+}
+
+int ckpt_static(char *once, const char *key, void *addr, size_t size, size_t elem)
+{
+    *once = 1;
+    add_global(key, addr, size, elem, CKPT_KIND_DATA);
+    for (int i = 0; i < npending; i++) {
+        struct pending *p = &pending[i];
+        if (!same_key(key, p->key))
+            continue;
+        if (p->size != size)
+            ckpt__die("static %s changed size since the checkpoint", key);
+        memcpy(addr, p->data, size);
+        free(p->data);
+        pending[i] = pending[--npending];
+        break;
+    }
+    return 1;
+}
+
+void ckpt_nosave_global(const char *key, void **pp)
+{
+    struct nosave *n = ckpt__grow(nosaves, &maxnosaves, nnosaves + 1, sizeof *n);
+    if (!n)
+        ckpt__die("out of memory registering %s", key);
+    nosaves = n;
+    nosaves[nnosaves++].pp = pp;
+}
+
+void ckpt__globals_nosave(void)
+{
+    for (int i = 0; i < nnosaves; i++)
+        if (*nosaves[i].pp)
+            ckpt_nosave(*nosaves[i].pp);
+}
+
+/* A saved static local whose function has not run yet in the restarted task. */
+static void keep_aside(const struct ckpt_saved_var *sv)
+{
+    struct pending *p = ckpt__grow(pending, &maxpending, npending + 1, sizeof *p);
+    void *data = malloc(sv->size ? (size_t)sv->size : 1);
+    if (!p || !data)
+        ckpt__die("out of memory restoring %s", sv->name);
+    pending = p;
+    p = &pending[npending++];
+    memcpy(p->key, sv->name, sizeof p->key);
+    memcpy(data, sv->data, (size_t)sv->size);
+    p->data = data;
+    p->size = (size_t)sv->size;
+}
+
+/* "file.c:func:name:K" is a static local's key, "file.c:name" a global's. */
+static int is_static_key(const char *key)
+{
+    int colons = 0;
+    for (; *key; key++)
+        colons += *key == ':';
+    return colons >= 3;
 }
 
 void ckpt_global_block(const char *key, void *addr, size_t elem, size_t (*count)(void))
@@ -82,8 +161,12 @@ int ckpt__globals_read(struct ckpt_cursor *c)
     struct ckpt_global *g = globals;
     for (int k = 0; k < n; k++) {
         int j = 0;
-        while (j < ng && strcmp(g[j].key, sv[k].name) != 0)
+        while (j < ng && !same_key(g[j].key, sv[k].name))
             j++;
+        if (j == ng && is_static_key(sv[k].name)) {
+            keep_aside(&sv[k]);
+            continue;
+        }
         if (j == ng) {
             pr_warn("saved global %s is not registered in this program; skipped", sv[k].name);
             continue;

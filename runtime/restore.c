@@ -8,7 +8,7 @@
  * saved call site.  The innermost site is a safe point, where
  * ckpt__restore_finish() ends the rebuild and the PVM call proceeds.
  *
- * Saved pointers are translated by reloc.c.
+ * Saved pointers need nothing: every object is where it was (layout.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -165,7 +165,6 @@ int ckpt_resume_next(struct ckpt_frame *f)
         if (sv->i >= 0 && sv->i < f->nvars && f->vars[sv->i].reg == 0)
             return -(int)sv->reg;
     }
-    ckpt__run_fixups(0);
     f->site = sf->site;
     f->resume = 0;
     return sf->site;
@@ -182,7 +181,6 @@ void ckpt__restore_finish(void)
     if (rt->rdepth != rt->nsframes)
         ckpt__die("reached a safe point at depth %d while rebuilding %d saved frames "
                   "(the program did not follow its saved call chain)", rt->rdepth, rt->nsframes);
-    ckpt__run_fixups(1);
     for (int i = 0; i < rt->nsframes; i++)
         free(rt->sframes[i].vars);
     free(rt->sframes);

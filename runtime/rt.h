@@ -2,7 +2,7 @@
  * rt.h: libckpt's private interface, by layer, and `ckpt_rt`: who the task
  * is, how it is configured, where its epochs stand, and the channel table.
  * Every other table is static in the module that owns it (handlers.c,
- * member.c, notify.c, globals.c, reloc.c, the writer in checkpoint.c, ...),
+ * member.c, notify.c, globals.c, layout.c, the writer in checkpoint.c, ...),
  * which writes and reads its own image section (state.c lists them).
  */
 #ifndef CKPT_RT_H
@@ -44,7 +44,7 @@ struct ckpt_saved_var {
     uint64_t size, elem, count;
     uint64_t old_addr;     /* where the variable was */
     uint64_t old_block;    /* BLOCK: where its elements were */
-    char name[64];
+    char name[128];
     const void *data;      /* saved bytes of the variable */
     const void *block;     /* BLOCK: saved elements */
 };
@@ -142,7 +142,6 @@ struct ckpt_rt {
     struct ckpt_img *img;
     struct ckpt_saved_frame *sframes;
     int nsframes, rdepth;
-    uint64_t old_exe_start, old_exe_end;   /* where the executable was mapped */
 
     /* checkpointing (checkpoint.c) */
     uint64_t epoch;                 /* last checkpoint taken (tentative or not) */
@@ -187,7 +186,8 @@ static inline const struct ckpt_img_section *ckpt__next_section(struct ckpt_curs
  *   wrappers   wrap_msg.c wrap_task.c wrap_buf.c wrap_group.c, frames.c
  *              (the PVM calls and the shadow-stack calls rewritten code makes)
  *   protocol   task.c (start, leaving), checkpoint.c (safe point, writer),
- *              restore.c, state.c (the image's sections), varsec.c, reloc.c, globals.c
+ *              restore.c, state.c (the image's sections), varsec.c, globals.c,
+ *              layout.c (addresses kept across a restart)
  *   channels   attach.c (join and replay), wire.c, member.c, notify.c, appbufs.c,
  *              handlers.c,
  *              log.c (sender log), queue.c (receive queue), peers.c
@@ -230,14 +230,17 @@ int ckpt__frame_write(struct ckpt_imgw *w, const char *name, int depth, int site
 int ckpt__frame_read(struct ckpt_cursor *c, const struct ckpt_img_section *fs, uint32_t type,
                      struct ckpt_saved_var **out, int *nout, int *site);
 
-/* reloc.c */
-void ckpt__run_fixups(int final);
 void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v);
-uintptr_t ckpt__exe_ptr(uint64_t old);
+
+/* layout.c: the addresses a restarted task gets back */
+struct meta_rec;
+void ckpt__layout_record(struct meta_rec *m);
+int ckpt__layout_take(const struct meta_rec *m, char *why, size_t n);
 
 /* globals.c: the registry of saved globals, and their sections */
 int ckpt__globals_write(struct ckpt_imgw *w);
 int ckpt__globals_read(struct ckpt_cursor *c);
+void ckpt__globals_nosave(void);    /* (writer) CKPT_NOSAVE of global pointers */
 
 /* ---- channels ---- */
 /* attach.c */

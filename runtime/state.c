@@ -16,9 +16,6 @@
 #include "rt.h"
 #include "sections.h"
 
-extern char __executable_start[] __attribute__((weak));
-extern char _end[] __attribute__((weak));
-
 static int write_meta(struct ckpt_imgw *w)
 {
     struct ckpt_rt *rt = &ckpt__rt;
@@ -41,8 +38,7 @@ static int write_meta(struct ckpt_imgw *w)
     m->epoch = rt->epoch;
     m->safepoints = rt->safepoints;
     memcpy(m->out_off, rt->out_off, sizeof m->out_off);
-    m->exe_start = (uintptr_t)__executable_start;
-    m->exe_end = (uintptr_t)_end;
+    ckpt__layout_record(m);
     m->npeers = rt->npeers;
     m->ctx = rt->ctx;
     m->ctx_made = rt->ctx_made;
@@ -102,15 +98,22 @@ static int write_frames(struct ckpt_imgw *w)
         chain[--d] = f;
     for (d = 0; d < depth && !err; d++) {
         struct ckpt_frame *f = chain[d];
-        struct ckpt_var *vars[64];
-        int idx[64], n = 0;
-        uint64_t live = f->live && f->site > 0 ? f->live[f->site] : 0;
-        for (int i = 0; i < f->nvars && i < 64; i++)
-            if ((live >> i & 1) && f->vars[i].reg) {
+        struct ckpt_var **vars = calloc((size_t)f->nvars + 1, sizeof *vars);
+        int *idx = calloc((size_t)f->nvars + 1, sizeof *idx), n = 0;
+        /* the site's live mask: (nvars + 63) / 64 words, at least one (ckpt.h) */
+        int words = f->nvars > 64 ? (f->nvars + 63) / 64 : 1;
+        const uint64_t *live = f->live && f->site > 0 ? f->live + (size_t)f->site * words : NULL;
+        if (!vars || !idx)
+            err = -ENOMEM;
+        for (int i = 0; !err && live && i < f->nvars; i++)
+            if ((live[i / 64] >> (i % 64) & 1) && f->vars[i].reg) {
                 vars[n] = &f->vars[i];
                 idx[n++] = i;
             }
-        err = ckpt__frame_write(w, f->func, d, f->site, vars, idx, n);
+        if (!err)
+            err = ckpt__frame_write(w, f->func, d, f->site, vars, idx, n);
+        free(vars);
+        free(idx);
     }
     free(chain);
     return err;
@@ -126,13 +129,14 @@ static int read_meta(struct ckpt_cursor *c)
     if (ckpt__meta_view(s->data, s->len, &mv) != 0)
         return -EINVAL;
     const struct meta_rec *m = mv.m;
+    char why[512];
+    if (ckpt__layout_take(m, why, sizeof why) != 0)
+        ckpt__die("cannot restart: %s", why);
     rt->myvtid = m->vtid;
     rt->parent_vtid = m->parent_vtid;
     rt->epoch = rt->committed = m->epoch;
     rt->safepoints = m->safepoints;
     memcpy(rt->out_off, m->out_off, sizeof rt->out_off);
-    rt->old_exe_start = m->exe_start;
-    rt->old_exe_end = m->exe_end;
     rt->ctx = m->ctx;
     rt->ctx_made = m->ctx_made;
     rt->leaving = m->leaving;
@@ -202,6 +206,7 @@ static const struct {
 int ckpt__state_write(struct ckpt_imgw *w)
 {
     int err = 0;
+    ckpt__globals_nosave();     /* before the heap's section leaves their blocks out */
     for (size_t i = 0; !err && i < NSECTIONS; i++)
         err = sections[i].write(w);
     return err;

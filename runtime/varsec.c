@@ -3,7 +3,10 @@
  * section naming its variables (var_rec), then one data section per
  * variable (GLOBAL or VAR) and one BLOCK for the elements of a heap block.
  * The globals (globals.c) are saved as a frame "<globals>", the shadow
- * stack (state.c) as one frame per function on the call chain.
+ * stack (state.c) as one frame per function on the call chain.  A restarted
+ * task has the addresses it had (layout.c): a variable, a pointer included,
+ * comes back as its bytes; a BLOCK outside the heap arena (allocated where
+ * ckpt-cc did not route malloc) comes back as a new block.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,7 +28,8 @@ static void fill_var_rec(struct var_rec *r, int i, const struct ckpt_var *v)
     r->old_addr = (uintptr_t)v->addr;
     if (v->kind == CKPT_KIND_BLOCK) {
         r->old_block = (uintptr_t)*(void **)v->addr;
-        if (!r->old_block)
+        /* a block of the heap arena is in the HEAP section already */
+        if (!r->old_block || ckpt__heap_owns((void *)(uintptr_t)r->old_block))
             r->count = 0;
     }
     snprintf(r->name, sizeof r->name, "%s", v->name ? v->name : "?");
@@ -100,4 +104,22 @@ int ckpt__frame_read(struct ckpt_cursor *c, const struct ckpt_img_section *fs, u
 bad:
     free(sv);
     return -EINVAL;
+}
+
+void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v)
+{
+    if (sv->kind != CKPT_KIND_BLOCK) {
+        memcpy(v->addr, sv->data, (size_t)sv->size);
+        return;
+    }
+    void *old = (void *)(uintptr_t)sv->old_block, *blk = old;
+    if (old && !ckpt__heap_owns(old)) {
+        size_t bytes = (size_t)(sv->count * sv->elem);
+        blk = malloc(bytes ? bytes : 1);
+        if (!blk)
+            ckpt__die("out of memory restoring %s (%zu bytes)", sv->name, bytes);
+        memcpy(blk, sv->block, bytes);
+    }
+    *(void **)v->addr = blk;
+    v->count = (size_t)sv->count;
 }

@@ -55,7 +55,9 @@ static void dump_meta(const struct ckpt_img_section *s)
            "  leaving %" PRId32 "  output offsets %" PRId64 " %" PRId64 " %" PRId64 "\n",
            m->ctx, m->ctx_made, m->match_fn, m->leaving, m->out_off[0], m->out_off[1],
            m->out_off[2]);
-    printf("    executable mapped 0x%" PRIx64 "-0x%" PRIx64 "\n", m->exe_start, m->exe_end);
+    printf("    executable mapped 0x%" PRIx64 "-0x%" PRIx64 "  C library's stdout 0x%" PRIx64
+           "  main's stack 0x%" PRIx64 "  argv 0x%" PRIx64 "\n",
+           m->exe_start, m->exe_end, m->libc_at, m->main_sp, m->argv_at);
     for (int32_t i = 0; i < m->npeers; i++) {
         const struct peer_rec *p = &v.peers[i];
         printf("    peer 0x%08" PRIx32 "  tid 0x%08" PRIx32 "  instrumented %" PRId32
