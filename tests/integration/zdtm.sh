@@ -16,7 +16,7 @@
 #
 #   zdtm.sh SOURCE|DIR [--exe NAME] [--runs N] [--kills K] [--interval S] [--ckpt-cc PATH]
 #           [--ckpt-run PATH] [--spmd N --plain-args "ARGS"] [--log-off]
-#           [--fault WHAT] -- ARGS...
+#           [--fault WHAT] [--no-pragmas] -- ARGS...
 #
 # A DIR (a sample) is built with its own Makefile, `make CC=cc` and
 # `make CC=ckpt-cc`, in copies; --exe names the program to run (default: the
@@ -32,6 +32,10 @@
 # still be right.
 #
 # --fault sets CKPT_FAULT for the instrumented runs (proto/fault.c).
+#
+# --no-pragmas removes every `#pragma CKPT_...` line from the instrumented
+# build's copy of the sources: the program must recover exactly all the same
+# (what ckpt-cc saves without being told).
 #
 # --kill-after REGEX kills as soon as ckpt-run's -v output matches REGEX once
 # more (e.g. 'committed': right after a commit, so that every recovery rolls
@@ -53,7 +57,7 @@ top=$(cd "$here/../.." && pwd)
 
 src=${1:?usage: zdtm.sh SOURCE [options] -- ARGS}
 shift
-log_off=0 kill_after= exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
+log_off=0 no_pragmas=0 kill_after= exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
 while (($#)); do
     case $1 in
     --runs) runs=$2; shift 2 ;;
@@ -67,6 +71,7 @@ while (($#)); do
     --kill-after) kill_after=$2; shift 2 ;;
     --fault) export CKPT_FAULT=$2; shift 2 ;;
     --plain-args) plain_args=$2; shift 2 ;;
+    --no-pragmas) no_pragmas=1; shift ;;
     --) shift; break ;;
     *) echo "zdtm.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -87,17 +92,31 @@ echo "# zdtm $name: $runs runs, $kills kill(s) each, interval ${interval}s, seed
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/zdtm-$name.XXXXXX")
 pvmvm_at_exit 'rm -rf "$work"'
+# strip_pragmas DIR: the CKPT pragmas out of DIR's sources (--no-pragmas)
+strip_pragmas() {
+    local f
+    for f in "$1"/*.[ch]; do
+        sed -i '/^[[:space:]]*#[[:space:]]*pragma[[:space:]][[:space:]]*CKPT_/d' "$f"
+    done
+    if grep -l 'CKPT_' "$1"/*.[ch] >/dev/null 2>&1; then
+        echo "# --no-pragmas: CKPT_ still named in $(grep -l 'CKPT_' "$1"/*.[ch])"
+    fi
+}
 if [[ -d $src ]]; then
     for v in plain ckpt; do
         cp -r "$src" "$work/$v"
         make -s -C "$work/$v" clean >/dev/null
     done
+    ((no_pragmas)) && strip_pragmas "$work/ckpt"
     make -C "$work/plain" CC=cc >"$work/cc.log" 2>&1 || { cat "$work/cc.log"; exit 1; }
     make -C "$work/ckpt" CC="$ckpt_cc" >"$work/ckpt-cc.log" 2>&1 || { cat "$work/ckpt-cc.log"; exit 1; }
 else
-    mkdir -p "$work/plain" "$work/ckpt"
+    mkdir -p "$work/plain" "$work/ckpt" "$work/src"
+    cp "$src" "$work/src/"
+    ((no_pragmas)) && strip_pragmas "$work/src"
     cc -O1 -o "$work/plain/$name" "$src" -lgpvm3 -lpvm3 2>"$work/cc.log" || { cat "$work/cc.log"; exit 1; }
-    "$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/ckpt/$name" "$src" 2>"$work/ckpt-cc.log" || { cat "$work/ckpt-cc.log"; exit 1; }
+    "$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/ckpt/$name" "$work/src/$(basename "$src")" \
+        2>"$work/ckpt-cc.log" || { cat "$work/ckpt-cc.log"; exit 1; }
 fi
 
 # Debian keeps the group server (pvmgs) in $PVM_ROOT/lib, out of PVM's default path
