@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define STATE_VERSION 6
+#define STATE_VERSION 7
 #define PAD8(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
 
 struct meta_rec {

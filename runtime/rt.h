@@ -187,7 +187,8 @@ static inline const struct ckpt_img_section *ckpt__next_section(struct ckpt_curs
  *   wrappers   wrap_msg.c wrap_task.c wrap_buf.c wrap_group.c, frames.c
  *              (the PVM calls and the shadow-stack calls rewritten code makes)
  *   protocol   task.c (start, leaving), checkpoint.c (safe point, writer),
- *              restore.c, state.c (the image's sections), varsec.c, reloc.c, globals.c
+ *              restore.c, state.c (the image's sections), varsec.c, reloc.c, globals.c,
+ *              libcstate.c (the twins of ckpt_libc_calls.h that keep C library state)
  *   channels   attach.c (join and replay), wire.c, member.c, notify.c, appbufs.c,
  *              handlers.c,
  *              log.c (sender log), queue.c (receive queue), peers.c
@@ -238,6 +239,11 @@ uintptr_t ckpt__exe_ptr(uint64_t old);
 /* globals.c: the registry of saved globals, and their sections */
 int ckpt__globals_write(struct ckpt_imgw *w);
 int ckpt__globals_read(struct ckpt_cursor *c);
+
+/* libcstate.c: the C library's state the program sees (random generators,
+ * strtok, getenv's values), and its section */
+int ckpt__libc_write(struct ckpt_imgw *w);
+int ckpt__libc_read(struct ckpt_cursor *c);
 
 /* ---- channels ---- */
 /* attach.c */
