@@ -112,7 +112,8 @@ char *ckpt_setstate(char *statebuf)
 
 /* ---- the drand48 family ---- */
 
-static struct drand48_data d48;  /* zero: glibc's unseeded start (x = 0, a and c set on first use) */
+/* zero: glibc's unseeded start (x = 0; a and c are set on first use) */
+static struct drand48_data d48;
 
 double ckpt_drand48(void)
 {
@@ -210,9 +211,21 @@ static struct env_base {
 } *bases;
 static int nbases, maxbases;
 
-static const char *rec_name(size_t off)  { return env.bytes + off + 1; }
-static char *rec_value(size_t off)       { return env.bytes + off + 2 + strlen(rec_name(off)); }
-static size_t rec_next(size_t off)       { char *v = rec_value(off); return (size_t)(v - env.bytes) + strlen(v) + 1; }
+static const char *rec_name(size_t off)
+{
+    return env.bytes + off + 1;
+}
+
+static char *rec_value(size_t off)
+{
+    return env.bytes + off + 2 + strlen(rec_name(off));
+}
+
+static size_t rec_next(size_t off)
+{
+    const char *v = rec_value(off);
+    return (size_t)(v - env.bytes) + strlen(v) + 1;
+}
 
 /* Offset of the latest record of name, or (size_t)-1. */
 static size_t env_latest(const char *name)

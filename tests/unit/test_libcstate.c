@@ -227,7 +227,8 @@ static void test_erand48_default(void)
 
 static void test_drand48_seeds(void)
 {
-    static const long seeds[] = {0, 1, -1, 42, 123456789, LONG_MAX, LONG_MIN, 0x7fffffffL, 0x1234567890L};
+    static const long seeds[] = {0, 1, -1, 42, 123456789, LONG_MAX, LONG_MIN,
+                                 0x7fffffffL, 0x1234567890L};
     unsigned short gx[3] = {0x330e, 0, 0}, mx[3] = {0x330e, 0, 0};
     char what[64];
     same_48(2000, gx, mx, "unseeded mix");
@@ -240,7 +241,8 @@ static void test_drand48_seeds(void)
     /* seed48: the previous seed, in storage of its own */
     unsigned short s1[3] = {1, 2, 3}, s2[3] = {0xffff, 0x8000, 7};
     unsigned short *g = seed48(s1), *m = ckpt_seed48(s1);
-    CHECK(g && m && memcmp(g, m, 3 * sizeof *g) == 0, "seed48: previous seeds %x %x %x / %x %x %x", g[0],
+    CHECK(g && m && memcmp(g, m, 3 * sizeof *g) == 0,
+          "seed48: previous seeds %x %x %x / %x %x %x", g[0],
           g[1], g[2], m[0], m[1], m[2]);
     CHECK(m != s1, "seed48 returns its own storage");
     same_48(3000, gx, mx, "seed48(1,2,3)");
@@ -289,7 +291,8 @@ static void test_strtok(void)
                 gt = strtok(NULL, dl);
                 mt = ckpt_strtok(NULL, dl);
             }
-            CHECK(memcmp(g, m, sizeof g) == 0, "strtok(\"%s\", \"%s\"): buffers differ", strings[s], delims[d]);
+            CHECK(memcmp(g, m, sizeof g) == 0, "strtok(\"%s\", \"%s\"): buffers differ",
+                  strings[s], delims[d]);
         }
     /* a new string while the last one is not finished */
     strcpy(g, "p q r s");
@@ -325,7 +328,8 @@ static void test_getenv(void)
     setenv("CKPT_T_NONE", "", 1);
     char *e = ckpt_getenv("CKPT_T_NONE");
     CHECK(e && *e == '\0' && e != getenv("CKPT_T_NONE"), "set empty later: a copy of \"\"");
-    CHECK(ckpt_getenv("PATH") && getenv("PATH") && strcmp(ckpt_getenv("PATH"), getenv("PATH")) == 0, "PATH");
+    CHECK(ckpt_getenv("PATH") && getenv("PATH") &&
+          strcmp(ckpt_getenv("PATH"), getenv("PATH")) == 0, "PATH");
     /* the pool fills: the environment's own strings from then on */
     static char big[20000];
     memset(big, 'x', sizeof big - 1);
@@ -373,7 +377,8 @@ static void test_mixed(void)
                 gdef = initstate(3, (char *)gb, sizeof gb);
                 mdef = ckpt_initstate(3, (char *)mb, sizeof mb);
             } else if (pick(2)) {
-                CHECK((setstate(gdef) == (char *)gb) == (ckpt_setstate(mdef) == (char *)mb), "mixed setstate");
+                int g = setstate(gdef) == (char *)gb, m = ckpt_setstate(mdef) == (char *)mb;
+                CHECK(g == m, "mixed setstate %d", i);
             } else {
                 setstate((char *)gb);
                 ckpt_setstate((char *)mb);
@@ -438,7 +443,8 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], tests[i].name) == 0) {
             tests[i].fn();
             if (failures)
-                fprintf(stderr, "FAIL %s: %d check%s failed\n", argv[1], failures, failures == 1 ? "" : "s");
+                fprintf(stderr, "FAIL %s: %d check%s failed\n", argv[1], failures,
+                        failures == 1 ? "" : "s");
             else
                 printf("ok   %s\n", argv[1]);
             return failures != 0;
