@@ -187,7 +187,8 @@ static inline const struct ckpt_img_section *ckpt__next_section(struct ckpt_curs
  *              (the PVM calls and the shadow-stack calls rewritten code makes)
  *   protocol   task.c (start, leaving), checkpoint.c (safe point, writer),
  *              restore.c, state.c (the image's sections), varsec.c, globals.c,
- *              layout.c (addresses kept across a restart)
+ *              layout.c (addresses kept across a restart), libcstate.c (the twins of
+ *              ckpt_libc_calls.h that keep C library state)
  *   channels   attach.c (join and replay), wire.c, member.c, notify.c, appbufs.c,
  *              handlers.c,
  *              log.c (sender log), queue.c (receive queue), peers.c
@@ -241,6 +242,11 @@ int ckpt__layout_take(const struct meta_rec *m, char *why, size_t n);
 int ckpt__globals_write(struct ckpt_imgw *w);
 int ckpt__globals_read(struct ckpt_cursor *c);
 void ckpt__globals_nosave(void);    /* (writer) CKPT_NOSAVE of global pointers */
+
+/* libcstate.c: the C library's state the program sees (random generators,
+ * strtok, getenv's values), and its section */
+int ckpt__libc_write(struct ckpt_imgw *w);
+int ckpt__libc_read(struct ckpt_cursor *c);
 
 /* ---- channels ---- */
 /* attach.c */

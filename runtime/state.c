@@ -196,6 +196,7 @@ static const struct {
     {write_meta, read_meta},                    /* META: identity, channels, tables */
     {write_argv, read_argv},                    /* ARGV */
     {ckpt__globals_write, ckpt__globals_read},  /* FRAME "<globals>", GLOBAL... */
+    {ckpt__libc_write, ckpt__libc_read},        /* FRAME "<libc>", GLOBAL...: the C library's */
     {write_frames, read_frames},                /* FRAME, VAR... per function */
     {ckpt__log_write, ckpt__log_read},          /* LOG per channel */
     {ckpt__queue_write, ckpt__queue_read},      /* QUEUE "received" */
