@@ -187,7 +187,8 @@ static inline const struct ckpt_img_section *ckpt__next_section(struct ckpt_curs
  *   wrappers   wrap_msg.c wrap_task.c wrap_buf.c wrap_group.c, frames.c
  *              (the PVM calls and the shadow-stack calls rewritten code makes)
  *   protocol   task.c (start, leaving), checkpoint.c (safe point, writer),
- *              restore.c, state.c (the image's sections), varsec.c, reloc.c, globals.c
+ *              restore.c, state.c (the image's sections), varsec.c, reloc.c, globals.c,
+ *              heap.c
  *   channels   attach.c (join and replay), wire.c, member.c, notify.c, appbufs.c,
  *              handlers.c,
  *              log.c (sender log), queue.c (receive queue), peers.c
@@ -234,6 +235,11 @@ int ckpt__frame_read(struct ckpt_cursor *c, const struct ckpt_img_section *fs, u
 void ckpt__run_fixups(int final);
 void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v);
 uintptr_t ckpt__exe_ptr(uint64_t old);
+
+/* heap.c: the program's heap arena (the ckpt_ twins of ckpt_libc.h), and its sections */
+int ckpt__heap_write(struct ckpt_imgw *w);
+int ckpt__heap_read(struct ckpt_cursor *c);
+int ckpt__heap_owns(const void *p);     /* 1 if p is inside a live block of the arena */
 
 /* globals.c: the registry of saved globals, and their sections */
 int ckpt__globals_write(struct ckpt_imgw *w);

@@ -191,6 +191,8 @@ static const struct {
 } sections[] = {
     {write_meta, read_meta},                    /* META: identity, channels, tables */
     {write_argv, read_argv},                    /* ARGV */
+    {ckpt__heap_write, ckpt__heap_read},        /* HEAP "arena", HEAP "blocks"...: first
+                                                   back, as everything may point into it */
     {ckpt__globals_write, ckpt__globals_read},  /* FRAME "<globals>", GLOBAL... */
     {write_frames, read_frames},                /* FRAME, VAR... per function */
     {ckpt__log_write, ckpt__log_read},          /* LOG per channel */
