@@ -64,6 +64,8 @@ enum ckpt_sec_type {
     CKPT_SEC_LOG = 6,    /* sender log entries */
     CKPT_SEC_QUEUE = 7,  /* messages received but not yet delivered */
     CKPT_SEC_ARGV = 8,   /* command line and environment to restart with */
+    CKPT_SEC_HEAP = 9,   /* the heap arena: "arena" (its blocks), then the
+                            bytes of its live blocks, "blocks" per run */
 };
 const char *ckpt_sec_type_name(uint32_t type);
 

@@ -54,3 +54,25 @@ int ckpt__msg_rec_next(const void *data, uint64_t len, uint64_t *off,
     *off += sizeof *r + PAD8(r->len);
     return 1;
 }
+
+int ckpt__heap_view(const void *data, uint64_t len, struct heap_view *v)
+{
+    const struct heap_rec *h = data;
+
+    if (len < sizeof *h || h->version != HEAP_VERSION || h->nclasses > 4096 ||
+        h->nblocks > len / sizeof(struct heap_blk_rec) || h->nfree > len / 8 ||
+        len != sizeof *h + (uint64_t)h->nclasses * 8 +
+                   h->nblocks * sizeof(struct heap_blk_rec) + h->nfree * 8)
+        return -EINVAL;
+    v->h = h;
+    v->counts = (const uint64_t *)(h + 1);
+    v->blocks = (const struct heap_blk_rec *)(v->counts + h->nclasses);
+    v->free_offs = (const uint64_t *)(v->blocks + h->nblocks);
+    uint64_t sum = 0;
+    for (uint32_t c = 0; c < h->nclasses; c++) {
+        if (v->counts[c] > h->nfree - sum)
+            return -EINVAL;
+        sum += v->counts[c];
+    }
+    return sum == h->nfree ? 0 : -EINVAL;
+}

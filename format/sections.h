@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define STATE_VERSION 7
+#define STATE_VERSION 7   /* 7: the HEAP sections, frame <libc>, the layout in META */
 #define PAD8(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
 
 struct meta_rec {
@@ -67,6 +67,38 @@ struct msg_rec {          /* a logged or queued message, or a buffer; its bytes 
     int32_t notice;        /* QUEUE: a pvm_notify notice's kind, 0 for a message (version 6) */
     int32_t subject;       /* QUEUE: the virtual task id a notice names */
 };
+
+/* HEAP "arena" (runtime/heap.c): the heap arena's extent and every block of
+ * it, then one HEAP "blocks" section per run of saved blocks. */
+#define HEAP_VERSION 1
+struct heap_rec {
+    uint32_t version;          /* HEAP_VERSION */
+    uint32_t nclasses;         /* small size classes: the free lists that follow */
+    uint64_t base;             /* the arena's address */
+    uint64_t top;              /* bytes the blocks tile from base */
+    uint64_t mapped;           /* bytes mapped from base */
+    uint64_t nblocks;          /* heap_blk_rec records */
+    uint64_t nfree;            /* free-list entries (offsets) */
+    uint64_t nruns;            /* HEAP "blocks" sections that follow */
+    /* nclasses u64 free-list lengths, nblocks heap_blk_rec, nfree u64 offsets
+       (the free lists' blocks, class by class, each list head first) */
+};
+struct heap_blk_rec {          /* one block, in address order */
+    uint64_t off;              /* from base */
+    uint64_t size;             /* bytes, its 16-byte header included */
+    uint16_t cls;              /* size class; nclasses for a large block */
+    uint16_t flags;            /* 1 live, 2 not saved (ckpt_nosave) */
+    uint32_t delta;            /* from the block to the pointer the program holds */
+};
+struct heap_view {
+    const struct heap_rec *h;
+    const uint64_t *counts;            /* nclasses */
+    const struct heap_blk_rec *blocks; /* nblocks */
+    const uint64_t *free_offs;         /* nfree */
+};
+/* The records of a HEAP "arena" section, in place: 0, or -EINVAL when its
+ * version is not HEAP_VERSION or its lengths do not add up. */
+int ckpt__heap_view(const void *data, uint64_t len, struct heap_view *v);
 
 /* The records of a META section, in place: 0, or -EINVAL when its version is
  * not STATE_VERSION or its lengths do not add up. */

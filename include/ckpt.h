@@ -147,6 +147,12 @@ int ckpt_main(int (*entry)(int, char **, char **), int argc, char **argv, char *
  * ckpt_pvm_recvf in ckpt_pvm_calls.h, which needs a name for it. */
 typedef int (*ckpt_pvm_recvf_ret)(int (*)(int, int, int));
 
+/* `#pragma CKPT_NOSAVE(p)`: the heap block that holds p stays allocated across
+ * a restart, at its address, but its bytes are not saved: it comes back
+ * zero-filled (scratch space, caches).  A p outside the heap is ignored with
+ * a warning. */
+void ckpt_nosave(void *p);
+
 /* `#pragma CKPT_CHECKPOINT`: an explicit safe point. */
 void ckpt_checkpoint(void);
 

@@ -187,8 +187,8 @@ static inline const struct ckpt_img_section *ckpt__next_section(struct ckpt_curs
  *              (the PVM calls and the shadow-stack calls rewritten code makes)
  *   protocol   task.c (start, leaving), checkpoint.c (safe point, writer),
  *              restore.c, state.c (the image's sections), varsec.c, globals.c,
- *              layout.c (addresses kept across a restart), libcstate.c (the twins of
- *              ckpt_libc_calls.h that keep C library state)
+ *              layout.c (addresses kept across a restart), libcstate.c and heap.c (the
+ *              twins of ckpt_libc_calls.h that keep C library state)
  *   channels   attach.c (join and replay), wire.c, member.c, notify.c, appbufs.c,
  *              handlers.c,
  *              log.c (sender log), queue.c (receive queue), peers.c
@@ -237,6 +237,11 @@ void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v);
 struct meta_rec;
 void ckpt__layout_record(struct meta_rec *m);
 int ckpt__layout_take(const struct meta_rec *m, char *why, size_t n);
+
+/* heap.c: the program's heap arena (the ckpt_ twins of ckpt_libc.h), and its sections */
+int ckpt__heap_write(struct ckpt_imgw *w);
+int ckpt__heap_read(struct ckpt_cursor *c);
+int ckpt__heap_owns(const void *p);     /* 1 if p is inside a live block of the arena */
 
 /* globals.c: the registry of saved globals, and their sections */
 int ckpt__globals_write(struct ckpt_imgw *w);

@@ -195,6 +195,8 @@ static const struct {
 } sections[] = {
     {write_meta, read_meta},                    /* META: identity, channels, tables */
     {write_argv, read_argv},                    /* ARGV */
+    {ckpt__heap_write, ckpt__heap_read},        /* HEAP "arena", HEAP "blocks"...: first
+                                                   back, as everything may point into it */
     {ckpt__globals_write, ckpt__globals_read},  /* FRAME "<globals>", GLOBAL... */
     {ckpt__libc_write, ckpt__libc_read},        /* FRAME "<libc>", GLOBAL...: the C library's */
     {write_frames, read_frames},                /* FRAME, VAR... per function */

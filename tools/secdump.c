@@ -122,6 +122,46 @@ static void dump_frame(const struct ckpt_img_section *s)
     }
 }
 
+/* HEAP "arena": the extent and what its blocks hold; HEAP "blocks": bytes
+ * of live blocks, one run of them. */
+static void dump_heap(const struct ckpt_img_section *s)
+{
+    struct heap_view v;
+
+    if (strcmp(s->name, "arena") != 0) {
+        printf("    %" PRIu64 " bytes of live blocks\n", s->len);
+        return;
+    }
+    if (ckpt__heap_view(s->data, s->len, &v) < 0) {
+        printf("    malformed, or heap version other than %d\n", HEAP_VERSION);
+        return;
+    }
+    const struct heap_rec *h = v.h;
+    uint64_t live = 0, live_bytes = 0, nosave = 0, nosave_bytes = 0, large_free = 0;
+    for (uint64_t i = 0; i < h->nblocks; i++) {
+        const struct heap_blk_rec *b = &v.blocks[i];
+        if (b->flags & 1) {
+            live++;
+            live_bytes += b->size;
+            if (b->flags & 2) {
+                nosave++;
+                nosave_bytes += b->size;
+            }
+        } else if (b->cls == h->nclasses) {
+            large_free++;
+        }
+    }
+    printf("    arena 0x%" PRIx64 "-0x%" PRIx64 "  mapped %" PRIu64 " bytes  in use %" PRIu64
+           " bytes\n", h->base, h->base + h->mapped, h->mapped, h->top);
+    printf("    %" PRIu64 " live block%s  %" PRIu64 " bytes (headers included)  of which not saved"
+           " %" PRIu64 " (%" PRIu64 " bytes)\n", live, live == 1 ? "" : "s", live_bytes, nosave,
+           nosave_bytes);
+    printf("    %" PRIu64 " free small block%s on %" PRIu32 " class lists  %" PRIu64
+           " free large range%s  %" PRIu64 " run%s of saved bytes follow\n", h->nfree,
+           h->nfree == 1 ? "" : "s", h->nclasses, large_free, large_free == 1 ? "" : "s",
+           h->nruns, h->nruns == 1 ? "" : "s");
+}
+
 /* A variable's bytes are the program's own: their first bytes, in hex. */
 static void dump_data(const struct ckpt_img_section *s)
 {
@@ -186,6 +226,7 @@ void secdump_image(const struct ckpt_img *img)
         case CKPT_SEC_BLOCK: dump_data(s); break;
         case CKPT_SEC_LOG:
         case CKPT_SEC_QUEUE: dump_msgs(s); break;
+        case CKPT_SEC_HEAP: dump_heap(s); break;
         default: printf("    %" PRIu64 " bytes of an unknown kind\n", s->len); break;
         }
     }

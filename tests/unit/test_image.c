@@ -815,6 +815,7 @@ static void test_paths(void)
     CHECK(ckpt_task_path(b, 20, "d", 3, 1) == -ENAMETOOLONG);
     CHECK(strcmp(ckpt_sec_type_name(CKPT_SEC_GLOBAL), "global") == 0);
     CHECK(strcmp(ckpt_sec_type_name(CKPT_SEC_ARGV), "argv") == 0);
+    CHECK(strcmp(ckpt_sec_type_name(CKPT_SEC_HEAP), "heap") == 0);
     CHECK(strcmp(ckpt_sec_type_name(0), "unknown") == 0);
     CHECK(strcmp(ckpt_sec_type_name(1000), "unknown") == 0);
 }
@@ -862,7 +863,8 @@ static void put_msg(uint8_t **at, struct msg_rec r, const char *bytes)
 
 /* `sections FILE`: one image whose sections hold well-formed records of every
  * kind (format/sections.h), for `ckpt-info -s`: a META with two peers, a
- * handler, a group and a notify; ARGV; the globals' FRAME with a data and a
+ * handler, a group and a notify; ARGV; HEAP "arena" (a live block, a free one,
+ * a NOSAVE large one) and its one run of HEAP "blocks"; the globals' FRAME with a data and a
  * block variable; a FRAME of main; a LOG of two messages; QUEUE "received" with
  * a message and a notice; QUEUE "application buffers". */
 static int sections_fixture(const char *path)
@@ -887,6 +889,16 @@ static int sections_fixture(const char *path)
                   .v = { { .i = 0, .reg = 1, .kind = 0, .size = 8, .elem = 8, .name = "grid" },
                          { .i = 1, .reg = 1, .kind = 2, .size = 8, .elem = 4, .count = 2,
                            .old_block = 0xb10c, .name = "row" } } };
+    struct {
+        struct heap_rec h;
+        uint64_t counts[3];
+        struct heap_blk_rec b[3];
+        uint64_t free_offs[1];
+    } heap = { .h = { HEAP_VERSION, 3, 0x200000000000, 4160, 2u << 20, 3, 1, 1 },
+               .counts = { 0, 0, 1 },
+               .b = { { 0, 32, 2, 1, 16 }, { 32, 32, 2, 0, 16 }, { 64, 4096, 3, 3, 16 } },
+               .free_offs = { 32 } };
+    uint8_t heap_run[32] = { 32, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0, 16, 0, 0, 0, 'h', 'e', 'a', 'p' };
     struct frame_rec mainf = { 0, 2, 0, 0 };
     static const char argv[] = "./app\0-n\0" "42";
     double grid = 1.5;
@@ -905,6 +917,8 @@ static int sections_fixture(const char *path)
     struct sec s[] = {
         { CKPT_SEC_META, "runtime", &meta, sizeof meta, 0 },
         { CKPT_SEC_ARGV, "/bin/app", (void *)argv, sizeof argv, 0 },
+        { CKPT_SEC_HEAP, "arena", &heap, sizeof heap, 8 },
+        { CKPT_SEC_HEAP, "blocks", heap_run, sizeof heap_run, 8 },
         { CKPT_SEC_FRAME, "<globals>", &globals, sizeof globals, 0 },
         { CKPT_SEC_GLOBAL, "grid", &grid, sizeof grid, 8 },
         { CKPT_SEC_GLOBAL, "row", &rowp, sizeof rowp, 0 },
