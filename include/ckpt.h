@@ -118,6 +118,9 @@ void ckpt_leave(struct ckpt_frame *f);
 void ckpt_bind(struct ckpt_frame *f, int i, unsigned reg, void *addr, size_t size,
                size_t elem, size_t count, unsigned kind, const char *name);
 int ckpt_resume_next(struct ckpt_frame *f);
+/* Is func being entered to rebuild its saved frame?  The initializers of
+ * its declarations before ckpt_enter then give way to the saved values. */
+int ckpt_rebuilding(const char *func);
 #if defined(__GNUC__)
 __attribute__((noreturn))
 #endif

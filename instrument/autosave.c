@@ -29,10 +29,14 @@ static int is_pointer(CXType t)
 /* a const object (or an array of them): never written, so never restored */
 static int is_const_object(CXType t)
 {
-    t = clang_getCanonicalType(t);
-    while (t.kind == CXType_ConstantArray || t.kind == CXType_IncompleteArray)
-        t = clang_getCanonicalType(clang_getArrayElementType(t));
-    return clang_isConstQualifiedType(t);
+    for (;;) {
+        if (clang_isConstQualifiedType(t) || clang_isConstQualifiedType(clang_getCanonicalType(t)))
+            return 1;
+        CXType c = clang_getCanonicalType(t);
+        if (c.kind != CXType_ConstantArray && c.kind != CXType_IncompleteArray)
+            return 0;
+        t = clang_getArrayElementType(t.kind == c.kind ? t : c);
+    }
 }
 
 /* does a CKPT_NOSAVE of scope func (-1: file scope) name var vi, or global name? */

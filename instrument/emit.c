@@ -548,6 +548,56 @@ static void emit_site(struct rw *rw, struct fn *F, struct site *s)
         emit_split_stmt(rw, F, s); /* the group's other sites with it */
 }
 
+/* Does node x's subtree change something: a call, an assignment, ++ or --? */
+static int has_effects(struct rw *rw, int x)
+{
+    for (int i = x; i < rw->nnodes && (i == x || is_below(rw, i, x)); i++) {
+        enum CXCursorKind k = rw->nodes[i].kind;
+        if (k == CXCursor_CallExpr || k == CXCursor_CompoundAssignOperator || k == CXCursor_StmtExpr)
+            return 1;
+        if (k != CXCursor_BinaryOperator && k != CXCursor_UnaryOperator)
+            continue;
+        for (int t = tok_at(rw, rw->nodes[i].start);
+             t < rw->ntoks && rw->toks[t].off < rw->nodes[i].end; t++)
+            if (tok_is(rw, t, "=") || tok_is(rw, t, "++") || tok_is(rw, t, "--"))
+                return 1;
+    }
+    return 0;
+}
+
+/* The declarations before the dispatch run again when a restarted task
+ * enters the function to rebuild its frame; an initializer with an effect
+ * (a malloc, a rand(), a strtok) must not:
+ *   T x = init;  ->  T x = ckpt_rebuilding("f") ? (__typeof__(init)){0} : (init);
+ * (x itself is restored from the image).  A braced initializer is left. */
+static void guard_leading_inits(struct rw *rw, struct fn *F)
+{
+    uint32_t entry = dispatch_pos(rw, F->fi);
+    for (int vi = 0; vi < rw->nvars; vi++) {
+        struct var *v = &rw->vars[vi];
+        if (v->func != F->fi || v->is_param || v->is_static || v->stmt < 0 || !v->has_init ||
+            v->decl >= entry)
+            continue;
+        int init = -1;
+        for (int i = v->stmt + 1; i < rw->nnodes && is_below(rw, i, v->stmt); i++)
+            if (rw->nodes[i].parent >= 0 && rw->nodes[rw->nodes[i].parent].kind == CXCursor_VarDecl &&
+                rw->nodes[i].start != NOPOS && rw->nodes[i].start > v->decl &&
+                clang_isExpression(rw->nodes[i].kind) &&
+                loc_off(rw, clang_getCursorLocation(rw->nodes[rw->nodes[i].parent].c)) == v->decl)
+                init = i;
+        if (init < 0 || rw->nodes[init].kind == CXCursor_InitListExpr || !has_effects(rw, init))
+            continue;
+        char *text = flat(rw, rw->nodes[init].start, rw->nodes[init].end);
+        struct sbuf b = {0};
+        sb_printf(&b, "ckpt_rebuilding(\"%s\") ? (__typeof__(%s)){0} : (", rw->funcs[F->fi].name,
+                  text);
+        insert(rw, rw->nodes[init].start, 1, b.s);
+        insert(rw, rw->nodes[init].end, END_PRIO(rw->nodes[init].start, 1), ")");
+        free(b.s);
+        free(text);
+    }
+}
+
 void instrument_func(struct rw *rw, int fi)
 {
     struct fn F;
@@ -557,6 +607,7 @@ void instrument_func(struct rw *rw, int fi)
     emit_frame(rw, &F, body);
     emit_dispatch(rw, &F, body);
     emit_registrations(rw, &F);
+    guard_leading_inits(rw, &F);
     for (int j = 0; j < F.nsites; j++)
         emit_site(rw, &F, &F.sites[j]);
 }

@@ -140,6 +140,13 @@ void ckpt__restore_frame(struct ckpt_frame *f)
     f->step = 0;
 }
 
+int ckpt_rebuilding(const char *func)
+{
+    const struct ckpt_rt *rt = &ckpt__rt;
+    return rt->restoring && rt->depth == rt->rdepth && rt->rdepth < rt->nsframes &&
+           strcmp(rt->sframes[rt->rdepth].func, func) == 0;
+}
+
 void ckpt__restore_var(struct ckpt_frame *f, int i)
 {
     const struct ckpt_saved_frame *sf = f->saved;

@@ -114,8 +114,8 @@ else
     mkdir -p "$work/plain" "$work/ckpt" "$work/src"
     cp "$src" "$work/src/"
     ((no_pragmas)) && strip_pragmas "$work/src"
-    cc -O1 -o "$work/plain/$name" "$src" -lgpvm3 -lpvm3 2>"$work/cc.log" || { cat "$work/cc.log"; exit 1; }
-    "$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/ckpt/$name" "$work/src/$(basename "$src")" \
+    cc -O1 -o "$work/plain/$name" "$src" -lgpvm3 -lpvm3 -lm 2>"$work/cc.log" || { cat "$work/cc.log"; exit 1; }
+    "$ckpt_cc" -O1 -Wno-ckpt-unsaved -o "$work/ckpt/$name" "$work/src/$(basename "$src")" -lm \
         2>"$work/ckpt-cc.log" || { cat "$work/ckpt-cc.log"; exit 1; }
 fi
 
