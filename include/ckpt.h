@@ -23,7 +23,8 @@
  *       struct ckpt_frame ckpt__fr __attribute__((cleanup(ckpt_leave)));
  *       struct ckpt_var ckpt__v[3];
  *       static const uint64_t ckpt__live[] = { 0, 0x7, 0x7 };   // per site
- *       double *row = ckpt_malloc(n * sizeof *row);  // the heap: ckpt_libc.h
+ *       double *row = ckpt_rebuilding("solve") ? NULL      // not again in a restart
+ *                                              : ckpt_malloc(n * sizeof *row);
  *       int it;
  *       ckpt_enter(&ckpt__fr, "solve", ckpt__v, 3, ckpt__live);
  *       if (ckpt__fr.resume) {
@@ -50,6 +51,9 @@
  *       return pvm_send(0, 1);
  *   }
  *
+ * Heap calls go to libckpt's arena (ckpt_libc.h).  An outer loop that may
+ * compute for long starts its body with a poll, a site of its own:
+ *   if (__builtin_expect(ckpt_requested, 0)) { ckpt__fr.site = K; ckpt__siteK: ckpt_checkpoint(); }
  * A local declared later gets its registration point right after its
  * declaration; a `#pragma CKPT_SAVE(it, row[n])` adds one where it stands
  * (row[n], CKPT_KIND_BLOCK: the n elements behind row, kept current at sites
@@ -158,6 +162,11 @@ void ckpt_nosave(void *p);
 
 /* `#pragma CKPT_CHECKPOINT`: an explicit safe point. */
 void ckpt_checkpoint(void);
+
+/* Nonzero when a checkpoint is asked for (ckpt-run signals the task): the
+ * loops ckpt-cc instruments test it at the top of their body and call
+ * ckpt_checkpoint() then (instrument/polls.c). */
+extern volatile int ckpt_requested;
 
 /* What the runtime has done so far in this task (also printed by CKPT_VERBOSE). */
 struct ckpt_stats {

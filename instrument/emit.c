@@ -334,6 +334,13 @@ static void emit_checkpoint_site(struct rw *rw, struct fn *F, struct site *s)
     struct pragma *p = &rw->prags[s->pragma];
     struct sbuf pre = {0}, t = {0};
     emit_site_prefix(F, &pre, s);
+    if (p->poll) {
+        sb_printf(&t, "if (__builtin_expect(ckpt_requested, 0)) { %sckpt__site%d: ckpt_checkpoint(); } ",
+                  pre.s, s->k);
+        edit(rw, p->hash, p->end, 1, t.s);
+        free(pre.s);
+        return;
+    }
     /* the operator form may be the body of an if: one statement, that takes the
      * ';' written after it, if any */
     int semi = p->op && tok_is(rw, tok_at(rw, p->end), ";");

@@ -7,6 +7,7 @@
  *   tree.c       a tree of every function body defined outside system headers;
  *   callgraph.c  the calls, and the fixpoint "can reach a safe point";
  *   pragma.c     the CKPT_SAVE and CKPT_CHECKPOINT pragmas, found in the tokens;
+ *   polls.c      safe points at the top of loops that compute (a flag test);
  *   sites.c      for each reaching call its anchor, the statement a restarted
  *                task re-executes (labelled ckpt__siteK);
  *   autosave.c   what is saved without a pragma (locals, statics, globals);
@@ -173,6 +174,7 @@ static int rewrite_tu(struct rw *rw, const char *src, const char *out)
     parse_pragmas(rw);
     if (rw->errors)
         return -1;
+    add_polls(rw);
     fixpoint(rw);
     check_jumps(rw);
     collect_sites(rw);

@@ -112,6 +112,7 @@ struct pragma {
     int op;               /* _Pragma("CKPT_CHECKPOINT"), written out or from a macro */
     int nosave;           /* CKPT_NOSAVE (is_save is 0) */
     int autoreg;          /* a registration autosave.c made, not a user pragma */
+    int poll;             /* a CHECKPOINT polls.c made at the top of a loop body */
 };
 
 struct site {
@@ -224,6 +225,9 @@ uint32_t dispatch_pos(struct rw *rw, int fi);
 void add_auto_saves(struct rw *rw);
 void emit_nosaves(struct rw *rw);
 void auto_globals(struct rw *rw, struct sbuf *fn);
+
+/* polls.c: safe points at the top of loops that compute */
+void add_polls(struct rw *rw);
 
 /* libcalls.c: the C library calls routed through libckpt */
 void route_libc_calls(struct rw *rw);

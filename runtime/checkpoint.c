@@ -318,6 +318,31 @@ static __attribute__((noreturn)) void stop_here(void)
     exit(75);
 }
 
+static void on_urg(int sig)
+{
+    (void)sig;
+    ckpt_requested = 1;
+}
+
+/* ckpt-run signals a task that is slow to take a checkpoint request (it may
+ * be computing in a loop with no PVM call): SIGURG raises the flag those
+ * loops test.  A program's own SIGURG handler stays, and the loops then wait
+ * for its next PVM call. */
+void ckpt__watch_requests(void)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_urg;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGURG, NULL, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
+        pr_info("the program handles SIGURG: loops wait for a PVM call to checkpoint");
+        return;
+    }
+    if (sigaction(SIGURG, &sa, NULL) != 0)
+        pr_warn("cannot catch SIGURG: %s", strerror(errno));
+}
+
 void ckpt__safepoint(void)
 {
     struct ckpt_rt *rt = &ckpt__rt;
@@ -335,7 +360,12 @@ void ckpt__safepoint(void)
     case CKPT_MODE_JOB:
         if (ckpt__in_handler())
             break;      /* the runtime is on the stack: no checkpoint could resume here */
-        ckpt__poll_if_due();
+        if (ckpt_requested) {
+            ckpt_requested = 0;     /* ckpt-run's SIGURG: its request is waiting */
+            ckpt__poll();
+        } else {
+            ckpt__poll_if_due();
+        }
         ckpt__due();
         ckpt__run_handlers();
         break;

@@ -63,6 +63,8 @@ void ckpt_bind(struct ckpt_frame *f, int i, unsigned reg, void *addr, size_t siz
         ckpt__restore_var(f, i);
 }
 
+volatile int ckpt_requested;
+
 void ckpt_checkpoint(void)
 {
     ckpt__safepoint();

@@ -209,6 +209,7 @@ void ckpt__leave(void);
 
 /* checkpoint.c */
 void ckpt__safepoint(void);
+void ckpt__watch_requests(void);
 void ckpt__due(void);
 void ckpt__take_final(void);
 void ckpt__reap(int block);

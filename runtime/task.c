@@ -33,6 +33,7 @@ void ckpt__start(void)
         /* A job task introduces itself on entering main, not at its first PVM
          * call: peers ask the coordinator whether it belongs to the job. */
         ckpt__attach();
+        ckpt__watch_requests();
     }
     ckpt__restore_resume();
 }

@@ -109,6 +109,7 @@ static void rounds_due(struct job *j)
     }
     if (j->o.interval > 0 && !j->pending && job_now() - j->last_ckpt >= j->o.interval)
         rounds_request(j);
+    rounds_nudge(j);
     rounds_check_stall(j);
 }
 

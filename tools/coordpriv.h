@@ -75,6 +75,7 @@ void rounds_on_written(struct job *j, struct task *t, const long *v, int n);
 void rounds_on_wfail(struct job *j, const struct task *t, const long *v, int n);
 /* Aborts the pending checkpoint once it has taken longer than --stall. */
 void rounds_check_stall(struct job *j);
+void rounds_nudge(struct job *j);
 
 /* ------------------------------------------------------------ hosts.c */
 

@@ -63,6 +63,7 @@ struct job {
     uint64_t next_epoch;        /* epochs only grow, even across aborts and recoveries */
     uint64_t pending;           /* checkpoint in progress, 0 when none */
     uint64_t pending_start_ns;
+    int nudged;                 /* its tasks still computing were signalled (SIGURG) */
     uint64_t committed;         /* last committed epoch, 0 when none */
     double committed_at;        /* monotonic seconds when it was committed */
     double started_at;

@@ -126,7 +126,7 @@ mkdir "$T/real" && (cd "$T/real" && "$CC_CKPT" -O1 -o prog "$SRC" 2>/dev/null) |
 REAL=$(ls "$T"/real/ck/epoch.*/task.*.img | head -n 1)
 expect 0 "$INFO" -s "$REAL"
 has "state version [0-9]*  vtid 0x00000000"; has "argv\[0\] ./prog"
-has "section 2: heap 'arena'"; has "0 live blocks"; has "section 3: frame '<globals>'"
+has "section 2: heap 'arena'"; has "[1-9][0-9]* live blocks"; has "frame '<globals>'"
 has "block  registered 1"; has "frame 'walk'"; has "var 2 'k'  data"
 ! grep -q malformed "$T/out" || fail "a real image's section decoded as malformed"
 
