@@ -66,7 +66,13 @@
 #define SMALL_MAX ((uint64_t)64 << 10)   /* largest small block, header included */
 #define NCLASS 113                       /* small classes 2..112; 0 and 1 unused */
 #define CLS_LARGE NCLASS                 /* the class of a large block */
-#define MADVISE_MIN ((uint64_t)1 << 20)  /* freed ranges this big give their pages back */
+/* A freed range gives its pages back to the kernel when it is at least
+ * H.trim bytes; each time one does, H.trim rises to twice its size (up to
+ * TRIM_MAX), so that a program that frees and allocates the same big buffer
+ * over and over does not fault its pages in again each time (glibc raises
+ * its mmap and trim thresholds the same way). */
+#define TRIM_MIN ((uint64_t)1 << 20)
+#define TRIM_MAX ((uint64_t)64 << 20)
 
 enum { B_LIVE = 1, B_NOSAVE = 2, B_FWD = 4 };
 
@@ -88,6 +94,7 @@ static struct {
     uint64_t top;       /* bytes of the arena the blocks tile */
     uint64_t mapped;    /* bytes mapped at ARENA_BASE */
     uint64_t hwm;       /* highest top ever: bytes past it were never written */
+    uint64_t trim;      /* freed ranges from this size on are given back (0: TRIM_MIN) */
     struct blk *free[NCLASS];
     struct range *large;        /* free large ranges, by address (libc memory) */
     int nlarge, maxlarge;
@@ -183,14 +190,16 @@ static int reserve(uint64_t need)
     return map_more(round_up(need, GROW_CHUNK));
 }
 
-/* Gives the pages inside [off, off + len) back to the kernel (their bytes
- * are never read again: a freed range); the first page, which may hold a
- * header, is kept. */
+/* Gives the pages inside freed range [off, off + len) back to the kernel
+ * (their bytes are never read again), if it is big enough; the first page,
+ * which may hold a header, is kept. */
 static void release(uint64_t off, uint64_t len)
 {
     uint64_t a = round_up(off + HDR, PAGE), b = (off + len) & ~(uint64_t)(PAGE - 1);
-    if (len < MADVISE_MIN || b <= a)
+    if (len < (H.trim ? H.trim : TRIM_MIN) || b <= a)
         return;
+    if (H.trim < TRIM_MAX)
+        H.trim = 2 * len < TRIM_MAX ? 2 * len : TRIM_MAX;
     if (madvise(ARENA + a, (size_t)(b - a), MADV_DONTNEED) != 0 && !H.said_madvise++)
         pr_warn("madvise on the heap: %s (freed memory stays resident)", strerror(errno));
 }
