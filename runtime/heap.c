@@ -734,7 +734,7 @@ static inline int saved_blk(const struct heap_blk_rec *r)
     return (r->flags & (B_LIVE | B_NOSAVE)) == B_LIVE;
 }
 
-/* Calls fn(arg, first, end) per run of the table; returns how many. */
+/* Calls fn(arg, off, len) per run of the table; returns how many. */
 static uint64_t runs_of(const struct heap_blk_rec *br, uint64_t n,
                         int (*fn)(void *arg, uint64_t off, uint64_t len), void *arg, int *err)
 {
