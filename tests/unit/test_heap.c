@@ -12,6 +12,7 @@
 
 #include <malloc.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "ckpt.h"
@@ -604,6 +605,35 @@ static void test_lockstep(void)
         ckpt_free(arr[a]);
 }
 
+/* ------------------------------------------------------------ the next range taken */
+
+/* When something else holds the addresses the arena would grow into, the
+ * allocation fails with ENOMEM (said once), the mapping is left alone, and
+ * what fits in the arena as it is still succeeds. */
+static void test_taken(void)
+{
+    char *first = ckpt_malloc(100);
+    CHECK(first && arena_extent() == 2 * MiB);
+    char *next = (char *)0x200000000000ul + 2 * MiB;
+    void *other = mmap(next, 4096, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    CHECK(other == next);
+    memset(other, 0x6b, 4096);
+    int w0 = warnings;
+    errno = 0;
+    CHECK(ckpt_malloc(3 * MiB) == NULL && errno == ENOMEM);
+    CHECK(warnings == w0 + 1);
+    errno = 0;
+    CHECK(ckpt_calloc(1, 5 * MiB) == NULL && errno == ENOMEM);
+    CHECK(warnings == w0 + 1);      /* once */
+    CHECK(all_bytes(other, 0x6b, 4096));
+    char *small = ckpt_malloc(1000);
+    CHECK(small && ckpt__heap_owns(small));
+    CHECK(ckpt_realloc(small, 4 * MiB) == NULL && ckpt__heap_owns(small));
+    CHECK(munmap(other, 4096) == 0);
+    CHECK(ckpt_malloc(3 * MiB) != NULL);   /* room again */
+}
+
 /* ------------------------------------------------------------ corrupt sections */
 
 struct sec {
@@ -717,6 +747,7 @@ static const struct {
     {"roundtrip", test_roundtrip},
     {"fresh_process", test_fresh_process},
     {"lockstep", test_lockstep},
+    {"taken", test_taken},
     {"corrupt", test_corrupt},
 };
 #define NTESTS (sizeof tests / sizeof tests[0])
