@@ -80,6 +80,7 @@ struct heap_rec {
     uint64_t nblocks;          /* heap_blk_rec records */
     uint64_t nfree;            /* free-list entries (offsets) */
     uint64_t nruns;            /* HEAP "blocks" sections that follow */
+    uint64_t cons_floor;       /* the allocator's merge threshold (runtime/heap.c) */
     /* nclasses u64 free-list lengths, nblocks heap_blk_rec, nfree u64 offsets
        (the free lists' blocks, class by class, each list head first) */
 };

@@ -15,9 +15,14 @@
  * blk: its size, size class, flags).  Small blocks (up to 64 KiB with their
  * header) come in size classes, each with a LIFO free list linked through the
  * freed blocks: malloc and free are O(1) and make no system call.  Large
- * blocks are whole multiples of 4 KiB, taken best-fit from an address-ordered
- * table of free ranges that freeing coalesces; a free range that reaches the
- * top lowers it.  Blocks not carved from a free list come from the top.
+ * blocks are whole multiples of 4 KiB (or a whole free range), taken best-fit
+ * from an address-ordered table of free ranges that freeing coalesces; a free
+ * range that reaches the top lowers it.  A small block whose list is empty
+ * comes from the first free range it fits in, else from the top.  Freed small
+ * blocks are not merged as they are freed; when the arena would grow while
+ * more than CONS_MIN bytes of them wait on lists (blocks freed by a realloc
+ * growing many arrays in step, say), one pass merges every run of adjacent
+ * free blocks into a free range (or, up to 1 KiB, one free small block).
  *
  * An image holds the allocator's metadata (every block of the arena in
  * order, the free lists in their order) and the bytes of the live blocks,
@@ -66,7 +71,14 @@
 #define SMALL_MAX ((uint64_t)64 << 10)   /* largest small block, header included */
 #define NCLASS 113                       /* small classes 2..112; 0 and 1 unused */
 #define CLS_LARGE NCLASS                 /* the class of a large block */
-#define MADVISE_MIN ((uint64_t)1 << 20)  /* freed ranges this big give their pages back */
+/* A freed range gives its pages back to the kernel when it is at least
+ * H.trim bytes; each time one does, H.trim rises to twice its size (up to
+ * TRIM_MAX), so that a program that frees and allocates the same big buffer
+ * over and over does not fault its pages in again each time (glibc raises
+ * its mmap and trim thresholds the same way). */
+#define TRIM_MIN ((uint64_t)1 << 20)
+#define CONS_MIN ((uint64_t)1 << 20)     /* free small bytes that make a merge pass worth it */
+#define TRIM_MAX ((uint64_t)64 << 20)
 
 enum { B_LIVE = 1, B_NOSAVE = 2, B_FWD = 4 };
 
@@ -88,6 +100,9 @@ static struct {
     uint64_t top;       /* bytes of the arena the blocks tile */
     uint64_t mapped;    /* bytes mapped at ARENA_BASE */
     uint64_t hwm;       /* highest top ever: bytes past it were never written */
+    uint64_t trim;      /* freed ranges from this size on are given back (0: TRIM_MIN) */
+    uint64_t free_small;        /* bytes of the blocks on the class lists */
+    uint64_t cons_floor;        /* free_small after the last merge pass (or less since) */
     struct blk *free[NCLASS];
     struct range *large;        /* free large ranges, by address (libc memory) */
     int nlarge, maxlarge;
@@ -183,14 +198,16 @@ static int reserve(uint64_t need)
     return map_more(round_up(need, GROW_CHUNK));
 }
 
-/* Gives the pages inside [off, off + len) back to the kernel (their bytes
- * are never read again: a freed range); the first page, which may hold a
- * header, is kept. */
+/* Gives the pages inside freed range [off, off + len) back to the kernel
+ * (their bytes are never read again), if it is big enough; the first page,
+ * which may hold a header, is kept. */
 static void release(uint64_t off, uint64_t len)
 {
     uint64_t a = round_up(off + HDR, PAGE), b = (off + len) & ~(uint64_t)(PAGE - 1);
-    if (len < MADVISE_MIN || b <= a)
+    if (len < (H.trim ? H.trim : TRIM_MIN) || b <= a)
         return;
+    if (H.trim < TRIM_MAX)
+        H.trim = 2 * len < TRIM_MAX ? 2 * len : TRIM_MAX;
     if (madvise(ARENA + a, (size_t)(b - a), MADV_DONTNEED) != 0 && !H.said_madvise++)
         pr_warn("madvise on the heap: %s (freed memory stays resident)", strerror(errno));
 }
@@ -277,6 +294,98 @@ static void large_release(uint64_t off, uint64_t size)
     release(off, size);
 }
 
+/* The first s bytes of free range i as a live block of class cls (the rest
+ * stays free), or the whole range when less than a block would remain. */
+static struct blk *range_take(int i, uint64_t s, unsigned cls)
+{
+    struct range *r = &H.large[i];
+    uint64_t off = r->off;
+    if (r->size - s < MIN_BLOCK) {
+        s = r->size;
+        range_remove(i);
+    } else {
+        r->off += s;
+        r->size -= s;
+        set_free_large(r->off, r->size);
+    }
+    struct blk *b = blk_at(off);
+    b->size = s;
+    b->cls = (uint16_t)cls;
+    b->flags = B_LIVE;
+    b->delta = HDR;
+    return b;
+}
+
+/* Adds free range [off, off + size) after the last one (merge pass, restore). */
+static int range_append(uint64_t off, uint64_t size)
+{
+    struct range *r = ckpt__grow(H.large, &H.maxlarge, H.nlarge + 1, sizeof *r);
+    if (!r)
+        return -1;
+    H.large = r;
+    r[H.nlarge].off = off;
+    r[H.nlarge++].size = size;
+    set_free_large(off, size);
+    return 0;
+}
+
+/* A merged run of free blocks: a free small block up to 1 KiB (every
+ * multiple of 16 is a class there), else a free range. */
+static void settle(uint64_t off, uint64_t len)
+{
+    if (len <= 1024 || range_append(off, len) != 0) {
+        struct blk *b = blk_at(off);
+        b->size = len;
+        b->cls = (uint16_t)(len <= 1024 ? len >> 4 : CLS_LARGE);
+        b->flags = len <= 1024 ? 0 : B_LIVE;    /* no room for the range: leaked */
+        b->delta = HDR;
+        if (len <= 1024) {
+            *link_of(b) = H.free[b->cls];
+            H.free[b->cls] = b;
+            H.free_small += len;
+        }
+    }
+}
+
+/* Merges every run of adjacent free blocks of the arena. */
+static void consolidate(void)
+{
+    uint64_t run = 0, len = 0;
+    memset(H.free, 0, sizeof H.free);
+    H.nlarge = 0;
+    H.free_small = 0;
+    for (uint64_t off = 0; off < H.top;) {
+        struct blk *b = blk_at(off);
+        uint64_t s = b->size;
+        if (s < MIN_BLOCK || s % HDR || s > H.top - off) {
+            pr_err("the heap is corrupt at %p (a block header was overwritten)", (void *)b);
+            abort();
+        }
+        if (!(b->flags & B_LIVE)) {
+            if (!len)
+                run = off;
+            len += s;
+        } else if (len) {
+            settle(run, len);
+            len = 0;
+        }
+        off += s;
+    }
+    if (len) {
+        H.top = run;
+        release(run, len);
+    }
+    H.cons_floor = H.free_small;
+}
+
+/* Whether a merge pass should come before the arena grows by s bytes. */
+static int consolidate_due(uint64_t s)
+{
+    if (H.free_small < H.cons_floor)
+        H.cons_floor = H.free_small;
+    return H.top + s > H.mapped && H.free_small >= H.cons_floor + CONS_MIN;
+}
+
 static struct blk *large_alloc(uint64_t n)
 {
     if (n > ARENA_LIMIT) {
@@ -284,26 +393,42 @@ static struct blk *large_alloc(uint64_t n)
         return NULL;
     }
     uint64_t s = round_up(n + HDR, PAGE);
-    int best = -1;
-    for (int i = 0; i < H.nlarge; i++)
-        if (H.large[i].size >= s && (best < 0 || H.large[i].size < H.large[best].size))
-            best = i;
-    if (best < 0)
-        return carve(s, CLS_LARGE);
-    uint64_t off = H.large[best].off;
-    if (H.large[best].size == s) {
-        range_remove(best);
-    } else {
-        H.large[best].off += s;
-        H.large[best].size -= s;
-        set_free_large(H.large[best].off, H.large[best].size);
+    for (int pass = 0; pass < 2; pass++) {
+        int best = -1;
+        for (int i = 0; i < H.nlarge; i++)
+            if (H.large[i].size >= s && (best < 0 || H.large[i].size < H.large[best].size))
+                best = i;
+        if (best >= 0)
+            return range_take(best, s, CLS_LARGE);
+        if (pass || !consolidate_due(s))
+            break;
+        consolidate();
     }
-    struct blk *b = blk_at(off);
-    b->size = s;
-    b->cls = CLS_LARGE;
-    b->flags = B_LIVE;
-    b->delta = HDR;
-    return b;
+    return carve(s, CLS_LARGE);
+}
+
+/* A small block of class c when its list is empty: from the first free
+ * range it fits in exactly or with room for a block left, after a merge
+ * pass if one is due, else from the top. */
+static struct blk *small_slow(unsigned c)
+{
+    uint64_t s = class_size(c);
+    for (int pass = 0; pass < 2; pass++) {
+        struct blk *b = H.free[c];
+        if (b) {
+            H.free[c] = *link_of(b);
+            H.free_small -= b->size;
+            b->flags = B_LIVE;
+            return b;
+        }
+        for (int i = 0; i < H.nlarge; i++)
+            if (H.large[i].size == s || H.large[i].size >= s + MIN_BLOCK)
+                return range_take(i, s, c);
+        if (pass || !consolidate_due(s))
+            break;
+        consolidate();
+    }
+    return carve(s, c);
 }
 
 /* Grows large block b to `s` bytes (a multiple of PAGE) where it is, if the
@@ -324,14 +449,15 @@ static int large_grow(struct blk *b, uint64_t s)
     if (i >= H.nlarge || H.large[i].off != end || b->size + H.large[i].size < s)
         return -1;
     uint64_t more = s - b->size;
-    if (H.large[i].size == more) {
+    if (H.large[i].size - more < MIN_BLOCK) {
+        b->size += H.large[i].size;
         range_remove(i);
     } else {
         H.large[i].off += more;
         H.large[i].size -= more;
         set_free_large(H.large[i].off, H.large[i].size);
+        b->size = s;
     }
-    b->size = s;
     return 0;
 }
 
@@ -369,10 +495,11 @@ void *ckpt_malloc(size_t n)
         struct blk *b = H.free[c];
         if (b) {
             H.free[c] = *link_of(b);
+            H.free_small -= b->size;
             b->flags = B_LIVE;
             return b + 1;
         }
-        b = carve(class_size(c), c);
+        b = small_slow(c);
         return b ? b + 1 : NULL;
     }
     struct blk *b = large_alloc(n);
@@ -391,6 +518,7 @@ void ckpt_free(void *p)
         h->delta = HDR;
         *link_of(h) = H.free[h->cls];
         H.free[h->cls] = h;
+        H.free_small += h->size;
         return;
     }
     large_release(off_of(h), h->size);
@@ -448,7 +576,7 @@ void *ckpt_realloc(void *p, size_t n)
     uint64_t avail = h->size - h->delta;
     if (h->cls == CLS_LARGE && n <= ARENA_LIMIT) {
         uint64_t s = round_up(n + h->delta, PAGE);
-        if (s < h->size) {
+        if (s < h->size && h->size - s >= PAGE) {
             large_shrink(h, s);
             return p;
         }
@@ -606,7 +734,7 @@ static inline int saved_blk(const struct heap_blk_rec *r)
     return (r->flags & (B_LIVE | B_NOSAVE)) == B_LIVE;
 }
 
-/* Calls fn(arg, first, end) per run of the table; returns how many. */
+/* Calls fn(arg, off, len) per run of the table; returns how many. */
 static uint64_t runs_of(const struct heap_blk_rec *br, uint64_t n,
                         int (*fn)(void *arg, uint64_t off, uint64_t len), void *arg, int *err)
 {
@@ -696,6 +824,7 @@ int ckpt__heap_write(struct ckpt_imgw *w)
     hr->nblocks = (uint64_t)nb;
     hr->nfree = nfree;
     hr->nruns = runs_of(br, (uint64_t)nb, NULL, NULL, &err);
+    hr->cons_floor = H.cons_floor;
     err = ckpt_imgw_section(w, CKPT_SEC_HEAP, "arena", buf, len, 8);
     if (!err)
         runs_of(br, (uint64_t)nb, write_run, w, &err);
@@ -717,7 +846,7 @@ static int check_view(const struct heap_view *v)
         if (r->off != end || r->size < MIN_BLOCK || r->size % HDR || r->size > hr->top - end ||
             r->cls > CLS_LARGE || (r->cls < 2 && r->cls != CLS_LARGE) ||
             (r->cls < NCLASS && r->size != class_size(r->cls)) ||
-            (r->cls == CLS_LARGE && r->size % PAGE) || r->delta < HDR || r->delta % HDR ||
+            r->delta < HDR || r->delta % HDR ||
             r->delta > r->size || (r->flags & ~(uint32_t)(B_LIVE | B_NOSAVE)) ||
             (!(r->flags & B_LIVE) && (r->flags || r->delta != HDR)))
             return -1;
@@ -831,6 +960,8 @@ int ckpt__heap_read(struct ckpt_cursor *c)
     H.top = hr->top;
     H.hwm = H.top > dirty ? H.top : dirty;
     H.nlarge = 0;
+    H.free_small = 0;
+    H.cons_floor = hr->cons_floor;
     memset(H.free, 0, sizeof H.free);
     for (uint64_t i = 0; i < hr->nblocks; i++) {
         const struct heap_blk_rec *r = &v.blocks[i];
@@ -848,14 +979,10 @@ int ckpt__heap_read(struct ckpt_cursor *c)
             fwd->flags = B_FWD;
             fwd->delta = r->delta;
         }
-        if (!(r->flags & B_LIVE) && r->cls == CLS_LARGE) {
-            struct range *rg = ckpt__grow(H.large, &H.maxlarge, H.nlarge + 1, sizeof *rg);
-            if (!rg)
-                return -ENOMEM;
-            H.large = rg;
-            rg[H.nlarge].off = r->off;
-            rg[H.nlarge++].size = r->size;
-        }
+        if (!(r->flags & B_LIVE) && r->cls == CLS_LARGE && range_append(r->off, r->size) != 0)
+            return -ENOMEM;
+        if (!(r->flags & B_LIVE) && r->cls < NCLASS)
+            H.free_small += r->size;
     }
     /* The free lists, rebuilt from their tails so each keeps its order. */
     const uint64_t *fo = v.free_offs + hr->nfree;
