@@ -193,7 +193,7 @@ static void auto_locals(struct rw *rw, int fi)
     uint32_t entry = dispatch_pos(rw, fi);
     for (int vi = 0; vi < rw->nvars; vi++) {
         struct var *v = &rw->vars[vi];
-        if (v->func != fi || v->is_static || v->is_vla || left_out(rw, vi) ||
+        if (v->func != fi || v->is_static || left_out(rw, vi) ||
             !in_scope_at_a_site(rw, v))
             continue;
         struct pragma *p = place_local(rw, vi, entry);

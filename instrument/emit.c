@@ -8,6 +8,7 @@
 #include "rewrite_int.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,46 @@ struct fn {
     int nsites;
     struct pragma *regs[MAX_VARS + 1];
     int nregs, nvars;
+    struct vla *vlas;       /* see collect_vlas */
+    int nvlas;
 };
+
+/* A declaration of a variably modified local (a VLA, a pointer to one) with safe
+ * points in its scope.  C forbids a jump into that scope, so a resume reaches what
+ * is inside it in steps: the dispatch jumps to a label just before the declaration
+ * (ckpt__vlaN), the declaration runs with its sizes restored, and a dispatch of
+ * its own after it (ckpt__vdispN) goes on with the code the first one took
+ * (ckpt__code); registration points inside return there.  Registrations are
+ * numbered in text order, so a resume meets outer ones before inner ones. */
+struct vla {
+    uint32_t pre, after;    /* its declaration statement: start, end */
+    uint32_t decl, end;     /* its scope: from its (first) name to the end */
+    int up;                 /* the one whose scope holds it, or -1 */
+};
+
+/* the innermost VLA scope holding offset off, or -1 */
+static int vla_at(const struct fn *F, uint32_t off)
+{
+    int best = -1;
+    for (int i = 0; i < F->nvlas; i++)
+        if (off > F->vlas[i].decl && off < F->vlas[i].end &&
+            (best < 0 || F->vlas[i].decl > F->vlas[best].decl))
+            best = i;
+    return best;
+}
+
+/* goto text of the dispatch of VLA scope `from` (-1: the top one) for an item in
+ * scope `in` whose own label is `label`: its label, or the next step into it */
+static void vla_goto(const struct fn *F, struct sbuf *b, int from, int in, const char *label)
+{
+    int step = in;
+    while (step >= 0 && F->vlas[step].up != from)
+        step = F->vlas[step].up;
+    if (in == from || step < 0)
+        sb_printf(b, "goto %s; ", label);
+    else
+        sb_printf(b, "goto ckpt__vla%d; ", step + 1);
+}
 
 /* ckpt__fr.site = K, and the current counts of the p[n] blocks saved at site s, each
  * followed by sep (a statement or an operand of a comma expression) */
@@ -55,7 +95,7 @@ static void note_site_in_place(struct rw *rw, struct fn *F, struct site *s, uint
     insert(rw, end, 0, ")");
 }
 
-static void emit_binds(struct sbuf *b, struct pragma *p)
+static void emit_binds(struct fn *F, struct sbuf *b, struct pragma *p)
 {
     sb_printf(b, "ckpt__reg%d: ", p->reg);
     for (int it = 0; it < p->nitems; it++) {
@@ -66,7 +106,12 @@ static void emit_binds(struct sbuf *b, struct pragma *p)
                   x->count ? "(size_t)(" : "", x->count ? x->count : "0", x->count ? ")" : "",
                   kind_name(x->kind), x->name);
     }
-    sb_printf(b, "if (ckpt__fr.resume) goto ckpt__dispatch;");
+    int v = vla_at(F, p->hash);
+    if (v < 0)
+        sb_printf(b, "if (ckpt__fr.resume) goto ckpt__dispatch;");
+    else
+        sb_printf(b, "if (ckpt__fr.resume) { ckpt__code = ckpt_resume_next(&ckpt__fr); goto ckpt__vdisp%d; }",
+                  v + 1);
 }
 
 /* Of the n calls of group g, those hoisted (the first nh) or conditional: the first one
@@ -136,7 +181,7 @@ static void emit_group_head(struct rw *rw, struct fn *F, struct site *g, struct 
         free(txt);
     }
     if (p->nitems) {
-        emit_binds(b, p);
+        emit_binds(F, b, p);
         sb_printf(b, " ");
     }
     for (int i = 0; i < g->gcount; i++) {
@@ -186,8 +231,6 @@ static int fn_init(struct rw *rw, int fi, struct fn *F)
         struct pragma *p = &rw->prags[i];
         if (p->func != fi || !p->is_save || (p->synthetic && !p->nitems))
             continue;
-        p->reg = F->nregs + 1;
-        p->first_var = F->nvars;
         F->regs[F->nregs++] = p;
         F->nvars += p->nitems;
         if (F->nvars > MAX_VARS) {
@@ -196,40 +239,84 @@ static int fn_init(struct rw *rw, int fi, struct fn *F)
             return -1;
         }
     }
+    /* in text order (insertion sort: stable, and the lists are short) */
+    for (int i = 1; i < F->nregs; i++)
+        for (int j = i; j > 0 && F->regs[j - 1]->hash > F->regs[j]->hash; j--) {
+            struct pragma *t = F->regs[j];
+            F->regs[j] = F->regs[j - 1];
+            F->regs[j - 1] = t;
+        }
+    for (int i = 0, nv = 0; i < F->nregs; nv += F->regs[i++]->nitems) {
+        F->regs[i]->reg = i + 1;
+        F->regs[i]->first_var = nv;
+    }
     return 0;
 }
 
-/* A resume jumps from the dispatch to each site and registration point: not allowed
- * into the scope of a VLA.  -1 after an error. */
-static int check_vlas(struct rw *rw, struct fn *F)
+static uint32_t site_pos(struct rw *rw, const struct site *s)
+{
+    int in_header = s->how == R_FOR_COND || s->how == R_FOR_INC || s->how == R_DO_COND;
+    return in_header ? rw->nodes[s->call].start : s->at;
+}
+
+/* The VLA scopes of F that hold a site (see struct vla). */
+static void collect_vlas(struct rw *rw, struct fn *F)
 {
     for (int i = 0; i < rw->nvars; i++) {
         struct var *v = &rw->vars[i];
-        if (v->func != F->fi || !v->is_vla)
+        if (v->func != F->fi || !v->is_vla || v->stmt < 0)
             continue;
-        for (int j = 0; j < F->nsites; j++) {
-            struct site *s = &F->sites[j];
-            if (s->at > v->decl && s->at < v->send) {
-                uint32_t off = s->call >= 0 ? rw->nodes[s->call].start : s->at;
-                diag(rw, off, "error",
-                     "safe point in the scope of variable-length array '%s': resuming here "
-                     "would jump into its scope",
-                     v->name);
-                return -1;
-            }
-        }
-        for (int j = 0; j < F->nregs; j++) {
-            struct pragma *p = F->regs[j];
-            if (!p->synthetic && !p->autoreg && p->hash > v->decl && p->hash < v->send) {
-                diag(rw, p->hash, "error",
-                     "#pragma CKPT_SAVE in the scope of variable-length array '%s': resuming "
-                     "here would jump into its scope",
-                     v->name);
-                return -1;
-            }
-        }
+        int any = 0;
+        for (int j = 0; j < F->nsites && !any; j++)
+            any = site_pos(rw, &F->sites[j]) > v->decl && site_pos(rw, &F->sites[j]) < v->send;
+        uint32_t pre = rw->nodes[v->stmt].start;
+        for (int j = 0; j < F->nvlas && any; j++)
+            any = F->vlas[j].pre != pre; /* a second VLA of the same declaration */
+        if (!any)
+            continue;
+        F->vlas = xrealloc(F->vlas, (size_t)(F->nvlas + 1) * sizeof *F->vlas);
+        F->vlas[F->nvlas++] = (struct vla){pre, stmt_end(rw, v->stmt), v->decl, v->send, -1};
     }
-    return 0;
+    for (int i = 0; i < F->nvlas; i++)
+        F->vlas[i].up = vla_at(F, F->vlas[i].pre);
+}
+
+/* The label before each VLA declaration, and the dispatch after it: the items
+ * of its scope, each by its label or the next VLA on its way. */
+static void emit_vla_dispatches(struct rw *rw, struct fn *F)
+{
+    for (int i = 0; i < F->nvlas; i++) {
+        struct sbuf b = {0}, l = {0};
+        sb_printf(&l, "ckpt__vla%d: ; ", i + 1);
+        insert(rw, F->vlas[i].pre, 2, l.s);   /* after a registration point there */
+        free(l.s);
+        sb_printf(&b, "if (ckpt__fr.resume) { ckpt__vdisp%d: switch (ckpt__code) { ", i + 1);
+        for (int q = 0; q < F->nregs; q++) {
+            int in = vla_at(F, F->regs[q]->hash);
+            for (int up = in; up >= 0; up = F->vlas[up].up)
+                if (up == i) {
+                    char label[32];
+                    snprintf(label, sizeof label, "ckpt__reg%d", q + 1);
+                    sb_printf(&b, "case -%d: ", q + 1);
+                    vla_goto(F, &b, i, in, label);
+                    break;
+                }
+        }
+        for (int j = 0; j < F->nsites; j++) {
+            int in = vla_at(F, site_pos(rw, &F->sites[j]));
+            for (int up = in; up >= 0; up = F->vlas[up].up)
+                if (up == i) {
+                    char label[32];
+                    snprintf(label, sizeof label, "ckpt__site%d", j + 1);
+                    sb_printf(&b, "case %d: ", j + 1);
+                    vla_goto(F, &b, i, in, label);
+                    break;
+                }
+        }
+        sb_printf(&b, "default: ckpt_resume_lost(&ckpt__fr); } } ");
+        insert(rw, F->vlas[i].after, 0, b.s);
+        free(b.s);
+    }
 }
 
 /* after the body's '{': the frame, the variables, and per site its live mask of
@@ -240,8 +327,8 @@ static void emit_frame(struct rw *rw, struct fn *F, struct node *body)
     int words = F->nvars > 64 ? (F->nvars + 63) / 64 : 1;
     uint64_t *mask = xrealloc(NULL, (size_t)words * sizeof *mask);
     sb_printf(&b, " struct ckpt_frame ckpt__fr __attribute__((cleanup(ckpt_leave))); "
-                  "struct ckpt_var ckpt__v[%d]; static const uint64_t ckpt__live[] = {0",
-              F->nvars ? F->nvars : 1);
+                  "struct ckpt_var ckpt__v[%d]; %sstatic const uint64_t ckpt__live[] = {0",
+              F->nvars ? F->nvars : 1, F->nvlas ? "int ckpt__code; " : "");
     for (int w = 1; w < words; w++)
         sb_printf(&b, ", 0");
     for (int j = 0; j < F->nsites; j++) {
@@ -303,11 +390,18 @@ static void emit_dispatch(struct rw *rw, struct fn *F, struct node *body)
               rw->funcs[F->fi].name, F->nvars);
     if (F->nregs)
         sb_printf(&b, "ckpt__dispatch: ");
-    sb_printf(&b, "switch (ckpt_resume_next(&ckpt__fr)) { ");
-    for (int q = 0; q < F->nregs; q++)
-        sb_printf(&b, "case -%d: goto ckpt__reg%d; ", q + 1, q + 1);
-    for (int j = 0; j < F->nsites; j++)
-        sb_printf(&b, "case %d: goto ckpt__site%d; ", j + 1, j + 1);
+    sb_printf(&b, "switch (%sckpt_resume_next(&ckpt__fr)) { ", F->nvlas ? "ckpt__code = " : "");
+    char label[32];
+    for (int q = 0; q < F->nregs; q++) {
+        snprintf(label, sizeof label, "ckpt__reg%d", q + 1);
+        sb_printf(&b, "case -%d: ", q + 1);
+        vla_goto(F, &b, -1, vla_at(F, F->regs[q]->hash), label);
+    }
+    for (int j = 0; j < F->nsites; j++) {
+        snprintf(label, sizeof label, "ckpt__site%d", j + 1);
+        sb_printf(&b, "case %d: ", j + 1);
+        vla_goto(F, &b, -1, vla_at(F, site_pos(rw, &F->sites[j])), label);
+    }
     sb_printf(&b, "default: ckpt_resume_lost(&ckpt__fr); } } ");
     insert(rw, dispatch_pos(rw, F->fi), 0, b.s);
     free(b.s);
@@ -321,7 +415,7 @@ static void emit_registrations(struct rw *rw, struct fn *F)
         if (p->synthetic)
             continue;
         struct sbuf b = {0};
-        emit_binds(&b, p);
+        emit_binds(F, &b, p);
         if (p->autoreg)
             sb_printf(&b, " ");
         edit(rw, p->hash, p->end, 1, b.s);
@@ -609,12 +703,15 @@ void instrument_func(struct rw *rw, int fi)
 {
     struct fn F;
     struct node *body = &rw->nodes[rw->funcs[fi].body];
-    if (fn_init(rw, fi, &F) < 0 || check_vlas(rw, &F) < 0)
+    if (fn_init(rw, fi, &F) < 0)
         return;
+    collect_vlas(rw, &F);
     emit_frame(rw, &F, body);
     emit_dispatch(rw, &F, body);
+    emit_vla_dispatches(rw, &F);
     emit_registrations(rw, &F);
     guard_leading_inits(rw, &F);
     for (int j = 0; j < F.nsites; j++)
         emit_site(rw, &F, &F.sites[j]);
+    free(F.vlas);
 }

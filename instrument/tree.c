@@ -33,16 +33,22 @@ static int add_node(struct rw *rw, CXCursor c, int parent, enum role role)
     return rw->nnodes++;
 }
 
+/* A variably modified type: a VLA, or an array of or pointer to one (C forbids
+ * a jump into the scope of a name of such a type, as into a VLA's). */
 static int is_vla_type(CXType t)
 {
     t = clang_getCanonicalType(t);
-    while (t.kind == CXType_ConstantArray || t.kind == CXType_VariableArray ||
-           t.kind == CXType_IncompleteArray || t.kind == CXType_DependentSizedArray) {
+    for (;;) {
         if (t.kind == CXType_VariableArray)
             return 1;
-        t = clang_getCanonicalType(clang_getArrayElementType(t));
+        if (t.kind == CXType_ConstantArray || t.kind == CXType_IncompleteArray ||
+            t.kind == CXType_DependentSizedArray)
+            t = clang_getCanonicalType(clang_getArrayElementType(t));
+        else if (t.kind == CXType_Pointer)
+            t = clang_getCanonicalType(clang_getPointeeType(t));
+        else
+            return 0;
     }
-    return 0;
 }
 
 static void add_var(struct rw *rw, CXCursor c, uint32_t ss, uint32_t se, int is_param, int stmt)
