@@ -1,0 +1,2 @@
+#include <stdlib.h>
+#define NEW(T) ((T *)malloc(sizeof(T)))
