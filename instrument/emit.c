@@ -281,6 +281,40 @@ static void collect_vlas(struct rw *rw, struct fn *F)
         F->vlas[i].up = vla_at(F, F->vlas[i].pre);
 }
 
+/* is VLA scope `from` (-1: the function's body) on the way to scope in? */
+static int on_way(const struct fn *F, int from, int in)
+{
+    if (from < 0)
+        return 1;
+    for (int up = in; up >= 0; up = F->vlas[up].up)
+        if (up == from)
+            return 1;
+    return 0;
+}
+
+/* The cases of the dispatch of VLA scope `from` (-1: the top one): each
+ * registration point (-R) and site (K) reached through it. */
+static void dispatch_cases(struct rw *rw, const struct fn *F, struct sbuf *b, int from)
+{
+    char label[32];
+    for (int q = 0; q < F->nregs; q++) {
+        int in = vla_at(F, F->regs[q]->hash);
+        if (!on_way(F, from, in))
+            continue;
+        snprintf(label, sizeof label, "ckpt__reg%d", q + 1);
+        sb_printf(b, "case -%d: ", q + 1);
+        vla_goto(F, b, from, in, label);
+    }
+    for (int j = 0; j < F->nsites; j++) {
+        int in = vla_at(F, site_pos(rw, &F->sites[j]));
+        if (!on_way(F, from, in))
+            continue;
+        snprintf(label, sizeof label, "ckpt__site%d", j + 1);
+        sb_printf(b, "case %d: ", j + 1);
+        vla_goto(F, b, from, in, label);
+    }
+}
+
 /* The label before each VLA declaration, and the dispatch after it: the items
  * of its scope, each by its label or the next VLA on its way. */
 static void emit_vla_dispatches(struct rw *rw, struct fn *F)
@@ -291,28 +325,7 @@ static void emit_vla_dispatches(struct rw *rw, struct fn *F)
         insert(rw, F->vlas[i].pre, 2, l.s);   /* after a registration point there */
         free(l.s);
         sb_printf(&b, "if (ckpt__fr.resume) { ckpt__vdisp%d: switch (ckpt__code) { ", i + 1);
-        for (int q = 0; q < F->nregs; q++) {
-            int in = vla_at(F, F->regs[q]->hash);
-            for (int up = in; up >= 0; up = F->vlas[up].up)
-                if (up == i) {
-                    char label[32];
-                    snprintf(label, sizeof label, "ckpt__reg%d", q + 1);
-                    sb_printf(&b, "case -%d: ", q + 1);
-                    vla_goto(F, &b, i, in, label);
-                    break;
-                }
-        }
-        for (int j = 0; j < F->nsites; j++) {
-            int in = vla_at(F, site_pos(rw, &F->sites[j]));
-            for (int up = in; up >= 0; up = F->vlas[up].up)
-                if (up == i) {
-                    char label[32];
-                    snprintf(label, sizeof label, "ckpt__site%d", j + 1);
-                    sb_printf(&b, "case %d: ", j + 1);
-                    vla_goto(F, &b, i, in, label);
-                    break;
-                }
-        }
+        dispatch_cases(rw, F, &b, i);
         sb_printf(&b, "default: ckpt_resume_lost(&ckpt__fr); } } ");
         insert(rw, F->vlas[i].after, 0, b.s);
         free(b.s);
@@ -391,17 +404,7 @@ static void emit_dispatch(struct rw *rw, struct fn *F, struct node *body)
     if (F->nregs)
         sb_printf(&b, "ckpt__dispatch: ");
     sb_printf(&b, "switch (%sckpt_resume_next(&ckpt__fr)) { ", F->nvlas ? "ckpt__code = " : "");
-    char label[32];
-    for (int q = 0; q < F->nregs; q++) {
-        snprintf(label, sizeof label, "ckpt__reg%d", q + 1);
-        sb_printf(&b, "case -%d: ", q + 1);
-        vla_goto(F, &b, -1, vla_at(F, F->regs[q]->hash), label);
-    }
-    for (int j = 0; j < F->nsites; j++) {
-        snprintf(label, sizeof label, "ckpt__site%d", j + 1);
-        sb_printf(&b, "case %d: ", j + 1);
-        vla_goto(F, &b, -1, vla_at(F, site_pos(rw, &F->sites[j])), label);
-    }
+    dispatch_cases(rw, F, &b, -1);
     sb_printf(&b, "default: ckpt_resume_lost(&ckpt__fr); } } ");
     insert(rw, dispatch_pos(rw, F->fi), 0, b.s);
     free(b.s);
