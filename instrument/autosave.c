@@ -323,12 +323,14 @@ static enum CXChildVisitResult global_visit(CXCursor c, CXCursor parent, CXClien
 }
 
 /* The registrations of the file's globals, for the constructor output.c writes. */
-void auto_globals(struct rw *rw, struct sbuf *fn)
+void auto_globals(struct rw *rw)
 {
-    struct globals_visit g = {rw, fn, NULL, 0, 0};
+    struct sbuf fn = {0};
+    struct globals_visit g = {rw, &fn, NULL, 0, 0};
     if (rw->o->explicit_state)
         return;
     clang_visitChildren(clang_getTranslationUnitCursor(rw->tu), global_visit, &g);
+    rw->globals = fn.s;
     for (int i = 0; i < g.nseen; i++)
         free(g.seen[i]);
     free(g.seen);

@@ -361,39 +361,6 @@ static void emit_frame(struct rw *rw, struct fn *F, struct node *body)
     free(b.s);
 }
 
-/* Where ckpt_enter and the dispatch go in function fi: before the body's first
- * statement that is not a leading declaration (one holding a site or a VLA is
- * not), and before any user pragma. */
-uint32_t dispatch_pos(struct rw *rw, int fi)
-{
-    struct node *body = &rw->nodes[rw->funcs[fi].body];
-    uint32_t pos = body->end - 1; /* the '}' */
-    struct kids k = {0};
-    clang_visitChildren(body->c, collect, &k);
-    for (int i = 0; i < k.n; i++) {
-        uint32_t s, e;
-        cursor_range(rw, k.v[i], &s, &e);
-        if (s == NOPOS)
-            continue;
-        int leading = clang_getCursorKind(k.v[i]) == CXCursor_DeclStmt;
-        for (int j = 0; leading && j < rw->nsites; j++)
-            if (rw->sites[j].func == fi && rw->sites[j].at >= s && rw->sites[j].at < e)
-                leading = 0;
-        for (int j = 0; leading && j < rw->nvars; j++)
-            if (rw->vars[j].func == fi && rw->vars[j].is_vla && rw->vars[j].decl >= s &&
-                rw->vars[j].decl < e)
-                leading = 0;
-        if (!leading) {
-            pos = s;
-            break;
-        }
-    }
-    free(k.v);
-    for (int i = 0; i < rw->nprags; i++)
-        if (rw->prags[i].func == fi && !rw->prags[i].autoreg && rw->prags[i].hash < pos)
-            pos = rw->prags[i].hash;
-    return pos;
-}
 
 /* ckpt_enter, and in a resume the switch to each registration point and site */
 static void emit_dispatch(struct rw *rw, struct fn *F, struct node *body)

@@ -82,7 +82,8 @@ static void emit_globals(struct rw *rw, struct sbuf *out)
             }
         }
     }
-    auto_globals(rw, &fn);
+    if (rw->globals)
+        sb_printf(&fn, "%s", rw->globals);
     if (any || fn.n)
         sb_printf(out,
                   "static void __attribute__((constructor)) ckpt__globals_%08x(void)\n{\n%s}\n",

@@ -181,6 +181,7 @@ static int rewrite_tu(struct rw *rw, const char *src, const char *out)
     if (rw->errors)
         return -1;
     add_auto_saves(rw);
+    auto_globals(rw);
     emit_nosaves(rw);
     route_libc_calls(rw);
     wrap_main(rw);

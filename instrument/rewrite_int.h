@@ -162,6 +162,7 @@ struct rw {
     int errors, warnings;
     int cur_func;
     char *main_entry;   /* the main that calls the file's, renamed ckpt__main */
+    char *globals;      /* the registrations of the file's globals (autosave.c) */
 };
 
 /* the children of a cursor, in order (see collect) */
@@ -216,15 +217,15 @@ char *elem_expr(CXType t, const char *expr, enum ckpt_kind *kind);
 /* sites.c: the safe-point sites, their anchors and split statements */
 void collect_sites(struct rw *rw);
 int covers(struct pragma *p, int it, struct site *s);
+uint32_t dispatch_pos(struct rw *rw, int fi);
 
 /* emit.c: the edits that instrument one function */
 void instrument_func(struct rw *rw, int fi);
-uint32_t dispatch_pos(struct rw *rw, int fi);
 
 /* autosave.c: what is saved without a pragma; CKPT_NOSAVE */
 void add_auto_saves(struct rw *rw);
 void emit_nosaves(struct rw *rw);
-void auto_globals(struct rw *rw, struct sbuf *fn);
+void auto_globals(struct rw *rw);
 
 /* polls.c: safe points at the top of loops that compute */
 void add_polls(struct rw *rw);

@@ -5,9 +5,11 @@
  * Rewritten functions call in here on every entry and exit, so the normal
  * (not restoring) path is a handful of stores.  Rebuilding frames after a
  * restart is restore.c's business; this file only hands over to it.  The
- * first frame entered (main's) starts the task (task.c).  The globals
+ * first frame entered (main's) starts the task (task.c), or ckpt_main, which
+ * calls the program's main at its fixed address (layout.c).  The globals
  * rewritten code registers are globals.c's.
  */
+#include <alloca.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +66,26 @@ void ckpt_bind(struct ckpt_frame *f, int i, unsigned reg, void *addr, size_t siz
 }
 
 volatile int ckpt_requested;
+
+/* The program's main, renamed by ckpt-cc: the task starts (restored, if it
+ * restarts) before main's frame exists, which then goes where it was in the
+ * first run (layout.c). */
+int ckpt_main(int (*entry)(int, char **, char **), int argc, char **argv, char **envp)
+{
+    ckpt__init();
+    ckpt__start();
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t sp = ckpt__main_stack(here);
+    char **args = ckpt__main_args(argc, argv, envp);
+    /* The pad puts entry's frame at the same address in every run: here moves
+     * with the environment, here - pad does not. */
+    char *pad = alloca(here - sp);
+    __asm__ volatile("" : : "r"(pad) : "memory");
+    int n = 0;
+    while (args[n])
+        n++;
+    return entry(n, args, args + n + 1);
+}
 
 void ckpt_checkpoint(void)
 {

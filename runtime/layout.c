@@ -9,10 +9,10 @@
  *     re-executes itself once, before main, with ADDR_NO_RANDOMIZE
  *     (personality(2)), so the executable, the shared libraries and the top
  *     of the stack are where they were in every run on this machine;
- *   - main runs at a fixed stack address: ckpt_main (called by the main
- *     ckpt-cc writes) pads the stack down to the address main had in the
- *     first run, whatever the size of the environment above it, and the call
- *     chain rebuilt from there puts every frame where it was;
+ *   - main runs at a fixed stack address: ckpt_main (frames.c, called by the
+ *     main ckpt-cc writes) pads the stack down to the address main had in the
+ *     first run (ckpt__main_stack), whatever the size of the environment above
+ *     it, and the call chain rebuilt from there puts every frame where it was;
  *   - main gets a copy of argv and envp in the heap, which is libckpt's arena
  *     at a fixed address (heap.c), saved and restored in place;
  *   - an image records these addresses (META) and a task whose addresses
@@ -22,7 +22,6 @@
  * heap block's type is known only where it is allocated: translation would
  * need the type of every word of the state.
  */
-#include <alloca.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,28 +126,28 @@ int ckpt__layout_take(const struct meta_rec *m, char *why, size_t n)
     return 0;
 }
 
-int ckpt_main(int (*entry)(int, char **, char **), int argc, char **argv, char **envp)
+/* Where main runs: in the first run, STACK_SLACK below the frame of the
+ * caller at here; in a restart, where it ran then (or die, when this run's
+ * environment took the slack). */
+uintptr_t ckpt__main_stack(uintptr_t here)
 {
-    ckpt__init();
     if (randomized && ckpt__rt.mode != CKPT_MODE_PLAIN)
         pr_warn("address randomization stays on (%s): a restart will start this task "
                 "again from the beginning", randomized);
-    ckpt__start();
-    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     if (!main_sp)
         main_sp = (here - STACK_SLACK) & ~(uintptr_t)4095;
     if (here < main_sp + 4096)
         ckpt__die("cannot restart: main's stack was at %#lx, but this run's environment and "
                   "arguments take %lu bytes more than the slack (%d) left for them",
                   (unsigned long)main_sp, (unsigned long)(main_sp + 4096 - here), STACK_SLACK);
+    return main_sp;
+}
+
+/* main's argv (then NULL, then envp) in the heap: this run's copy, or the
+ * restored one. */
+char **ckpt__main_args(int argc, char **argv, char **envp)
+{
     if (!argv_copy)
         argv_copy = copy_args(argc, argv, envp);
-    /* The pad puts entry's frame at the same address in every run: here moves
-     * with the environment, here - pad does not. */
-    char *pad = alloca(here - main_sp);
-    __asm__ volatile("" : : "r"(pad) : "memory");
-    int n = 0;
-    while (argv_copy[n])
-        n++;
-    return entry(n, argv_copy, argv_copy + n + 1);
+    return argv_copy;
 }

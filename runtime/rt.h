@@ -238,6 +238,8 @@ void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v);
 struct meta_rec;
 void ckpt__layout_record(struct meta_rec *m);
 int ckpt__layout_take(const struct meta_rec *m, char *why, size_t n);
+uintptr_t ckpt__main_stack(uintptr_t here);
+char **ckpt__main_args(int argc, char **argv, char **envp);
 
 /* heap.c: the program's heap arena (the ckpt_ twins of ckpt_libc.h), and its sections */
 int ckpt__heap_write(struct ckpt_imgw *w);
