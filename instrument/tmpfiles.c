@@ -1,13 +1,15 @@
 /*
  * tmpfiles.c: ckpt-cc's temporary files live in one $TMPDIR/ckpt-cc.XXXXXX
  * directory, made on first use and removed with all it holds at exit, die()
- * included.
+ * included, and when ckpt-cc is ended by SIGINT, SIGTERM or SIGHUP (a make
+ * interrupted with Ctrl-C), before the signal ends it as it would have.
  */
 #define _GNU_SOURCE
 #include "driver.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +42,15 @@ static void cleanup_tmp(void)
     tmpdir = NULL;
 }
 
+/* Like gcc, not strictly async-signal-safe: ckpt-cc is then waiting for a
+ * child, not in the middle of an allocation. */
+static void on_signal(int sig)
+{
+    cleanup_tmp();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 const char *tmp_dir(void)
 {
     if (tmpdir)
@@ -49,5 +60,9 @@ const char *tmp_dir(void)
     if (!mkdtemp(tmpdir))
         die("cannot create a temporary directory %s: %s", tmpdir, strerror(errno));
     atexit(cleanup_tmp);
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (signal(sigs[i], on_signal) == SIG_IGN)
+            signal(sigs[i], SIG_IGN);   /* nohup: stays ignored */
     return tmpdir;
 }
