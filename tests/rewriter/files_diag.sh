@@ -1,11 +1,13 @@
 #!/bin/sh
-# files_diag.sh CKPT-CC SOURCE: files/unkept.c, built with ckpt-cc, stopped at its
+# files_diag.sh CKPT-CC SOURCE READER: SOURCE is files/unkept.c, built with ckpt-cc, stopped at its
 # first safe point with a pipe, a socket, a popen stream and a file mapping open
 # (CKPT_STOP_AT=1): the checkpoint must name each of them as not restored, once per
 # fd; the restarted task (CKPT_RESTART=1) must get EBADF from the pipe's fds, never
-# data, and still have the file it had open.
+# data, and still have the file it had open.  READER (restore/files_fgets.c), stopped
+# at its 5th line, must refuse to restart, naming its input, when the input was cut
+# shorter than what it had read, and when it was removed: never read wrong data.
 set -u
-CKPTCC=$1 SRC=$2
+CKPTCC=$1 SRC=$2 READER=$3
 T=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-filesdiag.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT INT TERM
 fail() { echo "FAIL: $*"; echo "-- stderr at the checkpoint:"; cat "$T/err1"; echo "-- output:"; cat "$T/out"; exit 1; }
@@ -27,4 +29,17 @@ grep -q "round 0: pipe read -1 (Bad file descriptor)" out || fail "a read of the
 grep -q "round 0: pipe write -1 (Bad file descriptor)" out || fail "a write to the pipe after the restart is not EBADF"
 grep -q "round 1: pipe read -1 (Bad file descriptor)" out || fail "round 1 read the pipe"
 grep -q "^file: kept$" out || fail "the file open at the checkpoint is not there after the restart"
-echo "ok   files_diag: the pipe, socket, popen stream and mapping said; EBADF after the restart"
+"$CKPTCC" -Wno-ckpt-unsaved "$READER" -o "$T/reader" 2> "$T/cc.err" || { cat "$T/cc.err"; echo "FAIL: ckpt-cc"; exit 1; }
+for change in "cut" "removed"; do
+    rm -rf d2
+    CKPT_DIR=d2 CKPT_STOP_AT=5 ./reader > out 2> err1; rc=$?
+    [ $rc = 75 ] || fail "reader: CKPT_STOP_AT=5 exits $rc, expected 75"
+    if [ $change = cut ]; then head -c 20 input.txt > short && mv short input.txt; else rm input.txt; fi
+    CKPT_DIR=d2 CKPT_RESTART=1 ./reader > out 2> err2; rc=$?
+    [ $rc = 70 ] || { cat err2; fail "reader restarted with its input $change: exit $rc, expected 70"; }
+    [ ! -s out ] || fail "reader restarted with its input $change printed something"
+    grep -q "cannot restart: $T/input.txt" err2 ||
+        { cat err2; fail "reader restarted with its input $change: no message naming it"; }
+done
+echo "ok   files_diag: the pipe, socket, popen stream and mapping said; EBADF after the restart;" \
+     "an input cut or removed refused"
