@@ -2,10 +2,12 @@
  * files: a master and one worker it spawns, with files open across every
  * checkpoint.  The master writes an input file, spawns the worker with its
  * absolute path, and writes each result the worker sends into an output file
- * with fprintf (buffered: a kill loses what stdio held, and leaves in the file
- * bytes written after the last checkpoint); the worker reads the input line
+ * with fprintf, and a line every 8 results into a log opened with "a"
+ * (flushed then: a kill loses what stdio held, and leaves in the files bytes
+ * written after the last checkpoint, which in the log a restart would append
+ * again were they not cut); the worker reads the input line
  * by line with fgets through a saved FILE *, one line between two PVM calls.
- * At the end the master prints the output file, so that the comparison with
+ * At the end the master prints both files, so that the comparison with
  * the plain run covers its contents: no line twice, none lost, none cut.
  *   files LINES
  * Expectation: the output of a failure-free plain run, whatever is killed.
@@ -50,6 +52,9 @@ int main(int argc, char **argv) {
         fprintf(gen, "%d %.*s\n", i * 7 + 3, i % 40, "some padding to vary the line lengths...");
     fclose(gen);
     FILE *out = fopen("files.out", "w");
+    FILE *log = fopen("files.log", "w");        /* emptied, then appended to */
+    fclose(log);
+    log = fopen("files.log", "a");
     int child;
     char *args[] = {"-w", in_path, NULL};
     if (pvm_spawn(argv[0], args, PvmTaskDefault, "", 1, &child) != 1) { fprintf(stderr, "spawn failed\n"); return 1; }
@@ -64,14 +69,24 @@ int main(int argc, char **argv) {
         pvm_upklong(&v, 1, 1);
         total += v;
         fprintf(out, "line %ld: %ld (running total %ld)\n", n, v, total);
+        if (n % 8 == 7) {   /* bytes in the files between checkpoints, for a kill to leave */
+            fflush(out);
+            fprintf(log, "%ld lines so far\n", n + 1);
+            fflush(log);
+        }
     }
     fclose(out);
-    printf("%ld lines from the worker, total %ld; files.out:\n", n, total);
-    FILE *back = fopen("files.out", "r");
-    char buf[200];
-    while (fgets(buf, sizeof buf, back))
-        fputs(buf, stdout);
-    fclose(back);
+    fclose(log);
+    printf("%ld lines from the worker, total %ld\n", n, total);
+    const char *names[] = {"files.out", "files.log"};
+    for (int k = 0; k < 2; k++) {
+        printf("-- %s:\n", names[k]);
+        FILE *back = fopen(names[k], "r");
+        char buf[200];
+        while (fgets(buf, sizeof buf, back))
+            fputs(buf, stdout);
+        fclose(back);
+    }
     pvm_exit();
     return 0;
 }
