@@ -1,5 +1,8 @@
 /* FILE *s kept in a heap struct, reached only through a saved pointer: one
- * reading, one writing; after a restart both are where the struct says */
+ * reading, one writing; after a restart both are where the struct says.
+ * Then getline growing a buffer of the program's heap: the C library
+ * reallocates a block of libckpt's arena (through libckptmalloc) */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -32,6 +35,16 @@ int main(void)
     char line[64];
     while (fgets(line, sizeof line, j->out))
         fputs(line, stdout);
+    rewind(j->in);
+    size_t cap = 4;
+    char *buf = malloc(cap);
+    ssize_t n;
+    #pragma CKPT_SAVE(buf, cap)
+    for (i = 0; i < 4 && (n = getline(&buf, &cap, j->in)) > 0; i++) {
+        printf("getline %zd: %s", n, buf);
+        #pragma CKPT_CHECKPOINT
+    }
+    free(buf);
     printf("%d lines, fclose %d %d\n", j->lines, fclose(j->in), fclose(j->out));
     free(j);
     return 0;
