@@ -1,6 +1,6 @@
 #!/bin/sh
 # files_diag.sh CKPT-CC SOURCE READER: SOURCE is files/unkept.c, built with ckpt-cc, stopped at its
-# first safe point with a pipe, a socket, a popen stream and a file mapping open
+# first safe point with two pipes (one under an fdopen stream), a socket, a popen stream and a file mapping open
 # (CKPT_STOP_AT=1): the checkpoint must name each of them as not restored, once per
 # fd; the restarted task (CKPT_RESTART=1) must get EBADF from the pipe's fds, never
 # data, and still have the file it had open.  READER (restore/files_fgets.c), stopped
@@ -20,7 +20,7 @@ for what in "is a pipe (from pipe() in main)" "is a socket (from socket() in mai
             "is a popen() stream (from popen() in main)"; do
     grep -q "fd [0-9]* $what: it is not restored after a restart" err1 || fail "not said: fd ... $what"
 done
-[ "$(grep -c 'is a pipe' err1)" = 2 ] || fail "the pipe's two fds are not said once each"
+[ "$(grep -c 'is a pipe' err1)" = 4 ] || fail "the pipes' four fds are not said once each"
 grep -q "map $T/kept.txt: the mapping is not restored after a restart" err1 || fail "the mapping is not said"
 grep -q "kept.txt" err1 && ! grep -q "map .*kept.txt" err1 && fail "the file is said not restored"
 CKPT_DIR=d CKPT_RESTART=1 ./prog >> out 2> err2; rc=$?
@@ -28,6 +28,9 @@ CKPT_DIR=d CKPT_RESTART=1 ./prog >> out 2> err2; rc=$?
 grep -q "round 0: pipe read -1 (Bad file descriptor)" out || fail "a read of the pipe after the restart is not EBADF"
 grep -q "round 0: pipe write -1 (Bad file descriptor)" out || fail "a write to the pipe after the restart is not EBADF"
 grep -q "round 1: pipe read -1 (Bad file descriptor)" out || fail "round 1 read the pipe"
+grep -q "round 0: pipe stream fails (Bad file descriptor)" out ||
+    fail "a stream on a pipe (fdopen) does not fail with EBADF after the restart"
+grep -q "^pipe stream fclose" out || fail "fclose of the stream on a pipe after the restart"
 grep -q "^file: kept$" out || fail "the file open at the checkpoint is not there after the restart"
 "$CKPTCC" -Wno-ckpt-unsaved "$READER" -o "$T/reader" 2> "$T/cc.err" || { cat "$T/cc.err"; echo "FAIL: ckpt-cc"; exit 1; }
 for change in "cut" "removed"; do
