@@ -73,7 +73,7 @@ const char *ckpt_sec_type_name(uint32_t type)
         [CKPT_SEC_FRAME] = "frame", [CKPT_SEC_VAR] = "var",
         [CKPT_SEC_BLOCK] = "block", [CKPT_SEC_LOG] = "log",
         [CKPT_SEC_QUEUE] = "queue", [CKPT_SEC_ARGV] = "argv",
-        [CKPT_SEC_HEAP] = "heap",
+        [CKPT_SEC_HEAP] = "heap",   [CKPT_SEC_FILES] = "files",
     };
 
     if (type < sizeof names / sizeof names[0] && names[type])

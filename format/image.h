@@ -66,6 +66,7 @@ enum ckpt_sec_type {
     CKPT_SEC_ARGV = 8,   /* command line and environment to restart with */
     CKPT_SEC_HEAP = 9,   /* the heap arena: "arena" (its blocks), then the
                             bytes of its live blocks, "blocks" per run */
+    CKPT_SEC_FILES = 10, /* "open": the files the program had open */
 };
 const char *ckpt_sec_type_name(uint32_t type);
 

@@ -4,6 +4,7 @@
  * from ckpt_img_load, which allocates each section, so records are aligned.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "sections.h"
 
@@ -75,4 +76,45 @@ int ckpt__heap_view(const void *data, uint64_t len, struct heap_view *v)
         sum += v->counts[c];
     }
     return sum == h->nfree ? 0 : -EINVAL;
+}
+
+int ckpt__files_view(const void *data, uint64_t len, struct files_view *v)
+{
+    const struct files_rec *h = data;
+
+    if (len < sizeof *h || h->version != FILES_VERSION)
+        return -EINVAL;
+    uint64_t off = sizeof *h;
+    for (uint32_t i = 0; i < h->nfds; i++) {
+        if (len - off < sizeof(struct file_fd_rec))
+            return -EINVAL;
+        const struct file_fd_rec *r = (const void *)((const char *)data + off);
+        off += sizeof *r;
+        if (r->pathlen > FILES_PATH_MAX || PAD8(r->pathlen) > len - off || r->fd < 0 ||
+            r->kind < FILE_KIND_FILE || r->kind > FILE_KIND_OTHER ||
+            (r->kind == FILE_KIND_FILE &&
+             (r->pathlen < 2 || memchr((const char *)(r + 1), 0, r->pathlen) !=
+                                    (const char *)(r + 1) + r->pathlen - 1)))
+            return -EINVAL;
+        off += PAD8(r->pathlen);
+    }
+    if ((len - off) / sizeof(struct file_stream_rec) != h->nstreams ||
+        (len - off) % sizeof(struct file_stream_rec))
+        return -EINVAL;
+    v->h = h;
+    v->fds = (const unsigned char *)(h + 1);
+    v->streams = (const void *)((const char *)data + off);
+    for (uint32_t i = 0; i < h->nstreams; i++)
+        if (!memchr(v->streams[i].mode, 0, sizeof v->streams[i].mode) || v->streams[i].fd < 0)
+            return -EINVAL;
+    return 0;
+}
+
+const struct file_fd_rec *ckpt__files_fd(const struct files_view *v, uint64_t *off,
+                                         const char **path)
+{
+    const struct file_fd_rec *r = (const void *)(v->fds + *off);
+    *path = r->pathlen ? (const char *)(r + 1) : "";
+    *off += sizeof *r + PAD8(r->pathlen);
+    return r;
 }

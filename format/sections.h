@@ -9,7 +9,8 @@
 
 #include <stdint.h>
 
-#define STATE_VERSION 7   /* 7: the HEAP sections, frame <libc>, the layout in META */
+#define STATE_VERSION 7   /* 7: the HEAP sections, frame <libc>, the layout in META,
+                             the FILES section */
 #define PAD8(n) (((uint64_t)(n) + 7u) & ~(uint64_t)7u)
 
 struct meta_rec {
@@ -100,6 +101,55 @@ struct heap_view {
 /* The records of a HEAP "arena" section, in place: 0, or -EINVAL when its
  * version is not HEAP_VERSION or its lengths do not add up. */
 int ckpt__heap_view(const void *data, uint64_t len, struct heap_view *v);
+
+/* FILES "open" (runtime/files.c): the files the program had open at the
+ * checkpoint (fds made by its instrumented code), then its FILE streams. */
+#define FILES_VERSION 1
+struct files_rec {
+    uint32_t version;          /* FILES_VERSION */
+    uint32_t nfds;             /* file_fd_rec records, each followed by its path */
+    uint32_t nstreams;         /* file_stream_rec records, after the last path */
+    uint32_t pad;
+};
+enum {
+    FILE_KIND_FILE = 1,        /* reopened by path: a regular file, a device, a folder */
+    FILE_KIND_PIPE = 2,        /* not restored (reported at the checkpoint): */
+    FILE_KIND_SOCKET = 3,
+    FILE_KIND_POPEN = 4,
+    FILE_KIND_OTHER = 5,
+};
+#define FILES_PATH_MAX 4096    /* most bytes of a path, its NUL included */
+struct file_fd_rec {
+    int32_t fd;
+    int32_t kind;              /* FILE_KIND_* */
+    int32_t flags;             /* fcntl(F_GETFL) at the checkpoint */
+    int32_t fdflags;           /* fcntl(F_GETFD): FD_CLOEXEC */
+    uint32_t desc;             /* the open file description (fds of one dup share it) */
+    uint32_t pathlen;          /* bytes of path that follow (NUL included), padded to 8 */
+    int64_t pos;               /* the offset at the checkpoint, -1: none */
+    int64_t size;              /* a regular file open for writing: its length, else -1 */
+};
+#define FILE_STREAM_EOF 1      /* feof() was true */
+#define FILE_STREAM_ERR 2      /* ferror() was true */
+#define FILE_STREAM_ARENA 4    /* the FILE lies in the heap arena (put back there) */
+struct file_stream_rec {
+    uint64_t addr;             /* the FILE * the program holds */
+    int32_t fd;                /* fileno() */
+    int32_t flags;             /* FILE_STREAM_* */
+    int64_t pos;               /* ftello() at the checkpoint (after fflush), -1: none */
+    char mode[16];             /* the mode it was opened with, NUL-terminated */
+};
+struct files_view {
+    const struct files_rec *h;
+    const unsigned char *fds;              /* the first file_fd_rec */
+    const struct file_stream_rec *streams; /* nstreams */
+};
+/* The records of a FILES section, in place: 0, or -EINVAL when its version
+ * is not FILES_VERSION or its lengths and paths do not add up. */
+int ckpt__files_view(const void *data, uint64_t len, struct files_view *v);
+/* The fd record at *off from v->fds (0 first) and its path; *off moves on. */
+const struct file_fd_rec *ckpt__files_fd(const struct files_view *v, uint64_t *off,
+                                         const char **path);
 
 /* The records of a META section, in place: 0, or -EINVAL when its version is
  * not STATE_VERSION or its lengths do not add up. */

@@ -8,6 +8,8 @@
 #define CKPT_LIBC_H
 
 #include <stddef.h>
+#include <stdio.h>      /* FILE */
+#include <sys/types.h>  /* mode_t, off_t */
 
 #ifdef __cplusplus
 extern "C" {

@@ -10,6 +10,8 @@
  * gets back, and otherwise behaves as the C library documents.  The rewriter
  * renames each reference (a call or the function's address) to a function of
  * this table declared in a system header; ckpt_libc.h declares the twins.
+ * The files a program opens are not state of this kind but are kept the same
+ * way: their twins (runtime/files.c) note what a restart must reopen.
  */
 /* the heap: blocks live in libckpt's arena, saved while allocated */
 CKPT_LIBC_CALL(malloc, void *, (size_t size))
@@ -43,3 +45,22 @@ CKPT_LIBC_CALL(lcong48, void, (unsigned short param[7]))
 /* strtok's position, and environment strings at stable addresses */
 CKPT_LIBC_CALL(strtok, char *, (char *str, const char *delim))
 CKPT_LIBC_CALL(getenv, char *, (const char *name))
+/* files: what a restart reopens at the same fd, offset and FILE address
+ * (runtime/files.c), and what it cannot (pipes, sockets, popen, mmap), said */
+CKPT_LIBC_CALL(fopen, FILE *, (const char *__restrict filename, const char *__restrict modes))
+CKPT_LIBC_CALL(fdopen, FILE *, (int fd, const char *modes))
+CKPT_LIBC_CALL(freopen, FILE *, (const char *__restrict filename, const char *__restrict modes,
+                                 FILE *__restrict stream))
+CKPT_LIBC_CALL(fclose, int, (FILE *stream))
+CKPT_LIBC_CALL(open, int, (const char *file, int oflag, ...))
+CKPT_LIBC_CALL(openat, int, (int fd, const char *file, int oflag, ...))
+CKPT_LIBC_CALL(creat, int, (const char *file, mode_t mode))
+CKPT_LIBC_CALL(close, int, (int fd))
+CKPT_LIBC_CALL(dup, int, (int fd))
+CKPT_LIBC_CALL(dup2, int, (int fd, int fd2))
+CKPT_LIBC_CALL(pipe, int, (int pipedes[2]))
+CKPT_LIBC_CALL(socket, int, (int domain, int type, int protocol))
+CKPT_LIBC_CALL(popen, FILE *, (const char *command, const char *modes))
+CKPT_LIBC_CALL(pclose, int, (FILE *stream))
+CKPT_LIBC_CALL(mmap, void *, (void *addr, size_t len, int prot, int flags, int fd, off_t offset))
+CKPT_LIBC_CALL(munmap, int, (void *addr, size_t len))

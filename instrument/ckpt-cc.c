@@ -62,6 +62,9 @@ static void version(void)
 static void push_libs(struct vec *a)
 {
     vpush(a, fmt("-L%s", libdir));
+    /* libckptmalloc first, pulled in by name: its malloc needs libckpt's heap */
+    vpush(a, "-Wl,-u,ckpt__malloc_routed");
+    vpush(a, "-lckptmalloc");
     vpush(a, "-lckpt");
     vpush(a, "-lgpvm3");
     vpush(a, "-lpvm3");

@@ -158,6 +158,7 @@ static void start_writer(uint64_t epoch, uint32_t flags)
     }
     memset(result, 0, sizeof *result);
     note_output(epoch, !(flags & CKPT_IMG_F_EXITED));
+    ckpt__files_note();
     note_cut(flags & CKPT_IMG_F_EXITED);
     if (rt->mode == CKPT_MODE_JOB)
         ckpt__appbufs_active(pvm_getsbuf(), pvm_getrbuf());

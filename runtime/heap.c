@@ -32,7 +32,9 @@
  * Pointers that do not come from the arena (the C library's own, or a
  * non-instrumented library's) are passed to the C library, whose functions
  * this file calls by their plain names (it is not compiled through ckpt-cc).
- * The runtime itself never allocates from the arena.
+ * The runtime itself never allocates from the arena, except for the FILE of
+ * a stream the program opens (files.c), which the C library allocates
+ * through runtime/malloc.c and frees through it.
  *
  * Single-threaded: PVM tasks are; nothing here is locked.
  */
@@ -707,6 +709,12 @@ static struct blk *block_holding(const void *p)
         off += b->size;
     }
     return NULL;
+}
+
+/* Whether p lies in the arena's blocks (cheap: for runtime/malloc.c's free). */
+int ckpt__heap_in_arena(const void *p)
+{
+    return in_arena(p);
 }
 
 int ckpt__heap_owns(const void *p)

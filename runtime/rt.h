@@ -245,6 +245,22 @@ char **ckpt__main_args(int argc, char **argv, char **envp);
 int ckpt__heap_write(struct ckpt_imgw *w);
 int ckpt__heap_read(struct ckpt_cursor *c);
 int ckpt__heap_owns(const void *p);     /* 1 if p is inside a live block of the arena */
+int ckpt__heap_in_arena(const void *p); /* 1 if p is in the arena's extent (cheap) */
+
+/* files.c: the files the program opens (the file twins of ckpt_libc.h), their
+ * state at a checkpoint, and their section */
+void ckpt__files_note(void);    /* (parent, before the fork) flush, positions, lengths */
+int ckpt__files_write(struct ckpt_imgw *w);
+int ckpt__files_read(struct ckpt_cursor *c);
+/* The C library's allocation of a stream's FILE, routed to the arena by
+ * runtime/malloc.c (when it is linked, as ckpt-cc does): armed by files.c
+ * around its fopen-like calls, the next malloc or calloc comes from the
+ * arena and disarms it; got is that block. */
+struct ckpt_route {
+    int armed;
+    void *got;
+};
+extern struct ckpt_route ckpt__route;
 
 /* globals.c: the registry of saved globals, and their sections */
 int ckpt__globals_write(struct ckpt_imgw *w);

@@ -199,6 +199,8 @@ static const struct {
                                                    back, as everything may point into it */
     {ckpt__globals_write, ckpt__globals_read},  /* FRAME "<globals>", GLOBAL... */
     {ckpt__libc_write, ckpt__libc_read},        /* FRAME "<libc>", GLOBAL...: the C library's */
+    {ckpt__files_write, ckpt__files_read},      /* FILES "open": after the heap, which holds
+                                                   the streams' FILEs */
     {write_frames, read_frames},                /* FRAME, VAR... per function */
     {ckpt__log_write, ckpt__log_read},          /* LOG per channel */
     {ckpt__queue_write, ckpt__queue_read},      /* QUEUE "received" */

@@ -162,6 +162,38 @@ static void dump_heap(const struct ckpt_img_section *s)
            h->nruns, h->nruns == 1 ? "" : "s");
 }
 
+/* FILES "open": each fd the program had open, then its streams. */
+static void dump_files(const struct ckpt_img_section *s)
+{
+    static const char *const kinds[] = {"?", "file", "pipe", "socket", "popen", "other"};
+    struct files_view v;
+    if (ckpt__files_view(s->data, s->len, &v) < 0) {
+        printf("    malformed, or files version other than %d\n", FILES_VERSION);
+        return;
+    }
+    uint64_t off = 0;
+    const char *path;
+    for (uint32_t i = 0; i < v.h->nfds; i++) {
+        const struct file_fd_rec *r = ckpt__files_fd(&v, &off, &path);
+        printf("    fd %" PRId32 "  %s%s%s  flags 0x%" PRIx32 "%s  description %" PRIu32
+               "  offset %" PRId64, r->fd, kinds[r->kind], *path ? " " : "", path,
+               (uint32_t)r->flags, r->fdflags & 1 ? "  close-on-exec" : "", r->desc, r->pos);
+        if (r->size >= 0)
+            printf("  written, %" PRId64 " bytes", r->size);
+        putchar('\n');
+    }
+    for (uint32_t i = 0; i < v.h->nstreams; i++) {
+        const struct file_stream_rec *st = &v.streams[i];
+        printf("    stream FILE at 0x%" PRIx64 "  fd %" PRId32 "  mode \"%s\"  position %" PRId64
+               "%s%s%s\n", st->addr, st->fd, st->mode, st->pos,
+               st->flags & FILE_STREAM_EOF ? "  at end" : "",
+               st->flags & FILE_STREAM_ERR ? "  error" : "",
+               st->flags & FILE_STREAM_ARENA ? "  in the heap arena" : "");
+    }
+    if (!v.h->nfds && !v.h->nstreams)
+        printf("    no files open\n");
+}
+
 /* A variable's bytes are the program's own: their first bytes, in hex. */
 static void dump_data(const struct ckpt_img_section *s)
 {
@@ -227,6 +259,7 @@ void secdump_image(const struct ckpt_img *img)
         case CKPT_SEC_LOG:
         case CKPT_SEC_QUEUE: dump_msgs(s); break;
         case CKPT_SEC_HEAP: dump_heap(s); break;
+        case CKPT_SEC_FILES: dump_files(s); break;
         default: printf("    %" PRIu64 " bytes of an unknown kind\n", s->len); break;
         }
     }

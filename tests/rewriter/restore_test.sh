@@ -1,5 +1,5 @@
 #!/bin/sh
-# restore_test.sh CKPT-CC [--cflags "FLAGS"] SOURCE...
+# restore_test.sh CKPT-CC [--cflags "FLAGS"] [--between "CMD"] SOURCE...
 #
 # Builds SOURCE... twice: with the real compiler (cc, or $CKPT_CC: the pragmas are
 # ignored) for the expected output, and with ckpt-cc.  Then, with libckpt's
@@ -10,10 +10,15 @@
 #
 # and out must equal the plain program's output.  The loop ends at the first n the
 # program does not reach (it exits 0 without stopping); at least one stop is required.
+# Every run is in a fresh temporary folder, the current one, where the program may
+# keep files; --between runs CMD there (sh -c) after each stop, before the restart:
+# what the stopped task might have done after its checkpoint.
 set -u
 CKPTCC=$1; shift
 CFLAGS=""
+BETWEEN=""
 if [ "${1:-}" = --cflags ]; then CFLAGS=$2; shift 2; fi
+if [ "${1:-}" = --between ]; then BETWEEN=$2; shift 2; fi
 REAL=${CKPT_CC:-cc}
 MAX=${RESTORE_MAX_STOPS:-200}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-restore.XXXXXX") || exit 1
@@ -22,10 +27,11 @@ name=$(basename "$1" .c)
 
 # shellcheck disable=SC2086
 $REAL $CFLAGS -w "$@" -o "$T/plain" || { echo "FAIL $name: cc cannot build it"; exit 1; }
-"$T/plain" > "$T/expected" 2>&1; prc=$?
 # shellcheck disable=SC2086
 "$CKPTCC" $CFLAGS -Wno-ckpt-unsaved "$@" -o "$T/inst" 2> "$T/cc.err" ||
     { echo "FAIL $name: ckpt-cc cannot build it:"; cat "$T/cc.err"; exit 1; }
+cd "$T" || exit 1
+"$T/plain" > "$T/expected" 2>&1; prc=$?
 
 # no checkpoint at all: same output and status
 CKPT_DIR="$T/none" "$T/inst" > "$T/out" 2>&1; rc=$?
@@ -45,6 +51,7 @@ while [ $n -le "$MAX" ]; do
     if [ $rc != 75 ]; then
         echo "FAIL $name: CKPT_STOP_AT=$n exits $rc, expected 75"; cat "$T/err1" | head -20; exit 1
     fi
+    if [ -n "$BETWEEN" ]; then sh -c "$BETWEEN" || { echo "FAIL $name: --between failed"; exit 1; }; fi
     CKPT_DIR=$d CKPT_RESTART=1 "$T/inst" >> "$T/out" 2> "$T/err2"; rc=$?
     if [ $rc != $prc ] || ! cmp -s "$T/expected" "$T/out"; then
         echo "FAIL $name: stop at safe point $n, restart exits $rc (expected $prc); output diff:"

@@ -861,6 +861,103 @@ static void put_msg(uint8_t **at, struct msg_rec r, const char *bytes)
     *at += sizeof r + PAD8(r.len);
 }
 
+/* A FILES "open" section: a file read at 21 through a stream in the arena,
+ * a written file and its dup (one description), a pipe.  Returns its length. */
+static size_t files_fixture(uint8_t *buf)
+{
+    uint8_t *p = buf;
+    struct files_rec h = { FILES_VERSION, 4, 2, 0 };
+    static const char in[] = "/data/input.txt", out[] = "/data/out.txt";
+    const struct {
+        struct file_fd_rec r;
+        const char *path;
+    } fds[] = {
+        { { 3, FILE_KIND_FILE, 0x8000, 0, 1, sizeof in, 150, -1 }, in },
+        { { 4, FILE_KIND_FILE, 0x8401, 1, 2, sizeof out, 99, 99 }, out },
+        { { 5, FILE_KIND_PIPE, 0, 0, 3, 0, -1, -1 }, NULL },
+        { { 6, FILE_KIND_FILE, 0x8401, 0, 2, sizeof out, 99, 99 }, out },
+    };
+    memset(buf, 0, 512);
+    memcpy(p, &h, sizeof h);
+    p += sizeof h;
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+        memcpy(p, &fds[i].r, sizeof fds[i].r);
+        p += sizeof fds[i].r;
+        if (fds[i].path)
+            memcpy(p, fds[i].path, fds[i].r.pathlen);
+        p += PAD8(fds[i].r.pathlen);
+    }
+    struct file_stream_rec st[2] = { { 0x200000000810, 3, FILE_STREAM_ARENA, 21, "r" },
+                                     { 0x200000000c10, 4, FILE_STREAM_ARENA | FILE_STREAM_EOF,
+                                       99, "a" } };
+    memcpy(p, st, sizeof st);
+    p += sizeof st;
+    return (size_t)(p - buf);
+}
+
+/* ckpt__files_view takes the fixture and refuses each malformed variant. */
+static void test_files_view(void)
+{
+    uint8_t buf[512], bad[512];
+    size_t len = files_fixture(buf);
+    struct files_view v;
+    CHECK(ckpt__files_view(buf, len, &v) == 0);
+    CHECK(v.h->nfds == 4 && v.h->nstreams == 2 && v.streams[1].pos == 99);
+    uint64_t off = 0;
+    const char *path;
+    const struct file_fd_rec *r = ckpt__files_fd(&v, &off, &path);
+    CHECK(r->fd == 3 && strcmp(path, "/data/input.txt") == 0);
+    r = ckpt__files_fd(&v, &off, &path);
+    r = ckpt__files_fd(&v, &off, &path);
+    CHECK(r->kind == FILE_KIND_PIPE && *path == '\0');
+    r = ckpt__files_fd(&v, &off, &path);
+    CHECK(r->fd == 6 && r->desc == 2 && strcmp(path, "/data/out.txt") == 0);
+    CHECK((const uint8_t *)v.streams == v.fds + off);
+    /* an empty section: no fds, no streams */
+    struct files_rec none = { FILES_VERSION, 0, 0, 0 };
+    CHECK(ckpt__files_view(&none, sizeof none, &v) == 0);
+    /* offsets into the fixture: the first fd record, its path, the streams */
+    const size_t fd0 = sizeof(struct files_rec), path0 = fd0 + sizeof(struct file_fd_rec);
+    const size_t st0 = len - 2 * sizeof(struct file_stream_rec);
+    const struct {
+        const char *what;
+        size_t at;          /* byte changed, or SIZE_MAX: the length instead */
+        uint8_t value;
+        size_t len_delta;   /* bytes cut from the end */
+    } cases[] = {
+        { "version", 0, 2, 0 },
+        { "more fds than there are", 4, 9, 0 },
+        { "more streams than there are", 8, 3, 0 },
+        { "fewer streams than there are", 8, 1, 0 },
+        { "a kind 0", fd0 + 4, 0, 0 },
+        { "a kind past the last", fd0 + 4, 6, 0 },
+        { "a negative fd", fd0 + 3, 0x80, 0 },
+        { "a path past the section", fd0 + 21, 0x0f, 0 },
+        { "a path longer than 4096", fd0 + 21, 0x11, 0 },
+        { "a path without its NUL", path0 + 15, 'x', 0 },
+        { "a NUL inside the path", path0 + 3, 0, 0 },
+        { "a file's path of 1 byte", fd0 + 20, 1, 0 },
+        { "a stream's mode without a NUL", SIZE_MAX, 0, 0 },
+        { "a stream's negative fd", st0 + 11, 0x80, 0 },
+        { "a truncated stream", 0, 0, 8 },
+        { "a truncated header", 0, 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(bad, buf, len);
+        size_t blen = len - cases[i].len_delta;
+        if (cases[i].at == SIZE_MAX)
+            memset(bad + st0 + 24, 'r', 16);
+        else if (i == sizeof cases / sizeof cases[0] - 1)
+            blen = sizeof(struct files_rec) - 1;
+        else if (cases[i].len_delta == 0)
+            bad[cases[i].at] = cases[i].value;
+        if (ckpt__files_view(bad, blen, &v) != -EINVAL) {
+            fprintf(stderr, "files_view: %s accepted\n", cases[i].what);
+            CHECK(0);
+        }
+    }
+}
+
 /* `sections FILE`: one image whose sections hold well-formed records of every
  * kind (format/sections.h), for `ckpt-info -s`: a META with two peers, a
  * handler, a group and a notify; ARGV; HEAP "arena" (a live block, a free one,
@@ -901,6 +998,8 @@ static int sections_fixture(const char *path)
     uint8_t heap_run[32] = { 32, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0, 16, 0, 0, 0, 'h', 'e', 'a', 'p' };
     struct frame_rec mainf = { 0, 2, 0, 0 };
     static const char argv[] = "./app\0-n\0" "42";
+    uint8_t files[512];
+    size_t files_len = files_fixture(files);
     double grid = 1.5;
     int32_t row[2] = { 7, 8 };
     uint64_t rowp = 0xb10c;
@@ -923,6 +1022,7 @@ static int sections_fixture(const char *path)
         { CKPT_SEC_GLOBAL, "grid", &grid, sizeof grid, 8 },
         { CKPT_SEC_GLOBAL, "row", &rowp, sizeof rowp, 0 },
         { CKPT_SEC_BLOCK, "row", row, sizeof row, 4 },
+        { CKPT_SEC_FILES, "open", files, files_len, 0 },
         { CKPT_SEC_FRAME, "main", &mainf, sizeof mainf, 0 },
         { CKPT_SEC_LOG, "to t40002", log, (size_t)(l - log), 0 },
         { CKPT_SEC_QUEUE, "received", recv, (size_t)(q - recv), 0 },
@@ -957,6 +1057,7 @@ static const struct {
     { "paths", test_paths },
     { "bound", test_bound },
     { "job_record", test_job_record },
+    { "files_view", test_files_view },
 };
 #define NTESTS (sizeof tests / sizeof tests[0])
 
