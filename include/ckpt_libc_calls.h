@@ -64,3 +64,15 @@ CKPT_LIBC_CALL(popen, FILE *, (const char *command, const char *modes))
 CKPT_LIBC_CALL(pclose, int, (FILE *stream))
 CKPT_LIBC_CALL(mmap, void *, (void *addr, size_t len, int prot, int flags, int fd, off_t offset))
 CKPT_LIBC_CALL(munmap, int, (void *addr, size_t len))
+/* blocks the C library allocates for the program: made in the heap arena
+ * (runtime/liballoc.c), so that a pointer the program keeps to one survives */
+CKPT_LIBC_CALL(getline, ssize_t, (char **__restrict lineptr, size_t *__restrict n,
+                                  FILE *__restrict stream))
+CKPT_LIBC_CALL(getdelim, ssize_t, (char **__restrict lineptr, size_t *__restrict n,
+                                   int delimiter, FILE *__restrict stream))
+CKPT_LIBC_CALL(asprintf, int, (char **__restrict ptr, const char *__restrict fmt, ...))
+CKPT_LIBC_CALL(vasprintf, int, (char **__restrict ptr, const char *__restrict f,
+                                __gnuc_va_list arg))
+CKPT_LIBC_CALL(realpath, char *, (const char *__restrict name, char *__restrict resolved))
+CKPT_LIBC_CALL(getcwd, char *, (char *buf, size_t size))
+CKPT_LIBC_CALL(get_current_dir_name, char *, (void))

@@ -39,7 +39,7 @@ int ckpt__malloc_routed = 1;
 void *malloc(size_t n)
 {
     if (__builtin_expect(ckpt__route.armed, 0)) {
-        ckpt__route.armed = 0;
+        ckpt__route.armed = ckpt__route.all;
         return ckpt__route.got = ckpt_malloc(n);
     }
     return __libc_malloc(n);
@@ -48,7 +48,7 @@ void *malloc(size_t n)
 void *calloc(size_t nmemb, size_t size)
 {
     if (__builtin_expect(ckpt__route.armed, 0)) {
-        ckpt__route.armed = 0;
+        ckpt__route.armed = ckpt__route.all;
         return ckpt__route.got = ckpt_calloc(nmemb, size);
     }
     return __libc_calloc(nmemb, size);
@@ -64,7 +64,7 @@ void free(void *p)
 
 void *realloc(void *p, size_t n)
 {
-    if (__builtin_expect(ckpt__heap_in_arena(p), 0))
+    if (__builtin_expect(ckpt__heap_in_arena(p) || (!p && ckpt__route.all), 0))
         return ckpt_realloc(p, n);
     return __libc_realloc(p, n);
 }

@@ -255,9 +255,11 @@ int ckpt__files_read(struct ckpt_cursor *c);
 /* The C library's allocation of a stream's FILE, routed to the arena by
  * runtime/malloc.c (when it is linked, as ckpt-cc does): armed by files.c
  * around its fopen-like calls, the next malloc or calloc comes from the
- * arena and disarms it; got is that block. */
+ * arena and disarms it; got is that block.  With all set (liballoc.c),
+ * every allocation comes from the arena until it is cleared. */
 struct ckpt_route {
     int armed;
+    int all;
     void *got;
 };
 extern struct ckpt_route ckpt__route;
