@@ -27,6 +27,7 @@
 struct writer_result {
     int err;
     struct ckpt_img_totals totals;
+    char suspects[CKPT_SUSPECTS][64];   /* variables pointing where no image looks */
 };
 static struct writer_result *result;
 
@@ -106,6 +107,9 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flag
         else
             err = ckpt_imgw_close(w, &result->totals);
     }
+    for (int i = 0; i < CKPT_SUSPECTS; i++)
+        snprintf(result->suspects[i], sizeof result->suspects[i], "%s",
+                 ckpt__suspect(i) ? ckpt__suspect(i) : "");
     result->err = err;
     _exit(err ? 1 : 0);
 }
@@ -257,6 +261,26 @@ static void abort_writer(void)
 }
 
 /* Collects a finished writer (or waits for it with block) and reports. */
+/* Once per variable: a saved pointer into the C library's own heap (a block
+ * a library allocated, which no image holds) dangles after a restart. */
+static void say_suspects(void)
+{
+    static char said[16][64];
+    static int nsaid;
+    for (int i = 0; i < CKPT_SUSPECTS && result->suspects[i][0]; i++) {
+        int seen = 0;
+        for (int k = 0; k < nsaid && !seen; k++)
+            seen = !strcmp(said[k], result->suspects[i]);
+        if (seen || nsaid == 16)
+            continue;
+        memcpy(said[nsaid++], result->suspects[i], sizeof said[0]);
+        pr_warn("'%s' holds a pointer into memory the C library allocated (a library's "
+                "malloc, not the program's heap): it is not saved, and after a restart the "
+                "pointer is not valid",
+                result->suspects[i]);
+    }
+}
+
 void ckpt__reap(int block)
 {
     struct ckpt_rt *rt = &ckpt__rt;
@@ -278,6 +302,8 @@ void ckpt__reap(int block)
                  (unsigned long long)writer_epoch, ms,
                  (unsigned long long)result->totals.raw_bytes,
                  (unsigned long long)result->totals.stored_bytes);
+    if (ok)
+        say_suspects();
     if (rt->mode == CKPT_MODE_JOB)
         report(ok, ms);
     last_write_ok = ok;

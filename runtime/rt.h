@@ -233,6 +233,8 @@ int ckpt__frame_read(struct ckpt_cursor *c, const struct ckpt_img_section *fs, u
                      struct ckpt_saved_var **out, int *nout, int *site);
 
 void ckpt__restore_bytes(const struct ckpt_saved_var *sv, struct ckpt_var *v);
+#define CKPT_SUSPECTS 4
+const char *ckpt__suspect(int i);   /* (writer) saved variables pointing into libc's heap */
 
 /* layout.c: the addresses a restarted task gets back */
 struct meta_rec;

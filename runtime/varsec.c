@@ -9,12 +9,68 @@
  * ckpt-cc did not route malloc) comes back as a new block.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rt.h"
 #include "sections.h"
+
+/* (writer) The C library's own heap ([heap], its brk area): blocks there are
+ * not saved, so a saved variable pointing into it dangles after a restart.
+ * Such variables are named (the first few) for the parent to say. */
+static uintptr_t libc_heap_lo, libc_heap_hi;
+static char suspects[CKPT_SUSPECTS][64];
+static int nsuspects;
+
+static void find_libc_heap(void)
+{
+    char buf[8192];
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    libc_heap_lo = libc_heap_hi = 1;    /* looked: none unless found */
+    /* [heap] comes right after the executable, in the first page of lines */
+    for (char *l = buf; n > 0 && l < buf + n; l = strchr(l, '\n') + 1) {
+        buf[n] = '\0';
+        char *nl = strchr(l, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        if (strstr(l, "[heap]")) {
+            unsigned long lo, hi;
+            if (sscanf(l, "%lx-%lx", &lo, &hi) == 2)
+                libc_heap_lo = lo, libc_heap_hi = hi;
+            break;
+        }
+        *nl = '\n';
+    }
+}
+
+static void check_pointers(const struct ckpt_var *v)
+{
+    if (libc_heap_lo == 0)
+        find_libc_heap();
+    if (nsuspects == CKPT_SUSPECTS || v->kind == CKPT_KIND_BLOCK || libc_heap_lo == libc_heap_hi)
+        return;
+    const char *p = v->addr;
+    for (size_t off = 0; off + sizeof(uintptr_t) <= v->size; off += sizeof(uintptr_t)) {
+        uintptr_t w;
+        memcpy(&w, p + off, sizeof w);
+        if (w >= libc_heap_lo && w < libc_heap_hi) {
+            snprintf(suspects[nsuspects++], sizeof suspects[0], "%s", v->name ? v->name : "?");
+            return;
+        }
+    }
+}
+
+const char *ckpt__suspect(int i)
+{
+    return i < nsuspects ? suspects[i] : NULL;
+}
 
 static void fill_var_rec(struct var_rec *r, int i, const struct ckpt_var *v)
 {
@@ -54,6 +110,7 @@ int ckpt__frame_write(struct ckpt_imgw *w, const char *name, int depth, int site
     for (int k = 0; !err && k < n; k++) {
         const struct ckpt_var *v = vars[k];
         uint32_t type = depth < 0 ? CKPT_SEC_GLOBAL : CKPT_SEC_VAR;
+        check_pointers(v);
         err = ckpt_imgw_section(w, type, vr[k].name, v->addr, v->size,
                                 v->kind == CKPT_KIND_DATA ? (uint32_t)v->elem : 0);
         if (!err && v->kind == CKPT_KIND_BLOCK)

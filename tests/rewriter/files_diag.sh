@@ -23,6 +23,9 @@ done
 [ "$(grep -c 'is a pipe' err1)" = 4 ] || fail "the pipes' four fds are not said once each"
 grep -q "map $T/kept.txt: the mapping is not restored after a restart" err1 || fail "the mapping is not said"
 grep -q "kept.txt" err1 && ! grep -q "map .*kept.txt" err1 && fail "the file is said not restored"
+grep -q "'libname' holds a pointer into memory the C library allocated" err1 ||
+    fail "a saved pointer to a block of the C library's malloc is not said"
+[ "$(grep -c "'libname' holds" err1)" = 1 ] || fail "the pointer to libc's block is said more than once"
 CKPT_DIR=d CKPT_RESTART=1 ./prog >> out 2> err2; rc=$?
 [ $rc = 0 ] || { cat err2; fail "the restart exits $rc"; }
 grep -q "round 0: pipe read -1 (Bad file descriptor)" out || fail "a read of the pipe after the restart is not EBADF"

@@ -1,8 +1,10 @@
 /* what a restart cannot give back, open at a checkpoint: a pipe, a socket, a
- * popen stream, a file mapping; and a file, which it can.  files_diag.sh
- * checks what the checkpoint says and what the restarted task gets */
+ * popen stream, a file mapping, a block a library allocated (tempnam's); and a
+ * file, which it can.  files_diag.sh checks what the checkpoint says and what
+ * the restarted task gets */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -23,8 +25,9 @@ int main(void)
     fputs("kept\n", f);
     fflush(f);
     char *m = mmap(NULL, 5, PROT_READ, MAP_PRIVATE, fileno(f), 0);
-    printf("opened: socket %s, mapping %s\n", s >= 0 ? "yes" : "no",
-           m != MAP_FAILED ? "yes" : "no");
+    char *libname = tempnam(NULL, "ck");    /* glibc's malloc: no image holds it */
+    printf("opened: socket %s, mapping %s, name %s\n", s >= 0 ? "yes" : "no",
+           m != MAP_FAILED ? "yes" : "no", libname ? "yes" : "no");
     int i;
     #pragma CKPT_SAVE(p, q, s, cmd, pw, f, i)
     for (i = 0; i < 2; i++) {
