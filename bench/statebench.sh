@@ -148,7 +148,7 @@ run() {
             >"$r/out.$v.$t" 2>"$r/err.$v.$t" || rc=$?
     fi
     t1=$(bench_now)
-    bench_secs "$t0" "$t1" >"$r/wall.$v.$t"
+    echo "$(bench_secs "$t0" "$t1")" >"$r/wall.$v.$t"
     echo "$rc" >"$r/rc.$v.$t"
     pvmvm_wait_idle 20 || true
     child_cpu "$r/cpu1.$v.$t"
