@@ -42,6 +42,7 @@ else
     flood=${flood:-200000} rounds=3000 trials=${trials:-3}
 fi
 [[ -n $out ]] && out=$(realpath -m "$out")
+build=$(realpath -m "$build")
 bench_tools "$build"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/floodbench.XXXXXX")

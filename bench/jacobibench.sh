@@ -63,6 +63,7 @@ else
     n=${n:-2896} target=${target:-60} rounds=${rounds:-2}
 fi
 [[ -n $out ]] && out=$(realpath -m "$out")
+build=$(realpath -m "$build")
 [[ -n $keep ]] && keep=$(realpath -m "$keep")
 bench_tools "$build"
 

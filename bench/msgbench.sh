@@ -72,6 +72,7 @@ else
 fi
 [[ -n $only_sizes ]] && read -r -a sizes <<<"$only_sizes"
 [[ -n $out ]] && out=$(realpath -m "$out")
+build=$(realpath -m "$build")
 bench_tools "$build"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/msgbench.XXXXXX")

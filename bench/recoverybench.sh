@@ -55,6 +55,7 @@ else
     n=${n:-2896} target=30 interval=${interval:-5} runs=${runs:-3} after=${after:-3}
 fi
 [[ -n $out ]] && out=$(realpath -m "$out")
+build=$(realpath -m "$build")
 bench_tools "$build"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/recoverybench.XXXXXX")
