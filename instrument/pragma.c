@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* the pragma being parsed, for messages: CKPT_SAVE or CKPT_NOSAVE */
+static const char *pname = "CKPT_SAVE";
+
 static void add_op_pragma(struct rw *rw, uint32_t s, uint32_t e)
 {
     for (int i = 0; i < rw->nprags; i++)
@@ -223,18 +226,18 @@ static int resolve_local(struct rw *rw, struct pragma *p, const char *base, uint
         int k = lookup_global(rw, base, &g);
         if (k == 1)
             diag(rw, ioff, "error",
-                 "'%s' in #pragma CKPT_SAVE is a global variable: save globals with a "
-                 "#pragma CKPT_SAVE at file scope",
-                 base);
+                 "'%s' in #pragma %s is a global variable: save globals with a "
+                 "#pragma %s at file scope",
+                 base, pname, pname);
         else if (k == 2)
-            diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE is not an object", base);
+            diag(rw, ioff, "error", "'%s' in #pragma %s is not an object", base, pname);
         else
-            diag(rw, ioff, "error", "unknown name '%s' in #pragma CKPT_SAVE", base);
+            diag(rw, ioff, "error", "unknown name '%s' in #pragma %s", base, pname);
         return -1;
     }
     if (rw->vars[*var].is_register) {
         diag(rw, ioff, "error",
-             "'%s' in #pragma CKPT_SAVE is a register variable, which has no address", base);
+             "'%s' in #pragma %s is a register variable, which has no address", base, pname);
         return -1;
     }
     *type = rw->vars[*var].type;
@@ -252,15 +255,15 @@ static int resolve_global(struct rw *rw, const char *base, uint32_t ioff, CXType
             local |= !strcmp(rw->vars[i].name, base);
         if (local)
             diag(rw, ioff, "error",
-                 "'%s' in #pragma CKPT_SAVE at file scope is not a global variable "
-                 "(save locals with a #pragma CKPT_SAVE inside their block)",
-                 base);
+                 "'%s' in #pragma %s at file scope is not a global variable "
+                 "(save locals with a #pragma %s inside their block)",
+                 base, pname, pname);
         else
-            diag(rw, ioff, "error", "unknown name '%s' in #pragma CKPT_SAVE", base);
+            diag(rw, ioff, "error", "unknown name '%s' in #pragma %s", base, pname);
         return -1;
     }
     if (k == 2) {
-        diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE is not an object", base);
+        diag(rw, ioff, "error", "'%s' in #pragma %s is not an object", base, pname);
         return -1;
     }
     *type = clang_getCursorType(g);
@@ -273,14 +276,13 @@ static char *parse_count(struct rw *rw, int *t, int close, const char *base, uin
 {
     int rb = tok_match(rw, *t);
     if (rb < 0 || rb > close || rb == *t + 1) {
-        diag(rw, ioff, "error", "malformed #pragma CKPT_SAVE: expected 'name[count]' with a count");
+        diag(rw, ioff, "error", "malformed #pragma %s: expected 'name[count]' with a count", pname);
         return NULL;
     }
     if (clang_getCanonicalType(type).kind != CXType_Pointer) {
         diag(rw, ioff, "error",
-             "'%s' in #pragma CKPT_SAVE(%s[...]) is not a pointer: 'name[count]' saves "
-             "count elements behind a pointer",
-             base, base);
+             "'%s' in #pragma %s(%s[...]) is not a pointer: 'name[count]' saves "
+             "count elements behind a pointer", base, pname, base);
         return NULL;
     }
     char *count = flat(rw, rw->toks[*t + 1].off, rw->toks[rb].off);
@@ -297,28 +299,27 @@ static int parse_fields(struct rw *rw, int *t, int close, uint32_t ioff, CXType 
         CXType ct = clang_getCanonicalType(*type);
         if (!tok_ident(rw, *t + 1) || *t + 1 >= close) {
             diag(rw, rw->toks[*t].off, "error",
-                 "malformed #pragma CKPT_SAVE: expected a field name after '.'");
+                 "malformed #pragma %s: expected a field name after '.'", pname);
             return -1;
         }
         char *fname = tok_str(rw, *t + 1);
         if (ct.kind != CXType_Record) {
             diag(rw, ioff, "error",
-                 "'%s' in #pragma CKPT_SAVE is not a struct or union, it has no field '%s'",
-                 name->s, fname);
+                 "'%s' in #pragma %s is not a struct or union, it has no field '%s'", name->s,
+                 pname, fname);
             return -1;
         }
         struct field_lookup fl = {fname, clang_getNullCursor(), 0};
         clang_Type_visitFields(ct, field_visit, &fl);
         if (!fl.ok) {
-            diag(rw, ioff, "error", "'%s' in #pragma CKPT_SAVE has no field '%s'", name->s,
-                 fname);
+            diag(rw, ioff, "error", "'%s' in #pragma %s has no field '%s'", name->s, pname, fname);
             return -1;
         }
         sb_printf(expr, ".%s", fname);
         sb_printf(name, ".%s", fname);
         if (clang_Cursor_isBitField(fl.found)) {
             diag(rw, ioff, "error",
-                 "'%s' in #pragma CKPT_SAVE is a bit-field, which has no address", name->s);
+                 "'%s' in #pragma %s is a bit-field, which has no address", name->s, pname);
             return -1;
         }
         *type = clang_getCursorType(fl.found);
@@ -333,13 +334,13 @@ static int parse_separator(struct rw *rw, int *t, int close)
 {
     if (*t < close && !tok_is(rw, *t, ",")) {
         diag(rw, rw->toks[*t].off, "error",
-             "malformed #pragma CKPT_SAVE: '%.*s' is not allowed here (an item is 'name', "
+             "malformed #pragma %s: '%.*s' is not allowed here (an item is 'name', "
              "'name[count]' or 'name.field')",
-             (int)rw->toks[*t].len, rw->text + rw->toks[*t].off);
+             pname, (int)rw->toks[*t].len, rw->text + rw->toks[*t].off);
         return -1;
     }
     if (*t < close && ++*t == close) {
-        diag(rw, rw->toks[*t].off, "error", "malformed #pragma CKPT_SAVE: expected a name after ','");
+        diag(rw, rw->toks[*t].off, "error", "malformed #pragma %s: expected a name after ','", pname);
         return -1;
     }
     return 0;
@@ -370,8 +371,8 @@ static int parse_item(struct rw *rw, struct pragma *p, int *t, int close)
     uint32_t ioff = rw->toks[*t].off;
     if (!tok_ident(rw, *t)) {
         diag(rw, ioff, "error",
-             "malformed #pragma CKPT_SAVE: expected a variable name, 'name[count]' or "
-             "'name.field'");
+             "malformed #pragma %s: expected a variable name, 'name[count]' or "
+             "'name.field'", pname);
         return -1;
     }
     char *base = tok_str(rw, *t);
@@ -406,19 +407,19 @@ static int parse_save(struct rw *rw, struct pragma *p)
     int last = tok_at(rw, p->end); /* first token after the directive */
     if (t >= last || !tok_is(rw, t, "(")) {
         diag(rw, p->hash, "error",
-             "malformed #pragma CKPT_SAVE: expected '(' and a list of names");
+             "malformed #pragma %s: expected '(' and a list of names", pname);
         return -1;
     }
     int close = tok_match(rw, t);
     if (close < 0 || close >= last || close + 1 != last) {
         diag(rw, p->hash, "error",
-             "malformed #pragma CKPT_SAVE: expected 'name', 'name[count]' or 'name.field' items "
-             "separated by ',' and a closing ')'");
+             "malformed #pragma %s: expected 'name', 'name[count]' or 'name.field' items "
+             "separated by ',' and a closing ')'", pname);
         return -1;
     }
     t++;
     if (t == close) {
-        diag(rw, p->hash, "error", "malformed #pragma CKPT_SAVE: empty list");
+        diag(rw, p->hash, "error", "malformed #pragma %s: empty list", pname);
         return -1;
     }
     while (t < close)
@@ -430,7 +431,10 @@ static int parse_save(struct rw *rw, struct pragma *p)
 /* CKPT_NOSAVE(a, b): names only, resolved like CKPT_SAVE's; 0 ok */
 static int parse_nosave(struct rw *rw, struct pragma *p)
 {
-    if (parse_save(rw, p) < 0)
+    pname = "CKPT_NOSAVE";
+    int bad = parse_save(rw, p);
+    pname = "CKPT_SAVE";
+    if (bad < 0)
         return -1;
     for (int i = 0; i < p->nitems; i++)
         if (p->items[i].count || strchr(p->items[i].name, '.')) {
