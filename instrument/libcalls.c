@@ -43,9 +43,17 @@ static int seen_before(struct seen *s, uint32_t off)
     return 0;
 }
 
+/* a macro expanded in the main file, and the file defining it (NULL: this one) */
+struct expansion {
+    uint32_t start, end;
+    char *home;
+};
+
 struct visit {
     struct rw *rw;
     struct seen done, reported;
+    struct expansion *exp;
+    int nexp, capexp;
 };
 
 static void rename_at(struct visit *v, uint32_t off, const char *name)
@@ -57,51 +65,10 @@ static void rename_at(struct visit *v, uint32_t off, const char *name)
     edit(v->rw, off, off + (uint32_t)strlen(name), 1, b.s);
 }
 
-/* The file defining the macro expanded at main-file offset at: NULL for the
- * main file, "" when none is found. */
-struct expansion {
-    struct rw *rw;
-    uint32_t at;
-    char *home;
-};
-
-static enum CXChildVisitResult expansion_visit(CXCursor c, CXCursor parent, CXClientData d)
-{
-    struct expansion *e = d;
-    (void)parent;
-    if (clang_getCursorKind(c) != CXCursor_MacroExpansion)
-        return CXChildVisit_Continue;
-    uint32_t s, end;
-    cursor_range(e->rw, c, &s, &end);
-    if (s == NOPOS || e->at < s || e->at >= end)
-        return CXChildVisit_Continue;
-    CXCursor def = clang_getCursorReferenced(c);
-    free(e->home);
-    e->home = NULL;
-    if (!clang_Cursor_isNull(def) && loc_off(e->rw, clang_getCursorLocation(def)) == NOPOS) {
-        CXFile f;
-        clang_getSpellingLocation(clang_getCursorLocation(def), &f, NULL, NULL, NULL);
-        e->home = f ? cxstr(clang_getFileName(f)) : strdup("another file");
-    }
-    return CXChildVisit_Break;
-}
-
-static char *macro_home(struct rw *rw, uint32_t at)
-{
-    struct expansion e = {rw, at, strdup("")};
-    clang_visitChildren(clang_getTranslationUnitCursor(rw->tu), expansion_visit, &e);
-    return e.home;
-}
-
 /* every routed name in the body of a #define of the main file */
-static enum CXChildVisitResult define_visit(CXCursor c, CXCursor parent, CXClientData d)
+static void rename_in_define(struct visit *v, CXCursor c)
 {
-    struct visit *v = d;
     struct rw *rw = v->rw;
-    (void)parent;
-    if (clang_getCursorKind(c) != CXCursor_MacroDefinition ||
-        loc_off(rw, clang_getCursorLocation(c)) == NOPOS)
-        return CXChildVisit_Continue;
     CXToken *toks;
     unsigned n;
     clang_tokenize(rw->tu, clang_getCursorExtent(c), &toks, &n);
@@ -114,7 +81,50 @@ static enum CXChildVisitResult define_visit(CXCursor c, CXCursor parent, CXClien
         free(name);
     }
     clang_disposeTokens(rw->tu, toks, n);
+}
+
+static void note_expansion(struct visit *v, CXCursor c)
+{
+    struct rw *rw = v->rw;
+    uint32_t s, e;
+    cursor_range(rw, c, &s, &e);
+    if (s == NOPOS)
+        return;
+    CXCursor def = clang_getCursorReferenced(c);
+    char *home = NULL;
+    if (clang_Cursor_isNull(def)) {
+        home = strdup("");
+    } else if (loc_off(rw, clang_getCursorLocation(def)) == NOPOS) {
+        CXFile f;
+        clang_getSpellingLocation(clang_getCursorLocation(def), &f, NULL, NULL, NULL);
+        home = f ? cxstr(clang_getFileName(f)) : strdup("");
+    }
+    GROW(v->exp, v->nexp, v->capexp);
+    v->exp[v->nexp++] = (struct expansion){s, e, home};
+}
+
+/* The preprocessing record, once: the file's #defines renamed, its macro
+ * expansions noted. */
+static enum CXChildVisitResult macro_visit(CXCursor c, CXCursor parent, CXClientData d)
+{
+    struct visit *v = d;
+    (void)parent;
+    enum CXCursorKind k = clang_getCursorKind(c);
+    if (k == CXCursor_MacroDefinition && loc_off(v->rw, clang_getCursorLocation(c)) != NOPOS)
+        rename_in_define(v, c);
+    else if (k == CXCursor_MacroExpansion)
+        note_expansion(v, c);
     return CXChildVisit_Continue;
+}
+
+/* The file defining the macro expanded at main-file offset at: NULL for the
+ * main file, "" when it is not known. */
+static const char *macro_home(struct visit *v, uint32_t at)
+{
+    for (int i = 0; i < v->nexp; i++)
+        if (at >= v->exp[i].start && at < v->exp[i].end)
+            return v->exp[i].home;
+    return "";
 }
 
 static void route(struct visit *v, CXCursor c, const char *name)
@@ -134,7 +144,7 @@ static void route(struct visit *v, CXCursor c, const char *name)
     uint32_t at = loc_off(rw, l);
     if (at == NOPOS || !rw->o->warn_unsaved || seen_before(&v->reported, at))
         return;
-    char *file = macro_home(rw, at);
+    const char *file = macro_home(v, at);
     if (!file)
         return;
     diag(rw, at, rw->o->werror_unsaved ? "error" : "warning",
@@ -142,7 +152,6 @@ static void route(struct visit *v, CXCursor c, const char *name)
          "libckpt: what it allocates or draws is not saved and does not survive a restart "
          "[-Wckpt-unsaved]",
          name, *file ? file : "a header");
-    free(file);
 }
 
 static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData d)
@@ -165,9 +174,12 @@ static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData d
 
 void route_libc_calls(struct rw *rw)
 {
-    struct visit v = {rw, {0}, {0}};
-    clang_visitChildren(clang_getTranslationUnitCursor(rw->tu), define_visit, &v);
+    struct visit v = {rw, {0}, {0}, NULL, 0, 0};
+    clang_visitChildren(clang_getTranslationUnitCursor(rw->tu), macro_visit, &v);
     clang_visitChildren(clang_getTranslationUnitCursor(rw->tu), visit, &v);
+    for (int i = 0; i < v.nexp; i++)
+        free(v.exp[i].home);
+    free(v.exp);
     free(v.done.off);
     free(v.reported.off);
 }
