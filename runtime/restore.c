@@ -127,13 +127,20 @@ void ckpt__restore_resume(void)
         ckpt__die("%s holds no call chain to resume", loaded);
 }
 
+/* Is a frame of func entered at depth the next one of the saved chain? */
+static int next_on_chain(int depth, const char *func)
+{
+    const struct ckpt_rt *rt = &ckpt__rt;
+    return depth == rt->rdepth && rt->rdepth < rt->nsframes &&
+           strcmp(rt->sframes[rt->rdepth].func, func) == 0;
+}
+
 void ckpt__restore_frame(struct ckpt_frame *f)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     /* A frame entered while evaluating a call's arguments is not on the
      * saved chain: it runs normally. */
-    if (rt->depth - 1 != rt->rdepth || rt->rdepth >= rt->nsframes ||
-        strcmp(rt->sframes[rt->rdepth].func, f->func) != 0)
+    if (!next_on_chain(rt->depth - 1, f->func))
         return;
     f->resume = 1;
     f->saved = &rt->sframes[rt->rdepth++];
@@ -142,9 +149,7 @@ void ckpt__restore_frame(struct ckpt_frame *f)
 
 int ckpt_rebuilding(const char *func)
 {
-    const struct ckpt_rt *rt = &ckpt__rt;
-    return rt->restoring && rt->depth == rt->rdepth && rt->rdepth < rt->nsframes &&
-           strcmp(rt->sframes[rt->rdepth].func, func) == 0;
+    return ckpt__rt.restoring && next_on_chain(ckpt__rt.depth, func);
 }
 
 void ckpt__restore_var(struct ckpt_frame *f, int i)
