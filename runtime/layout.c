@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "ckpt_libc.h"
@@ -50,13 +51,29 @@ static int will_checkpoint(void)
     return getenv("CKPT_COORD") || getenv("CKPT_STOP_AT") || getenv("CKPT_RESTART");
 }
 
+/* Executing /proc/self/exe names the process "exe" (ps, top, killall): it
+ * gets the executable's name back, as its first exec gave it. */
+static void keep_name(void)
+{
+    char exe[4096], comm[32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || prctl(PR_GET_NAME, comm) != 0 || strcmp(comm, "exe") != 0)
+        return;
+    exe[n] = '\0';
+    const char *base = strrchr(exe, '/');
+    if (prctl(PR_SET_NAME, base ? base + 1 : exe) != 0)
+        pr_debug("prctl(PR_SET_NAME): %s", strerror(errno));
+}
+
 /* glibc passes main's arguments to constructors. */
 __attribute__((constructor)) static void no_randomization(int argc, char **argv, char **envp)
 {
     (void)argc;
     int p = personality(0xffffffff);
-    if (p != -1 && (p & ADDR_NO_RANDOMIZE))
+    if (p != -1 && (p & ADDR_NO_RANDOMIZE)) {
+        keep_name();
         return;
+    }
     if (!will_checkpoint())
         return;
     if (p == -1 || personality((unsigned long)p | ADDR_NO_RANDOMIZE) == -1) {

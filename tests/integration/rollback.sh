@@ -116,6 +116,10 @@ kill_after() {
     wait_for "$err" "checkpoint $k committed" 30 "$4" || { fail "no checkpoint $k before the job ended"; return; }
     v=$(victim "$3" "$4" "$5")
     [[ -n $v ]] || { fail "no $3 task to kill"; return; }
+    # the task re-executed itself (runtime/layout.c): ps must still show its program's name
+    local comm
+    comm=$(cat "/proc/$v/comm" 2>/dev/null || true)
+    [[ $comm == "$(basename "$5" | cut -c1-15)" ]] || fail "task $v is named '$comm' (ps), not after $5"
     echo "# $name: killing the $3 task, pid $v, after checkpoint $k"
     kill -9 "$v" 2>/dev/null || { fail "pid $v was gone before the kill"; return; }
     pvmvm__wait_gone "$v" 5 || fail "pid $v survived SIGKILL"
