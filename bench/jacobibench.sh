@@ -193,7 +193,7 @@ for v in plain i0 i10 i2; do
     echo "$same" >"same.$v"
     cat info."$v".* 2>/dev/null >"info.$v" || true
     sed -n 's/.*checkpoint [0-9]*: writer [0-9]* started after a \([0-9.]*\) ms stop.*/\1/p' "all.$v" >"stops.$v"
-    sed -n 's/.*checkpoint [0-9]*: writer [0-9]* started after a [0-9.]* ms stop (\([0-9.]*\) ms on the CPU).*/\1/p' \
+    sed -n 's/.*checkpoint [0-9]*: writer [0-9]* started after a [0-9.]* ms stop (\([0-9.]*\) ms on the CPU[;)].*/\1/p' \
         "all.$v" >"stopcpu.$v"
     # raw MB/s = bytes / ms / 1000, ratio = raw / stored
     sed -n 's/.*checkpoint [0-9]* written in \([0-9]*\) ms: \([0-9]*\) bytes, \([0-9]*\) on disk.*/\1 \2 \3/p' "all.$v" >"writes.$v"

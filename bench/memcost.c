@@ -17,6 +17,12 @@
  *   uffd-wp async    rewrite after UFFDIO_WRITEPROTECT with the asynchronous
  *                    write-protect feature (Linux 6.7): the kernel resolves
  *                    each first write itself, no handler thread
+ *   shared snapshot  the region copied into a MAP_SHARED memfd that stays
+ *                    mapped (its pages present, never write-protected), the
+ *                    region itself MADV_DONTFORK; fork; the child moves the
+ *                    snapshot to the region's address (mremap) and reads it;
+ *                    the parent rewrites the region meanwhile: copy + fork,
+ *                    then the rewrite, then the child's read
  *
  *   memcost [SIZE_MIB [REPS]]     (defaults 64 and 5)
  */
@@ -31,6 +37,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -232,6 +239,44 @@ static double t_uffd(int fd, char *p, int r)
     return now() - t;
 }
 
+/* The snapshot a checkpoint could hand its writer without a fault in the
+ * computing process: see the header. */
+static void t_shared(char *p, char *snap, int r, double *stop, double *after, double *child)
+{
+    int done[2];
+    if (pipe(done) != 0)
+        die("pipe");
+    double t = now();
+    memcpy(snap, p, size);
+    if (madvise(p, size, MADV_DONTFORK) != 0)
+        die("madvise");
+    pid_t c = fork();
+    if (c == 0) {
+        double c0 = now();
+        if (mremap(snap, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, p) != p)
+            _exit(4);
+        unsigned long sum = 0;
+        for (size_t i = 0; i < size; i += PAGE)
+            sum += (unsigned char)p[i];
+        double c1 = c1 = now() - c0;
+        if (write(done[1], &c1, sizeof c1) != sizeof c1 || sum == 0)
+            _exit(5);
+        _exit(0);
+    }
+    if (c < 0 || madvise(p, size, MADV_DOFORK) != 0)
+        die("fork");
+    *stop = now() - t;
+    t = now();
+    memset(p, r + 9, size);
+    *after = now() - t;
+    int status;
+    if (read(done[0], child, sizeof *child) != sizeof *child || waitpid(c, &status, 0) != c ||
+        !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die("the child");
+    close(done[0]);
+    close(done[1]);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -305,6 +350,22 @@ int main(int argc, char **argv)
         row("rewrite after userfaultfd async write-protect", v, "dirty tracking by the kernel");
         close(fd);
     }
+
+    int mfd = memfd_create("memcost", MFD_CLOEXEC);
+    if (mfd < 0 || ftruncate(mfd, (off_t)size) != 0)
+        die("memfd");
+    char *snap = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, mfd, 0);
+    if (snap == MAP_FAILED)
+        die("mmap of the memfd");
+    memset(snap, 0, size);
+    double w[MAXREPS], x[MAXREPS];
+    for (int r = 0; r < reps; r++)
+        t_shared(p, snap, r, &v[r], &w[r], &x[r]);
+    row("shared snapshot: memcpy + fork (the stop)", v, "the live region left out of the fork");
+    row("shared snapshot: rewrite after the fork", w, "no fault: compare with COW");
+    row("shared snapshot: the child's read of it", x, "the writer's, off the task's path");
+    unmap(snap);
+    close(mfd);
     unmap(p);
     unmap(q);
     return 0;

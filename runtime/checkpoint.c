@@ -70,7 +70,8 @@ static int make_dirs(uint64_t epoch, char *path, size_t len)
     return ckpt_task_path(path, len, rt->dir, epoch, rt->myvtid) ? -ENAMETOOLONG : 0;
 }
 
-static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flags, pid_t task)
+static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flags, pid_t task,
+                                                   uint64_t heap_copied)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     sigset_t all;
@@ -90,7 +91,12 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flag
     struct ckpt_img_header hdr = {
         .exe = rt->exe, .vtid = rt->myvtid, .flags = flags, .epoch = epoch, .time_ns = realtime_ns(),
         .job = rt->job};
-    int err = flags & CKPT_IMG_F_EXITED ? ckpt_final_path(path, sizeof path, rt->dir, rt->myvtid)
+    int err = heap_copied ? ckpt__heap_take_copy() : 0;
+    if (err)
+        pr_err("checkpoint %llu: the heap's copy cannot be mapped: %s", (unsigned long long)epoch,
+               strerror(-err));
+    else
+        err = flags & CKPT_IMG_F_EXITED ? ckpt_final_path(path, sizeof path, rt->dir, rt->myvtid)
                                         : make_dirs(epoch, path, sizeof path);
     if (!err)
         err = ckpt_imgw_open(&w, path, &hdr, rt->level);
@@ -177,9 +183,12 @@ static void start_writer(uint64_t epoch, uint32_t flags)
 
     uint64_t c0 = cpu_ns();
     uint64_t t0 = ckpt__now_ns();
+    uint64_t heap_copied = ckpt__heap_copy();
     pid_t task = getpid(), pid = fork();
     if (pid == 0)
-        writer_child(epoch, flags, task);
+        writer_child(epoch, flags, task, heap_copied);
+    if (heap_copied)
+        ckpt__heap_forked();
     uint64_t stop = ckpt__now_ns() - t0;
     uint64_t c1 = cpu_ns();
     if (stop > rt->st.max_stop_ns)
@@ -194,8 +203,9 @@ static void start_writer(uint64_t epoch, uint32_t flags)
     writer = pid;
     writer_epoch = epoch;
     write_start_ns = t0;
-    pr_debug("checkpoint %llu: writer %d started after a %.3f ms stop (%.3f ms on the CPU)",
-             (unsigned long long)epoch, (int)pid, stop / 1e6, c0 && c1 ? (c1 - c0) / 1e6 : -1.0);
+    pr_debug("checkpoint %llu: writer %d started after a %.3f ms stop (%.3f ms on the CPU; "
+             "heap copied: %llu bytes)", (unsigned long long)epoch, (int)pid, stop / 1e6,
+             c0 && c1 ? (c1 - c0) / 1e6 : -1.0, (unsigned long long)heap_copied);
 }
 
 /* pvm_exit with messages the receivers may not have consumed: a rollback to

@@ -9,6 +9,8 @@
  *   CKPT_LOG       "off" disables the sender log (a diagnostic: recovery then
  *                  loses in-transit messages, which is the seed's point)
  *   CKPT_VERBOSE   0..3
+ *   CKPT_SNAPSHOT  "off" gives the writer the heap by copy-on-write, not by a
+ *                  copy made at the fork (heap.c; for measuring the two)
  *   CKPT_RESTORE   image to restart from (set by ckpt-run for each task)
  *   CKPT_STOP_AT   standalone test hook: checkpoint at the n-th safe point,
  *                  commit it and exit with status 75
@@ -120,6 +122,9 @@ void ckpt__init(void)
     unsetenv("CKPT_ROOT");      /* this process's alone, not its children's */
     const char *log = getenv("CKPT_LOG");
     rt->log_on = !(log && (!strcmp(log, "off") || !strcmp(log, "0")));
+    const char *copy = getenv("CKPT_SNAPSHOT");
+    if (copy && (!strcmp(copy, "off") || !strcmp(copy, "0")))
+        ckpt__heap_no_copy();
 
     ssize_t n = readlink("/proc/self/exe", rt->exe_path, sizeof rt->exe_path - 1);
     if (n < 0)

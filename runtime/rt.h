@@ -248,6 +248,10 @@ int ckpt__heap_write(struct ckpt_imgw *w);
 int ckpt__heap_read(struct ckpt_cursor *c);
 int ckpt__heap_owns(const void *p);     /* 1 if p is inside a live block of the arena */
 int ckpt__heap_in_arena(const void *p); /* 1 if p is in the arena's extent (cheap) */
+uint64_t ckpt__heap_copy(void);      /* before the writer's fork: bytes copied, 0: shared */
+void ckpt__heap_forked(void);        /* after it, in the task (when something was copied) */
+int ckpt__heap_take_copy(void);      /* in the writer: the copy at the arena's address */
+void ckpt__heap_no_copy(void);       /* CKPT_SNAPSHOT=off: copy-on-write instead */
 
 /* files.c: the files the program opens (the file twins of ckpt_libc.h), their
  * state at a checkpoint, and their section */

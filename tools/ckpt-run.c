@@ -154,7 +154,7 @@ static void export_config(const struct job *j)
     setenv("CKPT_JOB", buf, 1);
     unsetenv("CKPT_STOP_AT");
     unsetenv("CKPT_RESTART");
-    static const char vars[] = "CKPT_COORD:CKPT_DIR:CKPT_JOB:CKPT_COMPRESS:CKPT_LOG:CKPT_VERBOSE:CKPT_EPOCH0:CKPT_RESTORE:CKPT_OUTPUT_MARK:CKPT_FAULT:CKPT_HOLD";
+    static const char vars[] = "CKPT_COORD:CKPT_DIR:CKPT_JOB:CKPT_COMPRESS:CKPT_LOG:CKPT_VERBOSE:CKPT_EPOCH0:CKPT_RESTORE:CKPT_OUTPUT_MARK:CKPT_FAULT:CKPT_HOLD:CKPT_SNAPSHOT";
     const char *old = getenv("PVM_EXPORT");
     char *exp = malloc(strlen(vars) + (old ? strlen(old) : 0) + 2);
     if (!exp)

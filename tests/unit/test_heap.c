@@ -735,6 +735,71 @@ static void test_corrupt(void)
         free(good[i].data);
 }
 
+/* ------------------------------------------------------------ the writer's copy */
+
+/* Whether two images hold the same sections, byte for byte. */
+static int same_sections(const char *a, const char *b)
+{
+    struct ckpt_img *x = load(a), *y = load(b);
+    int same = ckpt_img_nsections(x) == ckpt_img_nsections(y);
+    for (size_t i = 0; same && i < ckpt_img_nsections(x); i++) {
+        const struct ckpt_img_section *s = ckpt_img_section(x, i), *t = ckpt_img_section(y, i);
+        same = s->type == t->type && s->len == t->len && !strcmp(s->name, t->name) &&
+               !memcmp(s->data, t->data, (size_t)s->len);
+    }
+    ckpt_img_free(x);
+    ckpt_img_free(y);
+    return same;
+}
+
+/* A writer forked after ckpt__heap_copy writes the heap as it was at the copy,
+ * while the task frees, reallocs and scribbles over its blocks (which the
+ * fork no longer shares): the same image as one written at that moment. */
+static void test_writer_copy(void)
+{
+    t_scratch();
+    for (int i = 0; i < 30000; i++)
+        random_op();
+    char *big = ckpt_malloc(8 * MiB);       /* rewritten whole after the fork */
+    t_fill_random(big, 8 * MiB);
+    char *ns = ckpt_malloc(100 * KiB);
+    ckpt_nosave(ns);
+    const char *at_copy = t_path("at_copy.img"), *by_writer = t_path("by_writer.img");
+    struct ckpt_img_totals tot;
+    write_heap_image(at_copy, &tot);
+
+    CHECK(ckpt__heap_copy() > 8 * MiB);
+    int go[2];
+    CHECK(pipe(go) == 0);
+    pid_t c = fork();
+    CHECK(c >= 0);
+    if (c == 0) {
+        char b;
+        close(go[1]);
+        if (read(go[0], &b, 1) != 1 || ckpt__heap_take_copy() != 0)
+            _exit(3);
+        write_heap_image(by_writer, &tot);
+        _exit(0);
+    }
+    ckpt__heap_forked();
+    close(go[0]);
+    static void *out[NAFTER];
+    after_checkpoint(out, NAFTER);
+    memset(big, 0x5a, 8 * MiB);
+    CHECK(write(go[1], "x", 1) == 1);
+    int status;
+    CHECK(waitpid(c, &status, 0) == c && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(go[1]);
+    CHECK(same_sections(at_copy, by_writer));
+
+    /* And the arena is inherited again by the forks that follow. */
+    c = fork();
+    CHECK(c >= 0);
+    if (c == 0)
+        _exit(big[4096] == 0x5a && ckpt__heap_owns(big) ? 0 : 4);
+    CHECK(waitpid(c, &status, 0) == c && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* ------------------------------------------------------------ runner */
 
 static const struct {
@@ -749,6 +814,7 @@ static const struct {
     {"lockstep", test_lockstep},
     {"taken", test_taken},
     {"corrupt", test_corrupt},
+    {"writer_copy", test_writer_copy},
 };
 #define NTESTS (sizeof tests / sizeof tests[0])
 
