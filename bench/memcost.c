@@ -258,7 +258,7 @@ static void t_shared(char *p, char *snap, int r, double *stop, double *after, do
         unsigned long sum = 0;
         for (size_t i = 0; i < size; i += PAGE)
             sum += (unsigned char)p[i];
-        double c1 = c1 = now() - c0;
+        double c1 = now() - c0;
         if (write(done[1], &c1, sizeof c1) != sizeof c1 || sum == 0)
             _exit(5);
         _exit(0);
