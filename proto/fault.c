@@ -13,6 +13,8 @@
  *                     waits until its task dies (and dies with it)
  *   slow-final        (no epoch; every time) the writer of a task's final image
  *                     waits 1 s first, as a large image would take
+ *   copy-map          (no epoch; every time) a writer cannot map the copy of
+ *                     its task's heap (runtime/heap.c), as without memory
  *   req-skew          (no epoch; every time) ckpt-run waits 50 ms after each
  *                     checkpoint request it sends, as a slow network would:
  *                     the tasks' cuts drift apart and messages sent in between

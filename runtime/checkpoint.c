@@ -26,6 +26,7 @@
 /* What the writer child reports back; a shared page, one writer at a time. */
 struct writer_result {
     int err;
+    int copy_failed;        /* the heap's copy could not be mapped: copy-on-write from now on */
     struct ckpt_img_totals totals;
     char suspects[CKPT_SUSPECTS][64];   /* variables pointing where no image looks */
 };
@@ -91,11 +92,12 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flag
     struct ckpt_img_header hdr = {
         .exe = rt->exe, .vtid = rt->myvtid, .flags = flags, .epoch = epoch, .time_ns = realtime_ns(),
         .job = rt->job};
-    int err = heap_copied ? ckpt__heap_take_copy() : 0;
-    if (err)
+    int err = !heap_copied ? 0 : ckpt_fault_always("copy-map") ? -ENOMEM : ckpt__heap_take_copy();
+    if (err) {
         pr_err("checkpoint %llu: the heap's copy cannot be mapped: %s", (unsigned long long)epoch,
                strerror(-err));
-    else
+        result->copy_failed = 1;
+    } else
         err = flags & CKPT_IMG_F_EXITED ? ckpt_final_path(path, sizeof path, rt->dir, rt->myvtid)
                                         : make_dirs(epoch, path, sizeof path);
     if (!err)
@@ -183,12 +185,17 @@ static void start_writer(uint64_t epoch, uint32_t flags)
 
     uint64_t c0 = cpu_ns();
     uint64_t t0 = ckpt__now_ns();
+    /* No handler of the program runs (and forks) while its heap is left out of forks. */
+    sigset_t all, was;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &was);
     uint64_t heap_copied = ckpt__heap_copy();
     pid_t task = getpid(), pid = fork();
     if (pid == 0)
         writer_child(epoch, flags, task, heap_copied);
     if (heap_copied)
         ckpt__heap_forked();
+    sigprocmask(SIG_SETMASK, &was, NULL);
     uint64_t stop = ckpt__now_ns() - t0;
     uint64_t c1 = cpu_ns();
     if (stop > rt->st.max_stop_ns)
@@ -302,6 +309,8 @@ void ckpt__reap(int block)
     uint32_t ms = (uint32_t)((ckpt__now_ns() - write_start_ns) / 1000000u);
     int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && result->err == 0;
     writer = 0;
+    if (result->copy_failed)
+        ckpt__heap_no_copy();   /* the next writers share the heap: they can be written */
     rt->st.bytes_saved = result->totals.raw_bytes;
     if (!ok)
         pr_err("checkpoint %llu was not written: %s", (unsigned long long)writer_epoch,

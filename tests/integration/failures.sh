@@ -4,6 +4,9 @@
 # proto/fault.c), each ending with exactly the plain run's output:
 #
 #   writer-kill       a writer child dies: that checkpoint is aborted, the job goes on
+#   copy-map          no writer can map its copy of the heap: the first checkpoint is
+#                     aborted, the tasks give their writers the heap copy-on-write after
+#                     it, and the next ones commit
 #   die-written       a task dies between "written" and the commit: back to the previous one
 #   die-replay        a restarted task dies while replaying: recovery starts again
 #   coord-after       ckpt-run dies right after a commit record: tasks stop with a
@@ -35,7 +38,7 @@ top=$(cd "$here/../.." && pwd)
 
 jobtest_options "$@"
 scenarios=("${JOBTEST_ARGS[@]}")
-((${#scenarios[@]})) || scenarios=(writer-kill die-written die-replay coord-after coord-before new-pvmd new-pvmd-spawn ctl disk-full dies-writing leaving)
+((${#scenarios[@]})) || scenarios=(writer-kill copy-map die-written die-replay coord-after coord-before new-pvmd new-pvmd-spawn ctl disk-full dies-writing leaving)
 
 jobtest_build failures "$here/progs/pingpong.c" 1 plain pingpong
 pvmvm_start --wd "$work"
@@ -112,6 +115,9 @@ for s in "${scenarios[@]}"; do
     writer-kill)
         CKPT_FAULT=writer-kill:2 job $s "checkpoint 3 committed" -i 0.2
         check $s $s.out $s.err "checkpoint 2 aborted" "checkpoint 3 committed" ;;
+    copy-map)
+        CKPT_FAULT=copy-map job $s "checkpoint 3 committed" -i 0.2
+        check $s $s.out $s.err "checkpoint 1 aborted" "checkpoint 3 committed" ;;
     die-written)
         # Its report may or may not reach ckpt-run before its death is noticed:
         # checkpoint 3 is then either complete and committed, or aborted.
