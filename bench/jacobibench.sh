@@ -7,6 +7,8 @@
 #   i10     ckpt-cc -O2, `ckpt-run -v -i 10`
 #   i0      `ckpt-run -i 0` (instrumented, no checkpoint)
 #   i2      `ckpt-run -v -i 2`
+#   i10cow, i2cow   the same with CKPT_SNAPSHOT=off: writers share the heap
+#           copy-on-write instead of getting a copy of it (runtime/heap.c)
 #
 # Reported per variant: wall time and CPU seconds of the whole job (robust
 # against other load on the machine), overhead against plain, checkpoints
@@ -28,7 +30,7 @@
 #                   calibrated from a short plain run so that the plain run
 #                   lasts --target seconds (default 60), --rounds 2: the four
 #                   variants run twice, interleaved (4 tasks on 2 cores make
-#                   single runs vary by several %); about 9 minutes.
+#                   single runs vary by several %); about 13 minutes.
 #   --quick:        N = 1024 (4 MiB per task), ITERS for a ~6 s plain run,
 #                   1 round; under a minute.
 #   --n N / --iters I  fix the grid / the iteration count (no calibration)
@@ -167,7 +169,9 @@ for ((r = 1; r <= rounds; r++)); do
         run_variant i10 "$r" -v -i 10
         run_variant i0 "$r" -i 0
     fi
+    CKPT_SNAPSHOT=off run_variant i10cow "$r" -v -i 10
     run_variant i2 "$r" -v -i 2
+    CKPT_SNAPSHOT=off run_variant i2cow "$r" -v -i 2
 done
 fork_idle=$("$work/forktime" "$rss" 15)
 echo "# forktime $rss MiB idle: $fork_idle; during i0: $fork_loaded" >&2
@@ -180,7 +184,7 @@ fk_idle_b2b=$(field back_to_back_ms_median <<<"$fork_idle")
 fk_loaded_b2b=$(field back_to_back_ms_median <<<"$fork_loaded")
 
 # per checkpointing variant: stops, writes, commits
-for v in plain i0 i10 i2; do
+for v in plain i0 i10 i10cow i2 i2cow; do
     cat err."$v".* pvmlog."$v".* >"all.$v"
     cat err."$v".* >"err.$v"
     awk '{ print "x", $1 }' wall."$v".* | bench_median | awk '{ print $2 }' >"wall.$v"
@@ -230,7 +234,7 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     printf '| plain | %s (%s) | | %s (%s) | | | | | | | | | | %s |\n' "$wp" "$(cat wall.plain.* | tr '\n' ' ' | sed 's/ $//')" \
         "$cp" "$(cat cpu.plain.* | tr '\n' ' ' | sed 's/ $//')" "$(ok_out plain)"
-    for v in i0 i10 i2; do
+    for v in i0 i10 i10cow i2 i2cow; do
         w=$(cat "wall.$v")
         nck=$(sed -n 's/.* \([0-9]*\) checkpoints\{0,1\} committed.*/\1/p' "err.$v" | tr '\n' '+' | sed 's/+$//')
         [[ -n $nck ]] || nck=0
@@ -250,7 +254,10 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
             stop=- rel=-
         fi
         label=$v
-        case $v in i0) label="ckpt-run -i 0" ;; i10) label="ckpt-run -i 10" ;; i2) label="ckpt-run -i 2" ;; esac
+        case $v in
+        i0) label="ckpt-run -i 0" ;; i10) label="ckpt-run -i 10" ;; i2) label="ckpt-run -i 2" ;;
+        i10cow) label="-i 10, heap copy-on-write" ;; i2cow) label="-i 2, heap copy-on-write" ;;
+        esac
         c=$(cat "cpu.$v")
         printf '| %s | %s (%s) | %s%% | %s (%s) | %s%% | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$w" \
             "$(cat wall."$v".* | tr '\n' ' ' | sed 's/ $//')" "$(bench_pct "$wp" "$w")" \
@@ -269,6 +276,9 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
     echo "CPU s: user+sys of every process of the job (tasks, writer children, ckpt-run), from bash \`times\`"
     echo "and the pvmd's cutime/cstime; it does not move with other load on the machine as wall time does."
     echo "Sender log share: from ckpt-info --json of the epochs the last round kept (mean per epoch, all tasks)."
+    echo "Heap copy-on-write: CKPT_SNAPSHOT=off, the writers share the heap as a fork does instead of"
+    echo "getting a copy made at the stop (the default, runtime/heap.c): the stop is then the fork alone,"
+    echo "and every heap page a task writes while its writer lives faults (bench/memcost.c)."
     echo "Goals: overhead <= 5% at -i 10; stop <= 1.5x bare fork."
     for v in i10 i2; do
         echo
