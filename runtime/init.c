@@ -49,6 +49,13 @@ static long env_long(const char *name, long dflt, long lo, long hi)
     return v;
 }
 
+/* A switch that is on unless set to "off" or "0". */
+static int env_off(const char *name)
+{
+    const char *s = getenv(name);
+    return s && (!strcmp(s, "off") || !strcmp(s, "0"));
+}
+
 /* CKPT_JOB, or 0 outside a job (standalone, whose commits it writes itself). */
 static uint64_t job_id(void)
 {
@@ -120,10 +127,8 @@ void ckpt__init(void)
     rt->job = job_id();
     rt->ends_job = getenv("CKPT_ROOT") != NULL;
     unsetenv("CKPT_ROOT");      /* this process's alone, not its children's */
-    const char *log = getenv("CKPT_LOG");
-    rt->log_on = !(log && (!strcmp(log, "off") || !strcmp(log, "0")));
-    const char *copy = getenv("CKPT_SNAPSHOT");
-    if (copy && (!strcmp(copy, "off") || !strcmp(copy, "0")))
+    rt->log_on = !env_off("CKPT_LOG");
+    if (env_off("CKPT_SNAPSHOT"))
         ckpt__heap_no_copy();
 
     ssize_t n = readlink("/proc/self/exe", rt->exe_path, sizeof rt->exe_path - 1);
