@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CKPT_IMG_VERSION 2   /* 2: job ids in images and commit records, job records */
+#define CKPT_IMG_VERSION 3   /* 2: job ids, job records; 3: incremental images */
 
 /* Which executable an image belongs to: restoring into another one is refused. */
 struct ckpt_exe_id {
@@ -50,6 +50,12 @@ struct ckpt_img_header {
     uint64_t epoch;
     uint64_t time_ns;      /* CLOCK_REALTIME when the checkpoint was taken */
     uint64_t job;          /* the job that wrote it (ckpt-run's random job id) */
+    /* An incremental image refers to the image of the same task at an earlier
+     * epoch (its parent) for the chunks that did not change; 0 for a full one. */
+    uint32_t depth;        /* images behind this one in its chain */
+    uint64_t parent_epoch, parent_time_ns;   /* its parent's epoch and time_ns */
+    uint64_t root_bytes;   /* file length of the full image at the chain's root */
+    uint64_t chain_bytes;  /* file lengths of every image behind this one */
 };
 #define CKPT_IMG_F_EXITED 1u  /* final image of a task that called pvm_exit */
 
@@ -75,6 +81,9 @@ struct ckpt_img_totals {
     uint64_t raw_bytes;     /* sum of the sections' raw lengths */
     uint64_t stored_bytes;  /* bytes of the file */
     uint64_t log_bytes;     /* raw bytes of CKPT_SEC_LOG sections */
+    uint64_t ref_bytes;     /* raw bytes left in the parent image (not written) */
+    uint32_t depth;         /* 0: a full image; else the chain's length behind it */
+    uint64_t parent_epoch;  /* when depth > 0 */
 };
 
 /* Writer.  Writes `path`.tmp (mode 0600), then fsyncs, renames to `path` and
@@ -92,10 +101,36 @@ int ckpt_imgw_open(struct ckpt_imgw **w, const char *path,
                    const struct ckpt_img_header *hdr, int level);
 int ckpt_imgw_section(struct ckpt_imgw *w, uint32_t type, const char *name,
                       const void *data, uint64_t len, uint32_t elem);
+/* The same for data that lives at address addr in the task: its chunks are
+ * cut at multiples of the chunk size in the address space, so that the same
+ * addresses fall in the same chunks from one image to the next, and a chunk
+ * the base's unchanged() vouches for is written as a reference to the parent
+ * image's chunk at the same address (when the parent has one). */
+int ckpt_imgw_section_at(struct ckpt_imgw *w, uint32_t type, const char *name,
+                         const void *data, uint64_t len, uint32_t elem, uint64_t addr);
+/* Makes the image being written incremental on the parent image `parent`
+ * (the same task's image at parent_epoch, time_ns parent_time_ns, committed).
+ * unchanged(arg, addr, len): 1 only when the task's bytes at [addr, addr+len)
+ * are exactly those it had at the parent's epoch (the caller knows it: it
+ * compared them).  max_chain bounds the chain (the full image included); a
+ * parent whose chain is that long, or whose increments add up to more than
+ * half of its full image, is refused with -ERANGE: the image is then a full
+ * one, as it is after any error.  Call right after ckpt_imgw_open. */
+int ckpt_imgw_base(struct ckpt_imgw *w, const char *parent, uint64_t parent_epoch,
+                   uint64_t parent_time_ns, uint32_t max_chain,
+                   int (*unchanged)(void *arg, uint64_t addr, uint64_t len), void *arg,
+                   char *err, size_t errlen);
+#define CKPT_CHAIN_DEFAULT 8   /* images per chain, the full one included */
 int ckpt_imgw_close(struct ckpt_imgw *w, struct ckpt_img_totals *totals);
 void ckpt_imgw_abort(struct ckpt_imgw *w);   /* removes the temporary file */
 
 /* Reader.  Loads and verifies the whole image; expect may be NULL (any exe).
+ * An incremental image is loaded whole: the chunks it refers to are read
+ * from its parents (DIR/epoch.<parent>/task.<vtid>.img beside its own
+ * folder), each of which must be bound to its epoch's commit record
+ * (ckpt_img_bound) and name the same job, task and executable; every chunk is
+ * checked against its checksum on the way.  A missing or damaged parent
+ * refuses the image (-EBADMSG, -ESTALE or the parent's error).
  * Errors: -EBADMSG corrupt or truncated, -EPROTONOSUPPORT another format
  * version, -ENOEXEC another executable, -ENOMEM, or the -errno of open/read;
  * err always says which file, section and check failed. */
@@ -122,6 +157,8 @@ struct ckpt_commit_task {
     uint32_t flags;          /* CKPT_IMG_F_* of its image */
     uint64_t raw_bytes, stored_bytes, log_bytes;
     uint32_t write_ms;       /* time the writer child took */
+    uint32_t depth;          /* its image's depth (0: full) */
+    uint64_t parent_epoch;   /* the epoch its image refers to, when depth > 0 */
 };
 struct ckpt_commit {
     uint64_t epoch;
@@ -151,6 +188,14 @@ int ckpt_img_load_bound(const char *path, uint64_t job, const struct ckpt_exe_id
  * what ckpt-run checks before it starts a task from an image. */
 int ckpt_img_peek(const char *path, struct ckpt_img_header *h, uint64_t *len,
                   char *err, size_t errlen);
+/* The parents an incremental image at path (header h) needs, each peeked and
+ * bound to its commit record, without reading their sections: what ckpt-run
+ * checks before it restarts from an epoch.  0 for a full image. */
+int ckpt_img_check_chain(const char *path, const struct ckpt_img_header *h,
+                         char *err, size_t errlen);
+/* The path of the parent of the image at path (header h, depth > 0). */
+int ckpt_img_parent_path(char *buf, size_t len, const char *path,
+                         const struct ckpt_img_header *h);
 
 /* Job record (file `job` of a checkpoint folder), written by ckpt-run when a
  * job starts: which job the folder's checkpoints belong to and what the user
@@ -179,6 +224,10 @@ int ckpt_final_path(char *buf, size_t len, const char *dir, int32_t vtid);
 /* Committed epochs in dir, newest first; returns how many (at most max) or <0
  * (-ENOENT when dir does not exist). */
 int ckpt_list_committed(const char *dir, uint64_t *epochs, int max);
+/* Adds to epochs[0..n) every epoch their images refer to, and the ones
+ * those refer to (their commit records say which), up to max in all;
+ * returns the new count.  Pruning keeps them all. */
+int ckpt_epochs_needed(const char *dir, uint64_t *epochs, int n, int max);
 /* Deletes epoch folder dir/epoch.<epoch>: its commit record first (durably, so
  * a crash leaves it uncommitted, never committed with images missing), then its
  * task images and temporaries, then the folder.  Files ckpt did not name are

@@ -212,3 +212,31 @@ int ckpt_epoch_remove(const char *dir, uint64_t epoch)
         rc = fmt__fsync_dir(dir);
     return rc;
 }
+
+/* Adds k to set (n of max) unless it is there; returns the new n. */
+static int set_add(uint64_t *set, int n, int max, uint64_t k)
+{
+    for (int i = 0; i < n; i++)
+        if (set[i] == k)
+            return n;
+    if (n < max)
+        set[n++] = k;
+    return n;
+}
+
+int ckpt_epochs_needed(const char *dir, uint64_t *epochs, int n, int max)
+{
+    /* A set that grows while it is walked: each epoch's parents join it. */
+    for (int i = 0; i < n; i++) {
+        char edir[4096];
+        struct ckpt_commit c;
+        if (ckpt_epoch_dir(edir, sizeof edir, dir, epochs[i]) != 0 ||
+            ckpt_commit_read(edir, &c, NULL, 0) != 0)
+            continue;
+        for (uint32_t t = 0; t < c.ntasks; t++)
+            if (c.tasks[t].depth)
+                n = set_add(epochs, n, max, c.tasks[t].parent_epoch);
+        ckpt_commit_free(&c);
+    }
+    return n;
+}

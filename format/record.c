@@ -10,7 +10,7 @@
  *    24 u64 time_ns  32 u32 ntasks  36 u32 task record size  40 u64 job id
  *    48 ntasks records of CMT_TASK_SIZE bytes:
  *       0 i32 vtid  4 u32 flags  8 u64 raw  16 u64 stored  24 u64 log
- *      32 u32 write_ms  36 u32 reserved
+ *      32 u32 write_ms  36 u32 depth  40 u64 parent epoch
  *     then u32 crc32 of every byte before it.
  *
  * Job record  ("CKPT-JOB"), file `job` of a checkpoint folder:
@@ -34,7 +34,7 @@ static const char CMT_MAGIC[8] = { 'C', 'K', 'P', 'T', '-', 'C', 'M', 'T' };
 static const char JOB_MAGIC[8] = { 'C', 'K', 'P', 'T', '-', 'J', 'O', 'B' };
 
 #define CMT_HDR_SIZE 48u
-#define CMT_TASK_SIZE 40u
+#define CMT_TASK_SIZE 48u
 #define JOB_HDR_SIZE 120u
 #define CMT_MAX_TASKS (1u << 20)
 
@@ -64,6 +64,8 @@ static uint8_t *encode_commit(const struct ckpt_commit *c, size_t *len)
         put64(t + 16, k->stored_bytes);
         put64(t + 24, k->log_bytes);
         put32(t + 32, k->write_ms);
+        put32(t + 36, k->depth);
+        put64(t + 40, k->depth ? k->parent_epoch : 0);
     }
     put32(b + n - 4, crc(0, b, n - 4));
     *len = n;
@@ -138,6 +140,11 @@ static int decode_commit(struct rd *r, struct ckpt_commit *c)
         k->stored_bytes = get64(t + 16);
         k->log_bytes = get64(t + 24);
         k->write_ms = get32(t + 32);
+        k->depth = get32(t + 36);
+        k->parent_epoch = get64(t + 40);
+        if (k->depth && (k->parent_epoch >= c->epoch || (k->flags & CKPT_IMG_F_EXITED)))
+            return fmt__fail(r, -EBADMSG, "task %" PRIu32 ": an incremental image on epoch %" PRIu64
+                             " in checkpoint %" PRIu64, i, k->parent_epoch, c->epoch);
     }
     return 0;
 }

@@ -23,14 +23,17 @@
 #define CKPT_CTL_MAX 65536            /* longs in one control message */
 #define CKPT_SEQ_GONE (-1L)           /* CTL_COMMIT: the receiver exited before the cut */
 
+#define CTL_WRITTEN_HEAD 8
+
 enum ckpt_ctl {
     /* task -> coordinator */
     CTL_HELLO = 1,    /* vtid, tid, parent (vtid; a fresh task: its tid), pid, start epoch,
                          restored epoch, argc, ngroups, nsiblings, then ngroups instance
                          numbers, then a fresh task's siblings' tids; argv and the group
                          names follow as strings.  A fresh task waits for CTL_WELCOME */
-    CTL_WRITTEN = 2,  /* epoch, raw, stored, log bytes, write ms, flags, then (vtid, in_seq) pairs;
-                         flags CKPT_IMG_F_EXITED: the final image, with (vtid, out_seq) pairs */
+    CTL_WRITTEN = 2,  /* epoch, raw, stored, log bytes, write ms, flags, depth, parent epoch
+                         (CTL_WRITTEN_HEAD values), then (vtid, in_seq) pairs; flags
+                         CKPT_IMG_F_EXITED: the final image, with (vtid, out_seq) pairs */
     CTL_WFAIL = 3,    /* epoch, -errno */
     CTL_BYE = 4,      /* vtid: exits normally (acknowledged with CTL_LEFT) */
     CTL_WHO = 5,      /* tid: is it a task of the job? */

@@ -27,6 +27,7 @@
 struct writer_result {
     int err;
     int copy_failed;        /* the heap's copy could not be mapped: copy-on-write from now on */
+    uint64_t time_ns;       /* the image's, which the next one names when it refers to it */
     struct ckpt_img_totals totals;
     char suspects[CKPT_SUSPECTS][64];   /* variables pointing where no image looks */
 };
@@ -34,6 +35,7 @@ static struct writer_result *result;
 
 static pid_t writer;                /* writer child in flight, 0 when none */
 static uint64_t writer_epoch;
+static int writer_copied;           /* it writes from the heap's copy */
 static uint32_t writer_flags;       /* CKPT_IMG_F_EXITED: the final image */
 static uint64_t write_start_ns;
 static int last_write_ok;
@@ -71,6 +73,31 @@ static int make_dirs(uint64_t epoch, char *path, size_t len)
     return ckpt_task_path(path, len, rt->dir, epoch, rt->myvtid) ? -ENAMETOOLONG : 0;
 }
 
+static int unchanged(void *arg, uint64_t addr, uint64_t len)
+{
+    (void)arg;
+    return ckpt__heap_unchanged(addr, len);
+}
+
+/* An incremental image when the heap's copy was compared with the last
+ * image written: its unchanged chunks refer to that image, if it is
+ * committed, the chain not too long, and nothing is wrong with it (else a
+ * full image, which needs nothing). */
+static void on_base(struct ckpt_imgw *w, uint64_t epoch)
+{
+    struct ckpt_rt *rt = &ckpt__rt;
+    char path[4096], err[512];
+    uint64_t base, time_ns;
+    if (rt->chain <= 1 || !ckpt__heap_base(&base, &time_ns) ||
+        ckpt_task_path(path, sizeof path, rt->dir, base, rt->myvtid) != 0)
+        return;
+    int rc = ckpt_imgw_base(w, path, base, time_ns, (uint32_t)rt->chain, unchanged, NULL, err,
+                            sizeof err);
+    if (rc)
+        pr_debug("checkpoint %llu: a full image, not one on checkpoint %llu: %s",
+                 (unsigned long long)epoch, (unsigned long long)base, err);
+}
+
 static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flags, pid_t task,
                                                    uint64_t heap_copied)
 {
@@ -102,6 +129,9 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flag
                                         : make_dirs(epoch, path, sizeof path);
     if (!err)
         err = ckpt_imgw_open(&w, path, &hdr, rt->level);
+    if (!err && heap_copied && !(flags & CKPT_IMG_F_EXITED))
+        on_base(w, epoch);
+    result->time_ns = hdr.time_ns;
     ckpt_fault_die(rt->dir, "writer-kill", epoch);
     if ((flags & CKPT_IMG_F_EXITED) && ckpt_fault_always("slow-final"))
         sleep(1);
@@ -209,6 +239,7 @@ static void start_writer(uint64_t epoch, uint32_t flags)
     }
     writer = pid;
     writer_epoch = epoch;
+    writer_copied = heap_copied != 0;
     write_start_ns = t0;
     pr_debug("checkpoint %llu: writer %d started after a %.3f ms stop (%.3f ms on the CPU; "
              "heap copied: %llu bytes)", (unsigned long long)epoch, (int)pid, stop / 1e6,
@@ -249,7 +280,7 @@ static void report(int ok, uint32_t ms)
         ckpt__ctl_to_coord(CTL_WFAIL, v, 2);
         return;
     }
-    int n = 6 + 2 * ncut;
+    int n = CTL_WRITTEN_HEAD + 2 * ncut;
     long *v = calloc((size_t)n, sizeof *v);
     if (!v)
         ckpt__die("out of memory");
@@ -259,8 +290,10 @@ static void report(int ok, uint32_t ms)
     v[3] = (long)result->totals.log_bytes;
     v[4] = (long)ms;
     v[5] = (long)writer_flags;
+    v[6] = (long)result->totals.depth;
+    v[7] = (long)result->totals.parent_epoch;
     for (int i = 0; i < 2 * ncut; i++)
-        v[6 + i] = (long)cut[i];
+        v[CTL_WRITTEN_HEAD + i] = (long)cut[i];
     ckpt__ctl_to_coord(CTL_WRITTEN, v, n);
     free(v);
     if (!(writer_flags & CKPT_IMG_F_EXITED))
@@ -317,12 +350,16 @@ void ckpt__reap(int block)
                result->err ? strerror(-result->err)
                            : WIFSIGNALED(status) ? "the writer was killed" : "the writer failed");
     else
-        pr_debug("checkpoint %llu written in %u ms: %llu bytes, %llu on disk",
-                 (unsigned long long)writer_epoch, ms,
+        pr_debug("checkpoint %llu written in %u ms: %llu bytes, %llu on disk, %llu left in "
+                 "checkpoint %llu", (unsigned long long)writer_epoch, ms,
                  (unsigned long long)result->totals.raw_bytes,
-                 (unsigned long long)result->totals.stored_bytes);
+                 (unsigned long long)result->totals.stored_bytes,
+                 (unsigned long long)result->totals.ref_bytes,
+                 (unsigned long long)result->totals.parent_epoch);
     if (ok)
         say_suspects();
+    if (ok && writer_copied && !(writer_flags & CKPT_IMG_F_EXITED))
+        ckpt__heap_written(writer_epoch, result->time_ns);
     if (rt->mode == CKPT_MODE_JOB)
         report(ok, ms);
     last_write_ok = ok;
@@ -350,7 +387,9 @@ static __attribute__((noreturn)) void stop_here(void)
     struct ckpt_commit_task t = {.vtid = rt->myvtid,
                                  .raw_bytes = result->totals.raw_bytes,
                                  .stored_bytes = result->totals.stored_bytes,
-                                 .log_bytes = result->totals.log_bytes};
+                                 .log_bytes = result->totals.log_bytes,
+                                 .depth = result->totals.depth,
+                                 .parent_epoch = result->totals.parent_epoch};
     struct ckpt_commit c = {.epoch = epoch, .time_ns = realtime_ns(), .ntasks = 1, .tasks = &t,
                             .job = rt->job};
     int err = ckpt_epoch_dir(edir, sizeof edir, rt->dir, epoch);

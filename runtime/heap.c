@@ -764,9 +764,12 @@ static uint64_t runs_of(const struct heap_blk_rec *br, uint64_t n,
     return runs;
 }
 
+/* At the run's address: an incremental image refers to its parent for the
+ * chunks the copy's comparison found unchanged. */
 static int write_run(void *w, uint64_t off, uint64_t len)
 {
-    return ckpt_imgw_section(w, CKPT_SEC_HEAP, "blocks", ARENA + off, len, 8);
+    return ckpt_imgw_section_at(w, CKPT_SEC_HEAP, "blocks", ARENA + off, len, 8,
+                                (uint64_t)(uintptr_t)(ARENA + off));
 }
 
 /* Walks the blocks into br (NULL: only counts them); -EIO if a header is
@@ -860,13 +863,28 @@ int ckpt__heap_write(struct ckpt_imgw *w)
  * The copy takes as much memory as the arena's extent: it is made only when
  * that fits in half of what the kernel says is available; otherwise (or
  * CKPT_SNAPSHOT=off) the fork shares the arena as before.
+ *
+ * The copy also tells what changed: before a piece is copied it is compared
+ * with what the copy holds, the bytes the last checkpoint's writer saved;
+ * pieces that differ mark their grain dirty.  When that last checkpoint's
+ * image was written (its base), the writer makes an incremental image on it,
+ * referring to it for every chunk whose grains are all clean.  The
+ * comparison is exact (memcmp), never a hash: a clean grain holds the very
+ * bytes of the base image.
  */
+#define GRAIN (64u << 10)       /* bytes per dirty bit */
 static struct {
     int fd;             /* the memfd, -1 before the first copy */
     char *buf;          /* its mapping in the task */
     uint64_t len;
     int off;            /* 1: copy-on-write from now on (no room, or CKPT_SNAPSHOT=off) */
-} snap = {-1, NULL, 0, 0};
+    uint64_t *dirty;    /* a bit per grain: changed since the copy before */
+    uint64_t ngrains;
+    int base_ok;        /* the copy holds what image (base_epoch, base_time) saved */
+    uint64_t base_epoch, base_time;
+    int diffed;         /* this copy was compared with a base: the writer may use it */
+    uint64_t diff_epoch, diff_time;
+} snap = {.fd = -1};
 
 static uint64_t mem_available(void)
 {
@@ -916,6 +934,68 @@ static int snap_size(uint64_t len)
 void ckpt__heap_no_copy(void)
 {
     snap.off = 1;
+    snap.base_ok = 0;
+}
+
+/* Clears the dirty bits, making room for the arena's grains. */
+static int dirty_reset(void)
+{
+    uint64_t n = H.mapped / GRAIN;
+    if (n > snap.ngrains) {
+        uint64_t *d = realloc(snap.dirty, (size_t)(n + 63) / 64 * sizeof *d);
+        if (!d)
+            return -1;
+        snap.dirty = d;
+        snap.ngrains = n;
+    }
+    memset(snap.dirty, 0, (size_t)(snap.ngrains + 63) / 64 * sizeof *snap.dirty);
+    return 0;
+}
+
+/* Copies n bytes at arena offset off into the copy; when the copy is
+ * compared (snap.diffed), only the pieces that differ, marking their grains. */
+static void copy_piece(uint64_t off, uint64_t n)
+{
+    if (!snap.diffed) {
+        memcpy(snap.buf + off, ARENA + off, (size_t)n);
+        return;
+    }
+    while (n > 0) {
+        uint64_t g = off / GRAIN, len = (g + 1) * GRAIN - off;
+        uint64_t bit = 1ull << (g % 64), *word = &snap.dirty[g / 64];
+        len = len < n ? len : n;
+        if ((*word & bit) || memcmp(snap.buf + off, ARENA + off, (size_t)len) != 0) {
+            memcpy(snap.buf + off, ARENA + off, (size_t)len);
+            *word |= bit;
+        }
+        off += len;
+        n -= len;
+    }
+}
+
+int ckpt__heap_unchanged(uint64_t addr, uint64_t len)
+{
+    const char *p = (const char *)(uintptr_t)addr;
+    if (!snap.diffed || !len || !in_arena(p) || off_of(p) + len > H.top)
+        return 0;
+    for (uint64_t g = off_of(p) / GRAIN; g <= (off_of(p) + len - 1) / GRAIN; g++)
+        if (g >= snap.ngrains || (snap.dirty[g / 64] >> (g % 64) & 1))
+            return 0;
+    return 1;
+}
+
+int ckpt__heap_base(uint64_t *epoch, uint64_t *time_ns)
+{
+    *epoch = snap.diff_epoch;
+    *time_ns = snap.diff_time;
+    return snap.diffed;
+}
+
+void ckpt__heap_written(uint64_t epoch, uint64_t time_ns)
+{
+    snap.base_ok = 1;
+    snap.base_epoch = epoch;
+    snap.base_time = time_ns;
 }
 
 /* Before the writer's fork: copies what the writer reads of the arena and
@@ -923,28 +1003,34 @@ void ckpt__heap_no_copy(void)
  * then out of the fork until ckpt__heap_forked), or 0: the fork shares it. */
 uint64_t ckpt__heap_copy(void)
 {
+    int based = snap.base_ok;
+    snap.base_ok = snap.diffed = 0;     /* until this copy's image is written */
     if (snap.off || !H.top)
         return 0;
     if (snap_size(round_up(H.top, GROW_CHUNK)) != 0)
         return 0;
+    snap.diffed = based && dirty_reset() == 0;
+    snap.diff_epoch = snap.base_epoch;
+    snap.diff_time = snap.base_time;
     uint64_t copied = 0;
     for (uint64_t off = 0; off < H.top;) {
         const struct blk *b = blk_at(off);
         if (b->size < MIN_BLOCK || b->size > H.top - off) {
-            memcpy(snap.buf + off, b, HDR);     /* overwritten: the writer refuses it */
+            copy_piece(off, HDR);     /* overwritten: the writer refuses it */
             copied += HDR;
             break;
         }
         uint64_t n = (b->flags & (B_LIVE | B_NOSAVE)) == B_LIVE ? b->size
                      : !(b->flags & B_LIVE) && b->cls < NCLASS ? HDR + sizeof(struct blk *)
                                                                 : HDR;
-        memcpy(snap.buf + off, b, (size_t)n);
+        copy_piece(off, n);
         copied += n;
         off += b->size;
     }
     if (madvise(ARENA, (size_t)H.mapped, MADV_DONTFORK) != 0) {
         pr_warn("the heap is copied on write at checkpoints: madvise: %s", strerror(errno));
         snap.off = 1;
+        snap.diffed = 0;
         return 0;
     }
     return copied;

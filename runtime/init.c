@@ -6,6 +6,8 @@
  *                  it, and a restart refuses an image of another job
  *   CKPT_DIR       checkpoint folder (default ./ckpt.<program>, made absolute)
  *   CKPT_COMPRESS  zlib level 0..9 for images (default 1)
+ *   CKPT_CHAIN     images per chain of incremental ones, the full one included
+ *                  (default 8; 1: every image is a full one)
  *   CKPT_LOG       "off" disables the sender log (a diagnostic: recovery then
  *                  loses in-transit messages, which is the seed's point)
  *   CKPT_VERBOSE   0..3
@@ -122,6 +124,7 @@ void ckpt__init(void)
     rt->inited = 1;
     rt->verbose = (int)env_long("CKPT_VERBOSE", 0, 0, 3);
     rt->level = (int)env_long("CKPT_COMPRESS", 1, 0, 9);
+    rt->chain = (int)env_long("CKPT_CHAIN", CKPT_CHAIN_DEFAULT, 1, 1000);
     rt->stop_at = env_long("CKPT_STOP_AT", 0, 0, LONG_MAX);
     rt->coord = (int)env_long("CKPT_COORD", 0, 0, INT_MAX);
     rt->job = job_id();

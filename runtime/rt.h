@@ -118,6 +118,7 @@ struct ckpt_rt {
     /* configuration (init.c) */
     char dir[4096];                 /* CKPT_DIR */
     int level;                      /* CKPT_COMPRESS */
+    int chain;                      /* CKPT_CHAIN: images per chain, 1: every image full */
     int log_on;                     /* CKPT_LOG */
     long stop_at;                   /* CKPT_STOP_AT: standalone test hook */
     long safepoints;                /* safe points reached so far */
@@ -252,6 +253,11 @@ uint64_t ckpt__heap_copy(void);      /* before the writer's fork: bytes copied, 
 void ckpt__heap_forked(void);        /* after it, in the task (when something was copied) */
 int ckpt__heap_take_copy(void);      /* in the writer: the copy at the arena's address */
 void ckpt__heap_no_copy(void);       /* CKPT_SNAPSHOT=off: copy-on-write instead */
+/* Incremental images: the image the copy was compared with (0: none), and
+ * whether the bytes at [addr, addr+len) are exactly those it saved. */
+int ckpt__heap_base(uint64_t *epoch, uint64_t *time_ns);
+int ckpt__heap_unchanged(uint64_t addr, uint64_t len);
+void ckpt__heap_written(uint64_t epoch, uint64_t time_ns);   /* the copy's image is on disk */
 
 /* files.c: the files the program opens (the file twins of ckpt_libc.h), their
  * state at a checkpoint, and their section */

@@ -6,10 +6,11 @@
  *   ckpt-info DIR/epoch.K  one epoch folder: commit record, every image verified
  *   ckpt-info FILE.img     one task image: header and sections
  *   --sections, -s         with FILE.img: also every section's fields (secdump.c)
- *   --verify               load every image of every committed epoch and check
- *                          every checksum and that it belongs to its commit
- *                          record (job, epoch, task, sizes); a folder with no
- *                          committed epoch is a problem
+ *   --verify               load every image of every committed epoch, each
+ *                          incremental one whole through its chain of earlier
+ *                          images, and check every checksum and that each image
+ *                          belongs to its commit record (job, epoch, task, sizes,
+ *                          chain); a folder with no committed epoch is a problem
  *   --json                 the same as one JSON document, for scripts
  *
  * Exit status: 0 all good, 1 a problem was found (or nothing could be read),
@@ -49,9 +50,10 @@ static const char usage_text[] =
     "  --sections, -s  with FILE.img: also decodes every section (runtime state,\n"
     "             peers, command line, frames and variables, logged and queued\n"
     "             messages, the first bytes of saved data); text only\n"
-    "  --verify   loads every image of every committed epoch and checks every\n"
+    "  --verify   loads every image of every committed epoch (an incremental one\n"
+    "             whole, through the earlier images it refers to) and checks every\n"
     "             checksum and that it belongs to its commit record (job, epoch,\n"
-    "             task, sizes), as a restart does; no committed epoch is a problem\n"
+    "             task, sizes, chain), as a restart does; no committed epoch is a problem\n"
     "  --json     prints one JSON document instead of text\n"
     "  --help     prints this\n"
     "\n"
@@ -125,6 +127,12 @@ static void print_image_text(const char *path, const struct ckpt_img *img)
     printf("  exe      %s, %" PRIu64 " bytes, hash %016" PRIx64 "\n", h->exe.name, h->exe.size,
            h->exe.hash);
     printf("  format   version %d\n", CKPT_IMG_VERSION);
+    if (h->depth)
+        printf("  chain    incremental on epoch %" PRIu64 ": %" PRIu32 " image%s behind it (%" PRIu64
+               " bytes), the full one %" PRIu64 " bytes; loaded whole through it\n",
+               h->parent_epoch, h->depth, h->depth == 1 ? "" : "s", h->chain_bytes, h->root_bytes);
+    else
+        printf("  chain    a full image\n");
     if (state_version(img) >= 0)
         printf("  state    version %ld\n", state_version(img));
     printf("  %4s  %-7s %-24s %5s %14s %14s %6s\n", "#", "type", "name", "elem", "raw",
@@ -156,8 +164,10 @@ static void print_image_json(const char *path, const struct ckpt_img *img, const
     time_str(h->time_ns, tb, sizeof tb);
     printf(", \"ok\": true, \"version\": %d, \"state_version\": %ld, \"header\": {\"vtid\": %" PRId32
            ", \"epoch\": %" PRIu64 ", \"job\": \"%016" PRIx64 "\", \"time_ns\": %" PRIu64
-           ", \"time\": \"%s\", \"flags\": %" PRIu32 ", \"exe\": {\"name\": ",
-           CKPT_IMG_VERSION, state_version(img), h->vtid, h->epoch, h->job, h->time_ns, tb, h->flags);
+           ", \"time\": \"%s\", \"flags\": %" PRIu32 ", \"depth\": %" PRIu32 ", \"parent_epoch\": %"
+           PRIu64 ", \"chain_bytes\": %" PRIu64 ", \"root_bytes\": %" PRIu64 ", \"exe\": {\"name\": ",
+           CKPT_IMG_VERSION, state_version(img), h->vtid, h->epoch, h->job, h->time_ns, tb, h->flags,
+           h->depth, h->parent_epoch, h->chain_bytes, h->root_bytes);
     json_str(h->exe.name);
     printf(", \"size\": %" PRIu64 ", \"hash\": \"%016" PRIx64 "\"}}, \"sections\": [",
            h->exe.size, h->exe.hash);
@@ -373,22 +383,28 @@ static void print_epoch(const struct opts *o, const struct ckpt_commit *c, int f
             const struct ckpt_commit_task *t = &c->tasks[i];
             printf("%s\n    {\"vtid\": %" PRId32 ", \"flags\": %" PRIu32 ", \"raw_bytes\": %" PRIu64
                    ", \"stored_bytes\": %" PRIu64 ", \"ratio\": %.3f, \"log_bytes\": %" PRIu64
-                   ", \"write_ms\": %" PRIu32 "}",
+                   ", \"write_ms\": %" PRIu32 ", \"depth\": %" PRIu32 ", \"parent_epoch\": %" PRIu64 "}",
                    i ? "," : "", t->vtid, t->flags, t->raw_bytes, t->stored_bytes,
-                   ratio(t->raw_bytes, t->stored_bytes), t->log_bytes, t->write_ms);
+                   ratio(t->raw_bytes, t->stored_bytes), t->log_bytes, t->write_ms, t->depth,
+                   t->depth ? t->parent_epoch : 0);
         }
         printf("]}");
         return;
     }
     printf("epoch %" PRIu64 "  committed %s  %" PRIu32 " task%s  job %016" PRIx64 "\n", c->epoch, tb,
            c->ntasks, c->ntasks == 1 ? "" : "s", c->job);
-    printf("  %-10s %-6s %14s %14s %6s %12s %8s\n", "task", "flags", "raw", "stored", "ratio",
-           "log", "write ms");
+    printf("  %-10s %-6s %14s %14s %6s %12s %8s  %s\n", "task", "flags", "raw", "stored", "ratio",
+           "log", "write ms", "image");
     for (uint32_t i = 0; i < c->ntasks; i++) {
         const struct ckpt_commit_task *t = &c->tasks[i];
-        printf("  0x%08" PRIx32 " %-6s %14" PRIu64 " %14" PRIu64 " %6.2f %12" PRIu64 " %8" PRIu32 "\n",
+        char chain[64] = "full";
+        if (t->depth)
+            snprintf(chain, sizeof chain, "on epoch %" PRIu64 " (depth %" PRIu32 ")", t->parent_epoch,
+                     t->depth);
+        printf("  0x%08" PRIx32 " %-6s %14" PRIu64 " %14" PRIu64 " %6.2f %12" PRIu64 " %8" PRIu32 "  %s\n",
                (uint32_t)t->vtid, t->flags & CKPT_IMG_F_EXITED ? "exited" : "-", t->raw_bytes,
-               t->stored_bytes, ratio(t->raw_bytes, t->stored_bytes), t->log_bytes, t->write_ms);
+               t->stored_bytes, ratio(t->raw_bytes, t->stored_bytes), t->log_bytes, t->write_ms,
+               chain);
     }
 }
 

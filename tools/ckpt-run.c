@@ -42,12 +42,17 @@ static void usage(FILE *f)
         "  -i, --interval SECONDS time between checkpoints (default $CKPT_INTERVAL or 60; 0: none)\n"
         "  -d, --dir DIR          checkpoint folder (default $CKPT_DIR, else ./ckpt.PROGRAM)\n"
         "  -z, --compress LEVEL   zlib level 0-9 for images (default $CKPT_COMPRESS or 1)\n"
-        "  -k, --keep N           committed checkpoints kept on disk (default 2)\n"
+        "  -k, --keep N           committed checkpoints kept on disk, with those they build on\n"
+        "                         (default 2)\n"
+        "  -c, --chain N          a checkpoint writes only what changed since the one before, up\n"
+        "                         to N images in a chain, the full one included (default\n"
+        "                         $CKPT_CHAIN or 8; 1: every checkpoint is a full image)\n"
         "  -r, --max-restarts N   recoveries before giving up (default 10)\n"
         "      --stall SECONDS    a checkpoint not written by every task within SECONDS is\n"
         "                         reported, naming those tasks, and aborted (default 120)\n"
         "      --restart DIR      resume a job whose virtual machine was lost, from DIR: runs the\n"
         "                         program DIR/job names, if it is still the executable the job ran\n"
+        "      --epoch K          with --restart: from checkpoint K, not the newest one\n"
         "  -v, --verbose          one line per checkpoint; twice: protocol events too\n"
         "  -h, --help             this text\n"
         "      --version\n"
@@ -78,11 +83,14 @@ static void parse(struct job_opts *o, int argc, char **argv)
         {"tasks", 1, NULL, 'n'}, {"interval", 1, NULL, 'i'}, {"dir", 1, NULL, 'd'},
         {"compress", 1, NULL, 'z'}, {"keep", 1, NULL, 'k'}, {"max-restarts", 1, NULL, 'r'},
         {"restart", 1, NULL, 'R'}, {"verbose", 0, NULL, 'v'}, {"help", 0, NULL, 'h'},
-        {"version", 0, NULL, 'V'}, {"stall", 1, NULL, 'S'}, {NULL, 0, NULL, 0}};
+        {"version", 0, NULL, 'V'}, {"stall", 1, NULL, 'S'}, {"chain", 1, NULL, 'c'},
+        {"epoch", 1, NULL, 'E'}, {NULL, 0, NULL, 0}};
     const char *iv = getenv("CKPT_INTERVAL");
     o->interval = iv ? parse_num("CKPT_INTERVAL", iv, 0, 1e9) : 60;
     const char *zv = getenv("CKPT_COMPRESS");
     o->level = zv && *zv ? (int)parse_num("CKPT_COMPRESS", zv, 0, 9) : 1;
+    const char *cv = getenv("CKPT_CHAIN");
+    o->chain = cv && *cv ? (int)parse_num("CKPT_CHAIN", cv, 1, 1000) : CKPT_CHAIN_DEFAULT;
     o->keep = 2;
     o->max_restarts = 10;
     o->stall = 120;
@@ -93,13 +101,15 @@ static void parse(struct job_opts *o, int argc, char **argv)
     if (dir && !*dir)
         dir = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "+n:i:d:z:k:r:vh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+n:i:d:z:k:c:r:vh", longs, NULL)) != -1) {
         switch (c) {
         case 'n': o->ntasks = (int)parse_num("-n", optarg, 1, 4096); break;
         case 'i': o->interval = parse_num("-i", optarg, 0, 1e9); break;
         case 'd': dir = optarg; break;
         case 'z': o->level = (int)parse_num("-z", optarg, 0, 9); break;
         case 'k': o->keep = (int)parse_num("-k", optarg, 1, 1000); break;
+        case 'c': o->chain = (int)parse_num("-c", optarg, 1, 1000); break;
+        case 'E': o->epoch = (uint64_t)parse_num("--epoch", optarg, 0, 1e18); o->has_epoch = 1; break;
         case 'r': o->max_restarts = (int)parse_num("-r", optarg, 0, 1000000); break;
         case 'S': o->stall = parse_num("--stall", optarg, 0.01, 1e9); break;
         case 'R': o->restart_dir = optarg; break;
@@ -109,7 +119,7 @@ static void parse(struct job_opts *o, int argc, char **argv)
         default: usage(stderr); exit(2);
         }
     }
-    if (o->restart_dir ? optind != argc : optind == argc) {
+    if ((o->restart_dir ? optind != argc : optind == argc) || (o->has_epoch && !o->restart_dir)) {
         usage(stderr);
         exit(2);
     }
@@ -150,11 +160,13 @@ static void export_config(const struct job *j)
     setenv("CKPT_DIR", j->o.dir, 1);
     snprintf(buf, sizeof buf, "%d", j->o.level);
     setenv("CKPT_COMPRESS", buf, 1);
+    snprintf(buf, sizeof buf, "%d", j->o.chain);
+    setenv("CKPT_CHAIN", buf, 1);
     snprintf(buf, sizeof buf, "%016llx", (unsigned long long)j->rec.id);
     setenv("CKPT_JOB", buf, 1);
     unsetenv("CKPT_STOP_AT");
     unsetenv("CKPT_RESTART");
-    static const char vars[] = "CKPT_COORD:CKPT_DIR:CKPT_JOB:CKPT_COMPRESS:CKPT_LOG:CKPT_VERBOSE:CKPT_EPOCH0:CKPT_RESTORE:CKPT_OUTPUT_MARK:CKPT_FAULT:CKPT_HOLD:CKPT_SNAPSHOT";
+    static const char vars[] = "CKPT_COORD:CKPT_DIR:CKPT_JOB:CKPT_COMPRESS:CKPT_CHAIN:CKPT_LOG:CKPT_VERBOSE:CKPT_EPOCH0:CKPT_RESTORE:CKPT_OUTPUT_MARK:CKPT_FAULT:CKPT_HOLD:CKPT_SNAPSHOT";
     const char *old = getenv("PVM_EXPORT");
     char *exp = malloc(strlen(vars) + (old ? strlen(old) : 0) + 2);
     if (!exp)

@@ -30,6 +30,8 @@ struct task {
     int expected, written;
     uint64_t raw, stored, log;
     uint32_t ms;
+    uint32_t depth;            /* its image's: 0 full, else incremental on parent_epoch */
+    uint64_t parent_epoch;
     long *cut;                  /* (peer vtid, in_seq) pairs at its cut */
     int ncut;
     /* left with messages in its log: its final image, carried by commits */
@@ -52,6 +54,9 @@ struct job_opts {
     char dir[4096];
     int level, keep, max_restarts, verbose;
     const char *restart_dir;    /* --restart */
+    uint64_t epoch;             /* --epoch: restart from it (has_epoch) */
+    int has_epoch;
+    int chain;                  /* --chain: images per chain of incremental ones */
 };
 
 struct job {

@@ -207,6 +207,8 @@ int jobrec_check_images(const struct job *j, const struct ckpt_commit *c)
             rc = ckpt_img_peek(path, &h, &len, err, sizeof err);
         if (!rc)
             rc = ckpt_img_bound(&h, len, j->rec.id, c, &c->tasks[i], err, sizeof err);
+        if (!rc)
+            rc = ckpt_img_check_chain(path, &h, err, sizeof err);
         if (rc) {
             say("checkpoint %llu refused: %s", (unsigned long long)c->epoch,
                 rc == -ENAMETOOLONG ? "path too long" : err);

@@ -391,6 +391,8 @@ int recovery_restart(struct job *j)
         return -1;
     }
     for (int i = 0; i < n; i++) {
+        if (j->o.has_epoch && epochs[i] != j->o.epoch)
+            continue;       /* --epoch: that one or none */
         int rc = restart_epoch(j, epochs[i]);
         runlog_reload();
         if (rc == 0) {
@@ -401,6 +403,10 @@ int recovery_restart(struct job *j)
         recovery_kill_all(j);
         drain(0.2);
     }
-    say("no checkpoint in %s could be restarted", j->o.dir);
+    if (j->o.has_epoch)
+        say("checkpoint %llu of %s is not committed or could not be restarted",
+            (unsigned long long)j->o.epoch, j->o.dir);
+    else
+        say("no checkpoint in %s could be restarted", j->o.dir);
     return -1;
 }

@@ -33,14 +33,17 @@ static void remove_epoch(struct job *j, uint64_t epoch)
         say("cannot remove checkpoint %llu: %s", (unsigned long long)epoch, strerror(-err));
 }
 
-/* Keeps the newest `keep` committed epochs; removes older ones and every
- * uncommitted folder older than the newest commit (aborted attempts). */
+/* Keeps the newest `keep` committed epochs and those their incremental
+ * images refer to; removes older ones and every uncommitted folder older
+ * than the newest commit (aborted attempts). */
 static void prune(struct job *j)
 {
     uint64_t epochs[256];
     int n = ckpt_list_committed(j->o.dir, epochs, 256);
     if (n <= 0)
         return;
+    uint64_t newest = epochs[0];
+    n = ckpt_epochs_needed(j->o.dir, epochs, n < j->o.keep ? n : j->o.keep, 256);
     DIR *d = opendir(j->o.dir);
     if (!d)
         return;
@@ -48,10 +51,10 @@ static void prune(struct job *j)
     while ((e = readdir(d))) {
         unsigned long long k;
         char tail;
-        if (sscanf(e->d_name, "epoch.%llu%c", &k, &tail) != 1 || k >= epochs[0])
+        if (sscanf(e->d_name, "epoch.%llu%c", &k, &tail) != 1 || k >= newest)
             continue;
         int kept = 0;
-        for (int i = 0; i < n && i < j->o.keep; i++)
+        for (int i = 0; i < n; i++)
             kept |= epochs[i] == k;
         if (!kept)
             remove_epoch(j, k);
@@ -246,7 +249,8 @@ static void try_commit(struct job *j)
     if (!ct)
         return;
     uint64_t raw = 0, stored = 0;
-    uint32_t ms = 0;
+    uint32_t ms = 0, depth = 0;
+    int incremental = 0;
     n = 0;
     for (int i = 0; i < j->ntasks; i++) {
         const struct task *t = &j->tasks[i];
@@ -254,10 +258,13 @@ static void try_commit(struct job *j)
             continue;
         ct[n++] = (struct ckpt_commit_task){.vtid = t->vtid, .flags = t->root ? CKPT_COMMIT_F_ROOT : 0,
                                             .raw_bytes = t->raw, .stored_bytes = t->stored,
-                                            .log_bytes = t->log, .write_ms = t->ms};
+                                            .log_bytes = t->log, .write_ms = t->ms,
+                                            .depth = t->depth, .parent_epoch = t->parent_epoch};
         raw += t->raw;
         stored += t->stored;
         ms = t->ms > ms ? t->ms : ms;
+        depth = t->depth > depth ? t->depth : depth;
+        incremental += t->depth > 0;
     }
     char edir[4096];
     int err = ckpt_epoch_dir(edir, sizeof edir, j->o.dir, k);
@@ -288,12 +295,15 @@ static void try_commit(struct job *j)
     j->bytes_stored += stored;
     send_commits(j, k);
     prune(j);
-    char exited[64] = "";
+    char exited[64] = "", incr[64] = "";
     if (carried > 0)
         snprintf(exited, sizeof exited, " (+%d exited, their final images carried)", carried);
+    if (incremental > 0)
+        snprintf(incr, sizeof incr, " (%d incremental, chains of up to %u images)", incremental,
+                 depth + 1);
     if (j->o.verbose >= 1)
-        say("checkpoint %llu committed: %d tasks%s, %.1f MiB in %.1f MiB on disk, slowest write %u ms, round %.0f ms",
-            (unsigned long long)k, n, exited, raw / 1048576.0, stored / 1048576.0, ms,
+        say("checkpoint %llu committed: %d tasks%s%s, %.1f MiB in %.1f MiB on disk, slowest write %u ms, round %.0f ms",
+            (unsigned long long)k, n, exited, incr, raw / 1048576.0, stored / 1048576.0, ms,
             job_now() * 1e3 - j->pending_start_ns / 1e6);
 }
 
@@ -305,13 +315,13 @@ void rounds_left(struct job *j, struct task *t)
     }
 }
 
-/* (vtid, seq) pairs after the 6 leading values of a "written" report. */
+/* (vtid, seq) pairs after the leading values of a "written" report. */
 static long *copy_pairs(const long *v, int n, int *npairs)
 {
-    *npairs = (n - 6) / 2;
+    *npairs = (n - CTL_WRITTEN_HEAD) / 2;
     long *p = malloc(sizeof(long) * (size_t)(2 * *npairs + 1));
     if (p)
-        memcpy(p, v + 6, sizeof(long) * (size_t)(2 * *npairs));
+        memcpy(p, v + CTL_WRITTEN_HEAD, sizeof(long) * (size_t)(2 * *npairs));
     else
         *npairs = 0;
     return p;
@@ -331,17 +341,28 @@ static void on_final(struct task *t, const long *v, int n)
 
 void rounds_on_written(struct job *j, struct task *t, const long *v, int n)
 {
-    if (n >= 6 && (v[5] & CKPT_IMG_F_EXITED)) {
+    if (n < CTL_WRITTEN_HEAD)
+        return;
+    if (v[5] & CKPT_IMG_F_EXITED) {
         on_final(t, v, n);
         return;
     }
-    if (n < 6 || (uint64_t)v[0] != j->pending || !t->expected)
+    if ((uint64_t)v[0] != j->pending || !t->expected)
         return;
     t->written = 1;
     t->raw = (uint64_t)v[1];
     t->stored = (uint64_t)v[2];
     t->log = (uint64_t)v[3];
     t->ms = (uint32_t)v[4];
+    t->depth = (uint32_t)v[6];
+    t->parent_epoch = (uint64_t)v[7];
+    if (t->depth && t->parent_epoch >= j->pending) {
+        char why[128];
+        snprintf(why, sizeof why, "task t%x reported an image on a later checkpoint (%llu)",
+                 (unsigned)t->vtid, (unsigned long long)t->parent_epoch);
+        rounds_abort(j, why, 1);
+        return;
+    }
     free(t->cut);
     t->cut = copy_pairs(v, n, &t->ncut);
     try_commit(j);

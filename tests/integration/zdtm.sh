@@ -33,6 +33,9 @@
 #
 # --fault sets CKPT_FAULT for the instrumented runs (proto/fault.c).
 #
+# --expect-incremental: every recovery must resume from a checkpoint whose
+# images are (some of them) incremental, loaded through their chain.
+#
 # --no-pragmas removes every `#pragma CKPT_...` line from the instrumented
 # build's copy of the sources: the program must recover exactly all the same
 # (what ckpt-cc saves without being told).
@@ -57,7 +60,7 @@ top=$(cd "$here/../.." && pwd)
 
 src=${1:?usage: zdtm.sh SOURCE [options] -- ARGS}
 shift
-log_off=0 no_pragmas=0 kill_after= exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
+log_off=0 no_pragmas=0 expect_incr=0 kill_after= exe= runs=3 kills=1 interval=0.3 spmd=0 plain_args= ckpt_cc=$top/build/instrument/ckpt-cc ckpt_run=$top/build/tools/ckpt-run
 while (($#)); do
     case $1 in
     --runs) runs=$2; shift 2 ;;
@@ -72,6 +75,7 @@ while (($#)); do
     --fault) export CKPT_FAULT=$2; shift 2 ;;
     --plain-args) plain_args=$2; shift 2 ;;
     --no-pragmas) no_pragmas=1; shift ;;
+    --expect-incremental) expect_incr=1; shift ;;
     --) shift; break ;;
     *) echo "zdtm.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -222,6 +226,13 @@ run_one() {
     if [[ -z $why ]]; then
         ((recovered == nk)) || why="$recovered recoveries for $nk kill(s)"
         line=$(jobtest_resumed "$err") || why="$line"
+    fi
+    if [[ -z $why ]] && ((expect_incr && nk > 0)); then
+        line=$(awk '/^ckpt-run: checkpoint [0-9]+ committed:.*incremental/ { incr[$3] = 1 }
+            /recovered from checkpoint [0-9]+/ {
+                for (i = 1; i < NF; i++) if ($i == "checkpoint" && $(i - 1) == "from") k = $(i + 1)
+                if (!incr[k]) { printf "recovered from checkpoint %s, not an incremental one", k; exit 1 } }' "$err") ||
+            why=$line
     fi
     if ((log_off && nk > 0)) && [[ -z $why ]] && { ((rc != status)) || ! cmp -s "$work/expected" "$out" ||
         grep -q 'lost in transit' "$err" "$PVMVM_LOG"; }; then

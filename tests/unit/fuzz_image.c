@@ -33,20 +33,21 @@ static void wr32(uint8_t *p, uint32_t v)
 /* Where the CRC-carrying structures of a valid image are (format knowledge). */
 static void map_image(const uint8_t *b, size_t n, struct layout *l)
 {
-    size_t off = 152;
+    size_t off = 184;
     uint32_t nsec = rd32(b + 24);
 
     l->nhdr = l->nchunk = 0;
     for (uint32_t i = 0; i < nsec; i++) {
-        uint32_t nlen = rd32(b + off + 12), cs = rd32(b + off + 24);
+        uint32_t nlen = rd32(b + off + 12), cs = rd32(b + off + 24), first = rd32(b + off + 28);
         uint64_t raw = rd32(b + off + 16) | (uint64_t)rd32(b + off + 20) << 32;
+        uint64_t nch = raw == 0 ? 0 : raw <= first ? 1 : 1 + (raw - first + cs - 1) / cs;
         CHECK(l->nhdr < 64);
         l->hdr[l->nhdr++] = off;
-        off += 40 + nlen;
-        for (uint64_t c = 0; c < (raw + cs - 1) / cs; c++) {
+        off += 48 + nlen;
+        for (uint64_t c = 0; c < nch; c++) {
             CHECK(l->nchunk < 64);
             l->chunk[l->nchunk++] = off;
-            off += 16 + rd32(b + off + 4);
+            off += 20 + rd32(b + off + 4);
         }
     }
     CHECK(off == n);
@@ -55,25 +56,25 @@ static void map_image(const uint8_t *b, size_t n, struct layout *l)
 /* Recomputes every CRC a structured mutation may have broken, where it fits. */
 static void fix_crcs(uint8_t *b, size_t n, const struct layout *l)
 {
-    if (n >= 152)
-        wr32(b + 148, (uint32_t)crc32(0, b, 148));
+    if (n >= 184)
+        wr32(b + 180, (uint32_t)crc32(0, b, 180));
     for (size_t i = 0; i < l->nhdr; i++) {
         size_t o = l->hdr[i];
-        if (o + 40 > n)
+        if (o + 48 > n)
             continue;
         uint32_t nlen = rd32(b + o + 12);
-        if (nlen > CKPT_IMG_NAME_MAX || o + 40 + nlen > n)
+        if (nlen > CKPT_IMG_NAME_MAX || o + 48 + nlen > n)
             continue;
-        wr32(b + o + 36, (uint32_t)crc32(crc32(0, b + o, 36), b + o + 40, nlen));
+        wr32(b + o + 44, (uint32_t)crc32(crc32(0, b + o, 44), b + o + 48, nlen));
     }
     for (size_t i = 0; i < l->nchunk; i++) {
         size_t o = l->chunk[i];
-        if (o + 16 > n)
+        if (o + 20 > n)
             continue;
         uint32_t st = rd32(b + o + 4);
-        if (st > n - o - 16)
+        if (st > n - o - 20)
             continue;
-        wr32(b + o + 12, (uint32_t)crc32(crc32(0, b + o, 12), b + o + 16, st));
+        wr32(b + o + 16, (uint32_t)crc32(crc32(0, b + o, 16), b + o + 20, st));
     }
 }
 

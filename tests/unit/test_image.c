@@ -129,16 +129,16 @@ static size_t find(const uint8_t *b, size_t n, const char *s)
 static void fix_chunk_crc(uint8_t *chunk)
 {
     uint32_t stored = chunk[4] | chunk[5] << 8 | chunk[6] << 16 | (uint32_t)chunk[7] << 24;
-    uLong c = crc32(crc32(0, chunk, 12), chunk + 16, stored);
+    uLong c = crc32(crc32(0, chunk, 16), chunk + 20, stored);
     for (int i = 0; i < 4; i++)
-        chunk[12 + i] = (uint8_t)(c >> (8 * i));
+        chunk[16 + i] = (uint8_t)(c >> (8 * i));
 }
 
 static void fix_header_crc(uint8_t *b)
 {
-    uLong c = crc32(0, b, 148);
+    uLong c = crc32(0, b, 180);
     for (int i = 0; i < 4; i++)
-        b[148 + i] = (uint8_t)(c >> (8 * i));
+        b[180 + i] = (uint8_t)(c >> (8 * i));
 }
 
 /* ------------------------------------------------------------ tests */
@@ -218,7 +218,7 @@ static void test_compression(void)
     s.elem = 1;
     CHECK_RC(write_img(t_path("c.img"), &h, 1, &s, 1, &t1));
     /* level 0 stores: only headers added; shuffling must pay on smooth doubles */
-    CHECK(t0.stored_bytes <= n + 152 + 40 + 4 + 4 * 16);
+    CHECK(t0.stored_bytes <= n + 184 + 48 + 4 + 4 * 20);
     CHECK(t8.stored_bytes < t1.stored_bytes);
     CHECK(t8.stored_bytes < n * 3 / 4);
     printf("4 MiB smooth doubles: level0 %llu, level1 %llu, level1+shuffle %llu bytes\n",
@@ -252,7 +252,7 @@ static void test_incompressible(void)
     for (int level = 1; level <= 9; level += 4) {
         struct sec s = { CKPT_SEC_GLOBAL, "noise", a, n, 8 };
         CHECK_RC(write_img(t_path("r.img"), &h, level, &s, 1, &t));
-        CHECK(t.stored_bytes == 152 + 40 + 5 + n + 4 * 16);
+        CHECK(t.stored_bytes == 184 + 48 + 5 + n + 4 * 20);
         check_img(t_path("r.img"), &h, &s, 1);
     }
     free(a);
@@ -299,21 +299,24 @@ static void test_corrupt_messages(void)
     bad = t_path("bad.img");
 #define RESET() memcpy(b, o, n)
     RESET(); memcpy(b, "ELF!", 4);                      expect_refused(bad, b, n, "bad magic");
-    RESET(); b[8] = 3; fix_header_crc(b);               expect_refused(bad, b, n, "version 3");
+    RESET(); b[8] = 2; fix_header_crc(b);               expect_refused(bad, b, n, "version 2");
     RESET(); b[50] ^= 1;                                expect_refused(bad, b, n, "header checksum");
     off = find(o, n, "grid");                           /* name of section 1 */
-    RESET(); b[off - 40 + 5] ^= 1;                      expect_refused(bad, b, n, "section 1: header checksum");
-    RESET(); b[off - 40] = 'X';                         expect_refused(bad, b, n, "section 1: bad section magic");
-    RESET(); b[off + 4 + 16 + 10] ^= 0x40;              expect_refused(bad, b, n, "section 1 'grid': chunk 0 checksum");
+    RESET(); b[off - 48 + 5] ^= 1;                      expect_refused(bad, b, n, "section 1: header checksum");
+    RESET(); b[off - 48] = 'X';                         expect_refused(bad, b, n, "section 1: bad section magic");
+    RESET(); b[off + 4 + 20 + 10] ^= 0x40;              expect_refused(bad, b, n, "section 1 'grid': chunk 0 checksum");
     RESET(); b[off + 4 + 4] ^= 1;                       expect_refused(bad, b, n, "section 1 'grid': chunk 0 checksum");
     /* a deflated chunk whose chunk CRC was forged: zlib or the data CRC notices */
-    RESET(); b[off + 4 + 16 + 100] ^= 0x10; fix_chunk_crc(b + off + 4);
+    RESET(); b[off + 4 + 20 + 100] ^= 0x10; fix_chunk_crc(b + off + 4);
     expect_refused(bad, b, n, "section 1 'grid': ");
-    /* a raw chunk (random log) whose chunk CRC was forged: the section CRC notices */
+    /* a raw chunk (random log) whose chunk CRC was forged: its raw CRC notices */
     off = find(o, n, "log") + 3;
     CHECK(o[off + 8] == 0);                             /* stored raw */
-    RESET(); b[off + 16 + 7] ^= 1; fix_chunk_crc(b + off);
-    expect_refused(bad, b, n, "section 4 'log': checksum mismatch");
+    RESET(); b[off + 20 + 7] ^= 1; fix_chunk_crc(b + off);
+    expect_refused(bad, b, n, "section 4 'log': chunk 0 does not inflate to its bytes");
+    /* and a raw CRC forged with it: the section's CRC of its chunks' notices */
+    RESET(); b[off + 12] ^= 1; fix_chunk_crc(b + off);
+    expect_refused(bad, b, n, "section 4 'log': ");
     /* lengths */
     expect_refused(bad, o, n - 1, "truncated");
     RESET(); b[n] = 0;                                  expect_refused(bad, b, n + 1, "trailing");
@@ -347,9 +350,9 @@ static void test_multi_chunk_corrupt(void)
     b = malloc(n);
     CHECK(b);
     bad = t_path("bad.img");
-    off = 152 + 40 + 3;                                  /* chunk 0 */
-    off += 16 + (o[off + 4] | o[off + 5] << 8 | o[off + 6] << 16 | (size_t)o[off + 7] << 24);
-    memcpy(b, o, n); b[off + 16 + 1000] ^= 4;            /* chunk 1 data */
+    off = 184 + 48 + 3;                                  /* chunk 0 */
+    off += 20 + (o[off + 4] | o[off + 5] << 8 | o[off + 6] << 16 | (size_t)o[off + 7] << 24);
+    memcpy(b, o, n); b[off + 20 + 1000] ^= 4;            /* chunk 1 data */
     expect_refused(bad, b, n, "section 0 'big': chunk 1 checksum mismatch");
     memcpy(b, o, n); b[off] ^= 1;                        /* chunk 1 raw length */
     expect_refused(bad, b, n, "section 0 'big': chunk 1 checksum mismatch");
@@ -627,7 +630,7 @@ static void test_commit(void)
     edir = t_path("epoch.5");
     make_commit(edir, 5, 3);
     snprintf(path, sizeof path, "%s/commit", edir);
-    CHECK(t_file_size(path) == 48 + 3 * 40 + 4);
+    CHECK(t_file_size(path) == 48 + 3 * 48 + 4);
     CHECK(access(t_path("epoch.5/commit.tmp"), F_OK) < 0);
     CHECK_RC(ckpt_commit_read(edir, &c, err, sizeof err));
     CHECK(c.epoch == 5 && c.time_ns == 1700000000000000005ull && c.ntasks == 3);
