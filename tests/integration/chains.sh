@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# chains.sh: failures around incremental checkpoints, one scenario per run of
+# the mostlystatic program (its workers' large heaps change a little between
+# checkpoints, so their images refer to earlier ones) under ckpt-run, each
+# ending with exactly the plain run's output:
+#
+#   writer-kill     the writer of an incremental checkpoint dies: that checkpoint
+#                   is aborted, the next one is a full image again (its parent
+#                   would be the aborted one), later ones incremental on it
+#   corrupt-parent  the image an incremental checkpoint refers to is damaged
+#                   (cut short) and a task is killed: that checkpoint and the
+#                   damaged one are refused, naming the broken image, and the job
+#                   recovers from one that does not need it (the older one they
+#                   build on; or a newer one written in the meantime, if that
+#                   task's image in it is a full one)
+#   coord-after     ckpt-run dies right after committing an incremental
+#                   checkpoint; ckpt-run --restart DIR finishes the job from it,
+#                   loading each image through its chain
+#   restart-epoch   ckpt-run --restart DIR --epoch K finishes a stopped job from
+#                   an older kept checkpoint, incremental, and ckpt-info --verify
+#                   checks every chain of the folder whole
+#
+#   chains.sh [--ckpt-cc PATH] [--ckpt-run PATH] [--ckpt-ctl PATH] [SCENARIO...]
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib/pvmvm.sh
+. "$top/tests/lib/pvmvm.sh"
+# shellcheck source=../lib/jobtest.sh
+. "$top/tests/lib/jobtest.sh"
+
+jobtest_options "$@"
+scenarios=("${JOBTEST_ARGS[@]}")
+((${#scenarios[@]})) || scenarios=(writer-kill corrupt-parent coord-after restart-epoch)
+ckpt_info=$(dirname "$ckpt_run")/ckpt-info
+
+jobtest_build chains "$here/progs/mostlystatic.c" 2 plain mostlystatic
+pvmvm_start --wd "$work"
+cd "$work"
+ARGS=(2 20000 8)
+pvmvm_run 60 "$work/plain" "${ARGS[@]}" >expected 2>/dev/null || pvmvm_fail "plain run failed"
+pvmvm_wait_idle 10 || true
+
+check() {   # check NAME OUT ERR [PATTERN...]: output right, and each pattern in ERR
+    local name=$1 out=$2 err=$3 ok=1
+    shift 3
+    cmp -s expected "$out" || { ok=0; echo "# $name: output differs from the plain run"; diff expected "$out" | head -n 5 || true; }
+    for pat in "$@"; do
+        grep -q -- "$pat" "$err" || { ok=0; echo "# $name: no '$pat' in ckpt-run's messages"; }
+    done
+    jobtest_report "$name" $ok "$err"
+}
+
+# start NAME [ckpt-run options...]: a run in the background (pid in $pid),
+# held at its end until finish lets it go
+start() {
+    local name=$1
+    shift
+    rm -rf "$work/ckpt.$name"
+    jobtest_hold "$work/hold"
+    timeout -k 5 120 "$ckpt_run" -v -d "$work/ckpt.$name" "$@" "$work/mostlystatic" "${ARGS[@]}" \
+        >"$work/$name.out" 2>"$work/$name.err" &
+    pid=$!
+}
+
+# finish NAME [UNTIL]: once UNTIL shows (or ckpt-run ended), lets the job end
+finish() {
+    local name=$1
+    if [[ -n ${2:-} ]]; then
+        jobtest_wait_for "$work/$name.err" "$2" $pid || echo "# $name: no '$2' before ckpt-run ended"
+    else
+        while kill -0 $pid 2>/dev/null; do sleep 0.05; done
+    fi
+    jobtest_release
+    rc=0
+    wait $pid || rc=$?
+    ((rc == 0)) || echo "# $name: ckpt-run exited $rc"
+}
+
+# The epoch of the first commit line of ERR matching REGEX.
+epoch_of() { sed -n "s/^ckpt-run: checkpoint \([0-9]*\) committed: .*$2.*/\1/p" "$1" | head -n 1; }
+
+kill_one_task() {   # a task of the job run by ckpt-run pid $1 (not ckpt-run)
+    local v
+    v=$(jobtest_tasks "$work/" | head -n 1)
+    [[ -n $v ]] && echo "# killing pid $v" && kill -9 "$v"
+}
+
+for s in "${scenarios[@]}"; do
+    case $s in
+    writer-kill)
+        # 1 full, 2 incremental on 1, 3 killed, 4 full (3 was never written), 5 on 4
+        CKPT_FAULT=writer-kill:3 start $s -i 0.3
+        finish $s "checkpoint 5 committed"
+        ok=1
+        grep -q "checkpoint 2 committed: .*incremental" $s.err || { ok=0; echo "# $s: checkpoint 2 not incremental"; }
+        grep -q "checkpoint 4 committed: .*incremental" $s.err && { ok=0; echo "# $s: checkpoint 4 incremental on an aborted one"; }
+        ((ok)) && check $s $s.out $s.err "checkpoint 3 aborted" "checkpoint 5 committed: .*incremental" ||
+            jobtest_report $s 0 $s.err ;;
+    corrupt-parent)
+        # a checkpoint E whose chains are 3 images long: E -> P -> R; P cut short
+        start $s -i 0.3 -k 8
+        jobtest_wait_for $s.err "chains of up to 3 images" $pid || echo "# $s: no chain of 3"
+        e=$(epoch_of $s.err "chains of up to 3 images")
+        read -r vtid p < <("$ckpt_info" --json "$work/ckpt.$s" | awk -v e="$e" '
+            /"epoch": / { ep = $0; sub(/.*"epoch": /, "", ep); sub(/,.*/, "", ep) }
+            ep == e && /"depth": 2/ { v = $0; sub(/.*"vtid": /, "", v); sub(/,.*/, "", v)
+                                      q = $0; sub(/.*"parent_epoch": /, "", q); sub(/[,}].*/, "", q)
+                                      printf "%08x %s\n", v, q; exit }')
+        img=$work/ckpt.$s/epoch.$p/task.$vtid.img
+        echo "# checkpoint $e: task $vtid builds on $p: cutting $img short"
+        # ckpt-run stopped meanwhile: no commit comes between the damage and the kill
+        kill -STOP $pid
+        truncate -s -1 "$img"
+        kill_one_task $pid || echo "# $s: no task to kill"
+        kill -CONT $pid
+        finish $s "recovered from checkpoint"
+        k=$(sed -n 's/.*recovered from checkpoint \([0-9]*\).*/\1/p' $s.err | head -n 1)
+        ok=1
+        ((${k:-$p} != p && ${k:-$e} != e)) || { ok=0; echo "# $s: recovered from ${k:-nothing}"; }
+        ((ok)) && check $s $s.out $s.err "checkpoint $e refused: epoch.$p/task.$vtid.img: truncated" ||
+            jobtest_report $s 0 $s.err ;;
+    coord-after)
+        # checkpoint 2 refers to 1 for what did not change
+        CKPT_FAULT=coord-die-after-commit:2 start $s -i 0.3
+        finish $s ""
+        pvmvm_wait_idle 10 || true
+        # (ckpt-run died before saying so: the folder tells)
+        info=$("$ckpt_info" "$work/ckpt.$s") || true
+        ok=1
+        [[ $info == *"on epoch 1 (depth 1)"* ]] || { ok=0; echo "# $s: checkpoint 2 is not incremental"; }
+        pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
+        ((ok)) && check $s $s.out $s.err "restarted the job from checkpoint 2" || jobtest_report $s 0 $s.err ;;
+    restart-epoch)
+        start $s -i 0.3 -k 3
+        jobtest_wait_for $s.err "chains of up to 3 images" $pid || echo "# $s: no chain of 3"
+        "$ckpt_ctl" stop "$work/ckpt.$s" >/dev/null || echo "# $s: ckpt-ctl stop failed"
+        finish $s ""
+        pvmvm_wait_idle 10 || true
+        ok=1
+        "$ckpt_info" --verify "$work/ckpt.$s" >$s.verify || { ok=0; echo "# $s: ckpt-info --verify found problems"; cat $s.verify; }
+        # the oldest kept epoch whose images are incremental
+        k=$("$ckpt_info" "$work/ckpt.$s" | awk '/^epoch / { e = $2 } /on epoch/ { k = e } END { print k }')
+        [[ -n $k ]] || { ok=0; echo "# $s: no incremental epoch kept"; }
+        pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" --epoch "$k" >>$s.out 2>>$s.err ||
+            echo "# $s: --restart exited $?"
+        ((ok)) && check $s $s.out $s.err "restarted the job from checkpoint $k" || jobtest_report $s 0 $s.err ;;
+    *)
+        echo "chains.sh: unknown scenario $s" >&2
+        exit 2 ;;
+    esac
+done
+echo "# chains: $passed passed, $failed failed"
+((failed == 0))
