@@ -142,6 +142,7 @@ struct ckpt_img_section {
     const void *data;       /* decompressed, valid until ckpt_img_free */
     uint64_t len;
     uint64_t stored_len;
+    uint64_t parent_len;    /* raw bytes of it read from earlier images of its chain */
 };
 int ckpt_img_load(const char *path, const struct ckpt_exe_id *expect,
                   struct ckpt_img **img, char *err, size_t errlen);

@@ -72,9 +72,10 @@ struct img_chunk_ref {
  * it must name) and its length. */
 int fmt__img_peek(struct rd *r, const char *path, const struct ckpt_exe_id *expect,
                   struct ckpt_img_header *h, uint64_t *len);
-/* The chunks with an address of the image at path, sorted by address, from
- * its section and chunk headers only (their checksums verified, no data
- * read); its header into h. */
+/* The chunks with an address of the image at path, sorted by address (those
+ * sharing addresses with another left out), from its section and chunk
+ * headers only (their checksums verified, no data read); its header into h
+ * and its length into len. */
 int fmt__img_chunks(struct rd *r, const char *path, struct ckpt_img_header *h, uint64_t *len,
                     struct img_chunk_ref **refs, size_t *nrefs);
 /* Whether parent (at parent_path, len bytes, raw bytes of sections when

@@ -457,6 +457,7 @@ static int take_own(struct imgfile *f, struct pend *pend, size_t *npend, struct 
         for (uint64_t c = 0; c < loc->nchunks; c++) {
             const struct chunk_loc *k = &f->ch[loc->c0 + c];
             if (k->flags & CHUNK_PARENT) {
+                s->parent_len += k->raw;
                 pend[(*npend)++] = (struct pend){
                     .dst = data + k->at, .addr = loc->addr + k->at, .raw = k->raw, .crc = k->crc,
                     .sec = get32(f->buf + k->off),
@@ -600,6 +601,22 @@ static int by_addr(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* Chunks that share addresses with another (two sections of one memory)
+ * are no reference: both are dropped.  Returns how many are left. */
+static size_t drop_overlaps(struct img_chunk_ref *c, size_t n)
+{
+    size_t kept = 0;
+    uint64_t end = 0;         /* the furthest end of the chunks before i */
+    for (size_t i = 0; i < n; i++) {
+        int before = i > 0 && c[i].addr < end;
+        int after = i + 1 < n && c[i + 1].addr < c[i].addr + c[i].raw;
+        end = c[i].addr + c[i].raw > end ? c[i].addr + c[i].raw : end;
+        if (!before && !after)
+            c[kept++] = c[i];
+    }
+    return kept;
+}
+
 int fmt__img_chunks(struct rd *r, const char *path, struct ckpt_img_header *h, uint64_t *len,
                     struct img_chunk_ref **refs, size_t *nrefs)
 {
@@ -620,9 +637,7 @@ int fmt__img_chunks(struct rd *r, const char *path, struct ckpt_img_header *h, u
         }
     if (rc == 0)
         qsort(out, n, sizeof *out, by_addr);
-    for (size_t i = 1; rc == 0 && i < n; i++)
-        if (out[i].addr < out[i - 1].addr + out[i - 1].raw)
-            rc = fmt__fail(&f.r, -EBADMSG, "two chunks hold address 0x%" PRIx64, out[i].addr);
+    n = rc == 0 ? drop_overlaps(out, n) : 0;
     *h = f.hdr;
     *len = f.r.size;
     file_free(&f);

@@ -36,6 +36,7 @@ static struct writer_result *result;
 static pid_t writer;                /* writer child in flight, 0 when none */
 static uint64_t writer_epoch;
 static int writer_copied;           /* it writes from the heap's copy */
+static uint64_t base_epoch, base_time;  /* the last image written (base_epoch 0: none) */
 static uint32_t writer_flags;       /* CKPT_IMG_F_EXITED: the final image */
 static uint64_t write_start_ns;
 static int last_write_ok;
@@ -73,29 +74,38 @@ static int make_dirs(uint64_t epoch, char *path, size_t len)
     return ckpt_task_path(path, len, rt->dir, epoch, rt->myvtid) ? -ENAMETOOLONG : 0;
 }
 
+/* Who knows what did not change since the base: the heap's copy for the
+ * heap (when it was compared with the base's), the shadows for the rest. */
+static int heap_diffed;     /* writer: the heap's copy was compared with the base's */
+
 static int unchanged(void *arg, uint64_t addr, uint64_t len)
 {
     (void)arg;
-    return ckpt__heap_unchanged(addr, len);
+    if (ckpt__heap_in_arena((const void *)(uintptr_t)addr))
+        return heap_diffed && ckpt__heap_unchanged(addr, len);
+    return ckpt__shadow_unchanged(addr, len);
 }
 
-/* An incremental image when the heap's copy was compared with the last
- * image written: its unchanged chunks refer to that image, if it is
- * committed, the chain not too long, and nothing is wrong with it (else a
- * full image, which needs nothing). */
-static void on_base(struct ckpt_imgw *w, uint64_t epoch)
+/* In the writer of a checkpoint (not a final image): an incremental image
+ * on the last image written, when that one is committed, its chain not too
+ * long, and nothing is wrong with it (else a full image, which needs
+ * nothing). */
+static void on_base(struct ckpt_imgw *w, uint64_t epoch, uint64_t heap_copied)
 {
     struct ckpt_rt *rt = &ckpt__rt;
     char path[4096], err[512];
-    uint64_t base, time_ns;
-    if (rt->chain <= 1 || !ckpt__heap_base(&base, &time_ns) ||
-        ckpt_task_path(path, sizeof path, rt->dir, base, rt->myvtid) != 0)
+    uint64_t he, ht;
+    if (rt->chain <= 1 || !base_epoch ||
+        ckpt_task_path(path, sizeof path, rt->dir, base_epoch, rt->myvtid) != 0)
         return;
-    int rc = ckpt_imgw_base(w, path, base, time_ns, (uint32_t)rt->chain, unchanged, NULL, err,
-                            sizeof err);
+    heap_diffed = heap_copied && ckpt__heap_base(&he, &ht) && he == base_epoch && ht == base_time;
+    int rc = ckpt_imgw_base(w, path, base_epoch, base_time, (uint32_t)rt->chain, unchanged, NULL,
+                            err, sizeof err);
     if (rc)
         pr_debug("checkpoint %llu: a full image, not one on checkpoint %llu: %s",
-                 (unsigned long long)epoch, (unsigned long long)base, err);
+                 (unsigned long long)epoch, (unsigned long long)base_epoch, err);
+    else
+        ckpt__shadow_begin(epoch, base_epoch);
 }
 
 static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flags, pid_t task,
@@ -129,8 +139,10 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flag
                                         : make_dirs(epoch, path, sizeof path);
     if (!err)
         err = ckpt_imgw_open(&w, path, &hdr, rt->level);
-    if (!err && heap_copied && !(flags & CKPT_IMG_F_EXITED))
-        on_base(w, epoch);
+    if (!err && !(flags & CKPT_IMG_F_EXITED)) {
+        ckpt__shadow_begin(epoch, 0);   /* compared all the same: the next image's base */
+        on_base(w, epoch, heap_copied);
+    }
     result->time_ns = hdr.time_ns;
     ckpt_fault_die(rt->dir, "writer-kill", epoch);
     if ((flags & CKPT_IMG_F_EXITED) && ckpt_fault_always("slow-final"))
@@ -219,6 +231,7 @@ static void start_writer(uint64_t epoch, uint32_t flags)
     sigset_t all, was;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &was);
+    ckpt__shadow_prepare();
     uint64_t heap_copied = ckpt__heap_copy();
     pid_t task = getpid(), pid = fork();
     if (pid == 0)
@@ -358,8 +371,14 @@ void ckpt__reap(int block)
                  (unsigned long long)result->totals.parent_epoch);
     if (ok)
         say_suspects();
-    if (ok && writer_copied && !(writer_flags & CKPT_IMG_F_EXITED))
-        ckpt__heap_written(writer_epoch, result->time_ns);
+    if (ok && !(writer_flags & CKPT_IMG_F_EXITED)) {
+        base_epoch = writer_epoch;
+        base_time = result->time_ns;
+        if (writer_copied)
+            ckpt__heap_written(writer_epoch, result->time_ns);
+    } else if (!(writer_flags & CKPT_IMG_F_EXITED)) {
+        base_epoch = 0;         /* its shadows may be half updated: no base */
+    }
     if (rt->mode == CKPT_MODE_JOB)
         report(ok, ms);
     last_write_ok = ok;

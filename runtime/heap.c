@@ -886,7 +886,7 @@ static struct {
     uint64_t diff_epoch, diff_time;
 } snap = {.fd = -1};
 
-static uint64_t mem_available(void)
+uint64_t ckpt__mem_available(void)
 {
     FILE *f = fopen("/proc/meminfo", "re");
     unsigned long long kb = 0;
@@ -904,7 +904,7 @@ static int snap_size(uint64_t len)
 {
     if (snap.len >= len)
         return 0;
-    if (len > mem_available() / 2) {
+    if (len > ckpt__mem_available() / 2) {
         pr_info("the heap (%llu MiB) is copied on write at checkpoints: no memory for a copy",
                 (unsigned long long)(len >> 20));
         snap.off = 1;

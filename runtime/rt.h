@@ -258,6 +258,12 @@ void ckpt__heap_no_copy(void);       /* CKPT_SNAPSHOT=off: copy-on-write instead
 int ckpt__heap_base(uint64_t *epoch, uint64_t *time_ns);
 int ckpt__heap_unchanged(uint64_t addr, uint64_t len);
 void ckpt__heap_written(uint64_t epoch, uint64_t time_ns);   /* the copy's image is on disk */
+uint64_t ckpt__mem_available(void);  /* /proc/meminfo's MemAvailable, bytes (0: unknown) */
+/* shadow.c: large variables compared by the writer (incremental images) */
+void ckpt__shadow_prepare(void);                    /* task, before the writer's fork */
+void ckpt__shadow_begin(uint64_t epoch, uint64_t base);  /* writer: base 0 for none */
+int ckpt__shadow_track(const void *p, uint64_t len);     /* writer: 1 if compared */
+int ckpt__shadow_unchanged(uint64_t addr, uint64_t len);
 
 /* files.c: the files the program opens (the file twins of ckpt_libc.h), their
  * state at a checkpoint, and their section */

@@ -111,8 +111,11 @@ int ckpt__frame_write(struct ckpt_imgw *w, const char *name, int depth, int site
         const struct ckpt_var *v = vars[k];
         uint32_t type = depth < 0 ? CKPT_SEC_GLOBAL : CKPT_SEC_VAR;
         check_pointers(v);
-        err = ckpt_imgw_section(w, type, vr[k].name, v->addr, v->size,
-                                v->kind == CKPT_KIND_DATA ? (uint32_t)v->elem : 0);
+        /* a large variable's unchanged chunks may refer to the last image */
+        uint64_t at = v->kind == CKPT_KIND_DATA && ckpt__shadow_track(v->addr, v->size)
+                          ? (uint64_t)(uintptr_t)v->addr : 0;
+        err = ckpt_imgw_section_at(w, type, vr[k].name, v->addr, v->size,
+                                   v->kind == CKPT_KIND_DATA ? (uint32_t)v->elem : 0, at);
         if (!err && v->kind == CKPT_KIND_BLOCK)
             err = ckpt_imgw_section(w, CKPT_SEC_BLOCK, vr[k].name, (void *)(uintptr_t)vr[k].old_block,
                                     vr[k].count * v->elem, (uint32_t)v->elem);

@@ -135,13 +135,13 @@ static void print_image_text(const char *path, const struct ckpt_img *img)
         printf("  chain    a full image\n");
     if (state_version(img) >= 0)
         printf("  state    version %ld\n", state_version(img));
-    printf("  %4s  %-7s %-24s %5s %14s %14s %6s\n", "#", "type", "name", "elem", "raw",
-           "stored", "ratio");
+    printf("  %4s  %-7s %-24s %5s %14s %14s %6s %14s\n", "#", "type", "name", "elem", "raw",
+           "stored", "ratio", "from earlier");
     for (size_t i = 0; i < ckpt_img_nsections(img); i++) {
         const struct ckpt_img_section *s = ckpt_img_section(img, i);
-        printf("  %4zu  %-7s %-24s %5" PRIu32 " %14" PRIu64 " %14" PRIu64 " %6.2f\n", i,
+        printf("  %4zu  %-7s %-24s %5" PRIu32 " %14" PRIu64 " %14" PRIu64 " %6.2f %14" PRIu64 "\n", i,
                ckpt_sec_type_name(s->type), s->name, s->elem, s->len, s->stored_len,
-               ratio(s->len, s->stored_len));
+               ratio(s->len, s->stored_len), s->parent_len);
         raw += s->len;
         stored += s->stored_len;
     }
@@ -176,8 +176,8 @@ static void print_image_json(const char *path, const struct ckpt_img *img, const
         printf("%s\n  {\"index\": %zu, \"type\": %" PRIu32 ", \"type_name\": \"%s\", \"name\": ",
                i ? "," : "", i, s->type, ckpt_sec_type_name(s->type));
         json_str(s->name);
-        printf(", \"elem\": %" PRIu32 ", \"raw_bytes\": %" PRIu64 ", \"stored_bytes\": %" PRIu64 "}",
-               s->elem, s->len, s->stored_len);
+        printf(", \"elem\": %" PRIu32 ", \"raw_bytes\": %" PRIu64 ", \"stored_bytes\": %" PRIu64
+               ", \"earlier_bytes\": %" PRIu64 "}", s->elem, s->len, s->stored_len, s->parent_len);
     }
     printf("]}\n");
 }
