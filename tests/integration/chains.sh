@@ -42,7 +42,7 @@ ckpt_info=$(dirname "$ckpt_run")/ckpt-info
 jobtest_build chains "$here/progs/mostlystatic.c" 2 plain mostlystatic
 pvmvm_start --wd "$work"
 cd "$work"
-ARGS=(2 20000 8)
+ARGS=(2 8000 8)
 pvmvm_run 60 "$work/plain" "${ARGS[@]}" >expected 2>/dev/null || pvmvm_fail "plain run failed"
 pvmvm_wait_idle 10 || true
 
@@ -139,7 +139,10 @@ for s in "${scenarios[@]}"; do
         pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
         ((ok)) && check $s $s.out $s.err "restarted the job from checkpoint 2" || jobtest_report $s 0 $s.err ;;
     earlier)
+        # a job long enough to be running still; stopped once looked at
+        ARGS=(2 100000 8)
         start $s -i 0.3
+        ARGS=(2 8000 8)
         # an image whose parent was written after the workers filled their
         # memory (the master prints round 0 once they have): commits after c0
         jobtest_wait_for $s.out "^round 50 " $pid || echo "# $s: no round 50"
@@ -165,8 +168,10 @@ for s in "${scenarios[@]}"; do
              END { printf "# from earlier: heap %d, glob %d, loc %d\n", heap, glob, loc
                    exit !(heap >= 3 * 1048576 && glob > 0 && loc > 0) }' $s.sections ||
             { ok=0; echo "# $s: too little read from the earlier image of $img"; cat $s.sections; }; }
-        finish $s "checkpoint 1 committed"
-        ((ok)) && check $s $s.out $s.err || jobtest_report $s 0 $s.err ;;
+        # (the output is not this scenario's point: the job stops here)
+        "$ckpt_ctl" stop "$work/ckpt.$s" >/dev/null || echo "# $s: ckpt-ctl stop failed"
+        finish $s ""
+        jobtest_report $s $ok $s.err ;;
     restart-epoch)
         start $s -i 0.3 -k 3
         jobtest_wait_for $s.err "chains of up to 3 images" $pid || echo "# $s: no chain of 3"
