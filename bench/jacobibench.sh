@@ -281,12 +281,7 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
     echo "and every heap page a task writes while its writer lives faults (bench/memcost.c)."
     echo "Goals: overhead <= 5% at -i 10; stop <= 1.5x bare fork."
     for v in i10 i2; do
-        echo
-        echo "ckpt-run -v ${v/i/-i } said (round $rounds):"
-        echo
-        echo '```'
-        grep -v '^ckpt\[' "err.$v.$rounds" | sed -n '/committed\|aborted\|job ended\|recover/p' | head -n 40
-        echo '```'
+        bench_said "${v/i/-i }, round $rounds" "err.$v.$rounds" 40
     done
     echo
     echo "end: $(bench_machine)"

@@ -73,3 +73,14 @@ bench_jacobi_iters() {
     awk -v c="$cal" -v s="$(bench_secs "$t0" "$t1")" -v t="$target" \
         'BEGIN { i = int(t / (s / c) / 100 + 0.5) * 100; print i < 100 ? 100 : i }'
 }
+
+# bench_said LABEL ERR N: what ckpt-run -v said in ERR of checkpoints,
+# recoveries and the job's end (at most N lines), fenced, for a table's notes
+bench_said() {
+    echo
+    echo "ckpt-run -v said ($1):"
+    echo
+    echo '```'
+    grep -v '^ckpt\[' "$2" | sed -n '/committed\|aborted\|job ended\|recover/p' | head -n "$3"
+    echo '```'
+}

@@ -354,12 +354,7 @@ fi
         done
     fi
     for v in full incr; do
-        echo
-        echo "ckpt-run -v said ($v, round $rounds):"
-        echo
-        echo '```'
-        grep -v '^ckpt\[' "err.$v.$rounds" | sed -n '/committed\|aborted\|job ended\|recover/p' | head -n 30
-        echo '```'
+        bench_said "$v, round $rounds" "err.$v.$rounds" 30
     done
     echo
     echo "end: $(bench_machine)"

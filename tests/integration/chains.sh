@@ -42,45 +42,9 @@ ckpt_info=$(dirname "$ckpt_run")/ckpt-info
 jobtest_build chains "$here/progs/mostlystatic.c" 2 plain mostlystatic
 pvmvm_start --wd "$work"
 cd "$work"
-ARGS=(2 8000 8)
-pvmvm_run 60 "$work/plain" "${ARGS[@]}" >expected 2>/dev/null || pvmvm_fail "plain run failed"
+JOBTEST_PROG=("$work/mostlystatic" 2 8000 8)
+pvmvm_run 60 "$work/plain" "${JOBTEST_PROG[@]:1}" >expected 2>/dev/null || pvmvm_fail "plain run failed"
 pvmvm_wait_idle 10 || true
-
-check() {   # check NAME OUT ERR [PATTERN...]: output right, and each pattern in ERR
-    local name=$1 out=$2 err=$3 ok=1
-    shift 3
-    cmp -s expected "$out" || { ok=0; echo "# $name: output differs from the plain run"; diff expected "$out" | head -n 5 || true; }
-    for pat in "$@"; do
-        grep -q -- "$pat" "$err" || { ok=0; echo "# $name: no '$pat' in ckpt-run's messages"; }
-    done
-    jobtest_report "$name" $ok "$err"
-}
-
-# start NAME [ckpt-run options...]: a run in the background (pid in $pid),
-# held at its end until finish lets it go
-start() {
-    local name=$1
-    shift
-    rm -rf "$work/ckpt.$name"
-    jobtest_hold "$work/hold"
-    timeout -k 5 120 "$ckpt_run" -v -d "$work/ckpt.$name" "$@" "$work/mostlystatic" "${ARGS[@]}" \
-        >"$work/$name.out" 2>"$work/$name.err" &
-    pid=$!
-}
-
-# finish NAME [UNTIL]: once UNTIL shows (or ckpt-run ended), lets the job end
-finish() {
-    local name=$1
-    if [[ -n ${2:-} ]]; then
-        jobtest_wait_for "$work/$name.err" "$2" $pid || echo "# $name: no '$2' before ckpt-run ended"
-    else
-        while kill -0 $pid 2>/dev/null; do sleep 0.05; done
-    fi
-    jobtest_release
-    rc=0
-    wait $pid || rc=$?
-    ((rc == 0)) || echo "# $name: ckpt-run exited $rc"
-}
 
 # The epoch of the first commit line of ERR matching REGEX.
 epoch_of() { sed -n "s/^ckpt-run: checkpoint \([0-9]*\) committed: .*$2.*/\1/p" "$1" | head -n 1; }
@@ -95,16 +59,16 @@ for s in "${scenarios[@]}"; do
     case $s in
     writer-kill)
         # 1 full, 2 incremental on 1, 3 killed, 4 full (3 was never written), 5 on 4
-        CKPT_FAULT=writer-kill:3 start $s -i 0.3
-        finish $s "checkpoint 5 committed"
+        CKPT_FAULT=writer-kill:3 jobtest_start $s -i 0.3
+        jobtest_finish $s "checkpoint 5 committed"
         ok=1
         grep -q "checkpoint 2 committed: .*incremental" $s.err || { ok=0; echo "# $s: checkpoint 2 not incremental"; }
         grep -q "checkpoint 4 committed: .*incremental" $s.err && { ok=0; echo "# $s: checkpoint 4 incremental on an aborted one"; }
-        ((ok)) && check $s $s.out $s.err "checkpoint 3 aborted" "checkpoint 5 committed: .*incremental" ||
+        ((ok)) && jobtest_check $s $s.out $s.err "checkpoint 3 aborted" "checkpoint 5 committed: .*incremental" ||
             jobtest_report $s 0 $s.err ;;
     corrupt-parent)
         # a checkpoint E whose chains are 3 images long: E -> P -> R; P cut short
-        start $s -i 0.3 -k 8
+        jobtest_start $s -i 0.3 -k 8
         jobtest_wait_for $s.err "chains of up to 3 images" $pid || echo "# $s: no chain of 3"
         e=$(epoch_of $s.err "chains of up to 3 images")
         read -r vtid p < <("$ckpt_info" --json "$work/ckpt.$s" | awk -v e="$e" '
@@ -119,30 +83,30 @@ for s in "${scenarios[@]}"; do
         truncate -s -1 "$img"
         kill_one_task $pid || echo "# $s: no task to kill"
         kill -CONT $pid
-        finish $s "recovered from checkpoint"
+        jobtest_finish $s "recovered from checkpoint"
         k=$(sed -n 's/.*recovered from checkpoint \([0-9]*\).*/\1/p' $s.err | head -n 1)
         ok=1
         ((${k:-$p} != p && ${k:-$e} != e)) || { ok=0; echo "# $s: recovered from ${k:-nothing}"; }
         # (a newer checkpoint committed meanwhile, the task's image in it full, is good too)
-        ((ok && k < e)) && check $s $s.out $s.err "checkpoint $e refused: epoch.$p/task.$vtid.img: truncated"
-        ((ok && k > e)) && check $s $s.out $s.err
+        ((ok && k < e)) && jobtest_check $s $s.out $s.err "checkpoint $e refused: epoch.$p/task.$vtid.img: truncated"
+        ((ok && k > e)) && jobtest_check $s $s.out $s.err
         ((ok)) || jobtest_report $s 0 $s.err ;;
     coord-after)
         # checkpoint 2 refers to 1 for what did not change
-        CKPT_FAULT=coord-die-after-commit:2 start $s -i 0.3
-        finish $s ""
+        CKPT_FAULT=coord-die-after-commit:2 jobtest_start $s -i 0.3
+        jobtest_finish $s ""
         pvmvm_wait_idle 10 || true
         # (ckpt-run died before saying so: the folder tells)
         info=$("$ckpt_info" "$work/ckpt.$s") || true
         ok=1
         [[ $info == *"on epoch 1 (depth 1)"* ]] || { ok=0; echo "# $s: checkpoint 2 is not incremental"; }
         pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
-        ((ok)) && check $s $s.out $s.err "restarted the job from checkpoint 2" || jobtest_report $s 0 $s.err ;;
+        ((ok)) && jobtest_check $s $s.out $s.err "restarted the job from checkpoint 2" || jobtest_report $s 0 $s.err ;;
     earlier)
         # a job long enough to be running still; stopped once looked at
-        ARGS=(2 100000 8)
-        start $s -i 0.3
-        ARGS=(2 8000 8)
+        JOBTEST_PROG[2]=100000
+        jobtest_start $s -i 0.3
+        JOBTEST_PROG[2]=8000
         # an image whose parent was written after the workers filled their
         # memory (the master prints round 0 once they have): commits after c0
         jobtest_wait_for $s.out "^round 50 " $pid || echo "# $s: no round 50"
@@ -170,13 +134,13 @@ for s in "${scenarios[@]}"; do
             { ok=0; echo "# $s: too little read from the earlier image of $img"; cat $s.sections; }; }
         # (the output is not this scenario's point: the job stops here)
         "$ckpt_ctl" stop "$work/ckpt.$s" >/dev/null || echo "# $s: ckpt-ctl stop failed"
-        finish $s ""
+        jobtest_finish $s ""
         jobtest_report $s $ok $s.err ;;
     restart-epoch)
-        start $s -i 0.3 -k 3
+        jobtest_start $s -i 0.3 -k 3
         jobtest_wait_for $s.err "chains of up to 3 images" $pid || echo "# $s: no chain of 3"
         "$ckpt_ctl" stop "$work/ckpt.$s" >/dev/null || echo "# $s: ckpt-ctl stop failed"
-        finish $s ""
+        jobtest_finish $s ""
         pvmvm_wait_idle 10 || true
         ok=1
         "$ckpt_info" --verify "$work/ckpt.$s" >$s.verify || { ok=0; echo "# $s: ckpt-info --verify found problems"; cat $s.verify; }
@@ -185,7 +149,7 @@ for s in "${scenarios[@]}"; do
         [[ -n $k ]] || { ok=0; echo "# $s: no incremental epoch kept"; }
         pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" --epoch "$k" >>$s.out 2>>$s.err ||
             echo "# $s: --restart exited $?"
-        ((ok)) && check $s $s.out $s.err "restarted the job from checkpoint $k" || jobtest_report $s 0 $s.err ;;
+        ((ok)) && jobtest_check $s $s.out $s.err "restarted the job from checkpoint $k" || jobtest_report $s 0 $s.err ;;
     *)
         echo "chains.sh: unknown scenario $s" >&2
         exit 2 ;;

@@ -44,55 +44,16 @@ jobtest_build failures "$here/progs/pingpong.c" 1 plain pingpong
 pvmvm_start --wd "$work"
 cd "$work"
 ROUNDS=1200
+JOBTEST_PROG=("$work/pingpong" $ROUNDS)
 pvmvm_run 60 "$work/plain" $ROUNDS >expected 2>/dev/null || pvmvm_fail "plain run failed"
 pvmvm_wait_idle 10 || true
-
-check() {   # check NAME OUT ERR [PATTERN...]: output right, and each pattern in ERR
-    local name=$1 out=$2 err=$3 ok=1
-    shift 3
-    cmp -s expected "$out" || { ok=0; echo "# $name: output differs from the plain run"; diff expected "$out" | head -n 5 || true; }
-    for pat in "$@"; do
-        grep -q -- "$pat" "$err" || { ok=0; echo "# $name: no '$pat' in ckpt-run's messages"; }
-    done
-    jobtest_report "$name" $ok "$err"
-}
-
-# start NAME [ckpt-run options...]: a fresh run of pingpong in the background
-# (its pid in $pid), held at its end (jobtest_hold) until finish lets it go,
-# unless NOHOLD is set
-start() {
-    local name=$1
-    shift
-    rm -rf "$work/ckpt.$name"
-    if [[ ${NOHOLD:-} ]]; then unset CKPT_HOLD; else jobtest_hold "$work/hold"; fi
-    # (not pvmvm_run: a ckpt-run killed by an injected fault is no time-out)
-    timeout -k 5 120 "$ckpt_run" -v -d "$work/ckpt.$name" "$@" "$work/pingpong" $ROUNDS \
-        >"$work/$name.out" 2>"$work/$name.err" &
-    pid=$!
-}
-
-# finish NAME [UNTIL]: once UNTIL shows in ckpt-run's messages (without UNTIL:
-# once ckpt-run has ended by itself), lets the job end and waits for it;
-# ckpt-run's exit status in $rc
-finish() {
-    local name=$1
-    if [[ -n ${2:-} ]]; then
-        jobtest_wait_for "$work/$name.err" "$2" $pid || echo "# $name: no '$2' before ckpt-run ended"
-    else
-        while kill -0 $pid 2>/dev/null; do sleep 0.05; done
-    fi
-    jobtest_release
-    rc=0
-    wait $pid || rc=$?
-    ((rc == 0)) || echo "# $name: ckpt-run exited $rc"
-}
 
 # job NAME UNTIL [ckpt-run options...]: start and finish
 job() {
     local name=$1 until=$2
     shift 2
-    start "$name" "$@"
-    finish "$name" "$until"
+    jobtest_start "$name" "$@"
+    jobtest_finish "$name" "$until"
 }
 
 writer_of_job() {  # "WRITER TASK" pids: a writer child of one of the job's tasks
@@ -114,20 +75,20 @@ for s in "${scenarios[@]}"; do
     case $s in
     writer-kill)
         CKPT_FAULT=writer-kill:2 job $s "checkpoint 3 committed" -i 0.2
-        check $s $s.out $s.err "checkpoint 2 aborted" "checkpoint 3 committed" ;;
+        jobtest_check $s $s.out $s.err "checkpoint 2 aborted" "checkpoint 3 committed" ;;
     copy-map)
         CKPT_FAULT=copy-map job $s "checkpoint 3 committed" -i 0.2
-        check $s $s.out $s.err "checkpoint 1 aborted" "checkpoint 3 committed" ;;
+        jobtest_check $s $s.out $s.err "checkpoint 1 aborted" "checkpoint 3 committed" ;;
     die-written)
         # Its report may or may not reach ckpt-run before its death is noticed:
         # checkpoint 3 is then either complete and committed, or aborted.
         CKPT_FAULT=die-written:3 job $s "recovered from checkpoint" -i 0.2
-        check $s $s.out $s.err "recovered from checkpoint [23]" ;;
+        jobtest_check $s $s.out $s.err "recovered from checkpoint [23]" ;;
     die-replay)
-        CKPT_FAULT=die-replay start $s -i 0.2
+        CKPT_FAULT=die-replay jobtest_start $s -i 0.2
         jobtest_wait_for $s.err "checkpoint 2 committed" $pid && kill_one_task $pid || echo "# $s: no task to kill"
-        finish $s "recovered from checkpoint"
-        check $s $s.out $s.err "failed while restarting\|2 recoveries\|3 recoveries" "recovered from checkpoint" ;;
+        jobtest_finish $s "recovered from checkpoint"
+        jobtest_check $s $s.out $s.err "failed while restarting\|2 recoveries\|3 recoveries" "recovered from checkpoint" ;;
     coord-after | coord-before)
         k=3 when=${s#coord-}
         CKPT_FAULT=coord-die-$when-commit:$k job $s "" -i 0.2
@@ -135,7 +96,7 @@ for s in "${scenarios[@]}"; do
         pvmvm_wait_idle 10 || true
         pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
         want=$k; [[ $when == before ]] && want=$((k - 1))
-        check $s $s.out $s.err "restarted the job from checkpoint $want" ;;
+        jobtest_check $s $s.out $s.err "restarted the job from checkpoint $want" ;;
     new-pvmd)
         # both runs on a fresh pvmd, so that both number contexts from the start
         k=12
@@ -146,7 +107,7 @@ for s in "${scenarios[@]}"; do
         pvmvm_stop
         pvmvm_start --wd "$work"
         pvmvm_run 120 "$ckpt_run" -v --restart "$work/ckpt.$s" >>$s.out 2>>$s.err || echo "# $s: --restart exited $?"
-        check $s $s.out $s.err "restarted the job from checkpoint $k" ;;
+        jobtest_check $s $s.out $s.err "restarted the job from checkpoint $k" ;;
     new-pvmd-spawn)
         # ckpt-run dies while the second wave of workers works; restarted on a
         # new pvmd, which hands out the same tids again, the restored tasks keep
@@ -202,11 +163,11 @@ for s in "${scenarios[@]}"; do
         ((hits > 0)) || { ok=0; echo "# $s: in none of 3 runs did a new task get a restored task's id as its tid"; }
         jobtest_report $s $ok $s.$a.restart.err ;;
     ctl)
-        start $s -i 0
+        jobtest_start $s -i 0
         until [[ -s ckpt.$s/ckpt-run.pid ]] || ! kill -0 $pid 2>/dev/null; do sleep 0.01; done
         "$ckpt_ctl" checkpoint "$work/ckpt.$s" || echo "# ckpt-ctl failed"
-        finish $s "checkpoint 1 committed"
-        check $s $s.out $s.err "checkpoint 1 committed" ;;
+        jobtest_finish $s "checkpoint 1 committed"
+        jobtest_check $s $s.out $s.err "checkpoint 1 committed" ;;
     disk-full)
         # A tmpfs of its own, in a mount namespace of its own, so nothing else sees it.
         if ! unshare -m true 2>/dev/null; then
@@ -219,9 +180,9 @@ for s in "${scenarios[@]}"; do
             until grep -q 'stays the last good one' $s.err || ! kill -0 \$! 2>/dev/null; do sleep 0.01; done
             rm -f '$work/hold'
             wait \$!" || echo "# $s: ckpt-run exited $?"
-        check $s $s.out $s.err "No space left on device" "stays the last good one" ;;
+        jobtest_check $s $s.out $s.err "No space left on device" "stays the last good one" ;;
     dies-writing)
-        CKPT_FAULT=stuck-write:3 start $s -i 0.2
+        CKPT_FAULT=stuck-write:3 jobtest_start $s -i 0.2
         ok=1 w= t=
         for ((i = 0; i < 2000; i++)); do   # the stuck writer: one seen twice 0.3 s apart
             read -r w t < <(writer_of_job) || true
@@ -237,7 +198,7 @@ for s in "${scenarios[@]}"; do
             jobtest_wait_for $s.err "recovered from checkpoint" $pid || { ok=0; echo "# $s: no recovery"; }
             ! pvmvm_alive "$w" || { ok=0; echo "# $s: writer $w outlived its task"; }
         fi
-        finish $s "recovered from checkpoint"
+        jobtest_finish $s "recovered from checkpoint"
         ((rc == 0)) || ok=0
         cmp -s expected $s.out || { ok=0; echo "# $s: output differs from the plain run"; }
         grep -q "recovered from checkpoint" $s.err || { ok=0; echo "# $s: no recovery"; }

@@ -27,6 +27,15 @@
 #   jobtest_tasks DIR/          pids of the machine's tasks running a program
 #                               from DIR (the program ckpt-run runs itself,
 #                               which PVM lists without a name, included)
+#   jobtest_start NAME [ckpt-run options...]
+#       runs ckpt-run -v -d $work/ckpt.NAME OPTIONS JOBTEST_PROG... in the
+#       background (pid in $pid; output in $work/NAME.out and .err), held at
+#       its end (jobtest_hold) unless NOHOLD is set
+#   jobtest_finish NAME [UNTIL]
+#       once UNTIL shows in NAME.err (without UNTIL: once ckpt-run ended by
+#       itself), lets the job end and waits for it; its exit status in $rc
+#   jobtest_check NAME OUT ERR [PATTERN...]
+#       reports NAME: OUT equals $work/expected and each PATTERN is in ERR
 #   jobtest_commits ERR         checkpoints committed so far (ckpt-run -v)
 #   jobtest_recoveries ERR      recoveries so far
 #   jobtest_resumed ERR
@@ -112,4 +121,38 @@ jobtest_resumed() {
         }
         /did not come back|from the beginning/ && last != "" { print "fell back: " $0; bad = 1 }
         END { exit bad }' "$1"
+}
+
+jobtest_start() {
+    local name=$1
+    shift
+    rm -rf "$work/ckpt.$name"
+    if [[ ${NOHOLD:-} ]]; then unset CKPT_HOLD; else jobtest_hold "$work/hold"; fi
+    # (not pvmvm_run: a ckpt-run killed by an injected fault is no time-out)
+    timeout -k 5 120 "$ckpt_run" -v -d "$work/ckpt.$name" "$@" "${JOBTEST_PROG[@]}" \
+        >"$work/$name.out" 2>"$work/$name.err" &
+    pid=$!
+}
+
+jobtest_finish() {
+    local name=$1
+    if [[ -n ${2:-} ]]; then
+        jobtest_wait_for "$work/$name.err" "$2" $pid || echo "# $name: no '$2' before ckpt-run ended"
+    else
+        while kill -0 $pid 2>/dev/null; do sleep 0.05; done
+    fi
+    jobtest_release
+    rc=0
+    wait $pid || rc=$?
+    ((rc == 0)) || echo "# $name: ckpt-run exited $rc"
+}
+
+jobtest_check() {
+    local name=$1 out=$2 err=$3 ok=1
+    shift 3
+    cmp -s "$work/expected" "$out" || { ok=0; echo "# $name: output differs from the plain run"; diff "$work/expected" "$out" | head -n 5 || true; }
+    for pat in "$@"; do
+        grep -q -- "$pat" "$err" || { ok=0; echo "# $name: no '$pat' in ckpt-run's messages"; }
+    done
+    jobtest_report "$name" $ok "$err"
 }

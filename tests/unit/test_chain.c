@@ -306,6 +306,49 @@ static void test_needed(void)
     CHECK(ckpt_epochs_needed(dir(), e, 2, 3) == 3);   /* bounded by max */
 }
 
+/* Two sections of one memory (a variable saved twice, say): their chunks
+ * are no reference for a later image, which then writes them whole; the
+ * rest still refers. */
+static void test_overlap(void)
+{
+    struct ckpt_img_header h;
+    struct ckpt_imgw *w;
+    struct ckpt_img_totals t;
+    char path[4096], edir[4096];
+
+    setup();
+    for (uint64_t epoch = 1; epoch <= 2; epoch++) {
+        t_header(&h, VTID, epoch);
+        h.time_ns = time_of(epoch);
+        h.job = 0x1234;
+        CHECK_RC(ckpt_task_path(path, sizeof path, dir(), epoch, VTID));
+        CHECK_RC(ckpt_imgw_open(&w, path, &h, 1));
+        if (epoch == 2) {
+            char ppath[4096], err[512];
+            CHECK_RC(ckpt_task_path(ppath, sizeof ppath, dir(), 1, VTID));
+            CHECK_RC(ckpt_imgw_base(w, ppath, 1, time_of(1), 8, oracle, NULL, err, sizeof err));
+        }
+        CHECK_RC(ckpt_imgw_section_at(w, CKPT_SEC_HEAP, "blocks", mem, MEM, 8, ADDR));
+        CHECK_RC(ckpt_imgw_section_at(w, CKPT_SEC_GLOBAL, "twice", mem, MiB, 8, ADDR));
+        CHECK_RC(ckpt_imgw_close(w, &t));
+        struct ckpt_commit_task ct = { .vtid = VTID, .raw_bytes = t.raw_bytes,
+                                       .stored_bytes = t.stored_bytes, .depth = t.depth,
+                                       .parent_epoch = t.parent_epoch };
+        struct ckpt_commit c = { .epoch = epoch, .time_ns = time_of(epoch), .ntasks = 1,
+                                 .tasks = &ct, .job = 0x1234 };
+        CHECK_RC(ckpt_epoch_dir(edir, sizeof edir, dir(), epoch));
+        CHECK_RC(ckpt_commit_write(edir, &c));
+    }
+    /* chunk 0 (short) and chunk 1 of "blocks" overlap "twice": written whole */
+    CHECK(t.depth == 1 && t.ref_bytes == MEM - (MiB - 0x3000) - MiB);
+    struct ckpt_img *img;
+    char err[512];
+    CHECK_RC(ckpt_img_load_bound(path, 0x1234, NULL, &img, err, sizeof err));
+    CHECK(memcmp(ckpt_img_section(img, 0)->data, mem, MEM) == 0);
+    CHECK(memcmp(ckpt_img_section(img, 1)->data, mem, MiB) == 0);
+    ckpt_img_free(img);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -314,6 +357,7 @@ static const struct {
     { "broken", test_broken },
     { "bounded", test_bounded },
     { "needed", test_needed },
+    { "overlap", test_overlap },
 };
 #define NTESTS (sizeof tests / sizeof tests[0])
 
