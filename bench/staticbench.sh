@@ -5,9 +5,9 @@
 # (the root spawns 3 copies), each with MIB MiB of doubles; every iteration
 # rewrites a window of 5 % of a task's array that creeps along by STRIDE
 # doubles per iteration, and passes one value around a ring of the tasks.
-# STRIDE is chosen so that the window moves 5 % of the array per checkpoint
-# interval of the plain run: between two checkpoints about 10 % of the state
-# changes.  Under one private pvmd (tests/lib/pvmvm.sh), three variants,
+# STRIDE is chosen so that the window moves --move % of the array (default 5)
+# per checkpoint interval of the plain run: between two checkpoints about
+# 5 % + that of the state changes (--move 0: the same 5 % rewritten).  Under one private pvmd (tests/lib/pvmvm.sh), three variants,
 # interleaved, round after round:
 #
 #   plain   cc -O2 staticjob.c -lpvm3, started from the shell
@@ -41,7 +41,7 @@
 #   bench/staticbench.sh [--quick] [-o FILE] [--build DIR] [--mib MIB]
 #                        [--iters I] [--target SECONDS] [--rounds R]
 #                        [--interval SECONDS] [--steps K] [--no-recovery]
-#                        [--keep DIR]
+#                        [--keep DIR] [--move PCT]
 #
 #   full (default): 256 MiB per task (1 GiB of state in all), ITERS calibrated
 #                   from two short plain runs so that the plain run lasts
@@ -62,7 +62,7 @@ top=$(cd "$here/.." && pwd)
 . "$top/tests/lib/pvmvm.sh"
 . "$here/lib.sh"
 
-quick=0 out= build=$top/build-bench mib= iters= target= rounds= interval= steps= recovery=1 keep= ntasks=4
+quick=0 move=5 out= build=$top/build-bench mib= iters= target= rounds= interval= steps= recovery=1 keep= ntasks=4
 while (($#)); do
     case $1 in
     --quick) quick=1; shift ;;
@@ -74,6 +74,7 @@ while (($#)); do
     --rounds) rounds=$2; shift 2 ;;
     --interval) interval=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
+    --move) move=$2; shift 2 ;;
     --no-recovery) recovery=0; shift ;;
     --keep) keep=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -121,9 +122,9 @@ per_ms=$(awk -v a="$(secs "$t0" "$t1")" -v b="$(secs "$t2" "$t3")" -v c="$cal" \
 echo "# calibration: 1 iteration in $fixed s, $cal in $(secs "$t2" "$t3") s: $per_ms ms per iteration" >&2
 [[ -n $iters ]] || iters=$(awk -v f="$fixed" -v p="$per_ms" -v t="$target" \
     'BEGIN { i = int((t - f) / (p / 1000) / 10 + 0.5) * 10; print (i < 10 ? 10 : i) }')
-# the window moves 5 % of the array per checkpoint interval of the plain run
-stride=$(awk -v l="$len" -v p="$per_ms" -v i="$interval" \
-    'BEGIN { s = int(l * 0.05 / (i * 1000 / p)); print (s < 1 ? 1 : s) }')
+# the window moves --move % of the array per checkpoint interval of the plain run
+stride=$(awk -v l="$len" -v p="$per_ms" -v i="$interval" -v m="$move" \
+    'BEGIN { s = int(l * m / 100 / (i * 1000 / p)); print (s < 1 && m > 0 ? 1 : s) }')
 job=("$mib" "$iters" "$stride" "$steps" "$ntasks")
 load0=$(bench_machine)
 echo "# staticbench $( ((quick)) && echo quick || echo full): staticjob ${job[*]}, -i $interval; $load0" >&2
@@ -318,8 +319,8 @@ fi
     echo "5 % of a task's array ($((len / 20 * 8 / 1024)) KiB) with $steps logistic-map rounds per element, the window"
     echo "moving by $stride doubles ($(awk -v s="$stride" -v l="$len" 'BEGIN { printf "%.3f", s / l * 100 }') % of the array) per iteration."
     echo "Calibration: ${per_ms} ms per iteration of the plain job (fixed cost $fixed s): $iters iterations;"
-    echo "in $interval s of the plain run the window moves about 5 % of the array, so about 10 % of the state"
-    echo "changes between two checkpoints."
+    echo "in $interval s of the plain run the window moves about $move % of the array, so about $((5 + move)) % of the"
+    echo "state changes between two checkpoints."
     echo
     echo "| variant | wall s (median; rounds) | overhead | CPU s (median; rounds) | CPU overhead | ckpts committed (per round) | longest chain | raw MiB / ckpt | on disk MiB, 1st ckpt | on disk MiB / later ckpt | on disk MiB / ckpt (all) | slowest write ms (median) | round ms (median) | stop ms median / max | output |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
