@@ -45,8 +45,9 @@ struct chunk_loc {
 };
 
 /* One image file, walked: whole in memory (buf), or only its headers read
- * through fd (fmt__img_chunks: the stored bytes are neither read nor
- * checked). */
+ * through fd, the stored bytes of a chunk read (and checked) when it is
+ * used: a parent in a chain, of which a later image may need a few chunks
+ * only, and fmt__img_chunks, which needs none. */
 struct imgfile {
     struct rd r;
     uint8_t *buf;
@@ -59,6 +60,8 @@ struct imgfile {
     struct chunk_loc *ch;
     size_t nch, chcap;
     uint64_t raw_total;
+    uint8_t *cbuf;            /* fd: a chunk's header and stored bytes */
+    size_t ccap;
 };
 
 static void file_free(struct imgfile *f)
@@ -71,6 +74,9 @@ static void file_free(struct imgfile *f)
     free(f->loc);
     free(f->ch);
     free(f->buf);
+    free(f->cbuf);
+    f->cbuf = NULL;
+    f->ccap = 0;
     if (f->fd >= 0)
         close(f->fd);
     f->secs = NULL;
@@ -297,13 +303,50 @@ static int file_load(struct imgfile *f, const char *path, const char *fname,
     return rc;
 }
 
+/* The stored bytes of chunk k: in place, or read with its header, whose
+ * checksum (over them) is verified then.  NULL: -errno or -EBADMSG in *rc. */
+static const uint8_t *stored_at(struct imgfile *f, const struct chunk_loc *k, int *rc)
+{
+    size_t n = CHUNK_HDR_SIZE + k->stored, off = k->off - CHUNK_HDR_SIZE;
+
+    if (f->buf)
+        return f->buf + k->off;
+    if (f->ccap < n) {
+        free(f->cbuf);
+        f->ccap = 0;
+        if (!(f->cbuf = malloc(n))) {
+            *rc = -ENOMEM;
+            return NULL;
+        }
+        f->ccap = n;
+    }
+    for (size_t got = 0; got < n;) {
+        ssize_t r = pread(f->fd, f->cbuf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            *rc = r < 0 ? -errno : -EBADMSG;
+            return NULL;
+        }
+        got += (size_t)r;
+    }
+    if (get32(f->cbuf + 16) != crc(crc(0, f->cbuf, 16), f->cbuf + CHUNK_HDR_SIZE, k->stored)) {
+        *rc = -EBADMSG;
+        return NULL;
+    }
+    return f->cbuf + CHUNK_HDR_SIZE;
+}
+
 /* The raw bytes of chunk k of f (section elem) into dst, checked against its crc. */
 static int read_chunk(struct imgfile *f, const struct chunk_loc *k, uint32_t elem, uint8_t *dst,
                       z_stream *zs, int *zs_ready, uint8_t **tmp, size_t *tmp_cap)
 {
-    const uint8_t *src = f->buf + k->off;
+    int rc = 0;
+    const uint8_t *src = stored_at(f, k, &rc);
     uint8_t *out = dst;
 
+    if (!src)
+        return rc;
     if (k->flags & CHUNK_SHUFFLED) {
         if (*tmp_cap < k->raw) {       /* raw <= chunk size <= CHUNK_MAX */
             free(*tmp);
@@ -336,6 +379,35 @@ static int read_chunk(struct imgfile *f, const struct chunk_loc *k, uint32_t ele
     return crc(0, dst, k->raw) == k->crc ? 0 : -EBADMSG;
 }
 
+/* Opens path and reads its header into f (headers-only mode). */
+static int file_open_headers(struct imgfile *f, struct rd *r, const char *path,
+                             const struct ckpt_exe_id *expect)
+{
+    struct stat st;
+    const uint8_t *b;
+    int rc;
+
+    memset(f, 0, sizeof *f);
+    f->r = *r;
+    f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (f->fd < 0) {
+        rc = -errno;
+        return fmt__fail(&f->r, rc, "cannot open: %s", strerror(-rc));
+    }
+    if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return fmt__fail(&f->r, -EINVAL, "not a regular file");
+    f->r.size = (size_t)st.st_size;
+    if (f->r.size < IMG_HDR_SIZE) {
+        uint8_t small[IMG_HDR_SIZE] = { 0 };
+        if (pread(f->fd, small, f->r.size, 0) < 0)
+            return fmt__fail(&f->r, -errno, "cannot read: %s", strerror(errno));
+        return parse_header(&f->r, small, expect, &f->hdr, &f->nsections);
+    }
+    if (!(b = file_at(f, 0, IMG_HDR_SIZE)))
+        return -EIO;
+    return parse_header(&f->r, b, expect, &f->hdr, &f->nsections);
+}
+
 /* A chunk of the image being loaded still to be read from a parent. */
 struct pend {
     uint8_t *dst;
@@ -361,8 +433,8 @@ static int take_chunk(struct imgfile *f, size_t i, const struct chunk_loc *k, ui
         return fmt__fail(&f->r, rc, "out of memory");
     if (rc < 0)
         return fmt__fail(&f->r, rc, "section %zu '%s': chunk %" PRIu64 " %s", i, f->secs[i].name,
-                         c, rc == -EBADMSG ? "does not inflate to its bytes (checksum)"
-                                           : "cannot be inflated");
+                         c, rc == -EBADMSG ? "does not inflate to its bytes (checksum mismatch)"
+                                           : "cannot be read");
     return 0;
 }
 
@@ -383,8 +455,14 @@ static int resolve(struct imgfile *f, struct pend *p, struct inflater *in)
                          " is not the one a later image refers to", p->sec,
                          f->secs[p->sec].name, p->chunk);
     if (k->flags & CHUNK_PARENT) {
-        p->sec = get32(f->buf + k->off);
-        p->chunk = get32(f->buf + k->off + 4);
+        int rc = 0;
+        const uint8_t *ref = stored_at(f, k, &rc);
+        if (!ref)
+            return fmt__fail(&f->r, rc, "section %" PRIu32 " '%s': chunk %" PRIu32 " %s", p->sec,
+                             f->secs[p->sec].name, p->chunk,
+                             rc == -EBADMSG ? "checksum mismatch" : "cannot be read");
+        p->sec = get32(ref);
+        p->chunk = get32(ref + 4);
         return 0;
     }
     int rc = take_chunk(f, p->sec, k, p->chunk, p->dst, in);
@@ -413,7 +491,10 @@ static int load_chain(const char *path, const struct ckpt_img_header *h,
             struct rd r = { .fname = fname, .err = err, .errlen = errlen };
             return fmt__fail(&r, -ENAMETOOLONG, "path too long");
         }
-        rc = file_load(&pf, ppath, fname, expect, err, errlen);
+        struct rd r = { .fname = fname, .err = err, .errlen = errlen };
+        rc = file_open_headers(&pf, &r, ppath, expect);
+        if (rc == 0)
+            rc = walk_file(&pf);
         if (rc == 0)
             rc = fmt__img_link(&pf.r, &child, ppath, &pf.hdr, pf.r.size, pf.raw_total);
         size_t left = 0;
@@ -542,35 +623,6 @@ size_t ckpt_img_nsections(const struct ckpt_img *img)
 const struct ckpt_img_section *ckpt_img_section(const struct ckpt_img *img, size_t i)
 {
     return i < img->n ? &img->secs[i] : NULL;
-}
-
-/* Opens path and reads its header into f (headers-only mode). */
-static int file_open_headers(struct imgfile *f, struct rd *r, const char *path,
-                             const struct ckpt_exe_id *expect)
-{
-    struct stat st;
-    const uint8_t *b;
-    int rc;
-
-    memset(f, 0, sizeof *f);
-    f->r = *r;
-    f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (f->fd < 0) {
-        rc = -errno;
-        return fmt__fail(&f->r, rc, "cannot open: %s", strerror(-rc));
-    }
-    if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode))
-        return fmt__fail(&f->r, -EINVAL, "not a regular file");
-    f->r.size = (size_t)st.st_size;
-    if (f->r.size < IMG_HDR_SIZE) {
-        uint8_t small[IMG_HDR_SIZE] = { 0 };
-        if (pread(f->fd, small, f->r.size, 0) < 0)
-            return fmt__fail(&f->r, -errno, "cannot read: %s", strerror(errno));
-        return parse_header(&f->r, small, expect, &f->hdr, &f->nsections);
-    }
-    if (!(b = file_at(f, 0, IMG_HDR_SIZE)))
-        return -EIO;
-    return parse_header(&f->r, b, expect, &f->hdr, &f->nsections);
 }
 
 int fmt__img_peek(struct rd *r, const char *path, const struct ckpt_exe_id *expect,
