@@ -417,7 +417,8 @@ static int w_chunk(struct ckpt_imgw *w, const uint8_t *src, size_t raw, uint32_t
         put32(h + 4, (uint32_t)stored);
         put32(h + 8, flags);
         put32(h + 12, rawcrc);
-        put32(h + 16, crc(crc(0, h, 16), h + CHUNK_HDR_SIZE, (size_t)stored));
+        put32(h + 16, crc(0, h + CHUNK_HDR_SIZE, (size_t)stored));
+        put32(h + 20, crc(0, h, 20));
         w->wlen += CHUNK_HDR_SIZE + (size_t)stored;
         w->off += CHUNK_HDR_SIZE + (uint64_t)stored;
         return 0;
@@ -426,8 +427,8 @@ static int w_chunk(struct ckpt_imgw *w, const uint8_t *src, size_t raw, uint32_t
     put32(ch + 4, (uint32_t)raw);
     put32(ch + 8, 0);
     put32(ch + 12, rawcrc);
-    /* the stored bytes are the raw ones: their crc is known, only combined */
-    put32(ch + 16, (uint32_t)crc32_combine(crc(0, ch, 16), rawcrc, (z_off_t)raw));
+    put32(ch + 16, rawcrc);     /* the stored bytes are the raw ones */
+    put32(ch + 20, crc(0, ch, 20));
     int rc = w_put(w, ch, sizeof ch);
     return rc < 0 ? rc : w_put(w, src, raw);
 }
@@ -443,7 +444,8 @@ static int w_ref_chunk(struct ckpt_imgw *w, const struct img_chunk_ref *r)
     put32(ch + 12, r->crc);
     put32(ch + CHUNK_HDR_SIZE, r->sec);
     put32(ch + CHUNK_HDR_SIZE + 4, r->chunk);
-    put32(ch + 16, crc(crc(0, ch, 16), ch + CHUNK_HDR_SIZE, PARENT_REF_SIZE));
+    put32(ch + 16, crc(0, ch + CHUNK_HDR_SIZE, PARENT_REF_SIZE));
+    put32(ch + 20, crc(0, ch, 20));
     w->ref_raw += r->raw;
     return w_put(w, ch, sizeof ch);
 }

@@ -18,8 +18,8 @@
  *     then its chunks: the first holds `first` raw bytes, the others `chunk
  *     size`, the last the rest; each
  *       0 u32 raw length  4 u32 stored length  8 u32 CHUNK_* flags
- *      12 u32 crc32 of its raw bytes  16 u32 crc32 of bytes 0..15 and of the
- *      stored bytes;  20 stored bytes
+ *      12 u32 crc32 of its raw bytes  16 u32 crc32 of its stored bytes
+ *      20 u32 crc32 of bytes 0..19;  24 stored bytes
  *   and nothing after the last section (the header's file length says so).
  *
  * A PARENT chunk stores 8 bytes, u32 section and u32 chunk index in the
@@ -35,7 +35,7 @@
 #define IMG_HDR_SIZE 184u
 #define IMG_HDR_CRC_OFF 180u
 #define SEC_HDR_SIZE 48u
-#define CHUNK_HDR_SIZE 20u
+#define CHUNK_HDR_SIZE 24u
 
 #define CHUNK_DEFLATE 1u   /* stored bytes are a zlib stream */
 #define CHUNK_SHUFFLED 2u  /* inflated bytes are shuffled by the section's elem */

@@ -41,16 +41,16 @@ struct sec_loc {
 struct chunk_loc {
     size_t off;               /* of its stored bytes in the file */
     uint64_t at;              /* raw offset in its section */
-    uint32_t raw, stored, flags, crc;
+    uint32_t raw, stored, flags, crc, stored_crc;
 };
 
-/* One image file, walked: whole in memory (buf), or only its headers read
- * through fd, the stored bytes of a chunk read (and checked) when it is
- * used: a parent in a chain, of which a later image may need a few chunks
- * only, and fmt__img_chunks, which needs none. */
+/* One image file, walked: its headers read, the stored bytes of a chunk
+ * read (and their checksum verified) when the chunk is used.  A file is
+ * never read whole into memory: a parent in a chain gives a later image a
+ * few chunks only, fmt__img_chunks needs none, and a buffer the size of the
+ * file would cost a page fault per 4 KiB on top of the reading. */
 struct imgfile {
     struct rd r;
-    uint8_t *buf;
     int fd;
     uint8_t scratch[SEC_HDR_SIZE + CKPT_IMG_NAME_MAX + PARENT_REF_SIZE];
     struct ckpt_img_header hdr;
@@ -60,7 +60,7 @@ struct imgfile {
     struct chunk_loc *ch;
     size_t nch, chcap;
     uint64_t raw_total;
-    uint8_t *cbuf;            /* fd: a chunk's header and stored bytes */
+    uint8_t *cbuf;            /* a chunk's header and stored bytes, as read */
     size_t ccap;
 };
 
@@ -73,7 +73,6 @@ static void file_free(struct imgfile *f)
     free(f->secs);
     free(f->loc);
     free(f->ch);
-    free(f->buf);
     free(f->cbuf);
     f->cbuf = NULL;
     f->ccap = 0;
@@ -82,15 +81,12 @@ static void file_free(struct imgfile *f)
     f->secs = NULL;
     f->loc = NULL;
     f->ch = NULL;
-    f->buf = NULL;
     f->fd = -1;
 }
 
 /* n bytes at off (off + n within the file, checked by the caller). */
 static const uint8_t *file_at(struct imgfile *f, size_t off, size_t n)
 {
-    if (f->buf)
-        return f->buf + off;
     for (size_t got = 0; got < n;) {
         ssize_t k = pread(f->fd, f->scratch + got, n - got, (off_t)(off + got));
         if (k < 0 && errno == EINTR)
@@ -160,8 +156,8 @@ static int parse_header(struct rd *r, const uint8_t *b, const struct ckpt_exe_id
     return 0;
 }
 
-/* Checks chunk c of section i (bounds, lengths, checksum when its bytes are
- * loaded); adds it to the table; advances off. */
+/* Checks chunk c of section i (bounds, lengths; its checksum is checked when
+ * its bytes are read); adds it to the table; advances off. */
 static int walk_chunk(struct imgfile *f, size_t i, uint64_t c, uint64_t at, uint32_t expect_raw,
                       size_t *off)
 {
@@ -174,17 +170,18 @@ static int walk_chunk(struct imgfile *f, size_t i, uint64_t c, uint64_t at, uint
         return fmt__fail(r, -EBADMSG, "section %zu '%s': truncated in chunk %" PRIu64, i, name, c);
     if (!(h = file_at(f, *off, CHUNK_HDR_SIZE)))
         return -EIO;
+    if (get32(h + 20) != crc(0, h, 20))
+        return fmt__fail(r, -EBADMSG, "section %zu '%s': chunk %" PRIu64 " checksum mismatch", i,
+                         name, c);
     k.raw = get32(h);
     k.stored = get32(h + 4);
     k.flags = get32(h + 8);
     k.crc = get32(h + 12);
+    k.stored_crc = get32(h + 16);
     k.at = at;
     k.off = *off + CHUNK_HDR_SIZE;
     if (k.stored > r->size - *off - CHUNK_HDR_SIZE)
         return fmt__fail(r, -EBADMSG, "section %zu '%s': chunk %" PRIu64 " truncated", i, name, c);
-    if (f->buf && get32(h + 16) != crc(crc(0, h, 16), h + CHUNK_HDR_SIZE, k.stored))
-        return fmt__fail(r, -EBADMSG, "section %zu '%s': chunk %" PRIu64 " checksum mismatch", i,
-                         name, c);
     if (k.raw != expect_raw || (k.flags & ~CHUNK_KNOWN) ||
         ((k.flags & CHUNK_PARENT) && (k.flags != CHUNK_PARENT || k.stored != PARENT_REF_SIZE ||
                                       !f->loc[i].addr)) ||
@@ -285,36 +282,16 @@ static int walk_file(struct imgfile *f)
     return 0;
 }
 
-/* Loads and walks the file at path, every checksum but the raw data's. */
-static int file_load(struct imgfile *f, const char *path, const char *fname,
-                     const struct ckpt_exe_id *expect, char *err, size_t errlen)
-{
-    int rc;
-
-    memset(f, 0, sizeof *f);
-    f->fd = -1;
-    f->r = (struct rd){ .fname = fname, .err = err, .errlen = errlen };
-    rc = fmt__load_file(&f->r, path, (uint64_t)SIZE_MAX, &f->buf);
-    if (rc == 0)
-        rc = parse_header(&f->r, f->buf, expect, &f->hdr, &f->nsections);
-    if (rc == 0)
-        rc = walk_file(f);
-    f->r.buf = f->buf;
-    return rc;
-}
-
-/* The stored bytes of chunk k: in place, or read with its header, whose
- * checksum (over them) is verified then.  NULL: -errno or -EBADMSG in *rc. */
+/* The stored bytes of chunk k, their checksum verified.  NULL: -errno, or
+ * -EILSEQ for a checksum mismatch, in *rc. */
 static const uint8_t *stored_at(struct imgfile *f, const struct chunk_loc *k, int *rc)
 {
-    size_t n = CHUNK_HDR_SIZE + k->stored, off = k->off - CHUNK_HDR_SIZE;
+    size_t n = k->stored, off = k->off;
 
-    if (f->buf)
-        return f->buf + k->off;
     if (f->ccap < n) {
         free(f->cbuf);
         f->ccap = 0;
-        if (!(f->cbuf = malloc(n))) {
+        if (!(f->cbuf = malloc(n ? n : 1))) {
             *rc = -ENOMEM;
             return NULL;
         }
@@ -330,11 +307,11 @@ static const uint8_t *stored_at(struct imgfile *f, const struct chunk_loc *k, in
         }
         got += (size_t)r;
     }
-    if (get32(f->cbuf + 16) != crc(crc(0, f->cbuf, 16), f->cbuf + CHUNK_HDR_SIZE, k->stored)) {
-        *rc = -EBADMSG;
+    if (crc(0, f->cbuf, n) != k->stored_crc) {
+        *rc = -EILSEQ;
         return NULL;
     }
-    return f->cbuf + CHUNK_HDR_SIZE;
+    return f->cbuf;
 }
 
 /* The raw bytes of chunk k of f (section elem) into dst, checked against its crc. */
@@ -424,18 +401,24 @@ struct inflater {
     size_t cap;
 };
 
+/* A message naming chunk c of section i for read_chunk's or stored_at's rc. */
+static int chunk_fail(struct imgfile *f, size_t i, uint64_t c, int rc)
+{
+    if (rc == -ENOMEM)
+        return fmt__fail(&f->r, rc, "out of memory");
+    return fmt__fail(&f->r, rc == -EILSEQ ? -EBADMSG : rc, "section %zu '%s': chunk %" PRIu64 " %s",
+                     i, f->secs[i].name, c,
+                     rc == -EILSEQ    ? "checksum mismatch"
+                     : rc == -EBADMSG ? "does not inflate to its bytes (checksum mismatch)"
+                                      : "cannot be read");
+}
+
 /* Chunk c of section i of f into dst, with a message naming it on failure. */
 static int take_chunk(struct imgfile *f, size_t i, const struct chunk_loc *k, uint64_t c,
                       uint8_t *dst, struct inflater *in)
 {
     int rc = read_chunk(f, k, f->secs[i].elem, dst, &in->zs, &in->ready, &in->tmp, &in->cap);
-    if (rc == -ENOMEM)
-        return fmt__fail(&f->r, rc, "out of memory");
-    if (rc < 0)
-        return fmt__fail(&f->r, rc, "section %zu '%s': chunk %" PRIu64 " %s", i, f->secs[i].name,
-                         c, rc == -EBADMSG ? "does not inflate to its bytes (checksum mismatch)"
-                                           : "cannot be read");
-    return 0;
+    return rc < 0 ? chunk_fail(f, i, c, rc) : 0;
 }
 
 /* Resolves pending chunk p against parent f: reads it, or points it at the
@@ -458,9 +441,7 @@ static int resolve(struct imgfile *f, struct pend *p, struct inflater *in)
         int rc = 0;
         const uint8_t *ref = stored_at(f, k, &rc);
         if (!ref)
-            return fmt__fail(&f->r, rc, "section %" PRIu32 " '%s': chunk %" PRIu32 " %s", p->sec,
-                             f->secs[p->sec].name, p->chunk,
-                             rc == -EBADMSG ? "checksum mismatch" : "cannot be read");
+            return chunk_fail(f, p->sec, p->chunk, rc);
         p->sec = get32(ref);
         p->chunk = get32(ref + 4);
         return 0;
@@ -538,11 +519,14 @@ static int take_own(struct imgfile *f, struct pend *pend, size_t *npend, struct 
         for (uint64_t c = 0; c < loc->nchunks; c++) {
             const struct chunk_loc *k = &f->ch[loc->c0 + c];
             if (k->flags & CHUNK_PARENT) {
+                int rc = 0;
+                const uint8_t *ref = stored_at(f, k, &rc);
+                if (!ref)
+                    return chunk_fail(f, i, c, rc);
                 s->parent_len += k->raw;
                 pend[(*npend)++] = (struct pend){
                     .dst = data + k->at, .addr = loc->addr + k->at, .raw = k->raw, .crc = k->crc,
-                    .sec = get32(f->buf + k->off),
-                    .chunk = get32(f->buf + k->off + 4)};
+                    .sec = get32(ref), .chunk = get32(ref + 4)};
                 continue;
             }
             int rc = take_chunk(f, i, k, c, data + k->at, in);
@@ -581,7 +565,10 @@ int ckpt_img_load(const char *path, const struct ckpt_exe_id *expect,
     *imgp = NULL;
     if (err && errlen)
         err[0] = '\0';
-    rc = file_load(&f, path, fmt__base_of(path), expect, err, errlen);
+    struct rd r = { .fname = fmt__base_of(path), .err = err, .errlen = errlen };
+    rc = file_open_headers(&f, &r, path, expect);
+    if (rc == 0)
+        rc = walk_file(&f);
     if (rc == 0)
         rc = check_sections(&f);
     if (rc == 0 && (!(img = calloc(1, sizeof *img)) ||

@@ -47,7 +47,7 @@ static void map_image(const uint8_t *b, size_t n, struct layout *l)
         for (uint64_t c = 0; c < nch; c++) {
             CHECK(l->nchunk < 64);
             l->chunk[l->nchunk++] = off;
-            off += 20 + rd32(b + off + 4);
+            off += 24 + rd32(b + off + 4);
         }
     }
     CHECK(off == n);
@@ -69,12 +69,12 @@ static void fix_crcs(uint8_t *b, size_t n, const struct layout *l)
     }
     for (size_t i = 0; i < l->nchunk; i++) {
         size_t o = l->chunk[i];
-        if (o + 20 > n)
+        if (o + 24 > n)
             continue;
         uint32_t st = rd32(b + o + 4);
-        if (st > n - o - 20)
-            continue;
-        wr32(b + o + 16, (uint32_t)crc32(crc32(0, b + o, 16), b + o + 20, st));
+        if (st <= n - o - 24)
+            wr32(b + o + 16, (uint32_t)crc32(0, b + o + 24, st));
+        wr32(b + o + 20, (uint32_t)crc32(0, b + o, 20));
     }
 }
 

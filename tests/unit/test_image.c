@@ -129,9 +129,12 @@ static size_t find(const uint8_t *b, size_t n, const char *s)
 static void fix_chunk_crc(uint8_t *chunk)
 {
     uint32_t stored = chunk[4] | chunk[5] << 8 | chunk[6] << 16 | (uint32_t)chunk[7] << 24;
-    uLong c = crc32(crc32(0, chunk, 16), chunk + 20, stored);
+    uLong c = crc32(0, chunk + 24, stored);
     for (int i = 0; i < 4; i++)
         chunk[16 + i] = (uint8_t)(c >> (8 * i));
+    c = crc32(0, chunk, 20);
+    for (int i = 0; i < 4; i++)
+        chunk[20 + i] = (uint8_t)(c >> (8 * i));
 }
 
 static void fix_header_crc(uint8_t *b)
@@ -218,7 +221,7 @@ static void test_compression(void)
     s.elem = 1;
     CHECK_RC(write_img(t_path("c.img"), &h, 1, &s, 1, &t1));
     /* level 0 stores: only headers added; shuffling must pay on smooth doubles */
-    CHECK(t0.stored_bytes <= n + 184 + 48 + 4 + 4 * 20);
+    CHECK(t0.stored_bytes <= n + 184 + 48 + 4 + 4 * 24);
     CHECK(t8.stored_bytes < t1.stored_bytes);
     CHECK(t8.stored_bytes < n * 3 / 4);
     printf("4 MiB smooth doubles: level0 %llu, level1 %llu, level1+shuffle %llu bytes\n",
@@ -252,7 +255,7 @@ static void test_incompressible(void)
     for (int level = 1; level <= 9; level += 4) {
         struct sec s = { CKPT_SEC_GLOBAL, "noise", a, n, 8 };
         CHECK_RC(write_img(t_path("r.img"), &h, level, &s, 1, &t));
-        CHECK(t.stored_bytes == 184 + 48 + 5 + n + 4 * 20);
+        CHECK(t.stored_bytes == 184 + 48 + 5 + n + 4 * 24);
         check_img(t_path("r.img"), &h, &s, 1);
     }
     free(a);
@@ -304,15 +307,15 @@ static void test_corrupt_messages(void)
     off = find(o, n, "grid");                           /* name of section 1 */
     RESET(); b[off - 48 + 5] ^= 1;                      expect_refused(bad, b, n, "section 1: header checksum");
     RESET(); b[off - 48] = 'X';                         expect_refused(bad, b, n, "section 1: bad section magic");
-    RESET(); b[off + 4 + 20 + 10] ^= 0x40;              expect_refused(bad, b, n, "section 1 'grid': chunk 0 checksum");
+    RESET(); b[off + 4 + 24 + 10] ^= 0x40;              expect_refused(bad, b, n, "section 1 'grid': chunk 0 checksum");
     RESET(); b[off + 4 + 4] ^= 1;                       expect_refused(bad, b, n, "section 1 'grid': chunk 0 checksum");
     /* a deflated chunk whose chunk CRC was forged: zlib or the data CRC notices */
-    RESET(); b[off + 4 + 20 + 100] ^= 0x10; fix_chunk_crc(b + off + 4);
+    RESET(); b[off + 4 + 24 + 100] ^= 0x10; fix_chunk_crc(b + off + 4);
     expect_refused(bad, b, n, "section 1 'grid': ");
     /* a raw chunk (random log) whose chunk CRC was forged: its raw CRC notices */
     off = find(o, n, "log") + 3;
     CHECK(o[off + 8] == 0);                             /* stored raw */
-    RESET(); b[off + 20 + 7] ^= 1; fix_chunk_crc(b + off);
+    RESET(); b[off + 24 + 7] ^= 1; fix_chunk_crc(b + off);
     expect_refused(bad, b, n, "section 4 'log': chunk 0 does not inflate to its bytes");
     /* and a raw CRC forged with it: the section's CRC of its chunks' notices */
     RESET(); b[off + 12] ^= 1; fix_chunk_crc(b + off);
@@ -351,8 +354,8 @@ static void test_multi_chunk_corrupt(void)
     CHECK(b);
     bad = t_path("bad.img");
     off = 184 + 48 + 3;                                  /* chunk 0 */
-    off += 20 + (o[off + 4] | o[off + 5] << 8 | o[off + 6] << 16 | (size_t)o[off + 7] << 24);
-    memcpy(b, o, n); b[off + 20 + 1000] ^= 4;            /* chunk 1 data */
+    off += 24 + (o[off + 4] | o[off + 5] << 8 | o[off + 6] << 16 | (size_t)o[off + 7] << 24);
+    memcpy(b, o, n); b[off + 24 + 1000] ^= 4;            /* chunk 1 data */
     expect_refused(bad, b, n, "section 0 'big': chunk 1 checksum mismatch");
     memcpy(b, o, n); b[off] ^= 1;                        /* chunk 1 raw length */
     expect_refused(bad, b, n, "section 0 'big': chunk 1 checksum mismatch");
