@@ -164,7 +164,7 @@ int main(int argc, char **argv)
         size_t lo = (size_t)(e - 2) * step % (len - step);
         rewrite(lo, lo + step, 0.2 + e * 0.01);
         stored[e] = write_epoch((uint64_t)e, (uint64_t)e - 1, &depth[e]);
-        chainb[e] = chainb[e - 1] + stored[e - 1];
+        chainb[e] = depth[e] ? chainb[e - 1] + stored[e - 1] : 0;
         snap[e] = malloc(len);
         memcpy(snap[e], mem, len);
     }

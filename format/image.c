@@ -568,9 +568,9 @@ int ckpt_imgw_base(struct ckpt_imgw *w, const char *parent, uint64_t parent_epoc
     if (rc == 0 && h->depth >= max_chain)
         rc = fmt__fail(&r, -ERANGE, "its chain is %" PRIu32 " images long (at most %" PRIu32 ")",
                        h->depth, max_chain);
-    else if (rc == 0 && increments > root / 2)
-        rc = fmt__fail(&r, -ERANGE, "its chain's increments (%" PRIu64 " bytes) pass half of "
-                       "its full image (%" PRIu64 ")", increments, root);
+    else if (rc == 0 && increments > root)
+        rc = fmt__fail(&r, -ERANGE, "its chain's increments (%" PRIu64 " bytes) pass its full "
+                       "image (%" PRIu64 ")", increments, root);
     if (rc < 0) {
         full_image(h);
         free(refs);

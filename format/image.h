@@ -114,13 +114,18 @@ int ckpt_imgw_section_at(struct ckpt_imgw *w, uint32_t type, const char *name,
  * are exactly those it had at the parent's epoch (the caller knows it: it
  * compared them).  max_chain bounds the chain (the full image included); a
  * parent whose chain is that long, or whose increments add up to more than
- * half of its full image, is refused with -ERANGE: the image is then a full
- * one, as it is after any error.  Call right after ckpt_imgw_open. */
+ * its full image (a chain on disk stays under twice a full image), is
+ * refused with -ERANGE: the image is then a full one, as it is after any
+ * error.  Call right after ckpt_imgw_open. */
 int ckpt_imgw_base(struct ckpt_imgw *w, const char *parent, uint64_t parent_epoch,
                    uint64_t parent_time_ns, uint32_t max_chain,
                    int (*unchanged)(void *arg, uint64_t addr, uint64_t len), void *arg,
                    char *err, size_t errlen);
-#define CKPT_CHAIN_DEFAULT 8   /* images per chain, the full one included */
+/* Images per chain, the full one included: a restart reads about one full
+ * image whatever the chain's length (only the chunks it needs from each,
+ * bench/chainread.c: 1.0-1.2x at 16), so the bound is for the folder's bytes
+ * and the files a restart opens. */
+#define CKPT_CHAIN_DEFAULT 16
 int ckpt_imgw_close(struct ckpt_imgw *w, struct ckpt_img_totals *totals);
 void ckpt_imgw_abort(struct ckpt_imgw *w);   /* removes the temporary file */
 

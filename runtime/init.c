@@ -7,7 +7,7 @@
  *   CKPT_DIR       checkpoint folder (default ./ckpt.<program>, made absolute)
  *   CKPT_COMPRESS  zlib level 0..9 for images (default 1)
  *   CKPT_CHAIN     images per chain of incremental ones, the full one included
- *                  (default 8; 1: every image is a full one)
+ *                  (default 16; 1: every image is a full one)
  *   CKPT_LOG       "off" disables the sender log (a diagnostic: recovery then
  *                  loses in-transit messages, which is the seed's point)
  *   CKPT_VERBOSE   0..3

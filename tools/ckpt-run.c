@@ -46,7 +46,7 @@ static void usage(FILE *f)
         "                         (default 2)\n"
         "  -c, --chain N          a checkpoint writes only what changed since the one before, up\n"
         "                         to N images in a chain, the full one included (default\n"
-        "                         $CKPT_CHAIN or 8; 1: every checkpoint is a full image)\n"
+        "                         $CKPT_CHAIN or 16; 1: every checkpoint is a full image)\n"
         "  -r, --max-restarts N   recoveries before giving up (default 10)\n"
         "      --stall SECONDS    a checkpoint not written by every task within SECONDS is\n"
         "                         reported, naming those tasks, and aborted (default 120)\n"

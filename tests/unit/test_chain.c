@@ -261,11 +261,11 @@ static void test_bounded(void)
     touch(0, 100, 4);
     CHECK_RC(write_epoch(5, 4, 3, &t));
     CHECK(t.depth == 1 && t.parent_epoch == 4);
-    /* an increment of 3 MiB (over half the full image): the next one is full */
-    touch(MiB, 3 * MiB, 5);
+    /* increments of 4+ MiB each: once they pass the full image, a full one */
+    touch(MiB, MEM - MiB, 5);
     CHECK_RC(write_epoch(6, 5, 100, &t));
     CHECK(t.depth == 2);
-    touch(0, 1, 6);
+    touch(MiB, MEM - MiB, 6);
     CHECK(write_epoch(7, 6, 100, &t) == -ERANGE);
     CHECK(t.depth == 0);
     /* CKPT_CHAIN=1: never incremental */
