@@ -95,7 +95,7 @@ static void on_base(struct ckpt_imgw *w, uint64_t epoch, uint64_t heap_copied)
     struct ckpt_rt *rt = &ckpt__rt;
     char path[4096], err[512];
     uint64_t he, ht;
-    if (rt->chain <= 1 || !base_epoch ||
+    if (!base_epoch ||
         ckpt_task_path(path, sizeof path, rt->dir, base_epoch, rt->myvtid) != 0)
         return;
     heap_diffed = heap_copied && ckpt__heap_base(&he, &ht) && he == base_epoch && ht == base_time;
@@ -139,7 +139,7 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flag
                                         : make_dirs(epoch, path, sizeof path);
     if (!err)
         err = ckpt_imgw_open(&w, path, &hdr, rt->level);
-    if (!err && !(flags & CKPT_IMG_F_EXITED)) {
+    if (!err && !(flags & CKPT_IMG_F_EXITED) && rt->chain > 1) {
         ckpt__shadow_begin(epoch, 0);   /* compared all the same: the next image's base */
         on_base(w, epoch, heap_copied);
     }
