@@ -97,21 +97,6 @@ rss_mib() {
     echo "$m"
 }
 
-# child_cpu FILE: user+sys seconds of this shell's reaped children (bash
-# `times`), into FILE; call it in the shell itself, never in $( ): a subshell
-# has no children yet
-child_cpu() {
-    times >"$1.times"
-    awk 'NR == 2 { n = split($1 " " $2, f, " "); s = 0
-        for (i = 1; i <= n; i++) { split(f[i], p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
-        printf "%.2f\n", s }' "$1.times" >"$1"
-}
-# pvmd_child_cpu: cutime+cstime of the pvmd (its spawned tasks, once reaped)
-pvmd_child_cpu() {
-    awk -v hz="$(getconf CLK_TCK)" '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " ");
-        printf "%.2f\n", (f[14] + f[15]) / hz }' "/proc/$PVMVM_PID/stat"
-}
-
 # run_variant NAME ROUND [CKPT-RUN OPTIONS]: one run; leaves out.NAME.ROUND,
 # err.*, pvmlog.* (the pvmd log lines of this run), wall.*, rc.*
 run_variant() {

@@ -10,6 +10,8 @@
 #                           each half), keys in order of first appearance
 #   bench_machine           one line: date, nproc, load, kernel, cpu model
 #   bench_pct A B           (B - A) / A in percent, one decimal, signed
+#   child_cpu FILE          user+sys s of the shell's reaped children, into FILE
+#   pvmd_child_cpu          user+sys s of the pvmd's reaped children (the tasks)
 
 bench_tools() {
     local b=$1
@@ -83,4 +85,20 @@ bench_said() {
     echo '```'
     grep -v '^ckpt\[' "$2" | sed -n '/committed\|aborted\|job ended\|recover/p' | head -n "$3"
     echo '```'
+}
+
+# child_cpu FILE: user+sys seconds of this shell's reaped children (bash
+# `times`), into FILE; call it in the shell itself, never in $( ): a subshell
+# has no children yet
+child_cpu() {
+    times >"$1.times"
+    awk 'NR == 2 { n = split($1 " " $2, f, " "); s = 0
+        for (i = 1; i <= n; i++) { split(f[i], p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
+        printf "%.2f\n", s }' "$1.times" >"$1"
+}
+
+# pvmd_child_cpu: cutime+cstime of the pvmd (its spawned tasks, once reaped)
+pvmd_child_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " ");
+        printf "%.2f\n", (f[14] + f[15]) / hz }' "/proc/$PVMVM_PID/stat"
 }

@@ -113,18 +113,6 @@ cd "$work"
 load0=$(bench_machine)
 echo "# statebench $( ((quick)) && echo quick || echo full): $trials trial(s), -i $interval; $load0" >&2
 
-# child_cpu FILE / pvmd_child_cpu: as in jacobibench.sh (the shell's reaped
-# children; the pvmd's reaped children, the spawned tasks)
-child_cpu() {
-    times >"$1.times"
-    awk 'NR == 2 { n = split($1 " " $2, f, " "); s = 0
-        for (i = 1; i <= n; i++) { split(f[i], p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
-        printf "%.2f\n", s }' "$1.times" >"$1"
-}
-pvmd_child_cpu() {
-    awk -v hz="$(getconf CLK_TCK)" '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " ");
-        printf "%.2f\n", (f[14] + f[15]) / hz }' "/proc/$PVMVM_PID/stat"
-}
 
 failed=0
 # run S V T: one run of sample S, variant V (plain, explicit.i, auto.i,

@@ -129,19 +129,6 @@ job=("$mib" "$iters" "$stride" "$steps" "$ntasks")
 load0=$(bench_machine)
 echo "# staticbench $( ((quick)) && echo quick || echo full): staticjob ${job[*]}, -i $interval; $load0" >&2
 
-# child_cpu FILE: user+sys seconds of this shell's reaped children (bash
-# `times`), into FILE; call it in the shell itself, never in $( )
-child_cpu() {
-    times >"$1.times"
-    awk 'NR == 2 { n = split($1 " " $2, f, " "); s = 0
-        for (i = 1; i <= n; i++) { split(f[i], p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
-        printf "%.2f\n", s }' "$1.times" >"$1"
-}
-# pvmd_child_cpu: cutime+cstime of the pvmd (its spawned tasks, once reaped)
-pvmd_child_cpu() {
-    awk -v hz="$(getconf CLK_TCK)" '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " ");
-        printf "%.2f\n", (f[14] + f[15]) / hz }' "/proc/$PVMVM_PID/stat"
-}
 # ckpt_env VARIANT: the environment of that variant's ckpt-run (PVM_EXPORT
 # carries CKPT_CHAIN to the spawned tasks too, whoever reads it)
 ckpt_env() {
