@@ -84,6 +84,12 @@ struct ckpt_img_totals {
     uint64_t ref_bytes;     /* raw bytes left in the parent image (not written) */
     uint32_t depth;         /* 0: a full image; else the chain's length behind it */
     uint64_t parent_epoch;  /* when depth > 0 */
+    /* What writing it measured, for the next writer's choice to compress */
+    uint64_t z_raw;         /* raw bytes of the chunks deflate was tried on */
+    uint64_t z_stored;      /* what they took on disk (raw when it gave up) */
+    uint64_t z_ns;          /* CPU time spent deflating them */
+    uint64_t io_bytes;      /* bytes handed to write(2) */
+    uint64_t io_ns;         /* CPU time in write(2), plus the wall time of the fsyncs */
 };
 
 /* Writer.  Writes `path`.tmp (mode 0600), then fsyncs, renames to `path` and
@@ -94,7 +100,7 @@ struct ckpt_img_totals {
  * ckpt_imgw_close() always frees w: on failure it has already removed the
  * temporary file (do not call ckpt_imgw_abort() after it).  Disk full comes
  * back as -ENOSPC (or -EFBIG past RLIMIT_FSIZE); an existing `path` is untouched. */
-#define CKPT_IMG_DEFAULT_LEVEL 1   /* zlib level when CKPT_COMPRESS is unset */
+#define CKPT_IMG_DEFAULT_LEVEL 1   /* zlib level of a deflated image under CKPT_COMPRESS=auto */
 #define CKPT_IMG_NAME_MAX 4095u   /* longest section name (bytes, no NUL) */
 struct ckpt_imgw;
 int ckpt_imgw_open(struct ckpt_imgw **w, const char *path,
@@ -128,6 +134,9 @@ int ckpt_imgw_base(struct ckpt_imgw *w, const char *parent, uint64_t parent_epoc
 #define CKPT_CHAIN_DEFAULT 16
 int ckpt_imgw_close(struct ckpt_imgw *w, struct ckpt_img_totals *totals);
 void ckpt_imgw_abort(struct ckpt_imgw *w);   /* removes the temporary file */
+/* Deflate only one chunk in `every` (1, the default: all), the others stored
+ * raw: how a writer that found compressing not worth it keeps measuring it. */
+void ckpt_imgw_probe(struct ckpt_imgw *w, uint32_t every);
 
 /* Reader.  Loads and verifies the whole image; expect may be NULL (any exe).
  * An incremental image is loaded whole: the chunks it refers to are read

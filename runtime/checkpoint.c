@@ -29,6 +29,7 @@ struct writer_result {
     int copy_failed;        /* the heap's copy could not be mapped: copy-on-write from now on */
     uint64_t time_ns;       /* the image's, which the next one names when it refers to it */
     struct ckpt_img_totals totals;
+    char deflated[160];     /* whether it deflated, and why */
     char suspects[CKPT_SUSPECTS][64];   /* variables pointing where no image looks */
 };
 static struct writer_result *result;
@@ -137,8 +138,12 @@ static __attribute__((noreturn)) void writer_child(uint64_t epoch, uint32_t flag
     } else
         err = flags & CKPT_IMG_F_EXITED ? ckpt_final_path(path, sizeof path, rt->dir, rt->myvtid)
                                         : make_dirs(epoch, path, sizeof path);
+    uint32_t probe = 1;
+    int level = ckpt__compress_choose(rt->dir, &probe, result->deflated, sizeof result->deflated);
     if (!err)
-        err = ckpt_imgw_open(&w, path, &hdr, rt->level);
+        err = ckpt_imgw_open(&w, path, &hdr, level);
+    if (!err)
+        ckpt_imgw_probe(w, probe);
     if (!err && !(flags & CKPT_IMG_F_EXITED) && rt->chain > 1) {
         ckpt__shadow_begin(epoch, 0);   /* compared all the same: the next image's base */
         on_base(w, epoch, heap_copied);
@@ -364,13 +369,15 @@ void ckpt__reap(int block)
                            : WIFSIGNALED(status) ? "the writer was killed" : "the writer failed");
     else
         pr_debug("checkpoint %llu written in %u ms: %llu bytes, %llu on disk, %llu left in "
-                 "checkpoint %llu", (unsigned long long)writer_epoch, ms,
+                 "checkpoint %llu; %s", (unsigned long long)writer_epoch, ms,
                  (unsigned long long)result->totals.raw_bytes,
                  (unsigned long long)result->totals.stored_bytes,
                  (unsigned long long)result->totals.ref_bytes,
-                 (unsigned long long)result->totals.parent_epoch);
-    if (ok)
+                 (unsigned long long)result->totals.parent_epoch, result->deflated);
+    if (ok) {
         say_suspects();
+        ckpt__compress_learn(&result->totals);
+    }
     if (ok && !(writer_flags & CKPT_IMG_F_EXITED)) {
         base_epoch = writer_epoch;
         base_time = result->time_ns;

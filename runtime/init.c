@@ -5,7 +5,10 @@
  *   CKPT_JOB       the job's id (set by ckpt-run, 16 hex digits): images carry
  *                  it, and a restart refuses an image of another job
  *   CKPT_DIR       checkpoint folder (default ./ckpt.<program>, made absolute)
- *   CKPT_COMPRESS  zlib level 0..9 for images (default 1)
+ *   CKPT_COMPRESS  "auto" (the default: deflate when it pays, compress.c) or
+ *                  a zlib level 0..9 for every image
+ *   CKPT_DISK_MBS  the checkpoint folder's write rate in MB/s, for "auto",
+ *                  instead of measuring it
  *   CKPT_CHAIN     images per chain of incremental ones, the full one included
  *                  (default 16; 1: every image is a full one)
  *   CKPT_LOG       "off" disables the sender log (a diagnostic: recovery then
@@ -123,7 +126,9 @@ void ckpt__init(void)
         return;
     rt->inited = 1;
     rt->verbose = (int)env_long("CKPT_VERBOSE", 0, 0, 3);
-    rt->level = (int)env_long("CKPT_COMPRESS", 1, 0, 9);
+    const char *z = getenv("CKPT_COMPRESS");
+    ckpt__compress_setup(z && !strcmp(z, "auto") ? -1 : (int)env_long("CKPT_COMPRESS", -1, 0, 9),
+                         (double)env_long("CKPT_DISK_MBS", 0, 0, 1000000000));
     rt->chain = (int)env_long("CKPT_CHAIN", CKPT_CHAIN_DEFAULT, 1, 1000);
     rt->stop_at = env_long("CKPT_STOP_AT", 0, 0, LONG_MAX);
     rt->coord = (int)env_long("CKPT_COORD", 0, 0, INT_MAX);

@@ -117,7 +117,6 @@ struct ckpt_rt {
 
     /* configuration (init.c) */
     char dir[4096];                 /* CKPT_DIR */
-    int level;                      /* CKPT_COMPRESS */
     int chain;                      /* CKPT_CHAIN: images per chain, 1: every image full */
     int log_on;                     /* CKPT_LOG */
     long stop_at;                   /* CKPT_STOP_AT: standalone test hook */
@@ -259,6 +258,10 @@ int ckpt__heap_base(uint64_t *epoch, uint64_t *time_ns);
 int ckpt__heap_unchanged(uint64_t addr, uint64_t len);
 void ckpt__heap_written(uint64_t epoch, uint64_t time_ns);   /* the copy's image is on disk */
 uint64_t ckpt__mem_available(void);  /* /proc/meminfo's MemAvailable, bytes (0: unknown) */
+/* compress.c: whether the next image is deflated, from what the last writer measured */
+void ckpt__compress_setup(int level, double disk_mbs);  /* level -1: auto */
+void ckpt__compress_learn(const struct ckpt_img_totals *t);
+int ckpt__compress_choose(const char *dir, uint32_t *probe, char *why, size_t len);
 /* shadow.c: large variables compared by the writer (incremental images) */
 void ckpt__shadow_prepare(void);                    /* task, before the writer's fork */
 void ckpt__shadow_begin(uint64_t epoch, uint64_t base);  /* writer: base 0 for none */

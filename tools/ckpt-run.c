@@ -41,7 +41,9 @@ static void usage(FILE *f)
         "                         default: run PROGRAM directly, it spawns its own tasks\n"
         "  -i, --interval SECONDS time between checkpoints (default $CKPT_INTERVAL or 60; 0: none)\n"
         "  -d, --dir DIR          checkpoint folder (default $CKPT_DIR, else ./ckpt.PROGRAM)\n"
-        "  -z, --compress LEVEL   zlib level 0-9 for images (default $CKPT_COMPRESS or 1)\n"
+        "  -z, --compress LEVEL   zlib level 0-9 for every image, or auto: deflate (level 1) only\n"
+        "                         while that costs the writer less time than writing the bytes\n"
+        "                         it saves, measured (default $CKPT_COMPRESS or auto)\n"
         "  -k, --keep N           committed checkpoints kept on disk, with those they build on\n"
         "                         (default 2)\n"
         "  -c, --chain N          a checkpoint writes only what changed since the one before, up\n"
@@ -77,6 +79,12 @@ static double parse_num(const char *opt, const char *s, double lo, double hi)
     return v;
 }
 
+/* -z / CKPT_COMPRESS: "auto" (-1) or a zlib level. */
+static int parse_level(const char *opt, const char *s)
+{
+    return strcmp(s, "auto") ? (int)parse_num(opt, s, 0, 9) : -1;
+}
+
 static void parse(struct job_opts *o, int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -88,7 +96,7 @@ static void parse(struct job_opts *o, int argc, char **argv)
     const char *iv = getenv("CKPT_INTERVAL");
     o->interval = iv ? parse_num("CKPT_INTERVAL", iv, 0, 1e9) : 60;
     const char *zv = getenv("CKPT_COMPRESS");
-    o->level = zv && *zv ? (int)parse_num("CKPT_COMPRESS", zv, 0, 9) : 1;
+    o->level = zv && *zv ? parse_level("CKPT_COMPRESS", zv) : -1;
     const char *cv = getenv("CKPT_CHAIN");
     o->chain = cv && *cv ? (int)parse_num("CKPT_CHAIN", cv, 1, 1000) : CKPT_CHAIN_DEFAULT;
     o->keep = 2;
@@ -106,7 +114,7 @@ static void parse(struct job_opts *o, int argc, char **argv)
         case 'n': o->ntasks = (int)parse_num("-n", optarg, 1, 4096); break;
         case 'i': o->interval = parse_num("-i", optarg, 0, 1e9); break;
         case 'd': dir = optarg; break;
-        case 'z': o->level = (int)parse_num("-z", optarg, 0, 9); break;
+        case 'z': o->level = parse_level("-z", optarg); break;
         case 'k': o->keep = (int)parse_num("-k", optarg, 1, 1000); break;
         case 'c': o->chain = (int)parse_num("-c", optarg, 1, 1000); break;
         case 'E': o->epoch = (uint64_t)parse_num("--epoch", optarg, 0, 1e18); o->has_epoch = 1; break;
@@ -158,7 +166,10 @@ static void export_config(const struct job *j)
     snprintf(buf, sizeof buf, "%d", j->mytid);
     setenv("CKPT_COORD", buf, 1);
     setenv("CKPT_DIR", j->o.dir, 1);
-    snprintf(buf, sizeof buf, "%d", j->o.level);
+    if (j->o.level < 0)
+        snprintf(buf, sizeof buf, "auto");
+    else
+        snprintf(buf, sizeof buf, "%d", j->o.level);
     setenv("CKPT_COMPRESS", buf, 1);
     snprintf(buf, sizeof buf, "%d", j->o.chain);
     setenv("CKPT_CHAIN", buf, 1);
@@ -166,7 +177,7 @@ static void export_config(const struct job *j)
     setenv("CKPT_JOB", buf, 1);
     unsetenv("CKPT_STOP_AT");
     unsetenv("CKPT_RESTART");
-    static const char vars[] = "CKPT_COORD:CKPT_DIR:CKPT_JOB:CKPT_COMPRESS:CKPT_CHAIN:CKPT_LOG:CKPT_VERBOSE:CKPT_EPOCH0:CKPT_RESTORE:CKPT_OUTPUT_MARK:CKPT_FAULT:CKPT_HOLD:CKPT_SNAPSHOT";
+    static const char vars[] = "CKPT_COORD:CKPT_DIR:CKPT_JOB:CKPT_COMPRESS:CKPT_DISK_MBS:CKPT_CHAIN:CKPT_LOG:CKPT_VERBOSE:CKPT_EPOCH0:CKPT_RESTORE:CKPT_OUTPUT_MARK:CKPT_FAULT:CKPT_HOLD:CKPT_SNAPSHOT";
     const char *old = getenv("PVM_EXPORT");
     char *exp = malloc(strlen(vars) + (old ? strlen(old) : 0) + 2);
     if (!exp)

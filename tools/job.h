@@ -52,7 +52,8 @@ struct job_opts {
     double interval;            /* seconds between checkpoints, 0: none by time */
     double stall;               /* seconds a checkpoint may take before it is reported and aborted */
     char dir[4096];
-    int level, keep, max_restarts, verbose;
+    int level;                  /* zlib level, -1: auto */
+    int keep, max_restarts, verbose;
     const char *restart_dir;    /* --restart */
     uint64_t epoch;             /* --epoch: restart from it (has_epoch) */
     int has_epoch;

@@ -240,6 +240,41 @@ static void test_compression(void)
     free(a);
 }
 
+/* A writer told to deflate one chunk in 4 does so (16 chunks of smooth
+ * doubles: 4 deflated, 12 stored), says what deflating cost it and what it
+ * wrote, and the image reads back whole: what CKPT_COMPRESS=auto relies on. */
+static void test_probe(void)
+{
+    size_t n = 16 * MiB;
+    uint8_t *a = malloc(n);
+    struct ckpt_img_header h;
+    struct ckpt_img_totals t, all;
+    struct ckpt_imgw *w;
+
+    t_scratch();
+    CHECK(a);
+    t_fill_smooth(a, n);
+    t_header(&h, 1, 1);
+    CHECK_RC(ckpt_imgw_open(&w, t_path("p.img"), &h, 1));
+    ckpt_imgw_probe(w, 4);
+    CHECK_RC(ckpt_imgw_section(w, CKPT_SEC_GLOBAL, "grid", a, n, 8));
+    CHECK_RC(ckpt_imgw_close(w, &t));
+    struct sec s = { CKPT_SEC_GLOBAL, "grid", a, n, 8 };
+    CHECK_RC(write_img(t_path("all.img"), &h, 1, &s, 1, &all));
+    printf("16 MiB smooth doubles, 1 chunk in 4 deflated: %llu bytes (all: %llu); deflate took "
+           "%llu of %llu bytes in %.1f ms; %llu bytes written in %.1f ms\n",
+           (unsigned long long)t.stored_bytes, (unsigned long long)all.stored_bytes,
+           (unsigned long long)t.z_stored, (unsigned long long)t.z_raw, t.z_ns / 1e6,
+           (unsigned long long)t.io_bytes, t.io_ns / 1e6);
+    CHECK(t.z_raw == 4 * MiB && all.z_raw == n);
+    CHECK(t.z_stored < t.z_raw / 4 * 3 && t.z_ns > 0 && all.z_ns > 0);
+    CHECK(t.stored_bytes > 12 * MiB && t.stored_bytes < 12 * MiB + t.z_stored + 4096);
+    CHECK(all.stored_bytes < n / 4 * 3);
+    CHECK(t.io_bytes == t.stored_bytes && t.io_ns > 0);
+    check_img(t_path("p.img"), &h, &s, 1);
+    free(a);
+}
+
 /* Random data does not compress: every chunk must be stored raw. */
 static void test_incompressible(void)
 {
@@ -1049,6 +1084,7 @@ static const struct {
     { "roundtrip_sizes", test_roundtrip_sizes },
     { "compression", test_compression },
     { "incompressible", test_incompressible },
+    { "probe", test_probe },
     { "flip_every_byte", test_flip_every_byte },
     { "corrupt_messages", test_corrupt_messages },
     { "truncate_insert", test_truncate_insert },
