@@ -9,6 +9,9 @@
 #   i2      `ckpt-run -v -i 2`
 #   i10cow, i2cow   the same with CKPT_SNAPSHOT=off: writers share the heap
 #           copy-on-write instead of getting a copy of it (runtime/heap.c)
+#   with --settings, instead of i10cow, i2 and i2cow: what deflating costs
+#   against what it saves on disk, every image deflated or none:
+#   i10z1, i10z0, i10z6   `ckpt-run -v -i 10 -z 1` (0, 6); i10 is -z auto
 #
 # Reported per variant: wall time and CPU seconds of the whole job (robust
 # against other load on the machine), overhead against plain, checkpoints
@@ -24,7 +27,7 @@
 # equal plain's.
 #
 #   bench/jacobibench.sh [--quick] [-o FILE] [--build DIR] [--n N] [--iters I]
-#                        [--target SECONDS] [--keep DIR]
+#                        [--target SECONDS] [--keep DIR] [--settings]
 #
 #   full (default): N = 2896 (32 MiB of saved state per task), K = 100, ITERS
 #                   calibrated from a short plain run so that the plain run
@@ -34,7 +37,7 @@
 #   --quick:        N = 1024 (4 MiB per task), ITERS for a ~6 s plain run,
 #                   1 round; under a minute.
 #   --n N / --iters I  fix the grid / the iteration count (no calibration)
-#   --keep DIR      copy the i2 run's checkpoint folder and logs there
+#   --keep DIR      copy the logs there (and the i2 run's checkpoint folder)
 #   -o FILE         also write the table to FILE
 #
 # Goals: overhead <= 5% with a checkpoint every 10 s; stop <= 1.5x a bare fork.
@@ -44,7 +47,7 @@ top=$(cd "$here/.." && pwd)
 . "$top/tests/lib/pvmvm.sh"
 . "$here/lib.sh"
 
-quick=0 out= build=$top/build-bench n= iters= target= keep= k=100 ntasks=4 rounds=
+quick=0 out= build=$top/build-bench n= iters= target= keep= k=100 ntasks=4 rounds= settings=0
 while (($#)); do
     case $1 in
     --quick) quick=1; shift ;;
@@ -55,6 +58,7 @@ while (($#)); do
     --target) target=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --settings) settings=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "jacobibench.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -64,9 +68,12 @@ if ((quick)); then
 else
     n=${n:-2896} target=${target:-60} rounds=${rounds:-2}
 fi
+if ((settings)); then extra=(i10z1 i10z0 i10z6); else extra=(i10cow i2 i2cow); fi
 [[ -n $out ]] && out=$(realpath -m "$out")
 build=$(realpath -m "$build")
 [[ -n $keep ]] && keep=$(realpath -m "$keep")
+# each variant says what it sets: none inherited from the caller
+unset CKPT_CHAIN CKPT_COMPRESS CKPT_DISK_MBS CKPT_SNAPSHOT CKPT_FAULT CKPT_HOLD CKPT_INTERVAL CKPT_DIR CKPT_LOG
 bench_tools "$build"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/jacobibench.XXXXXX")
@@ -154,9 +161,14 @@ for ((r = 1; r <= rounds; r++)); do
         run_variant i10 "$r" -v -i 10
         run_variant i0 "$r" -i 0
     fi
-    CKPT_SNAPSHOT=off run_variant i10cow "$r" -v -i 10
-    run_variant i2 "$r" -v -i 2
-    CKPT_SNAPSHOT=off run_variant i2cow "$r" -v -i 2
+    for v in "${extra[@]}"; do
+        case $v in
+        i10cow) CKPT_SNAPSHOT=off run_variant i10cow "$r" -v -i 10 ;;
+        i2) run_variant i2 "$r" -v -i 2 ;;
+        i2cow) CKPT_SNAPSHOT=off run_variant i2cow "$r" -v -i 2 ;;
+        i10z*) run_variant "$v" "$r" -v -i 10 -z "${v#i10z}" ;;
+        esac
+    done
 done
 fork_idle=$("$work/forktime" "$rss" 15)
 echo "# forktime $rss MiB idle: $fork_idle; during i0: $fork_loaded" >&2
@@ -169,7 +181,7 @@ fk_idle_b2b=$(field back_to_back_ms_median <<<"$fork_idle")
 fk_loaded_b2b=$(field back_to_back_ms_median <<<"$fork_loaded")
 
 # per checkpointing variant: stops, writes, commits
-for v in plain i0 i10 i10cow i2 i2cow; do
+for v in plain i0 i10 "${extra[@]}"; do
     cat err."$v".* pvmlog."$v".* >"all.$v"
     cat err."$v".* >"err.$v"
     awk '{ print "x", $1 }' wall."$v".* | bench_median | awk '{ print $2 }' >"wall.$v"
@@ -209,7 +221,7 @@ ok_out() {
 
 wp=$(cat wall.plain) cp=$(cat cpu.plain)
 {
-    echo "## jacobibench ($( ((quick)) && echo quick || echo full) mode): jacobi $n $iters $ntasks $k"
+    echo "## jacobibench ($( ((quick)) && echo quick || echo full) mode$( ((settings)) && echo ", --settings")): jacobi $n $iters $ntasks $k"
     echo
     echo "$load0 (at start)"
     echo
@@ -219,7 +231,7 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     printf '| plain | %s (%s) | | %s (%s) | | | | | | | | | | %s |\n' "$wp" "$(cat wall.plain.* | tr '\n' ' ' | sed 's/ $//')" \
         "$cp" "$(cat cpu.plain.* | tr '\n' ' ' | sed 's/ $//')" "$(ok_out plain)"
-    for v in i0 i10 i10cow i2 i2cow; do
+    for v in i0 i10 "${extra[@]}"; do
         w=$(cat "wall.$v")
         nck=$(sed -n 's/.* \([0-9]*\) checkpoints\{0,1\} committed.*/\1/p' "err.$v" | tr '\n' '+' | sed 's/+$//')
         [[ -n $nck ]] || nck=0
@@ -240,8 +252,9 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
         fi
         label=$v
         case $v in
-        i0) label="ckpt-run -i 0" ;; i10) label="ckpt-run -i 10" ;; i2) label="ckpt-run -i 2" ;;
+        i0) label="ckpt-run -i 0" ;; i10) label="ckpt-run -i 10 (-z auto)" ;; i2) label="ckpt-run -i 2" ;;
         i10cow) label="-i 10, heap copy-on-write" ;; i2cow) label="-i 2, heap copy-on-write" ;;
+        i10z*) label="-i 10 -z ${v#i10z}" ;;
         esac
         c=$(cat "cpu.$v")
         printf '| %s | %s (%s) | %s%% | %s (%s) | %s%% | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$w" \
@@ -265,8 +278,8 @@ wp=$(cat wall.plain) cp=$(cat cpu.plain)
     echo "getting a copy made at the stop (the default, runtime/heap.c): the stop is then the fork alone,"
     echo "and every heap page a task writes while its writer lives faults (bench/memcost.c)."
     echo "Goals: overhead <= 5% at -i 10; stop <= 1.5x bare fork."
-    for v in i10 i2; do
-        bench_said "${v/i/-i }, round $rounds" "err.$v.$rounds" 40
+    for v in i10 "${extra[1]}"; do
+        bench_said "$v, round $rounds" "err.$v.$rounds" 40
     done
     echo
     echo "end: $(bench_machine)"
