@@ -16,6 +16,9 @@
 #           incremental images; until incremental images exist, every
 #           checkpoint is a full one anyway and both variants match)
 #   incr    `ckpt-run -v -i INTERVAL`, default settings (incremental images)
+#   with --settings also, each deflating every image at level 1 or none
+#   (-z auto, the default, decides by measurement): full-z1, full-z0,
+#   incr-z1, incr-z0 (no recovery runs then)
 #
 # Reported per variant: wall time and CPU seconds of the whole job, overhead
 # against plain, checkpoints committed, raw and on-disk MiB per checkpoint
@@ -41,7 +44,7 @@
 #   bench/staticbench.sh [--quick] [-o FILE] [--build DIR] [--mib MIB]
 #                        [--iters I] [--target SECONDS] [--rounds R]
 #                        [--interval SECONDS] [--steps K] [--no-recovery]
-#                        [--keep DIR] [--move PCT]
+#                        [--keep DIR] [--move PCT] [--settings]
 #
 #   full (default): 256 MiB per task (1 GiB of state in all), ITERS calibrated
 #                   from two short plain runs so that the plain run lasts
@@ -62,7 +65,7 @@ top=$(cd "$here/.." && pwd)
 . "$top/tests/lib/pvmvm.sh"
 . "$here/lib.sh"
 
-quick=0 move=5 out= build=$top/build-bench mib= iters= target= rounds= interval= steps= recovery=1 keep= ntasks=4
+quick=0 settings=0 move=5 out= build=$top/build-bench mib= iters= target= rounds= interval= steps= recovery=1 keep= ntasks=4
 while (($#)); do
     case $1 in
     --quick) quick=1; shift ;;
@@ -76,6 +79,7 @@ while (($#)); do
     --steps) steps=$2; shift 2 ;;
     --move) move=$2; shift 2 ;;
     --no-recovery) recovery=0; shift ;;
+    --settings) settings=1 recovery=0; shift ;;
     --keep) keep=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "staticbench.sh: unknown option $1" >&2; exit 2 ;;
@@ -133,7 +137,10 @@ echo "# staticbench $( ((quick)) && echo quick || echo full): staticjob ${job[*]
 # carries CKPT_CHAIN to the spawned tasks too, whoever reads it)
 ckpt_env() {
     case $1 in
-    full) echo CKPT_CHAIN=1 PVM_EXPORT=CKPT_CHAIN ;;
+    full*) echo -n "CKPT_CHAIN=1 PVM_EXPORT=CKPT_CHAIN " ;;
+    esac
+    case $1 in
+    *-z*) echo "CKPT_COMPRESS=${1#*-z}" ;;     # (ckpt-run passes it on to the tasks)
     esac
 }
 
@@ -166,6 +173,7 @@ run_variant() {
 }
 
 variants=(plain full incr)
+((settings)) && variants=(plain full full-z1 full-z0 incr incr-z1 incr-z0)
 for ((r = 1; r <= rounds; r++)); do
     for v in "${variants[@]}"; do run_variant "$v" "$r"; done
 done
@@ -187,7 +195,7 @@ med() { awk '{ print "x", $1 }' "$@" | bench_median | awk '{ print $2 }'; }
 list() { cat "$@" | tr '\n' ' ' | sed 's/ $//'; }
 
 # per checkpointing variant: the commit lines, the stops
-for v in full incr; do
+for v in "${variants[@]:1}"; do
     cat err."$v".* >"err.$v"
     cat err."$v".* pvmlog."$v".* >"all.$v"
     grep 'ckpt-run: checkpoint [0-9]* committed' "err.$v" >"commits.$v" || true
@@ -313,8 +321,13 @@ fi
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     printf '| plain | %s (%s) | | %s (%s) | | | | | | | | | | | %s |\n' "$wp" "$(list wall.plain.*)" \
         "$cp" "$(list cpu.plain.*)" "$(cat ok.plain)"
-    row full "full (CKPT_CHAIN=1)"
-    row incr "incr (default)"
+    for v in "${variants[@]:1}"; do
+        case $v in
+        full) row full "full (CKPT_CHAIN=1)" ;;
+        incr) row incr "incr (default)" ;;
+        *) row "$v" "$v (CKPT_COMPRESS=${v#*-z})" ;;
+        esac
+    done
     echo
     echo "On-disk bytes per checkpoint, full / incr: $(ratio '$1 > 1') for the checkpoints after the first,"
     echo "$(ratio '1') over all of them (1.00 while every checkpoint is a full image)."
