@@ -14,6 +14,9 @@
 #define CKPT_COORD_LOST_TAG (CKPT_CTL_TAG + 3)  /* the coordinator's exit, to tasks */
 #define CKPT_HOSTDEL_TAG (CKPT_CTL_TAG + 4)     /* a host left the virtual machine, to the coordinator */
 #define CKPT_HOSTADD_TAG (CKPT_CTL_TAG + 5)     /* hosts joined the virtual machine, to the coordinator */
+#define CKPT_BEAT_TAG (CKPT_CTL_TAG + 6)        /* a host's heartbeat (ckpt-beat), to the coordinator;
+                                                   from it, the order to stop */
+#define CKPT_BEATEND_TAG (CKPT_CTL_TAG + 7)     /* a ckpt-beat's exit, to the coordinator */
 /* A pvmd's task id has no local part (PVM's TIDLOCAL bits): notices
  * (pvm_notify) and collected output come from a pvmd, and no task can send
  * under such an id, since its pvmd stamps the source of what it sends. */

@@ -52,6 +52,10 @@ static void usage(FILE *f)
         "  -r, --max-restarts N   recoveries before giving up (default 10)\n"
         "      --stall SECONDS    a checkpoint not written by every task within SECONDS is\n"
         "                         reported, naming those tasks, and aborted (default 120)\n"
+        "      --host-timeout SECONDS  a host of the virtual machine whose heartbeat (ckpt-beat,\n"
+        "                         two a second) stops for SECONDS is deleted and its tasks\n"
+        "                         recovered, without waiting for PVM's own time-out of about\n"
+        "                         3 minutes (default 4; 0: no heartbeats)\n"
         "      --restart DIR      resume a job whose virtual machine was lost, from DIR: runs the\n"
         "                         program DIR/job names, if it is still the executable the job ran\n"
         "      --epoch K          with --restart: from checkpoint K, not the newest one\n"
@@ -91,7 +95,7 @@ static void parse(struct job_opts *o, int argc, char **argv)
         {"tasks", 1, NULL, 'n'}, {"interval", 1, NULL, 'i'}, {"dir", 1, NULL, 'd'},
         {"compress", 1, NULL, 'z'}, {"keep", 1, NULL, 'k'}, {"max-restarts", 1, NULL, 'r'},
         {"restart", 1, NULL, 'R'}, {"verbose", 0, NULL, 'v'}, {"help", 0, NULL, 'h'},
-        {"version", 0, NULL, 'V'}, {"stall", 1, NULL, 'S'}, {"chain", 1, NULL, 'c'},
+        {"version", 0, NULL, 'V'}, {"stall", 1, NULL, 'S'}, {"host-timeout", 1, NULL, 'H'}, {"chain", 1, NULL, 'c'},
         {"epoch", 1, NULL, 'E'}, {NULL, 0, NULL, 0}};
     const char *iv = getenv("CKPT_INTERVAL");
     o->interval = iv ? parse_num("CKPT_INTERVAL", iv, 0, 1e9) : 60;
@@ -102,6 +106,7 @@ static void parse(struct job_opts *o, int argc, char **argv)
     o->keep = 2;
     o->max_restarts = 10;
     o->stall = 120;
+    o->host_timeout = 4;
     /* Like every other CKPT_* setting, the folder may come from the
      * environment (the name ckpt-info and the runtime give it); the command
      * line wins. */
@@ -120,6 +125,7 @@ static void parse(struct job_opts *o, int argc, char **argv)
         case 'E': o->epoch = (uint64_t)parse_num("--epoch", optarg, 0, 1e18); o->has_epoch = 1; break;
         case 'r': o->max_restarts = (int)parse_num("-r", optarg, 0, 1000000); break;
         case 'S': o->stall = parse_num("--stall", optarg, 0.01, 1e9); break;
+        case 'H': o->host_timeout = parse_num("--host-timeout", optarg, 0, 1e6); break;
         case 'R': o->restart_dir = optarg; break;
         case 'v': o->verbose++; break;
         case 'h': usage(stdout); exit(0);

@@ -149,6 +149,7 @@ static int end_job(struct job *j)
     for (int i = 0; i < j->ntasks; i++)     /* what outlives the program is on its own */
         if (j->tasks[i].state == T_ALIVE)
             ckpt__ctl_send(j->tasks[i].tid, CTL_END, NULL, 0, NULL, 0);
+    hosts_stop_beats();
     drain_output(j);
     if (j->o.ntasks == 0)
         return WIFEXITED(j->root_status) ? WEXITSTATUS(j->root_status) : 128 + WTERMSIG(j->root_status);
@@ -161,6 +162,7 @@ int coord_loop(struct job *j)
     for (;;) {
         if (want_stop) {
             say("stopped by signal %d", (int)want_stop);
+            hosts_stop_beats();
             recovery_kill_all(j);
             return 128 + want_stop;
         }
@@ -176,6 +178,8 @@ int coord_loop(struct job *j)
             return 1;
         }
         recovery_reap_root(j, 0);
+        if (!dead)
+            dead = hosts_check(j);
         if (!dead && j->root_done && j->o.ntasks == 0)
             dead = root_failure(j);
         if (dead) {

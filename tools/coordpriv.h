@@ -86,6 +86,18 @@ void hosts_on_add(struct job *j, int bufid);
 /* PvmHostDelete: the job's tasks on the lost host are T_KILLED; one of
  * them, as the failed task, else NULL. */
 struct task *hosts_on_lost(struct job *j, int bufid);
+/* A heartbeat from src (ckpt-beat), and the end of one (its exit notice). */
+void hosts_on_beat(struct job *j, int src);
+void hosts_on_beat_end(struct job *j, int bufid);
+/* A host silent for --host-timeout is deleted and lost: one of the job's
+ * tasks it took with it, as the failed task, else NULL. */
+struct task *hosts_check(struct job *j);
+void hosts_stop_beats(void);   /* the job is over */
+/* Where the next task restarted goes: "" (PVM chooses) while no host was
+ * lost; after a loss, each live host in turn, since PVM may place tasks on a
+ * lost host until its own time-out has taken it out of the virtual machine;
+ * our own host for a while after a host went silent (hosts.c). */
+const char *hosts_place(struct job *j);
 
 /* ------------------------------------------------------------ tasks.c */
 

@@ -50,6 +50,9 @@ static struct task *from_pvmd(struct job *j, int tag, int bufid)
     }
     case CKPT_HOSTDEL_TAG:
         return hosts_on_lost(j, bufid);
+    case CKPT_BEATEND_TAG:
+        hosts_on_beat_end(j, bufid);
+        return NULL;
     default:
         hosts_on_add(j, bufid);
         return NULL;
@@ -117,7 +120,8 @@ struct task *dispatch_message(struct job *j, int bufid)
 {
     int len, tag, src;
     pvm_bufinfo(bufid, &len, &tag, &src);
-    if (tag == CKPT_OUTPUT_TAG || tag == CKPT_NOTIFY_TAG || tag == CKPT_HOSTDEL_TAG || tag == CKPT_HOSTADD_TAG) {
+    if (tag == CKPT_OUTPUT_TAG || tag == CKPT_NOTIFY_TAG || tag == CKPT_HOSTDEL_TAG ||
+        tag == CKPT_HOSTADD_TAG || tag == CKPT_BEATEND_TAG) {
         if (!CKPT_FROM_PVMD(src)) {
             tasks_refuse(src, "what only a pvmd sends (notices, output)");
             return NULL;
@@ -126,6 +130,8 @@ struct task *dispatch_message(struct job *j, int bufid)
     }
     if (tag == CKPT_CTL_TAG)
         from_task(j, src, bufid);
+    else if (tag == CKPT_BEAT_TAG)
+        hosts_on_beat(j, src);
     return NULL;
 }
 
@@ -134,7 +140,7 @@ struct task *dispatch_next(struct job *j)
     struct timeval tv = {0, 100000};
     int b = pvm_trecv(-1, -1, &tv);
     if (b <= 0)
-        return NULL;
+        return hosts_check(j);
     struct task *dead = dispatch_message(j, b);
     pvm_freebuf(b);
     return dead;

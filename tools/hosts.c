@@ -2,8 +2,21 @@
  * hosts.c: the virtual machine's hosts, as the job sees them: every host is
  * watched for its deletion or crash (PvmHostDelete), hosts that join later
  * too (PvmHostAdd), and a lost host takes the job's tasks on it with it.
+ *
+ * PVM notices a pvmd that died silently, or a host cut off, only at its own
+ * time-out (186-189 s measured).  So every host but ours also runs a
+ * heartbeat (ckpt-beat, a message every BEAT_PERIOD_MS): a host whose beats
+ * stop for --host-timeout seconds is deleted from the virtual machine and
+ * counted as lost at once.  A slow host is not taken for a dead one: a beat
+ * is a message every half second from a task that does nothing else, so it
+ * takes a host stopped (or a link down) for the whole time-out, 8 beats in
+ * a row, to raise the alarm; a beat that ends while its host is alive (a
+ * user killed it) is started again rather than taken for the host's loss.
  */
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <pvm3.h>
 
 #include "coordpriv.h"
@@ -13,8 +26,23 @@
 
 /* Host names by pvmd tid: a deleted host is gone from pvm_config by the time
  * we hear of it, and its name is what the user knows it by. */
-static struct { int dtid; char name[64]; } hostv[256];
+static struct {
+    int dtid;
+    char name[64];
+    int beat;           /* its ckpt-beat's tid, 0: none */
+    int restarts;       /* of its ckpt-beat, which ended while the host lived */
+    int lost;           /* deleted, crashed or silent: the job is done with it */
+    double last;        /* job_now() of its last beat */
+} hostv[256];
 static int nhostv;
+
+#define BEAT_PERIOD_MS 500
+#define BEAT_RESTARTS 3
+/* After a host was lost silently, PVM's own time-out for it (about 190 s)
+ * still runs, and meanwhile spawns on the other remote hosts take 1-12 s
+ * each (measured); tasks restarted then go to ckpt-run's own host. */
+#define SILENT_AFTERMATH_S 200.0
+static double silent_loss_at = -1e9;
 
 static void remember_hosts(void)
 {
@@ -42,6 +70,48 @@ static const char *host_name(int dtid)
     return "?";
 }
 
+static int host_index(int dtid)
+{
+    for (int k = 0; k < nhostv; k++)
+        if (hostv[k].dtid == dtid)
+            return k;
+    return -1;
+}
+
+/* ckpt-beat is installed beside ckpt-run, and found at the same path on every
+ * host (a shared or identical installation, as PVM's own spawn needs). */
+static void beat_start(struct job *j, int k)
+{
+    static char path[PATH_MAX];
+    if (j->o.host_timeout <= 0 || hostv[k].lost || hostv[k].dtid == pvm_tidtohost(j->mytid))
+        return;
+    if (!path[0]) {
+        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
+        path[n > 0 ? n : 0] = '\0';
+        char *slash = strrchr(path, '/');
+        if (!slash) {
+            say("cannot find ckpt-beat: lost hosts are noticed at PVM's time-out only");
+            j->o.host_timeout = 0;
+            return;
+        }
+        strcpy(slash + 1, "ckpt-beat");
+    }
+    char coord[16], period[16];
+    snprintf(coord, sizeof coord, "%d", j->mytid);
+    snprintf(period, sizeof period, "%d", BEAT_PERIOD_MS);
+    char *args[] = {coord, period, NULL};
+    int tid = 0, n = pvm_spawn(path, args, PvmTaskHost, hostv[k].name, 1, &tid);
+    if (n != 1 || tid < 0) {
+        say("cannot start %s on host %s (PVM error %d): its loss is noticed at PVM's time-out only",
+            path, hostv[k].name, n == 1 ? tid : n);
+        hostv[k].beat = 0;
+        return;
+    }
+    hostv[k].beat = tid;
+    hostv[k].last = job_now();
+    pvm_notify(PvmTaskExit, CKPT_BEATEND_TAG, 1, &tid);
+}
+
 /* Watches every host of the virtual machine, and every host that joins it
  * later, for its deletion or crash.  PvmHostAdd is asked first, so that a
  * host joining in between is watched twice rather than not at all. */
@@ -55,6 +125,8 @@ void hosts_watch(struct job *j)
             dtids[n++] = hostv[k].dtid;
     if (n > 0 && pvm_notify(PvmHostDelete, CKPT_HOSTDEL_TAG, n, dtids) < 0)
         say("cannot watch the virtual machine's hosts: a lost host is noticed through its tasks only");
+    for (int k = 0; k < nhostv; k++)
+        beat_start(j, k);
 }
 
 /* PvmHostAdd: count, then the new hosts' pvmd tids. */
@@ -71,22 +143,94 @@ void hosts_on_add(struct job *j, int bufid)
     n = n < 64 ? n : 64;
     remember_hosts();
     pvm_notify(PvmHostDelete, CKPT_HOSTDEL_TAG, n, dtids);
-    for (int i = 0; j->o.verbose >= 1 && i < n; i++)
-        say("host %s (t%x) joined the virtual machine", host_name(dtids[i]), (unsigned)dtids[i]);
+    for (int i = 0; i < n; i++) {
+        int k = host_index(dtids[i]);
+        if (j->o.verbose >= 1)
+            say("host %s (t%x) joined the virtual machine", host_name(dtids[i]), (unsigned)dtids[i]);
+        if (k >= 0 && !hostv[k].beat) {
+            hostv[k].lost = 0;      /* a host of the same name back, under a new pvmd */
+            beat_start(j, k);
+        }
+    }
 }
 
-/* PvmHostDelete: a host was deleted or crashed, and every task of the job
- * that ran there with it.  Returns one of them as the failed task (the job
- * recovers once for all of them; their own exit notices, which follow, then
- * name tasks of an older incarnation and are ignored), else NULL. */
-struct task *hosts_on_lost(struct job *j, int bufid)
+void hosts_on_beat(struct job *j, int src)
 {
-    int dtid;
+    int k = host_index(pvm_tidtohost(src));
+    if (k < 0 || hostv[k].beat != src) {
+        tasks_refuse(src, "heartbeats: not a ckpt-beat of this job");
+        return;
+    }
+    (void)j;
+    hostv[k].last = job_now();
+}
+
+/* A ckpt-beat ended.  Its host's pvmd told us, so the host lives: the beat
+ * is started again (a few times), not taken for the host's loss. */
+void hosts_on_beat_end(struct job *j, int bufid)
+{
+    int tid;
     int saved = pvm_setrbuf(bufid);
-    int rc = pvm_upkint(&dtid, 1, 1);
+    int rc = pvm_upkint(&tid, 1, 1);
     pvm_setrbuf(saved);
-    if (rc < 0)
-        return NULL;
+    int k = rc < 0 ? -1 : host_index(pvm_tidtohost(tid));
+    if (k < 0 || hostv[k].beat != tid || hostv[k].lost)
+        return;
+    hostv[k].beat = 0;
+    if (++hostv[k].restarts > BEAT_RESTARTS) {
+        say("the heartbeat of host %s ended %d times: its loss is noticed at PVM's time-out only",
+            hostv[k].name, BEAT_RESTARTS + 1);
+        return;
+    }
+    if (j->o.verbose >= 1)
+        say("the heartbeat of host %s ended: started again", hostv[k].name);
+    beat_start(j, k);
+}
+
+const char *hosts_place(struct job *j)
+{
+    static int next;
+    int lost = 0;
+    if (job_now() - silent_loss_at < SILENT_AFTERMATH_S) {
+        int k = host_index(pvm_tidtohost(j->mytid));
+        return k >= 0 ? hostv[k].name : "";
+    }
+    for (int k = 0; k < nhostv; k++)
+        lost |= hostv[k].lost;
+    for (int i = 0; lost && i < nhostv; i++) {
+        int k = (next + i) % nhostv;
+        if (!hostv[k].lost) {
+            next = k + 1;
+            return hostv[k].name;
+        }
+    }
+    return "";
+}
+
+void hosts_stop_beats(void)
+{
+    for (int k = 0; k < nhostv; k++) {
+        if (!hostv[k].beat)
+            continue;
+        pvm_initsend(PvmDataDefault);
+        pvm_send(hostv[k].beat, CKPT_BEAT_TAG);
+        hostv[k].beat = 0;
+    }
+}
+
+/* The job's tasks on host dtid are gone with it.  Returns one of them as
+ * the failed task (the job recovers once for all of them; their own exit
+ * notices, which follow, then name tasks of an older incarnation and are
+ * ignored), else NULL. */
+static struct task *lose(struct job *j, int dtid, const char *why)
+{
+    int k = host_index(dtid);
+    if (k >= 0) {
+        if (hostv[k].lost)
+            return NULL;        /* said already */
+        hostv[k].lost = 1;
+        hostv[k].beat = 0;
+    }
     struct task *first = NULL;
     char vtids[512] = "", tids[512] = "";
     size_t vlen = 0, tlen = 0;
@@ -107,12 +251,45 @@ struct task *hosts_on_lost(struct job *j, int bufid)
     /* Restarted tasks keep the ids the application knows (vtids); PVM's tools
      * show the ones they run under now. */
     if (first) {
-        say("host %s (t%x) left the virtual machine; tasks of the job that ran there:%s%s%s%s",
-            host_name(dtid), (unsigned)dtid, vtids, moved ? " (running as" : "", moved ? tids : "",
-            moved ? ")" : "");
+        say("host %s (t%x) left the virtual machine%s; tasks of the job that ran there:%s%s%s%s",
+            host_name(dtid), (unsigned)dtid, why, vtids, moved ? " (running as" : "",
+            moved ? tids : "", moved ? ")" : "");
     } else if (j->o.verbose >= 1) {
-        say("host %s (t%x) left the virtual machine; no task of the job ran there",
-            host_name(dtid), (unsigned)dtid);
+        say("host %s (t%x) left the virtual machine%s; no task of the job ran there",
+            host_name(dtid), (unsigned)dtid, why);
     }
     return first;
+}
+
+/* PvmHostDelete: a host was deleted or crashed, and every task of the job
+ * that ran there with it. */
+struct task *hosts_on_lost(struct job *j, int bufid)
+{
+    int dtid;
+    int saved = pvm_setrbuf(bufid);
+    int rc = pvm_upkint(&dtid, 1, 1);
+    pvm_setrbuf(saved);
+    return rc < 0 ? NULL : lose(j, dtid, "");
+}
+
+/* A host whose beats stopped for --host-timeout: deleted from the virtual
+ * machine (PVM would keep its tasks' messages waiting for minutes), lost. */
+struct task *hosts_check(struct job *j)
+{
+    double now = job_now();
+    for (int k = 0; k < nhostv; k++) {
+        if (!hostv[k].beat || hostv[k].lost || now - hostv[k].last < j->o.host_timeout)
+            continue;
+        char why[96], *name = hostv[k].name;
+        int dtid = hostv[k].dtid, st = 0;
+        double silent = now - hostv[k].last;
+        int rc = pvm_delhosts(&name, 1, &st);
+        snprintf(why, sizeof why, " (no heartbeat for %.1f s: %s)", silent,
+                 rc >= 0 && st >= 0 ? "deleted from it" : "PVM could not delete it");
+        silent_loss_at = now;
+        struct task *t = lose(j, dtid, why);
+        if (t)
+            return t;
+    }
+    return NULL;
 }

@@ -51,6 +51,7 @@ struct job_opts {
     int ntasks;                 /* -n: sibling copies spawned through PVM; 0: run directly */
     double interval;            /* seconds between checkpoints, 0: none by time */
     double stall;               /* seconds a checkpoint may take before it is reported and aborted */
+    double host_timeout;        /* seconds without a heartbeat before a host is lost; 0: none */
     char dir[4096];
     int level;                  /* zlib level, -1: auto */
     int keep, max_restarts, verbose;
