@@ -102,6 +102,7 @@ until_ok 10 nshosts_reachable 1 0 || fail "master not back after nshosts_uncut"
 echo "ok 3 - cut and uncut (slave, master)"
 
 # ---- 4: tasks held on each host; pause and go on
+: >"$work/hold.out"
 "$work/nsprobe" hold "$A" "$B" "$C" >"$work/hold.out" 2>&1 &
 holder=$!
 pvmvm_at_exit "kill $holder 2>/dev/null || true"
