@@ -118,13 +118,17 @@ nshosts__remove_all() {
     return 0
 }
 
+# nshosts__mac K: host K's MAC address, the same each time it is made (a host
+# made again at the same address: the others' ARP entries stay right)
+nshosts__mac() { printf '02:00:0a:d5:00:%02x\n' $(($1 + 1)); }
+
 # nshosts__make_host K: namespace, lo up, a veth pair from the switch, address
 nshosts__make_host() {
     local k=$1 ns
     ns=$(nshosts_ns "$k")
     if ! { ip netns add "$ns" &&
         ip -n "$ns" link set lo up &&
-        ip -n "$NSHOSTS_SWITCH" link add "p$k" type veth peer name eth0 netns "$ns" &&
+        ip -n "$NSHOSTS_SWITCH" link add "p$k" type veth peer name eth0 address "$(nshosts__mac "$k")" netns "$ns" &&
         ip -n "$NSHOSTS_SWITCH" link set "p$k" master br0 up &&
         ip -n "$ns" addr add "$(nshosts_addr "$k")/24" dev eth0 &&
         ip -n "$ns" link set eth0 up; }; then

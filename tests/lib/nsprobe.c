@@ -17,7 +17,8 @@
  *                          asks PVM for PvmHostDelete of HOST and PvmTaskExit
  *                          of each TID (hex), prints "watching", then one
  *                          line per notice, "hostdelete HOSTTID at MS" or
- *                          "taskexit TID at MS", until HOST's comes
+ *                          "taskexit TID at MS", until HOST's has come and
+ *                          no other has for 5 s
  * Lines are flushed as printed.  Exit status 0, or 1 with a message.
  */
 #include <stdio.h>
@@ -91,7 +92,8 @@ static int spawn(int hold, int nhosts, char **hosts)
 static int watch(const char *host, int ntids, char **tidv)
 {
     struct pvmhostinfo *hi;
-    int nhost, narch, i, dtid = 0, tid, tag, what;
+    int nhost, narch, i, dtid = 0, tid, tag, what, rc, done = 0;
+    struct timeval after = { 5, 0 };
     if (pvm_config(&nhost, &narch, &hi) < 0)
         return die("pvm_config", -1);
     for (i = 0; i < nhost; i++)
@@ -107,14 +109,16 @@ static int watch(const char *host, int ntids, char **tidv)
     printf("watching\n");
     fflush(stdout);
     for (;;) {
-        if (pvm_recv(-1, -1) < 0)
-            return die("recv", -1);
-        pvm_bufinfo(pvm_getrbuf(), NULL, &tag, NULL);
+        rc = done ? pvm_trecv(-1, -1, &after) : pvm_recv(-1, -1);
+        if (rc == 0)
+            break;
+        if (rc < 0)
+            return die("recv", rc);
+        pvm_bufinfo(rc, NULL, &tag, NULL);
         pvm_upkint(&what, 1, 1);
         printf("%s %x at %lld\n", tag == TAG_HOSTDEL ? "hostdelete" : "taskexit", what, now_ms());
         fflush(stdout);
-        if (tag == TAG_HOSTDEL)
-            break;
+        done |= tag == TAG_HOSTDEL;
     }
     pvm_exit();
     return 0;
