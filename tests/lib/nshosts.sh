@@ -75,7 +75,7 @@
 # Variables: NSHOSTS_PREFIX, NSHOSTS_SWITCH (the switch namespace),
 # NSHOSTS_N (hosts made: 0..NSHOSTS_N-1), NSHOSTS_NET (10.213.0).
 #
-# Measured with tests/lib/nshosts_loss.sh (PVM 3.4.6, Debian 12; what PVM
+# Measured with bench/hostloss.sh (PVM 3.4.6, Debian 12; what PVM
 # itself does when a host is lost, before ckpt-run watches anything):
 # see the section at the end of this file.
 
@@ -274,3 +274,42 @@ nshosts_stop() {
     nshosts__remove_all "$NSHOSTS_PREFIX"
     NSHOSTS_PREFIX='' NSHOSTS_SWITCH='' NSHOSTS_N=0 NSHOSTS__HARMED=0
 }
+
+# ---- Measured: what PVM 3.4.6 itself does when a host is lost ----
+# bench/hostloss.sh [--busy] kill|cut|killall, 3 hosts, host 2 lost, Debian
+# 12, 2 cores (2026-12-05, one run each).  "busy": a message goes to host 2
+# every 0.5 s, as in a running job; "idle": nothing goes there after setup.
+#
+#   loss of host 2                 PvmHostDelete (and PvmTaskExit of its task)
+#                                  to a task on the master, after the loss
+#   pvmd SIGKILL, busy             182 s, 190 s (two runs)
+#   link cut, busy                 190 s, 190 s
+#   pvmd SIGKILL, idle             346 s
+#   link cut, idle                 340 s
+#   everything SIGKILLed, idle     306 s
+#
+# - The master notices only by its own time-out: "netoutput() timed out
+#   sending to ADDR after 16..29, 181..197" (retries, s) in its log, counted
+#   from the first packet that goes unanswered.  An idle host gets its first
+#   packet only at the master's next keepalive (here 123-149 s after the
+#   loss), hence the idle figures.  A killed pvmd is noticed no sooner than
+#   a cut link (presumably the ICMP port unreachable that comes back is not
+#   seen by the master's unconnected UDP socket; not checked with strace).  Issue 17's
+#   186-189 s is the busy case; an idle host takes up to about 350 s.
+# - PvmTaskExit for the tasks of the lost host comes in the same ms as the
+#   PvmHostDelete, not before.
+# - A task blocked in pvm_recv(tid, tag) from a task on the lost host stays
+#   blocked: no error, no return, also after the notice (checked 5 s after).
+#   Only a notify (or a time-out of its own) gets it out.
+# - Until the master has deleted the lost host, a `pvm` console started then
+#   hangs at its start (its pvm_setopt, TM_SETOPT, waits on the lost host):
+#   no conf, no delete, no halt through the console in that window
+#   (nshosts_stop SIGTERMs the master instead).
+# - The tasks of a host whose pvmd is SIGKILLed end at their next PVM call
+#   (the call fails: the pvmd's socket is closed); a cut-off host's pvmd and
+#   tasks keep running: its pvmd still ran 195 s after the cut (busy), or
+#   exited by itself after 235 s (idle).
+# - Added back: once the master has deleted it, a host made again at the same
+#   address (nshosts_remove_host, nshosts_add_host) joins with `add` and runs
+#   tasks, after each kind of loss.  (A host made again needs the MAC it had,
+#   or the others' stale ARP entries keep it unreachable for seconds.)
