@@ -24,6 +24,14 @@
 #                    address is 127.0.0.1 (what this computer's name resolves
 #                    to), so the master pvmd is named 127.0.0.254 (pvmd
 #                    -n): all of 127/8 is this computer's loopback.
+#         --master NAME  (with --hosts) name the master NAME instead:
+#                    an address of this computer that the other hosts reach
+#                    (tests/lib/nshosts.sh: the master's address on its bridge)
+#         --netns NS the master pvmd runs in network namespace NS (through
+#                    `ip netns exec`, which execs: PVMVM_PID is the pvmd's).
+#                    Tasks of this test that are not in NS still reach it:
+#                    a task talks with its pvmd through a Unix socket in
+#                    PVM_TMP, a file, which no network namespace hides.
 #       Spawned tasks get the daemon's environment: the test's, as it was when
 #       pvmvm_start ran (export what tasks need before calling it).
 #
@@ -44,6 +52,8 @@
 #       pvmds of one machine cannot share a folder).  Tasks it starts inherit
 #       that PVM_TMP, and the host file's `*` options (ep=, wd=).  A slave
 #       pvmd goes away with the master's halt; pvmvm_stop makes sure.
+#       If the file $PVMVM_TMP/host.ADDR/netns names a network namespace,
+#       the slave pvmd runs in it (`ip netns exec`; tests/lib/nshosts.sh).
 #   pvmvm_host_pid ADDR        the pid of host ADDR's pvmd (a slave forks after
 #                              startup: it is found under /proc, by its command
 #                              line and its PVM_TMP); nothing if none runs
@@ -58,10 +68,15 @@
 #                              as the console prints them (from `ps -al`)
 #   pvmvm_wait_idle SECONDS    wait until no task runs on this machine; false on timeout
 #   pvmvm_alive PID            true while process PID exists and is not a zombie
+#   pvmvm_state PID            its state letter from /proc (R, S, T, Z...);
+#                              nothing once it is gone
 #   pvmvm_output TID           what task TID (hex, as in the log: 40006 or t40006)
 #                              printed, from the daemon log, prefixes stripped
 #   pvmvm_at_exit CMD          also run CMD (a string, eval'ed) at exit, before
 #                              the daemon stops; use instead of your own EXIT trap
+#   pvmvm_at_watchdog CMD      (before pvmvm_start) should the test shell die
+#                              without its EXIT trap, the watchdog runs CMD
+#                              after stopping the pvmds, before removing PVM_TMP
 #
 # Variables set for the test: PVMVM_PID (the daemon's pid), PVMVM_TMP (= PVM_TMP),
 # PVMVM_LOG (the daemon's log: output of spawned tasks lands there, each line
@@ -85,6 +100,7 @@ PVMVM_SOCK=
 PVMVM_MASTER=
 PVMVM__WATCH=
 PVMVM__AT_EXIT=()
+PVMVM__AT_WATCHDOG=()
 
 pvmvm__err() { printf 'pvmvm: %s\n' "$*" >&2; }
 
@@ -92,9 +108,12 @@ pvmvm_alive() {
     local pid=$1 state
     [[ -n $pid ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
-    state=$(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[1] }' \
-        "/proc/$pid/stat" 2>/dev/null) || return 1
+    state=$(pvmvm_state "$pid")
     [[ $state != Z && -n $state ]]
+}
+
+pvmvm_state() {
+    awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[1] }' "/proc/$1/stat" 2>/dev/null || true
 }
 
 # pvmvm__wait_gone PID SECONDS: true once PID is gone, false on timeout.
@@ -110,6 +129,7 @@ pvmvm__wait_gone() {
 }
 
 pvmvm_at_exit() { PVMVM__AT_EXIT+=("$1"); trap pvmvm__on_exit EXIT; }   # (before pvmvm_start too)
+pvmvm_at_watchdog() { PVMVM__AT_WATCHDOG+=("$1"); }
 
 # pvmvm__slave_pids DIR: pids of slave pvmds whose PVM_TMP is DIR (the tasks
 # they start inherit that PVM_TMP too, hence the command line test).
@@ -148,8 +168,8 @@ pvmvm__on_exit() {
 }
 
 pvmvm_start() {
-    local ep= wd=$PWD pvmd hostfile deadline uid hosts=0
-    local -a pvmdargs=()
+    local ep='' wd=$PWD pvmd hostfile deadline uid hosts=0 master=127.0.0.254
+    local -a pvmdargs=() netns=()
     while (($#)); do
         case $1 in
         --ep) ep=${ep:+$ep:}$(cd "$2" && pwd) || return 1; shift 2 ;;
@@ -157,6 +177,8 @@ pvmvm_start() {
         --wd) wd=$(cd "$2" && pwd) || return 1; shift 2 ;;
         --wd=*) wd=$(cd "${1#--wd=}" && pwd) || return 1; shift ;;
         --hosts) hosts=1; shift ;;
+        --master) master=$2; shift 2 ;;
+        --netns) netns=(ip netns exec "$2"); shift 2 ;;
         --timeout) PVMVM_START_TIMEOUT=$2; shift 2 ;;
         *) pvmvm__err "pvmvm_start: unknown option '$1'"; return 2 ;;
         esac
@@ -197,22 +219,29 @@ pvmvm_start() {
         cat >"$PVM_TMP/rsh" <<'EOF'
 #!/bin/sh
 # PVM_RSH of tests/lib/pvmvm.sh: every host is this computer; run COMMAND
-# here, with a PVM_TMP of its own under the master's.
+# here, with a PVM_TMP of its own under the master's, in the network
+# namespace that file netns there names, if any.
 host=$1
 for arg; do cmd=$arg; done
 dir=$PVM_TMP/host.$host
-mkdir -p "$dir" && PVM_TMP=$dir exec /bin/sh -c "$cmd"
+mkdir -p "$dir" || exit 1
+export PVM_TMP="$dir"
+if [ -s "$dir/netns" ]; then
+    read -r ns <"$dir/netns"
+    exec ip netns exec "$ns" /bin/sh -c "$cmd"
+fi
+exec /bin/sh -c "$cmd"
 EOF
         chmod +x "$PVM_TMP/rsh"
         export PVM_RSH=$PVM_TMP/rsh
-        PVMVM_MASTER=127.0.0.254
+        PVMVM_MASTER=$master
         pvmdargs=(-n"$PVMVM_MASTER")
     fi
 
     # The master pvmd of PVM 3.4 does not fork away: it stays our child, prints
     # its socket path on stdout once its sockets are set up, writes that path
     # into $PVM_TMP/pvmd.<uid>.<vmid>, and logs "ready" to $PVM_TMP/pvml.<uid>.<vmid>.
-    "$pvmd" "${pvmdargs[@]}" "$hostfile" >"$PVM_TMP/pvmd.out" 2>"$PVM_TMP/pvmd.err" </dev/null &
+    "${netns[@]}" "$pvmd" "${pvmdargs[@]}" "$hostfile" >"$PVM_TMP/pvmd.out" 2>"$PVM_TMP/pvmd.err" </dev/null &
     PVMVM_PID=$!
     deadline=$((SECONDS + PVMVM_START_TIMEOUT))
     while :; do
@@ -251,21 +280,28 @@ EOF
 # A watchdog for when the EXIT trap cannot run: the test shell killed with
 # SIGKILL, or replaced by `exec`.  It polls the shell that called pvmvm_start
 # and, once that is gone, stops the daemon (after checking that the pid still
-# is this daemon, not a reused one) and removes PVM_TMP.  pvmvm_stop ends it.
+# is this daemon, not a reused one), runs the pvmvm_at_watchdog commands and
+# removes PVM_TMP.  pvmvm_stop ends it.
 pvmvm__start_watch() {
     local shell=$BASHPID pvmd=$PVMVM_PID tmp=$PVMVM_TMP
     (
         trap - EXIT
         trap '' INT TERM HUP
         is_ours() { grep -qF "$tmp/hostfile" "/proc/$pvmd/cmdline" 2>/dev/null; }
-        while pvmvm_alive "$shell" && pvmvm_alive "$pvmd"; do sleep 1; done
+        # (with hooks it stays as long as the shell: a test may kill its pvmd)
+        while pvmvm_alive "$shell" && { pvmvm_alive "$pvmd" || ((${#PVMVM__AT_WATCHDOG[@]})); }; do
+            sleep 1
+        done
         if pvmvm_alive "$pvmd" && is_ours; then
             kill -TERM "$pvmd" 2>/dev/null || true
             for _ in 1 2 3 4 5 6 7 8 9 10; do pvmvm_alive "$pvmd" || break; sleep 0.2; done
             is_ours && kill -KILL "$pvmd" 2>/dev/null || true
         fi
         pvmvm__stop_slaves "$tmp"
-        pvmvm_alive "$shell" || rm -rf "$tmp"
+        if ! pvmvm_alive "$shell"; then
+            for cmd in "${PVMVM__AT_WATCHDOG[@]}"; do eval "$cmd" || true; done
+            rm -rf "$tmp"
+        fi
     ) </dev/null >/dev/null 2>&1 &
     PVMVM__WATCH=$!
 }
