@@ -55,7 +55,7 @@ static void usage(FILE *f)
         "      --host-timeout SECONDS  a host of the virtual machine whose heartbeat (ckpt-beat,\n"
         "                         two a second) stops for SECONDS is deleted and its tasks\n"
         "                         recovered, without waiting for PVM's own time-out of about\n"
-        "                         3 minutes (default 4; 0: no heartbeats)\n"
+        "                         3 minutes (default 3; 0: no heartbeats)\n"
         "      --restart DIR      resume a job whose virtual machine was lost, from DIR: runs the\n"
         "                         program DIR/job names, if it is still the executable the job ran\n"
         "      --epoch K          with --restart: from checkpoint K, not the newest one\n"
@@ -106,7 +106,7 @@ static void parse(struct job_opts *o, int argc, char **argv)
     o->keep = 2;
     o->max_restarts = 10;
     o->stall = 120;
-    o->host_timeout = 4;
+    o->host_timeout = 3;
     /* Like every other CKPT_* setting, the folder may come from the
      * environment (the name ckpt-info and the runtime give it); the command
      * line wins. */

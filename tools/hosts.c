@@ -9,7 +9,7 @@
  * stop for --host-timeout seconds is deleted from the virtual machine and
  * counted as lost at once.  A slow host is not taken for a dead one: a beat
  * is a message every half second from a task that does nothing else, so it
- * takes a host stopped (or a link down) for the whole time-out, 8 beats in
+ * takes a host stopped (or a link down) for the whole time-out, 6 beats in
  * a row, to raise the alarm; a beat that ends while its host is alive (a
  * user killed it) is started again rather than taken for the host's loss.
  */

@@ -19,7 +19,7 @@
 #            notices only when its packets to that host time out, after
 #            about 189 s (PVM 3.4.6: 28 retries; measured here); ckpt-run
 #            notices that the host's heartbeat (ckpt-beat) stopped, deletes it
-#            and recovers after --host-timeout (default 4 s)
+#            and recovers after --host-timeout (default 3 s)
 #   stop     SIGSTOP to that host's pvmd: a host frozen or cut off, silent;
 #            noticed the same way (its pvmd and tasks are SIGKILLed after)
 #
