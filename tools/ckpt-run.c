@@ -207,6 +207,11 @@ static int start_pvm(const char *prog, int *started)
     int tid = access(addr, F_OK) == 0 ? pvm_mytid() : -1;
     if (tid >= 0)
         return tid;
+    /* (the pvmd would refuse, and PVM's library exit, leaving our host file) */
+    if (geteuid() == 0 && !getenv("PVM_ALLOW_ROOT")) {
+        fprintf(stderr, "ckpt-run: cannot start a pvmd: as root PVM needs PVM_ALLOW_ROOT=1\n");
+        return -1;
+    }
     /* Our pvmd finds spawned programs next to the job's program, and Debian's
      * group server (pvmgs, in $PVM_ROOT/lib), then where PVM looks by default. */
     char hostfile[] = "/tmp/ckpt-run.hosts.XXXXXX", dir[4096];
@@ -226,8 +231,7 @@ static int start_pvm(const char *prog, int *started)
     if (hf)
         unlink(hostfile);
     if (rc < 0 && rc != PvmDupHost) {
-        fprintf(stderr, "ckpt-run: cannot start a pvmd (PVM error %d)%s\n", rc,
-                geteuid() == 0 && !getenv("PVM_ALLOW_ROOT") ? "; as root PVM needs PVM_ALLOW_ROOT=1" : "");
+        fprintf(stderr, "ckpt-run: cannot start a pvmd (PVM error %d)\n", rc);
         return -1;
     }
     *started = rc == 0;

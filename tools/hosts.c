@@ -272,13 +272,30 @@ struct task *hosts_on_lost(struct job *j, int bufid)
     return rc < 0 ? NULL : lose(j, dtid, "");
 }
 
+static int overdue(const struct job *j, int k, double now)
+{
+    return hostv[k].beat && !hostv[k].lost && now - hostv[k].last >= j->o.host_timeout;
+}
+
 /* A host whose beats stopped for --host-timeout: deleted from the virtual
  * machine (PVM would keep its tasks' messages waiting for minutes), lost. */
 struct task *hosts_check(struct job *j)
 {
     double now = job_now();
+    int late = 0;
+    for (int k = 0; k < nhostv; k++)
+        late |= overdue(j, k, now);
+    if (!late)
+        return NULL;
+    /* Beats that came while we were busy (a commit record's fsync on a busy
+     * disk can take seconds) are counted before any host is judged silent. */
+    for (int b; (b = pvm_nrecv(-1, CKPT_BEAT_TAG)) > 0; pvm_freebuf(b)) {
+        int len, tag, src;
+        pvm_bufinfo(b, &len, &tag, &src);
+        hosts_on_beat(j, src);
+    }
     for (int k = 0; k < nhostv; k++) {
-        if (!hostv[k].beat || hostv[k].lost || now - hostv[k].last < j->o.host_timeout)
+        if (!overdue(j, k, now))
             continue;
         char why[96], *name = hostv[k].name;
         int dtid = hostv[k].dtid, st = 0;

@@ -43,8 +43,9 @@ jobtest_options "$@"
 scenarios=("${JOBTEST_ARGS[@]}")
 ((${#scenarios[@]})) || scenarios=(kill cut pause)
 if [[ ${scenarios[0]} == random ]]; then
-    RANDOM=${HOSTLOSS_SEED:-$$}
-    echo "# random runs, HOSTLOSS_SEED=$RANDOM"
+    seed=${HOSTLOSS_SEED:-$$}
+    RANDOM=$seed
+    echo "# random runs, HOSTLOSS_SEED=$seed"
     kinds=(kill cut off)
     runs=()
     for ((i = 0; i < ${scenarios[1]:-20}; i++)); do runs+=("${kinds[RANDOM % 3]}:$((1 + RANDOM % 2)):$((2 + RANDOM % 3))"); done
@@ -56,12 +57,20 @@ NOTICE_MS=30000
 jobtest_build hostloss "$top/samples/jacobi/jacobi.c" 2 plain jacobi
 cd "$work"
 now_ms() { date +%s%3N; }
+# job_tids K: the tids (tX, as ckpt-run names them) of the job's tasks on host K
+job_tids() {
+    local tid p cmd on
+    on=$(nshosts_pids "$1")
+    pvmvm_tasks | while read -r tid p cmd; do
+        if [[ $cmd == "$work/jacobi" ]] && grep -qx "$p" <<<"$on"; then echo "t$tid"; fi
+    done | sort | paste -sd' '
+}
 fail() { echo "# $name: $*"; ok=0; }
 
 # one KIND HOST COMMIT: a fresh machine, a job, host HOST lost the KIND way
 # once checkpoint COMMIT is committed
 one() {
-    local kind=$1 host=$2 commit=$3 pid rc=0 t0 t1 addr tids got
+    local kind=$1 host=$2 commit=$3 pid rc=0 t0 t1 addr tids got hostpid
     name="$kind:$host:$commit" ok=1
     nshosts_start 3 --ep "$work" --wd "$work"
     addr=$(nshosts_addr "$host")
@@ -74,14 +83,13 @@ one() {
     pid=$!
     jobtest_wait_for "$kind.err" "checkpoint $commit committed" $pid 1 60 || fail "no checkpoint $commit"
     # the job's tasks on that host (PVM's tids, as ckpt-run names them)
-    tids=$(pvmvm_tasks | while read -r tid p cmd; do
-        [[ $cmd == "$work/jacobi" ]] && grep -qx "$p" <(nshosts_pids "$host") && echo "t$tid"
-    done | sort | paste -sd' ')
+    tids=$(job_tids "$host")
     [[ -n $tids ]] || fail "no task of the job on host $host ($addr)"
     echo "# $name: tasks on $addr: $tids"
+    hostpid=$(nshosts_pvmd_pid "$host")
     t0=$(now_ms)
     case $kind in
-    kill) nshosts_kill_pvmd "$host" ;;
+    kill) nshosts_kill_pvmd "$host" "$hostpid" ;;
     cut) nshosts_cut "$host" ;;
     off) nshosts_kill_all "$host" ;;
     pause)

@@ -53,7 +53,9 @@
 #   nshosts_cut K              its link down (the switch's end of its cable:
 #                              the host sees no carrier, packets vanish)
 #   nshosts_uncut K            its link up again
-#   nshosts_kill_pvmd K        SIGKILL to its pvmd; returns once it is gone
+#   nshosts_kill_pvmd K [PID]  SIGKILL to its pvmd (PID: its pid, found
+#                              before: finding it takes a second or two);
+#                              returns once it is gone
 #   nshosts_kill_all K         SIGKILL to every process on it (power off);
 #                              returns once none is left
 #   nshosts_pause K            SIGSTOP to its pvmd and its tasks (every
@@ -219,8 +221,8 @@ nshosts_cut() { NSHOSTS__HARMED=1; ip -n "$NSHOSTS_SWITCH" link set "p$1" down; 
 nshosts_uncut() { ip -n "$NSHOSTS_SWITCH" link set "p$1" up; }
 
 nshosts_kill_pvmd() {
-    local pid
-    pid=$(nshosts_pvmd_pid "$1")
+    local pid=${2:-}
+    [[ -n $pid ]] || pid=$(nshosts_pvmd_pid "$1")
     [[ -n $pid ]] || { nshosts__err "nshosts_kill_pvmd: no pvmd runs on host $1"; return 1; }
     NSHOSTS__HARMED=1
     kill -KILL "$pid"
