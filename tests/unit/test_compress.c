@@ -8,19 +8,10 @@
  * state carries from one step to the next, as in a task.
  */
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "rt.h"
-
-#define CHECK(c)                                                                       \
-    do {                                                                               \
-        if (!(c)) {                                                                    \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);      \
-            exit(1);                                                                   \
-        }                                                                              \
-    } while (0)
 
 void ckpt__say(int level, const char *fmt, ...)
 {
