@@ -41,7 +41,9 @@ if [[ $(id -u) != 0 ]] || ! command -v ip >/dev/null; then
 fi
 jobtest_options "$@"
 scenarios=("${JOBTEST_ARGS[@]}")
-((${#scenarios[@]})) || scenarios=(kill cut pause)
+# (kill and off by name, and in the random runs: the default run keeps to the
+# loss PVM takes longest over, and the pause)
+((${#scenarios[@]})) || scenarios=(cut pause)
 if [[ ${scenarios[0]} == random ]]; then
     seed=${HOSTLOSS_SEED:-$$}
     RANDOM=$seed
