@@ -49,12 +49,6 @@ pvmvm_wait_idle 10 || true
 # The epoch of the first commit line of ERR matching REGEX.
 epoch_of() { sed -n "s/^ckpt-run: checkpoint \([0-9]*\) committed: .*$2.*/\1/p" "$1" | head -n 1; }
 
-kill_one_task() {   # a task of the job run by ckpt-run pid $1 (not ckpt-run)
-    local v
-    v=$(jobtest_tasks "$work/" | head -n 1)
-    [[ -n $v ]] && echo "# killing pid $v" && kill -9 "$v"
-}
-
 for s in "${scenarios[@]}"; do
     case $s in
     writer-kill)
@@ -81,7 +75,7 @@ for s in "${scenarios[@]}"; do
         # ckpt-run stopped meanwhile: no commit comes between the damage and the kill
         kill -STOP $pid
         truncate -s -1 "$img"
-        kill_one_task $pid || echo "# $s: no task to kill"
+        jobtest_kill_one "$work/" || echo "# $s: no task to kill"
         kill -CONT $pid
         jobtest_finish $s "recovered from checkpoint"
         k=$(sed -n 's/.*recovered from checkpoint \([0-9]*\).*/\1/p' $s.err | head -n 1)

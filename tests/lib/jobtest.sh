@@ -27,6 +27,8 @@
 #   jobtest_tasks DIR/          pids of the machine's tasks running a program
 #                               from DIR (the program ckpt-run runs itself,
 #                               which PVM lists without a name, included)
+#   jobtest_kill_one DIR/       SIGKILL to the first of those tasks (says
+#                               which); false if there is none
 #   jobtest_start NAME [ckpt-run options...]
 #       runs ckpt-run -v -d $work/ckpt.NAME OPTIONS JOBTEST_PROG... in the
 #       background (pid in $pid; output in $work/NAME.out and .err), held at
@@ -107,6 +109,15 @@ jobtest_tasks() {
         [[ $exe == "$1"* ]] && echo "$pid"
     done < <(pvmvm_tasks)
     return 0
+}
+
+jobtest_kill_one() {
+    local v
+    v=$(jobtest_tasks "$1")
+    v=${v%%$'\n'*}     # (not head: pipefail would fail the caller on its SIGPIPE)
+    [[ -n $v ]] || return 1
+    echo "# killing pid $v"
+    kill -9 "$v"
 }
 
 jobtest_commits() { grep -sc '^ckpt-run: checkpoint [0-9]* committed' "$1" || true; }
