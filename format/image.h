@@ -249,4 +249,12 @@ int ckpt_epochs_needed(const char *dir, uint64_t *epochs, int n, int max);
  * left and reported as -ENOTEMPTY.  -ENOENT if there is no such folder. */
 int ckpt_epoch_remove(const char *dir, uint64_t epoch);
 
+/* A copy of a file of the folder, received in pieces (a partner host's copy
+ * of an image, a commit record: tools/store.c): begin gives the fd of
+ * path.tmp, made afresh with any missing folders; end makes it path,
+ * durably; abandon removes it. */
+int ckpt_copy_begin(const char *path);
+int ckpt_copy_end(int fd, const char *path);
+void ckpt_copy_abandon(int fd, const char *path);
+
 #endif /* CKPT_IMAGE_H */

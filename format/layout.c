@@ -240,3 +240,36 @@ int ckpt_epochs_needed(const char *dir, uint64_t *epochs, int n, int max)
     }
     return n;
 }
+
+/* path + ".tmp": ckpt_epoch_remove takes it for one of its own temporaries. */
+static int copy_tmp(char *buf, size_t len, const char *path)
+{
+    int n = snprintf(buf, len, "%s.tmp", path);
+    return n < 0 ? -EINVAL : (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+int ckpt_copy_begin(const char *path)
+{
+    char tmp[4200];
+    int rc = copy_tmp(tmp, sizeof tmp, path);
+    return rc < 0 ? rc : fmt__open_tmp(tmp);
+}
+
+int ckpt_copy_end(int fd, const char *path)
+{
+    char tmp[4200];
+    int rc = copy_tmp(tmp, sizeof tmp, path);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fmt__commit_file(fd, tmp, path);
+}
+
+void ckpt_copy_abandon(int fd, const char *path)
+{
+    char tmp[4200];
+    close(fd);
+    if (copy_tmp(tmp, sizeof tmp, path) == 0)
+        unlink(tmp);
+}

@@ -17,6 +17,27 @@
 #define CKPT_BEAT_TAG (CKPT_CTL_TAG + 6)        /* a host's heartbeat (ckpt-beat), to the coordinator;
                                                    from it, the order to stop */
 #define CKPT_BEATEND_TAG (CKPT_CTL_TAG + 7)     /* a ckpt-beat's exit, to the coordinator */
+/* Host-local folders (ckpt-run --host-local; tools/store.c, tools/copies.c):
+ * the coordinator's orders to a host's ckpt-beat, a file's copy between two
+ * ckpt-beats, and a ckpt-beat's report of an order carried out.  Every body
+ * (PvmDataDefault) starts with CKPT_STORE_HEAD longs: op, vtid, final (1:
+ * the task's final image, else the image of epoch), epoch, err (-errno),
+ * arg, n; n bytes follow (a record, a piece of a file). */
+#define CKPT_STORE_TAG (CKPT_CTL_TAG + 8)       /* an order, coordinator to ckpt-beat */
+#define CKPT_COPY_TAG (CKPT_CTL_TAG + 9)        /* a piece of a file, ckpt-beat to ckpt-beat
+                                                   (arg: 1 on the last piece), and back
+                                                   STORE_ACK: written (err 0), send the next */
+#define CKPT_STORED_TAG (CKPT_CTL_TAG + 10)     /* done (err 0) or failed, ckpt-beat to coordinator */
+#define CKPT_STORE_HEAD 7
+enum ckpt_store_op {
+    STORE_SHIP = 1,   /* copy the image to the ckpt-beat of tid arg (its report: STORED) */
+    STORE_RECORD,     /* the commit record of epoch follows: write it (reported) */
+    STORE_LINK,       /* put the final image of vtid into epoch (a link) */
+    STORE_DROP,       /* remove epoch */
+    STORE_PRUNE,      /* remove epochs older than epoch but those that follow (longs) */
+    STORE_UNFINAL,    /* remove the final image of vtid */
+    STORE_ACK,        /* a piece written (CKPT_COPY_TAG) */
+};
 /* A pvmd's task id has no local part (PVM's TIDLOCAL bits): notices
  * (pvm_notify) and collected output come from a pvmd, and no task can send
  * under such an id, since its pvmd stamps the source of what it sends. */

@@ -56,6 +56,11 @@ static void usage(FILE *f)
         "                         two a second) stops for SECONDS is deleted and its tasks\n"
         "                         recovered, without waiting for PVM's own time-out of about\n"
         "                         3 minutes (default 3; 0: no heartbeats)\n"
+        "      --host-local       the checkpoint folder is local to each host (the same path on\n"
+        "                         every host's own disk), not shared: each image is also copied\n"
+        "                         to a partner host (by ckpt-beat, started on every host), a\n"
+        "                         checkpoint commits once both copies are on disk, and a lost\n"
+        "                         host's tasks restart on its partner from the copies\n"
         "      --restart DIR      resume a job whose virtual machine was lost, from DIR: runs the\n"
         "                         program DIR/job names, if it is still the executable the job ran\n"
         "      --epoch K          with --restart: from checkpoint K, not the newest one\n"
@@ -96,7 +101,7 @@ static void parse(struct job_opts *o, int argc, char **argv)
         {"compress", 1, NULL, 'z'}, {"keep", 1, NULL, 'k'}, {"max-restarts", 1, NULL, 'r'},
         {"restart", 1, NULL, 'R'}, {"verbose", 0, NULL, 'v'}, {"help", 0, NULL, 'h'},
         {"version", 0, NULL, 'V'}, {"stall", 1, NULL, 'S'}, {"host-timeout", 1, NULL, 'H'}, {"chain", 1, NULL, 'c'},
-        {"epoch", 1, NULL, 'E'}, {NULL, 0, NULL, 0}};
+        {"epoch", 1, NULL, 'E'}, {"host-local", 0, NULL, 'L'}, {NULL, 0, NULL, 0}};
     const char *iv = getenv("CKPT_INTERVAL");
     o->interval = iv ? parse_num("CKPT_INTERVAL", iv, 0, 1e9) : 60;
     const char *zv = getenv("CKPT_COMPRESS");
@@ -127,6 +132,7 @@ static void parse(struct job_opts *o, int argc, char **argv)
         case 'S': o->stall = parse_num("--stall", optarg, 0.01, 1e9); break;
         case 'H': o->host_timeout = parse_num("--host-timeout", optarg, 0, 1e6); break;
         case 'R': o->restart_dir = optarg; break;
+        case 'L': o->host_local = 1; break;
         case 'v': o->verbose++; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("ckpt-run %s\n", CKPT_VERSION); exit(0);

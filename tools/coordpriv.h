@@ -9,6 +9,7 @@
  *   dispatch.c  each message received, handed to the module it concerns
  *   members.c   who belongs to the job: hellos, spawned tasks, virtual ids
  *   rounds.c    checkpoint rounds: request, written, commit, abort, stall
+ *   copies.c    host-local folders: partner copies, records, pruning there
  *   hosts.c     the virtual machine's hosts: joined, deleted, crashed
  *   tasks.c     the task table, and the senders not to report again
  *   job.h       struct job and struct task, and job_now(), their clock
@@ -77,6 +78,38 @@ void rounds_on_wfail(struct job *j, const struct task *t, const long *v, int n);
 void rounds_check_stall(struct job *j);
 void rounds_nudge(struct job *j);
 
+/* A partner's copy is durable (copies.c): the pending checkpoint may commit. */
+void rounds_on_copied(struct job *j);
+
+/* ------------------------------------------------------------ copies.c */
+
+/* With --host-local, each image task t wrote on another host than ours (its
+ * final one when final) is copied to our host by the ckpt-beats of both
+ * (tools/store.c); a checkpoint commits once every copy is durable.
+ * Without it, all of these do nothing and copies_done is true. */
+void copies_ship(struct job *j, struct task *t, int final);
+int copies_done(const struct job *j, const struct task *t);
+/* A ckpt-beat's report from src: 1 when a copy of the pending checkpoint
+ * became durable, -1 when it failed (why says how: the checkpoint is to be
+ * aborted), else 0. */
+int copies_on_stored(struct job *j, int src, int bufid, char *why, size_t len);
+/* Checkpoint k committed with t in it: what held its image holds it now. */
+void copies_committed(struct task *t, int final);
+/* What the commit of epoch does on the other hosts: a carried final image
+ * linked in, an epoch dropped, epochs pruned, a final image let go. */
+void copies_link_final(struct job *j, const struct task *t, uint64_t epoch);
+void copies_drop(struct job *j, uint64_t epoch);
+void copies_prune(struct job *j, uint64_t newest, const uint64_t *kept, int n);
+void copies_unfinal(struct job *j, const struct task *t);
+/* Where task t restarts from the last committed checkpoint: the host that
+ * wrote its image if it is alive and PVM has settled, else ours, which
+ * holds a copy (pvmd tid); 0 if neither has it. */
+int copies_host_for(const struct job *j, const struct task *t);
+/* Writes the commit records of k, and of the epochs its images build on, on
+ * hosts dtids[n] (their ckpt-beats), and waits until they are durable: a
+ * restarted task checks its image against them.  0, or -1. */
+int copies_records(struct job *j, uint64_t k, const int *dtids, int n);
+
 /* ------------------------------------------------------------ hosts.c */
 
 /* Watches every host of the virtual machine, and each one that joins it. */
@@ -98,6 +131,15 @@ void hosts_stop_beats(void);   /* the job is over */
  * lost host until its own time-out has taken it out of the virtual machine;
  * our own host for a while after a host went silent (hosts.c). */
 const char *hosts_place(struct job *j);
+/* A host by its pvmd tid: its name; its ckpt-beat's tid (0: none);
+ * whether it is still in the virtual machine. */
+const char *hosts_name(int dtid);
+int hosts_beat_of(int dtid);
+int hosts_alive(int dtid);
+/* Whether a host was lost silently less than about 200 s ago: PVM's own
+ * time-out for it still runs, and meanwhile the master pvmd's traffic with
+ * every other remote host crawls (hosts.c). */
+int hosts_unsettled(void);
 
 /* ------------------------------------------------------------ tasks.c */
 

@@ -116,6 +116,17 @@ static void from_task(struct job *j, int src, int bufid)
     }
 }
 
+/* A host's ckpt-beat reports on a copy (--host-local). */
+static void on_stored(struct job *j, int src, int bufid)
+{
+    char why[512];
+    int rc = copies_on_stored(j, src, bufid, why, sizeof why);
+    if (rc > 0)
+        rounds_on_copied(j);
+    else if (rc < 0)
+        rounds_abort(j, why, 1);
+}
+
 struct task *dispatch_message(struct job *j, int bufid)
 {
     int len, tag, src;
@@ -132,6 +143,8 @@ struct task *dispatch_message(struct job *j, int bufid)
         from_task(j, src, bufid);
     else if (tag == CKPT_BEAT_TAG)
         hosts_on_beat(j, src);
+    else if (tag == CKPT_STORED_TAG)
+        on_stored(j, src, bufid);
     return NULL;
 }
 

@@ -62,7 +62,7 @@ static void remember_hosts(void)
     }
 }
 
-static const char *host_name(int dtid)
+const char *hosts_name(int dtid)
 {
     for (int k = 0; k < nhostv; k++)
         if (hostv[k].dtid == dtid)
@@ -78,12 +78,31 @@ static int host_index(int dtid)
     return -1;
 }
 
+int hosts_beat_of(int dtid)
+{
+    int k = host_index(dtid);
+    return k >= 0 && !hostv[k].lost ? hostv[k].beat : 0;
+}
+
+int hosts_alive(int dtid)
+{
+    int k = host_index(dtid);
+    return k >= 0 && !hostv[k].lost;
+}
+
+int hosts_unsettled(void)
+{
+    return job_now() - silent_loss_at < SILENT_AFTERMATH_S;
+}
+
 /* ckpt-beat is installed beside ckpt-run, and found at the same path on every
- * host (a shared or identical installation, as PVM's own spawn needs). */
+ * host (a shared or identical installation, as PVM's own spawn needs).  With
+ * --host-local ours runs one too: it keeps our host's share of the copies. */
 static void beat_start(struct job *j, int k)
 {
     static char path[PATH_MAX];
-    if (j->o.host_timeout <= 0 || hostv[k].lost || hostv[k].dtid == pvm_tidtohost(j->mytid))
+    int here = hostv[k].dtid == pvm_tidtohost(j->mytid);
+    if ((j->o.host_timeout <= 0 && !j->o.host_local) || hostv[k].lost || (here && !j->o.host_local))
         return;
     if (!path[0]) {
         ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
@@ -99,7 +118,7 @@ static void beat_start(struct job *j, int k)
     char coord[16], period[16];
     snprintf(coord, sizeof coord, "%d", j->mytid);
     snprintf(period, sizeof period, "%d", BEAT_PERIOD_MS);
-    char *args[] = {coord, period, NULL};
+    char *args[] = {coord, period, j->o.host_local ? j->o.dir : NULL, NULL};
     int tid = 0, n = pvm_spawn(path, args, PvmTaskHost, hostv[k].name, 1, &tid);
     if (n != 1 || tid < 0) {
         say("cannot start %s on host %s (PVM error %d): its loss is noticed at PVM's time-out only",
@@ -146,7 +165,7 @@ void hosts_on_add(struct job *j, int bufid)
     for (int i = 0; i < n; i++) {
         int k = host_index(dtids[i]);
         if (j->o.verbose >= 1)
-            say("host %s (t%x) joined the virtual machine", host_name(dtids[i]), (unsigned)dtids[i]);
+            say("host %s (t%x) joined the virtual machine", hosts_name(dtids[i]), (unsigned)dtids[i]);
         if (k >= 0 && !hostv[k].beat) {
             hostv[k].lost = 0;      /* a host of the same name back, under a new pvmd */
             beat_start(j, k);
@@ -252,11 +271,11 @@ static struct task *lose(struct job *j, int dtid, const char *why)
      * show the ones they run under now. */
     if (first) {
         say("host %s (t%x) left the virtual machine%s; tasks of the job that ran there:%s%s%s%s",
-            host_name(dtid), (unsigned)dtid, why, vtids, moved ? " (running as" : "",
+            hosts_name(dtid), (unsigned)dtid, why, vtids, moved ? " (running as" : "",
             moved ? tids : "", moved ? ")" : "");
     } else if (j->o.verbose >= 1) {
         say("host %s (t%x) left the virtual machine%s; no task of the job ran there",
-            host_name(dtid), (unsigned)dtid, why);
+            hosts_name(dtid), (unsigned)dtid, why);
     }
     return first;
 }
@@ -274,7 +293,8 @@ struct task *hosts_on_lost(struct job *j, int bufid)
 
 static int overdue(const struct job *j, int k, double now)
 {
-    return hostv[k].beat && !hostv[k].lost && now - hostv[k].last >= j->o.host_timeout;
+    return j->o.host_timeout > 0 && hostv[k].beat && !hostv[k].lost &&
+           hostv[k].dtid != pvm_tidtohost(j->mytid) && now - hostv[k].last >= j->o.host_timeout;
 }
 
 /* A host whose beats stopped for --host-timeout: deleted from the virtual

@@ -44,6 +44,11 @@ struct task {
     long *ginst;
     int ngroups;
     long joined;                /* instance it got back (CTL_JOINED), -1 while waiting */
+    /* --host-local: the hosts (pvmd tids, 0: none) whose folders hold its
+     * image, the writer's first, then its partner's (copies.c) */
+    int held[2];                /* of the last committed checkpoint */
+    int wheld[2], copied;       /* of the one in progress; the partner's copy is durable */
+    int fheld[2], fcopied;      /* of its final image */
 };
 
 struct job_opts {
@@ -59,6 +64,7 @@ struct job_opts {
     uint64_t epoch;             /* --epoch: restart from it (has_epoch) */
     int has_epoch;
     int chain;                  /* --chain: images per chain of incremental ones */
+    int host_local;             /* --host-local: dir is on each host's own disk (copies.c) */
 };
 
 struct job {

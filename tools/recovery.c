@@ -62,8 +62,11 @@ static int launch_root(struct job *j, char **argv, const char *restore)
 }
 
 /* Spawns count copies of argv through PVM; their tids in tids[count].
- * After a host was lost they go to the live hosts in turn (hosts_place). */
-static int launch_spawned(struct job *j, char **argv, const char *restore, int count, int *tids)
+ * On host `on` when it is not NULL (the one that holds the image of a
+ * --host-local job), else after a host was lost on the live hosts in turn
+ * (hosts_place). */
+static int launch_spawned(struct job *j, char **argv, const char *restore, int count, int *tids,
+                          const char *on)
 {
     if (restore)
         setenv("CKPT_RESTORE", restore, 1);
@@ -71,7 +74,7 @@ static int launch_spawned(struct job *j, char **argv, const char *restore, int c
         unsetenv("CKPT_RESTORE");
     int n = 0;
     for (int got = 0; n < count; n += got) {
-        char *where = (char *)hosts_place(j);
+        char *where = (char *)(on ? on : hosts_place(j));
         got = pvm_spawn(argv[0], argv + 1, *where ? PvmTaskHost : PvmTaskDefault, where,
                         *where ? 1 : count - n, tids + n);
         if (got <= 0)
@@ -96,7 +99,7 @@ int recovery_launch_fresh(struct job *j)
     if (j->o.ntasks == 0)
         return launch_root(j, j->o.argv, NULL);
     int tids[j->o.ntasks];
-    if (launch_spawned(j, j->o.argv, NULL, j->o.ntasks, tids))
+    if (launch_spawned(j, j->o.argv, NULL, j->o.ntasks, tids, NULL))
         return -1;
     for (int i = 0; i < j->o.ntasks; i++)
         members_add(j, tids[i], PvmNoParent, 0);
@@ -239,6 +242,23 @@ static int rejoin_groups(struct job *j)
     return rc;
 }
 
+/* --host-local: where each task of checkpoint k restarts (on[i], a pvmd
+ * tid): a live host whose folder holds its image; those hosts get the
+ * commit records its images are checked against. */
+static int place_local(struct job *j, uint64_t k, int *on)
+{
+    for (int i = 0; i < j->ntasks; i++) {
+        const struct task *t = &j->tasks[i];
+        on[i] = copies_host_for(j, t);
+        if (!on[i]) {
+            say("checkpoint %llu: the image of t%x was on host %s and its copy on %s, both lost",
+                (unsigned long long)k, (unsigned)t->vtid, hosts_name(t->held[0]), hosts_name(t->held[1]));
+            return -1;
+        }
+    }
+    return copies_records(j, k, on, j->ntasks);
+}
+
 static int restart_epoch(struct job *j, uint64_t k)
 {
     char edir[4096], err[512], path[4096];
@@ -247,6 +267,7 @@ static int restart_epoch(struct job *j, uint64_t k)
         say("checkpoint %llu unreadable: %s", (unsigned long long)k, err);
         return -1;
     }
+    /* (With --host-local our folder holds a copy of every image too.) */
     if (jobrec_check_images(j, &c) != 0) {
         ckpt_commit_free(&c);
         return -1;
@@ -268,6 +289,7 @@ static int restart_epoch(struct job *j, uint64_t k)
                 t->argc = old[o].argc;
                 old[o].argv = NULL;
                 old[o].argc = 0;
+                memcpy(t->held, old[o].held, sizeof t->held);
             }
         if (!t->argv) {      /* --restart: the command line from the image, checked */
             if (ckpt_task_path(path, sizeof path, j->o.dir, k, t->vtid) ||
@@ -281,12 +303,17 @@ static int restart_epoch(struct job *j, uint64_t k)
         tasks_drop(&old[o]);
     free(old);
     ckpt_commit_free(&c);
+    int *on = j->o.host_local ? calloc((size_t)j->ntasks + 1, sizeof *on) : NULL;
+    if (j->o.host_local && (!on || place_local(j, k, on) != 0))
+        rc = -1;
     for (int i = 0; i < j->ntasks && !rc; i++) {
         struct task *t = &j->tasks[i];
         if (ckpt_task_path(path, sizeof path, j->o.dir, k, t->vtid))
             return -1;
-        rc = t->root ? launch_root(j, t->argv, path) : launch_spawned(j, t->argv, path, 1, &t->tid);
+        rc = t->root ? launch_root(j, t->argv, path)
+                     : launch_spawned(j, t->argv, path, 1, &t->tid, on ? hosts_name(on[i]) : NULL);
     }
+    free(on);
     if (rc)
         return -1;
     /* Wait until every task is back, then tell them where everyone lives. */

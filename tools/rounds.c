@@ -31,6 +31,7 @@ static void remove_epoch(struct job *j, uint64_t epoch)
     int err = ckpt_epoch_remove(j->o.dir, epoch);
     if (err && err != -ENOENT)
         say("cannot remove checkpoint %llu: %s", (unsigned long long)epoch, strerror(-err));
+    copies_drop(j, epoch);
 }
 
 /* Keeps the newest `keep` committed epochs and those their incremental
@@ -56,10 +57,14 @@ static void prune(struct job *j)
         int kept = 0;
         for (int i = 0; i < n; i++)
             kept |= epochs[i] == k;
-        if (!kept)
-            remove_epoch(j, k);
+        if (!kept) {
+            int err = ckpt_epoch_remove(j->o.dir, k);
+            if (err && err != -ENOENT)
+                say("cannot remove checkpoint %llu: %s", (unsigned long long)k, strerror(-err));
+        }
     }
     closedir(d);
+    copies_prune(j, newest, epochs, n);
 }
 
 void rounds_request(struct job *j)
@@ -202,6 +207,7 @@ static void drop_final(struct job *j, struct task *t)
 {
     char path[4096];
     t->has_final = 0;
+    copies_unfinal(j, t);
     if (ckpt_final_path(path, sizeof path, j->o.dir, t->vtid) == 0 && unlink(path) != 0 &&
         errno != ENOENT)
         say("cannot remove %s: %s", path, strerror(errno));
@@ -224,8 +230,11 @@ static int carry_finals(struct job *j, const char *edir, struct ckpt_commit_task
         if (ckpt_final_path(from, sizeof from, j->o.dir, t->vtid) ||
             ckpt_task_path(to, sizeof to, j->o.dir, j->pending, t->vtid))
             return -ENAMETOOLONG;
-        if ((mkdir(edir, 0700) != 0 && errno != EEXIST) || (link(from, to) != 0 && errno != EEXIST))
+        copies_link_final(j, t, j->pending);
+        if ((mkdir(edir, 0700) != 0 && errno != EEXIST) ||
+            (link(from, to) != 0 && errno != EEXIST && !(j->o.host_local && errno == ENOENT)))
             return -errno;
+        copies_committed(t, 1);
         ct[n++] = t->final;
     }
     return n;
@@ -237,7 +246,7 @@ static void try_commit(struct job *j)
     int n = 0;
     for (int i = 0; i < j->ntasks; i++) {
         const struct task *t = &j->tasks[i];
-        if (t->expected && !t->written)
+        if ((t->expected && !t->written) || !copies_done(j, t))
             return;
         n += t->expected;
     }
@@ -293,6 +302,9 @@ static void try_commit(struct job *j)
     j->checkpoints++;
     j->bytes_raw += raw;
     j->bytes_stored += stored;
+    for (int i = 0; i < j->ntasks; i++)
+        if (j->tasks[i].expected)
+            copies_committed(&j->tasks[i], 0);
     send_commits(j, k);
     prune(j);
     char exited[64] = "", incr[64] = "";
@@ -329,7 +341,7 @@ static long *copy_pairs(const long *v, int n, int *npairs)
 
 /* A task leaving with messages in its log wrote a final image
  * (runtime/checkpoint.c, ckpt__take_final). */
-static void on_final(struct task *t, const long *v, int n)
+static void on_final(struct job *j, struct task *t, const long *v, int n)
 {
     free(t->sent);
     t->sent = copy_pairs(v, n, &t->nsent);
@@ -337,6 +349,7 @@ static void on_final(struct task *t, const long *v, int n)
                                          .raw_bytes = (uint64_t)v[1], .stored_bytes = (uint64_t)v[2],
                                          .log_bytes = (uint64_t)v[3], .write_ms = (uint32_t)v[4]};
     t->has_final = 1;
+    copies_ship(j, t, 1);
 }
 
 void rounds_on_written(struct job *j, struct task *t, const long *v, int n)
@@ -344,7 +357,7 @@ void rounds_on_written(struct job *j, struct task *t, const long *v, int n)
     if (n < CTL_WRITTEN_HEAD)
         return;
     if (v[5] & CKPT_IMG_F_EXITED) {
-        on_final(t, v, n);
+        on_final(j, t, v, n);
         return;
     }
     if ((uint64_t)v[0] != j->pending || !t->expected)
@@ -365,7 +378,14 @@ void rounds_on_written(struct job *j, struct task *t, const long *v, int n)
     }
     free(t->cut);
     t->cut = copy_pairs(v, n, &t->ncut);
+    copies_ship(j, t, 0);
     try_commit(j);
+}
+
+void rounds_on_copied(struct job *j)
+{
+    if (j->pending)
+        try_commit(j);
 }
 
 void rounds_on_wfail(struct job *j, const struct task *t, const long *v, int n)

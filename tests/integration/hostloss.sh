@@ -123,6 +123,8 @@ one() {
         got=$(sed -n "s/.*host $addr (t[0-9a-f]*) left the virtual machine[^;]*; tasks of the job that ran there: //p" "$kind.err" |
             sed 's/.*(running as \(.*\))$/\1/' | tr ' ' '\n' | sort | paste -sd' ')
         [[ $got == "$tids" ]] || fail "the lost-host line names '$got', the host ran '$tids'"
+        ! grep "left the virtual machine" "$kind.err" | grep -v "host $addr " ||
+            fail "a live host was taken for a lost one"
         jobtest_resumed "$kind.err" || fail "did not resume from the last committed checkpoint"
         grep -q "job ended after .* 1 recover" "$kind.err" || fail "not exactly one recovery"
     fi

@@ -74,6 +74,11 @@
 #   nshosts_reachable K J      true if host K gets an answer to one ping of
 #                              host J's address within 1 s
 #
+# NSHOSTS_LOCAL=DIR, set before nshosts_start or nshosts_add_host: each
+# host K >= 1 has a folder of its own at path DIR, DIR.hK mounted there for
+# its pvmd and the tasks it starts (host 0, and the test shell, see DIR
+# itself): a folder on each host's own disk.
+#
 # Variables: NSHOSTS_PREFIX, NSHOSTS_SWITCH (the switch namespace),
 # NSHOSTS_N (hosts made: 0..NSHOSTS_N-1), NSHOSTS_NET (10.213.0).
 #
@@ -191,6 +196,10 @@ nshosts_add_host() {
     done
     # a pvmd killed earlier left its socket and address file there
     rm -rf "$dir" && mkdir -p "$dir" && echo "$ns" >"$dir/netns" || return 1
+    if [[ -n ${NSHOSTS_LOCAL:-} ]]; then
+        mkdir -p -m 700 "$NSHOSTS_LOCAL" "$NSHOSTS_LOCAL.h$k" &&
+            echo "$NSHOSTS_LOCAL.h$k $NSHOSTS_LOCAL" >"$dir/bind" || return 1
+    fi
     pvmvm_add_host "$addr"
 }
 

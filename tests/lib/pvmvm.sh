@@ -53,7 +53,9 @@
 #       that PVM_TMP, and the host file's `*` options (ep=, wd=).  A slave
 #       pvmd goes away with the master's halt; pvmvm_stop makes sure.
 #       If the file $PVMVM_TMP/host.ADDR/netns names a network namespace,
-#       the slave pvmd runs in it (`ip netns exec`; tests/lib/nshosts.sh).
+#       the slave pvmd runs in it (`ip netns exec`; tests/lib/nshosts.sh),
+#       and if host.ADDR/bind holds "FROM TO", with folder FROM mounted at
+#       TO for it and its tasks only.
 #   pvmvm_host_pid ADDR        the pid of host ADDR's pvmd (a slave forks after
 #                              startup: it is found under /proc, by its command
 #                              line and its PVM_TMP); nothing if none runs
@@ -228,6 +230,12 @@ mkdir -p "$dir" || exit 1
 export PVM_TMP="$dir"
 if [ -s "$dir/netns" ]; then
     read -r ns <"$dir/netns"
+    # a folder of its own at a shared path (ip netns exec gives the command
+    # a mount namespace of its own, which tasks the pvmd starts share)
+    if [ -s "$dir/bind" ]; then
+        read -r from to <"$dir/bind"
+        cmd="mount --bind '$from' '$to' && $cmd"
+    fi
     exec ip netns exec "$ns" /bin/sh -c "$cmd"
 fi
 exec /bin/sh -c "$cmd"
