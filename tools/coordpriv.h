@@ -93,6 +93,8 @@ void hosts_on_beat_end(struct job *j, int bufid);
  * tasks it took with it, as the failed task, else NULL. */
 struct task *hosts_check(struct job *j);
 void hosts_stop_beats(void);   /* the job is over */
+/* The name of the host task tid runs on, "" if it is not known. */
+const char *hosts_name_of(int tid);
 /* Where the next task restarted goes: "" (PVM chooses) while no host was
  * lost; after a loss, each live host in turn, since PVM may place tasks on a
  * lost host until its own time-out has taken it out of the virtual machine;

@@ -70,6 +70,12 @@ static const char *host_name(int dtid)
     return "?";
 }
 
+const char *hosts_name_of(int tid)
+{
+    const char *name = host_name(pvm_tidtohost(tid));
+    return strcmp(name, "?") ? name : "";
+}
+
 static int host_index(int dtid)
 {
     for (int k = 0; k < nhostv; k++)
