@@ -59,6 +59,8 @@ struct job_opts {
     uint64_t epoch;             /* --epoch: restart from it (has_epoch) */
     int has_epoch;
     int chain;                  /* --chain: images per chain of incremental ones */
+    const char *hostfile;       /* --hostfile */
+    char **spares;              /* its '&' hosts (NULL-terminated), else NULL */
 };
 
 struct job {
