@@ -61,9 +61,10 @@ static int launch_root(struct job *j, char **argv, const char *restore)
     return 0;
 }
 
-/* Spawns count copies of argv through PVM; their tids in tids[count].
- * After a host was lost they go to the live hosts in turn (hosts_place). */
-static int launch_spawned(struct job *j, char **argv, const char *restore, int count, int *tids)
+/* Spawns count copies of argv through PVM (task vtid restarted, or the
+ * copies of a fresh start: vtid 0); their tids in tids[count].  Where they
+ * go: hosts_place. */
+static int launch_spawned(struct job *j, char **argv, const char *restore, int vtid, int count, int *tids)
 {
     if (restore)
         setenv("CKPT_RESTORE", restore, 1);
@@ -71,7 +72,7 @@ static int launch_spawned(struct job *j, char **argv, const char *restore, int c
         unsetenv("CKPT_RESTORE");
     int n = 0;
     for (int got = 0; n < count; n += got) {
-        char *where = (char *)hosts_place(j);
+        char *where = (char *)hosts_place(j, vtid);
         got = pvm_spawn(argv[0], argv + 1, *where ? PvmTaskHost : PvmTaskDefault, where,
                         *where ? 1 : count - n, tids + n);
         if (got <= 0)
@@ -96,7 +97,7 @@ int recovery_launch_fresh(struct job *j)
     if (j->o.ntasks == 0)
         return launch_root(j, j->o.argv, NULL);
     int tids[j->o.ntasks];
-    if (launch_spawned(j, j->o.argv, NULL, j->o.ntasks, tids))
+    if (launch_spawned(j, j->o.argv, NULL, 0, j->o.ntasks, tids))
         return -1;
     for (int i = 0; i < j->o.ntasks; i++)
         members_add(j, tids[i], PvmNoParent, 0);
@@ -285,7 +286,7 @@ static int restart_epoch(struct job *j, uint64_t k)
         struct task *t = &j->tasks[i];
         if (ckpt_task_path(path, sizeof path, j->o.dir, k, t->vtid))
             return -1;
-        rc = t->root ? launch_root(j, t->argv, path) : launch_spawned(j, t->argv, path, 1, &t->tid);
+        rc = t->root ? launch_root(j, t->argv, path) : launch_spawned(j, t->argv, path, t->vtid, 1, &t->tid);
     }
     if (rc)
         return -1;
