@@ -6,6 +6,9 @@
 # 0); the host file names host 0, 1 and 2, and host 3 as a spare ('&').
 #
 #   bad       host files with a mistake: exit status 2, FILE:LINE and what
+#   nostart   hosts that cannot start (a dx= that is not there, an address no
+#             host has): each named with its line, and a short job runs on
+#             the master alone
 #   spare:KIND  `ckpt-run --hostfile -n 4` runs jacobi: ckpt-info shows its
 #             tasks on hosts 0-2 and none on the spare; a second ckpt-run
 #             --hostfile on the running machine is refused (status 2); after
@@ -22,7 +25,7 @@
 #             and prints exactly what the plain run prints
 #
 #   hostfile.sh [--ckpt-info PATH] [--ckpt-cc PATH] [--ckpt-run PATH] [SCENARIO...]
-#   (default: bad spare:term spare:cut)
+#   (default: bad nostart spare:term spare:cut)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -41,7 +44,7 @@ ckpt_info=$top/build/tools/ckpt-info
 if [[ ${1:-} == --ckpt-info ]]; then ckpt_info=$2; shift 2; fi
 jobtest_options "$@"
 scenarios=("${JOBTEST_ARGS[@]}")
-((${#scenarios[@]})) || scenarios=(bad spare:term spare:cut)
+((${#scenarios[@]})) || scenarios=(bad nostart spare:term spare:cut)
 ARGS=(300 10000)        # about 2.5 s on two cores, 4 tasks; held at their end (jobtest_hold) until the checks are done
 NOTICE_S=30
 
@@ -70,6 +73,23 @@ bad() {
     bad_file master "1: host 127.0.0.1 is this computer" "& 127.0.0.1"
     [[ ! -e ckpt.bad ]] || fail "a refused host file left a checkpoint folder"
     jobtest_report bad $ok bad.err
+}
+
+nostart() {
+    local rc=0 line
+    name=nostart ok=1
+    nshosts_make 2
+    printf '%s\n' "* wd=$work" "$(nshosts_addr 0)" "$(nshosts_addr 1) dx=/no/such/pvmd" "$NSHOSTS_NET.77" >hosts
+    unset CKPT_HOLD
+    nshosts_exec 0 "$ckpt_run" -d "$work/ckpt.nostart" --hostfile hosts -n 2 "$work/jacobi" 100 200 \
+        >nostart.out 2>nostart.err || rc=$?
+    ((rc == 0)) || fail "ckpt-run exited $rc"
+    for line in "3: host $(nshosts_addr 1)" "4: host $NSHOSTS_NET.77"; do
+        grep -q "^ckpt-run: hosts:$line did not start" nostart.err || fail "no 'hosts:$line did not start'"
+    done
+    grep -q "^checksum" nostart.out || fail "the job printed no checksum"
+    jobtest_report "$name" $ok nostart.err
+    nshosts_stop
 }
 
 # newest_hosts DIR: "vtid host" for each task of DIR's newest commit
@@ -170,6 +190,7 @@ spare() {
 for s in "${scenarios[@]}"; do
     case $s in
     bad) bad ;;
+    nostart) nostart ;;
     spare:term | spare:cut | spare:off) spare "${s#spare:}" ;;
     *) echo "hostfile.sh: no scenario $s" >&2; exit 2 ;;
     esac
