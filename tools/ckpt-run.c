@@ -81,7 +81,8 @@ static void usage(FILE *f)
         "ckpt-run's host.  Tasks a program spawns itself, and the copies of a job restarted\n"
         "from its beginning, go where PVM puts them, a spare included.\n"
         "Exit status: the program's own (or 0 for -n when every task ends); 1 when the job\n"
-        "could not be run or recovered; 2 for bad usage; 128+N when stopped by signal N.\n"
+        "could not be run or recovered; 2 for bad usage (a mistake in --hostfile's FILE, or\n"
+        "--hostfile while a pvmd runs); 128+N when stopped by signal N.\n"
         "When PROGRAM returns, ckpt-run waits up to 2 s for the job's other tasks to end.\n");
 }
 

@@ -7,8 +7,8 @@
 #
 #   bad       host files with a mistake: exit status 2, FILE:LINE and what
 #   nostart   hosts that cannot start (a dx= that is not there, an address no
-#             host has): each named with its line, and a short job runs on
-#             the master alone
+#             host has, a spare of neither): each named, and a short job runs
+#             on the master alone
 #   spare:KIND  `ckpt-run --hostfile -n 4` runs jacobi: ckpt-info shows its
 #             tasks on hosts 0-2 and none on the spare; a second ckpt-run
 #             --hostfile on the running machine is refused (status 2); after
@@ -79,7 +79,8 @@ nostart() {
     local rc=0 line
     name=nostart ok=1
     nshosts_make 2
-    printf '%s\n' "* wd=$work" "$(nshosts_addr 0)" "$(nshosts_addr 1) dx=/no/such/pvmd" "$NSHOSTS_NET.77" >hosts
+    printf '%s\n' "* wd=$work" "$(nshosts_addr 0)" "$(nshosts_addr 1) dx=/no/such/pvmd" "$NSHOSTS_NET.77" \
+        "& $NSHOSTS_NET.78" >hosts
     unset CKPT_HOLD
     nshosts_exec 0 "$ckpt_run" -d "$work/ckpt.nostart" --hostfile hosts -n 2 "$work/jacobi" 100 200 \
         >nostart.out 2>nostart.err || rc=$?
@@ -87,6 +88,7 @@ nostart() {
     for line in "3: host $(nshosts_addr 1)" "4: host $NSHOSTS_NET.77"; do
         grep -q "^ckpt-run: hosts:$line did not start" nostart.err || fail "no 'hosts:$line did not start'"
     done
+    grep -q "^ckpt-run: spare host $NSHOSTS_NET.78 did not start" nostart.err || fail "no 'spare host ... did not start'"
     grep -q "^checksum" nostart.out || fail "the job printed no checksum"
     jobtest_report "$name" $ok nostart.err
     nshosts_stop
