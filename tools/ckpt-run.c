@@ -222,6 +222,8 @@ static void pvm_tmp_file(char *buf, size_t size, const char *name)
 static int enroll_running(void)
 {
     char addr[4096];
+    if (!getenv("PVM_ROOT"))
+        setenv("PVM_ROOT", "/usr/lib/pvm3", 1);
     pvm_tmp_file(addr, sizeof addr, "pvmd");
     return access(addr, F_OK) == 0 ? pvm_mytid() : -1;
 }
@@ -253,8 +255,6 @@ static void read_hostfile(struct job_opts *o)
     if (hostfile_read(o->hostfile, default_ep(o->restart_dir ? "" : o->argv[0]), &hostfile) != 0)
         exit(2);
     o->spares = hostfile.spares;
-    if (!getenv("PVM_ROOT"))
-        setenv("PVM_ROOT", "/usr/lib/pvm3", 1);
     if (enroll_running() >= 0) {
         pvm_exit();
         fprintf(stderr, "ckpt-run: --hostfile starts a virtual machine, but a pvmd already runs for "
@@ -336,8 +336,6 @@ static int start_pvmd(const char *prog)
 static int start_pvm(const char *prog, int *started)
 {
     *started = 0;
-    if (!getenv("PVM_ROOT"))
-        setenv("PVM_ROOT", "/usr/lib/pvm3", 1);
     int tid = enroll_running();
     if (tid >= 0)
         return tid;

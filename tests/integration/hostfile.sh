@@ -126,7 +126,7 @@ spare() {
         >hf.out 2>hf.err &
     pid=$!
     jobtest_wait_for hf.err "checkpoint 2 committed" $pid 1 60 || fail "no checkpoint 2"
-    newest_hosts ckpt.hf >hosts.now
+    newest_hosts ckpt.hf >hosts.now || fail "ckpt-info cannot read ckpt.hf"
     for k in 0 1 2; do
         [[ -n $(on_host "$(nshosts_addr "$k")") ]] || fail "no task on host $k: $(paste -sd, hosts.now)"
     done
@@ -163,7 +163,7 @@ spare() {
         c=$(jobtest_commits hf.err)
         jobtest_wait_for hf.err '^ckpt-run: checkpoint [0-9]* committed' $pid $((c + 1)) 60 ||
             fail "no checkpoint committed after the recovery"
-        newest_hosts ckpt.hf >hosts.now
+        newest_hosts ckpt.hf >hosts.now || fail "ckpt-info cannot read ckpt.hf"
         echo "# $name: tasks by host after the recovery: $(paste -sd, hosts.now)"
         got=" $(on_host "$dest") "
         for v in $want; do
