@@ -77,7 +77,7 @@ static void usage(FILE *f)
         "first tasks are spawned, and gets no restarted task until PVM reports a host lost (its\n"
         "pvmd ended, or deleted): then it takes that host's tasks.  A host lost silently (noticed\n"
         "by --host-timeout) leaves spares alone: until PVM's own time-out for it has run, minutes,\n"
-        "the master pvmd's traffic with every other host crawls, and every task restarts on\n"
+        "a task restarted on a spare does not get going (measured), and every task restarts on\n"
         "ckpt-run's host.  Tasks a program spawns itself, and the copies of a job restarted\n"
         "from its beginning, go where PVM puts them, a spare included.\n"
         "Exit status: the program's own (or 0 for -n when every task ends); 1 when the job\n"
