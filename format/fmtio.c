@@ -209,8 +209,10 @@ int fmt__fail(struct rd *r, int rc, const char *fmt, ...)
     return rc;
 }
 
-/* The one place a format version is checked, for images and commit records. */
-int fmt__check_magic_version(struct rd *r, const char magic[8], const char *what)
+/* The one place a format version is checked, for images and records: a
+ * version from oldest to newest is read (returned), any other refused. */
+int fmt__check_magic_version(struct rd *r, const char magic[8], const char *what,
+                             uint32_t oldest, uint32_t newest)
 {
     uint32_t v;
 
@@ -219,11 +221,13 @@ int fmt__check_magic_version(struct rd *r, const char magic[8], const char *what
     if (r->size < 16)
         return fmt__fail(r, -EBADMSG, "truncated: %zu bytes", r->size);
     v = get32(r->buf + 8);
-    if (v != CKPT_IMG_VERSION)
-        return fmt__fail(r, -EPROTONOSUPPORT,
-                         "%s format version %" PRIu32 ", this ckpt reads version %d", what, v,
-                         CKPT_IMG_VERSION);
-    return 0;
+    if (v < oldest || v > newest)
+        return oldest == newest
+            ? fmt__fail(r, -EPROTONOSUPPORT, "%s format version %" PRIu32
+                        ", this ckpt reads version %" PRIu32, what, v, newest)
+            : fmt__fail(r, -EPROTONOSUPPORT, "%s format version %" PRIu32
+                        ", this ckpt reads versions %" PRIu32 " to %" PRIu32, what, v, oldest, newest);
+    return (int)v;
 }
 
 /* Reads a whole regular file of at most max bytes into memory. */
@@ -272,10 +276,11 @@ out:
 }
 
 /* A record ending in the crc32 of every byte before it (commit, job): its
- * magic, version, header and checksum. */
-int fmt__check_record(struct rd *r, const char magic[8], const char *what, size_t hdr_size)
+ * magic, version (returned), header and checksum. */
+int fmt__check_record(struct rd *r, const char magic[8], const char *what, size_t hdr_size,
+                      uint32_t oldest, uint32_t newest)
 {
-    int rc = fmt__check_magic_version(r, magic, what);
+    int rc = fmt__check_magic_version(r, magic, what, oldest, newest);
 
     if (rc < 0)
         return rc;
@@ -283,5 +288,5 @@ int fmt__check_record(struct rd *r, const char magic[8], const char *what, size_
         return fmt__fail(r, -EBADMSG, "truncated: %zu bytes", r->size);
     if (get32(r->buf + r->size - 4) != crc(0, r->buf, r->size - 4))
         return fmt__fail(r, -EBADMSG, "checksum mismatch");
-    return 0;
+    return rc;
 }

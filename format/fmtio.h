@@ -73,12 +73,15 @@ struct rd {
 /* Fills r's message ("FILE: ...") and returns rc. */
 __attribute__((format(printf, 3, 4)))
 int fmt__fail(struct rd *r, int rc, const char *fmt, ...);
-/* The one place a format version is checked, for images and records. */
-int fmt__check_magic_version(struct rd *r, const char magic[8], const char *what);
+/* The one place a format version is checked, for images and records: returns
+ * the file's version, from oldest to newest, or a negative code. */
+int fmt__check_magic_version(struct rd *r, const char magic[8], const char *what,
+                             uint32_t oldest, uint32_t newest);
 /* Reads a whole regular file of at most max bytes into memory (r->buf, r->size). */
 int fmt__load_file(struct rd *r, const char *path, uint64_t max, uint8_t **out);
 /* A record ending in the crc32 of every byte before it (commit, job): its
- * magic, version, header and checksum. */
-int fmt__check_record(struct rd *r, const char magic[8], const char *what, size_t hdr_size);
+ * magic, version (returned, as fmt__check_magic_version), header and checksum. */
+int fmt__check_record(struct rd *r, const char magic[8], const char *what, size_t hdr_size,
+                      uint32_t oldest, uint32_t newest);
 
 #endif /* CKPT_FMTIO_H */

@@ -32,6 +32,9 @@
 #include <stdint.h>
 
 #define CKPT_IMG_VERSION 3   /* 2: job ids, job records; 3: incremental images */
+/* The commit record's own version: 4 added the host of each task; version 3
+ * records (their hosts unknown, "") are still read. */
+#define CKPT_CMT_VERSION 4
 
 /* Which executable an image belongs to: restoring into another one is refused. */
 struct ckpt_exe_id {
@@ -174,6 +177,7 @@ struct ckpt_commit_task {
     uint32_t write_ms;       /* time the writer child took */
     uint32_t depth;          /* its image's depth (0: full) */
     uint64_t parent_epoch;   /* the epoch its image refers to, when depth > 0 */
+    char host[64];           /* the host it ran on, as PVM names it; "": unknown */
 };
 struct ckpt_commit {
     uint64_t epoch;

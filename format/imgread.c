@@ -108,7 +108,7 @@ static int parse_header(struct rd *r, const uint8_t *b, const struct ckpt_exe_id
     int rc;
 
     r->buf = b;                 /* the one version check reads the buffer */
-    rc = fmt__check_magic_version(r, fmt__img_magic, "task image");
+    rc = fmt__check_magic_version(r, fmt__img_magic, "task image", CKPT_IMG_VERSION, CKPT_IMG_VERSION);
     r->buf = keep;
     if (rc < 0)
         return rc;

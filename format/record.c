@@ -5,12 +5,14 @@
  * All integers are little-endian fixed width; each record starts with a magic
  * and the format version, ends with a crc32 of every byte before it.
  *
- * Commit record  ("CKPT-CMT"), file `commit` of an epoch folder:
+ * Commit record  ("CKPT-CMT", version CKPT_CMT_VERSION), file `commit` of an
+ * epoch folder:
  *     0 magic[8]  8 u32 version  12 u32 header size  16 u64 epoch
  *    24 u64 time_ns  32 u32 ntasks  36 u32 task record size  40 u64 job id
  *    48 ntasks records of CMT_TASK_SIZE bytes:
  *       0 i32 vtid  4 u32 flags  8 u64 raw  16 u64 stored  24 u64 log
  *      32 u32 write_ms  36 u32 depth  40 u64 parent epoch
+ *      48 char host[64], NUL-padded (version 4; version 3 records end at 48)
  *     then u32 crc32 of every byte before it.
  *
  * Job record  ("CKPT-JOB"), file `job` of a checkpoint folder:
@@ -34,7 +36,10 @@ static const char CMT_MAGIC[8] = { 'C', 'K', 'P', 'T', '-', 'C', 'M', 'T' };
 static const char JOB_MAGIC[8] = { 'C', 'K', 'P', 'T', '-', 'J', 'O', 'B' };
 
 #define CMT_HDR_SIZE 48u
-#define CMT_TASK_SIZE 48u
+#define CMT_TASK_SIZE 112u
+#define CMT_TASK_SIZE_V3 48u    /* version 3: no host */
+#define CMT_OLDEST_VERSION 3u
+#define CMT_HOST_VERSION 4u     /* the first with hosts */
 #define JOB_HDR_SIZE 120u
 #define CMT_MAX_TASKS (1u << 20)
 
@@ -48,7 +53,7 @@ static uint8_t *encode_commit(const struct ckpt_commit *c, size_t *len)
     if (!b)
         return NULL;
     memcpy(b, CMT_MAGIC, 8);
-    put32(b + 8, CKPT_IMG_VERSION);
+    put32(b + 8, CKPT_CMT_VERSION);
     put32(b + 12, CMT_HDR_SIZE);
     put64(b + 16, c->epoch);
     put64(b + 24, c->time_ns);
@@ -66,6 +71,7 @@ static uint8_t *encode_commit(const struct ckpt_commit *c, size_t *len)
         put32(t + 32, k->write_ms);
         put32(t + 36, k->depth);
         put64(t + 40, k->depth ? k->parent_epoch : 0);
+        memcpy(t + 48, k->host, strnlen(k->host, sizeof k->host - 1));  /* NUL-padded: calloc */
     }
     put32(b + n - 4, crc(0, b, n - 4));
     *len = n;
@@ -113,15 +119,17 @@ out:
 static int decode_commit(struct rd *r, struct ckpt_commit *c)
 {
     const uint8_t *b = r->buf;
-    uint32_t ntasks;
-    int rc = fmt__check_record(r, CMT_MAGIC, "commit record", CMT_HDR_SIZE);
+    uint32_t ntasks, tsize;
+    int rc = fmt__check_record(r, CMT_MAGIC, "commit record", CMT_HDR_SIZE, CMT_OLDEST_VERSION,
+                               CKPT_CMT_VERSION);
 
     if (rc < 0)
         return rc;
+    tsize = (uint32_t)rc >= CMT_HOST_VERSION ? CMT_TASK_SIZE : CMT_TASK_SIZE_V3;
     ntasks = get32(b + 32);
-    if (get32(b + 12) != CMT_HDR_SIZE || get32(b + 36) != CMT_TASK_SIZE ||
+    if (get32(b + 12) != CMT_HDR_SIZE || get32(b + 36) != tsize ||
         ntasks > CMT_MAX_TASKS ||
-        r->size != CMT_HDR_SIZE + (size_t)ntasks * CMT_TASK_SIZE + 4)
+        r->size != CMT_HDR_SIZE + (size_t)ntasks * tsize + 4)
         return fmt__fail(r, -EBADMSG, "inconsistent lengths (%" PRIu32 " tasks in %zu bytes)",
                          ntasks, r->size);
     c->epoch = get64(b + 16);
@@ -132,7 +140,7 @@ static int decode_commit(struct rd *r, struct ckpt_commit *c)
         return fmt__fail(r, -ENOMEM, "out of memory");
     c->ntasks = ntasks;
     for (uint32_t i = 0; i < ntasks; i++) {
-        const uint8_t *t = b + CMT_HDR_SIZE + (size_t)i * CMT_TASK_SIZE;
+        const uint8_t *t = b + CMT_HDR_SIZE + (size_t)i * tsize;
         struct ckpt_commit_task *k = &c->tasks[i];
         k->vtid = (int32_t)get32(t);
         k->flags = get32(t + 4);
@@ -142,6 +150,11 @@ static int decode_commit(struct rd *r, struct ckpt_commit *c)
         k->write_ms = get32(t + 32);
         k->depth = get32(t + 36);
         k->parent_epoch = get64(t + 40);
+        if (tsize > CMT_TASK_SIZE_V3) {
+            if (t[48 + sizeof k->host - 1] != '\0')
+                return fmt__fail(r, -EBADMSG, "task %" PRIu32 ": host name not terminated", i);
+            memcpy(k->host, t + 48, sizeof k->host);
+        }
         if (k->depth && (k->parent_epoch >= c->epoch || (k->flags & CKPT_IMG_F_EXITED)))
             return fmt__fail(r, -EBADMSG, "task %" PRIu32 ": an incremental image on epoch %" PRIu64
                              " in checkpoint %" PRIu64, i, k->parent_epoch, c->epoch);
@@ -223,7 +236,8 @@ static int decode_job(struct rd *r, struct ckpt_job *jr)
 {
     const uint8_t *b = r->buf;
     uint32_t plen;
-    int rc = fmt__check_record(r, JOB_MAGIC, "job record", JOB_HDR_SIZE);
+    int rc = fmt__check_record(r, JOB_MAGIC, "job record", JOB_HDR_SIZE, CKPT_IMG_VERSION,
+                               CKPT_IMG_VERSION);
 
     if (rc < 0)
         return rc;

@@ -2,7 +2,7 @@
  * ckpt-info: shows what is on disk, through the format library (format/) only.
  *
  *   ckpt-info DIR          committed epochs of a checkpoint folder (newest first),
- *                          their tasks and sizes; uncommitted epoch folders noted
+ *                          their tasks, sizes and hosts; uncommitted epoch folders noted
  *   ckpt-info DIR/epoch.K  one epoch folder: commit record, every image verified
  *   ckpt-info FILE.img     one task image: header and sections
  *   --sections, -s         with FILE.img: also every section's fields (secdump.c)
@@ -42,8 +42,9 @@ static const char usage_text[] =
     "       ckpt-info --sections FILE.img\n"
     "\n"
     "  DIR        a checkpoint folder (CKPT_DIR): lists committed epochs, newest\n"
-    "             first, with per task raw and stored bytes, ratio, log bytes and\n"
-    "             write time, and notes epoch folders that are not committed\n"
+    "             first, with per task raw and stored bytes, ratio, log bytes, write\n"
+    "             time and the host it ran on, and notes epoch folders that are not\n"
+    "             committed\n"
     "  DIR/epoch.K  one epoch folder: its commit record (or why it has none) and\n"
     "             every task image in it, each loaded and verified\n"
     "  FILE.img   a task image: prints its header and sections\n"
@@ -383,28 +384,32 @@ static void print_epoch(const struct opts *o, const struct ckpt_commit *c, int f
             const struct ckpt_commit_task *t = &c->tasks[i];
             printf("%s\n    {\"vtid\": %" PRId32 ", \"flags\": %" PRIu32 ", \"raw_bytes\": %" PRIu64
                    ", \"stored_bytes\": %" PRIu64 ", \"ratio\": %.3f, \"log_bytes\": %" PRIu64
-                   ", \"write_ms\": %" PRIu32 ", \"depth\": %" PRIu32 ", \"parent_epoch\": %" PRIu64 "}",
+                   ", \"write_ms\": %" PRIu32 ", \"depth\": %" PRIu32 ", \"parent_epoch\": %" PRIu64
+                   ", \"host\": ",
                    i ? "," : "", t->vtid, t->flags, t->raw_bytes, t->stored_bytes,
                    ratio(t->raw_bytes, t->stored_bytes), t->log_bytes, t->write_ms, t->depth,
                    t->depth ? t->parent_epoch : 0);
+            json_str(t->host);
+            putchar('}');
         }
         printf("]}");
         return;
     }
     printf("epoch %" PRIu64 "  committed %s  %" PRIu32 " task%s  job %016" PRIx64 "\n", c->epoch, tb,
            c->ntasks, c->ntasks == 1 ? "" : "s", c->job);
-    printf("  %-10s %-6s %14s %14s %6s %12s %8s  %s\n", "task", "flags", "raw", "stored", "ratio",
-           "log", "write ms", "image");
+    printf("  %-10s %-6s %14s %14s %6s %12s %8s  %-15s %s\n", "task", "flags", "raw", "stored", "ratio",
+           "log", "write ms", "host", "image");
     for (uint32_t i = 0; i < c->ntasks; i++) {
         const struct ckpt_commit_task *t = &c->tasks[i];
         char chain[64] = "full";
         if (t->depth)
             snprintf(chain, sizeof chain, "on epoch %" PRIu64 " (depth %" PRIu32 ")", t->parent_epoch,
                      t->depth);
-        printf("  0x%08" PRIx32 " %-6s %14" PRIu64 " %14" PRIu64 " %6.2f %12" PRIu64 " %8" PRIu32 "  %s\n",
+        /* (a record of ckpt before version 4, or of a task run alone: no host) */
+        printf("  0x%08" PRIx32 " %-6s %14" PRIu64 " %14" PRIu64 " %6.2f %12" PRIu64 " %8" PRIu32 "  %-15s %s\n",
                (uint32_t)t->vtid, t->flags & CKPT_IMG_F_EXITED ? "exited" : "-", t->raw_bytes,
                t->stored_bytes, ratio(t->raw_bytes, t->stored_bytes), t->log_bytes, t->write_ms,
-               chain);
+               t->host[0] ? t->host : "-", chain);
     }
 }
 

@@ -24,6 +24,7 @@
 #include "ckpt.h"
 #include "coord.h"
 #include "folder.h"
+#include "hostfile.h"
 #include "jobrec.h"
 #include "runlog.h"
 
@@ -61,6 +62,9 @@ static void usage(FILE *f)
         "                         to a partner host (by ckpt-beat, started on every host), a\n"
         "                         checkpoint commits once both copies are on disk, and a lost\n"
         "                         host's tasks restart on its partner from the copies\n"
+        "      --hostfile FILE    start the virtual machine on the hosts of FILE, PVM's host file\n"
+        "                         (man 1PVM pvmd3; lines '&' HOST are spares, below); needs that no\n"
+        "                         pvmd runs for this user and $PVM_VMID (else exit status 2)\n"
         "      --restart DIR      resume a job whose virtual machine was lost, from DIR: runs the\n"
         "                         program DIR/job names, if it is still the executable the job ran\n"
         "      --epoch K          with --restart: from checkpoint K, not the newest one\n"
@@ -72,8 +76,18 @@ static void usage(FILE *f)
         "used by one job at a time; a new job moves an earlier job's checkpoints into\n"
         "DIR/job.<id>, from where --restart can still resume that job.\n"
         "Ask a running job for a checkpoint now: kill -USR1 <ckpt-run pid>, or ckpt-ctl checkpoint DIR.\n"
+        "With --hostfile, spawned programs are found next to PROGRAM (ep=) unless FILE's '*' lines\n"
+        "say ep= themselves; the host that is this computer names the master pvmd; a host that does\n"
+        "not start is named and the job runs without it.  A spare ('&' HOST) joins once the job's\n"
+        "first tasks are spawned, and gets no restarted task until PVM reports a host lost (its\n"
+        "pvmd ended, or deleted): then it takes that host's tasks.  A host lost silently (noticed\n"
+        "by --host-timeout) leaves spares alone: until PVM's own time-out for it has run, minutes,\n"
+        "a task restarted on a spare does not get going (measured), and every task restarts on\n"
+        "ckpt-run's host.  Tasks a program spawns itself, and the copies of a job restarted\n"
+        "from its beginning, go where PVM puts them, a spare included.\n"
         "Exit status: the program's own (or 0 for -n when every task ends); 1 when the job\n"
-        "could not be run or recovered; 2 for bad usage; 128+N when stopped by signal N.\n"
+        "could not be run or recovered; 2 for bad usage (a mistake in --hostfile's FILE, or\n"
+        "--hostfile while a pvmd runs); 128+N when stopped by signal N.\n"
         "When PROGRAM returns, ckpt-run waits up to 2 s for the job's other tasks to end.\n");
 }
 
@@ -101,7 +115,8 @@ static void parse(struct job_opts *o, int argc, char **argv)
         {"compress", 1, NULL, 'z'}, {"keep", 1, NULL, 'k'}, {"max-restarts", 1, NULL, 'r'},
         {"restart", 1, NULL, 'R'}, {"verbose", 0, NULL, 'v'}, {"help", 0, NULL, 'h'},
         {"version", 0, NULL, 'V'}, {"stall", 1, NULL, 'S'}, {"host-timeout", 1, NULL, 'H'}, {"chain", 1, NULL, 'c'},
-        {"epoch", 1, NULL, 'E'}, {"host-local", 0, NULL, 'L'}, {NULL, 0, NULL, 0}};
+        {"epoch", 1, NULL, 'E'}, {"host-local", 0, NULL, 'L'}, {"hostfile", 1, NULL, 'F'},
+        {NULL, 0, NULL, 0}};
     const char *iv = getenv("CKPT_INTERVAL");
     o->interval = iv ? parse_num("CKPT_INTERVAL", iv, 0, 1e9) : 60;
     const char *zv = getenv("CKPT_COMPRESS");
@@ -133,6 +148,7 @@ static void parse(struct job_opts *o, int argc, char **argv)
         case 'H': o->host_timeout = parse_num("--host-timeout", optarg, 0, 1e6); break;
         case 'R': o->restart_dir = optarg; break;
         case 'L': o->host_local = 1; break;
+        case 'F': o->hostfile = optarg; break;
         case 'v': o->verbose++; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("ckpt-run %s\n", CKPT_VERSION); exit(0);
@@ -199,18 +215,135 @@ static void export_config(const struct job *j)
     free(exp);
 }
 
+/* $PVM_TMP/NAME.<uid>[.<vmid>]: the pvmd's address file (pvmd) or log (pvml). */
+static void pvm_tmp_file(char *buf, size_t size, const char *name)
+{
+    const char *tmp = getenv("PVM_TMP"), *vmid = getenv("PVM_VMID");
+    snprintf(buf, size, "%s/%s.%d%s%s", tmp && *tmp ? tmp : "/tmp", name, (int)getuid(),
+             vmid && *vmid ? "." : "", vmid && *vmid ? vmid : "");
+}
+
+/* Enrolls in the running pvmd, if there is one: our tid, else -1.  Asks
+ * libpvm only if the pvmd's address file is there: without a pvmd,
+ * pvm_mytid() prints its failure to connect. */
+static int enroll_running(void)
+{
+    char addr[4096];
+    if (!getenv("PVM_ROOT"))
+        setenv("PVM_ROOT", "/usr/lib/pvm3", 1);
+    pvm_tmp_file(addr, sizeof addr, "pvmd");
+    return access(addr, F_OK) == 0 ? pvm_mytid() : -1;
+}
+
+/* Where our pvmd finds spawned programs: next to the job's program, Debian's
+ * group server (pvmgs, in $PVM_ROOT/lib), then where PVM looks by default.
+ * (A folder with blanks or '$' in its name cannot be said in a host file.) */
+static const char *default_ep(const char *prog)
+{
+    static char ep[PATH_MAX + 128];
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", prog);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    int plain = !strpbrk(dir, " \t$");
+    snprintf(ep, sizeof ep, "%s%s$PVM_ROOT/lib:$HOME/pvm3/bin/$PVM_ARCH:$PVM_ROOT/bin/$PVM_ARCH",
+             plain ? dir : "", plain ? ":" : "");
+    return ep;
+}
+
+/* --hostfile: read and checked before anything else is done (a mistake is
+ * bad usage), and refused while a pvmd runs: the hosts of a running machine
+ * are its own, and the user meant these. */
+static struct hostfile hostfile;
+
+static void read_hostfile(struct job_opts *o)
+{
+    if (hostfile_read(o->hostfile, default_ep(o->restart_dir ? "" : o->argv[0]), &hostfile) != 0)
+        exit(2);
+    o->spares = hostfile.spares;
+    if (enroll_running() >= 0) {
+        pvm_exit();
+        fprintf(stderr, "ckpt-run: --hostfile starts a virtual machine, but a pvmd already runs for "
+                "this user%s%s: halt it, or give this job a machine of its own with PVM_VMID, or "
+                "leave out --hostfile to run on the machine as it is\n",
+                getenv("PVM_VMID") ? " and PVM_VMID " : "", getenv("PVM_VMID") ? getenv("PVM_VMID") : "");
+        exit(2);
+    }
+}
+
+/* The hosts of --hostfile that did not start at boot (spares are added
+ * later) are named; the job goes on without them (on a network of
+ * workstations one is often down). */
+static void say_missing_hosts(void)
+{
+    struct pvmhostinfo *hi;
+    int nhost, narch, missing = 0;
+    if (pvm_config(&nhost, &narch, &hi) < 0)
+        return;
+    for (int i = 0; hostfile.hosts[i]; i++) {
+        if (hostfile.spare[i])
+            continue;
+        int k = 0;
+        while (k < nhost && strcmp(hi[k].hi_name, hostfile.hosts[i]) != 0)
+            k++;
+        if (k < nhost)
+            continue;
+        char log[4096];
+        pvm_tmp_file(log, sizeof log, "pvml");
+        fprintf(stderr, "ckpt-run: %s:%d: host %s did not start (the pvmd's log says why: %s); "
+                "the job runs without it\n", hostfile.path, hostfile.lineno[i], hostfile.hosts[i], log);
+        missing++;
+    }
+    if (missing && !hostfile.master)
+        fprintf(stderr, "ckpt-run: %s names no host that is this computer: the other hosts were "
+                "told to reach the master pvmd at what this computer's own name resolves to\n",
+                hostfile.path);
+}
+
+/* Starts our pvmd with a host file: ckpt-run's ep= default, then the user's
+ * hosts (hostfile.h), the master named as the file names it. */
+static int start_pvmd(const char *prog)
+{
+    char path[] = "/tmp/ckpt-run.hosts.XXXXXX", name[300];
+    int fd = mkstemp(path);
+    FILE *hf = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!hf) {
+        fprintf(stderr, "ckpt-run: cannot write a host file for the pvmd: %s\n", strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
+        return -1;
+    }
+    int bad = fprintf(hf, "* ep=%s\n", default_ep(prog)) < 0 ||
+              (hostfile.path && hostfile_write(&hostfile, hf) != 0);
+    if (fclose(hf) != 0 || bad) {
+        fprintf(stderr, "ckpt-run: cannot write %s: %s\n", path, strerror(errno));
+        unlink(path);
+        return -1;
+    }
+    char *args[3];
+    int argc = 0;
+    if (hostfile.master) {
+        snprintf(name, sizeof name, "-n%s", hostfile.master);
+        args[argc++] = name;
+    }
+    args[argc++] = path;
+    args[argc] = NULL;
+    /* (blocking, libpvm asks until the hosts are started, and prints each
+     * "Already in progress" answer unless told not to) */
+    int autoerr = pvm_setopt(PvmAutoErr, 0);
+    int rc = pvm_start_pvmd(argc, args, 1);
+    pvm_setopt(PvmAutoErr, autoerr);
+    unlink(path);
+    return rc;
+}
+
 static int start_pvm(const char *prog, int *started)
 {
     *started = 0;
-    if (!getenv("PVM_ROOT"))
-        setenv("PVM_ROOT", "/usr/lib/pvm3", 1);
-    /* Ask libpvm only if the pvmd's address file is there: without a pvmd,
-     * pvm_mytid() prints its failure to connect. */
-    char addr[4096];
-    const char *tmp = getenv("PVM_TMP"), *vmid = getenv("PVM_VMID");
-    snprintf(addr, sizeof addr, "%s/pvmd.%d%s%s", tmp && *tmp ? tmp : "/tmp", (int)getuid(),
-             vmid && *vmid ? "." : "", vmid && *vmid ? vmid : "");
-    int tid = access(addr, F_OK) == 0 ? pvm_mytid() : -1;
+    int tid = enroll_running();
     if (tid >= 0)
         return tid;
     /* (the pvmd would refuse, and PVM's library exit, leaving our host file) */
@@ -218,24 +351,7 @@ static int start_pvm(const char *prog, int *started)
         fprintf(stderr, "ckpt-run: cannot start a pvmd: as root PVM needs PVM_ALLOW_ROOT=1\n");
         return -1;
     }
-    /* Our pvmd finds spawned programs next to the job's program, and Debian's
-     * group server (pvmgs, in $PVM_ROOT/lib), then where PVM looks by default. */
-    char hostfile[] = "/tmp/ckpt-run.hosts.XXXXXX", dir[4096];
-    snprintf(dir, sizeof dir, "%s", prog);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    int fd = mkstemp(hostfile);
-    FILE *hf = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (hf) {
-        fprintf(hf, "* ep=%s%s$PVM_ROOT/lib:$HOME/pvm3/bin/$PVM_ARCH:$PVM_ROOT/bin/$PVM_ARCH\n",
-                strpbrk(dir, " \t$") ? "" : dir, strpbrk(dir, " \t$") ? "" : ":");
-        fclose(hf);
-    }
-    char *args[] = {hostfile, NULL};
-    int rc = pvm_start_pvmd(hf ? 1 : 0, hf ? args : NULL, 1);
-    if (hf)
-        unlink(hostfile);
+    int rc = start_pvmd(prog);
     if (rc < 0 && rc != PvmDupHost) {
         fprintf(stderr, "ckpt-run: cannot start a pvmd (PVM error %d)\n", rc);
         return -1;
@@ -244,6 +360,8 @@ static int start_pvm(const char *prog, int *started)
     tid = pvm_mytid();
     if (tid < 0)
         fprintf(stderr, "ckpt-run: cannot enroll in PVM (error %d)\n", tid);
+    else if (hostfile.path)
+        say_missing_hosts();
     return tid;
 }
 
@@ -307,6 +425,8 @@ int main(int argc, char **argv)
     static struct job j;
     runlog_setup();
     parse(&j.o, argc, argv);
+    if (j.o.hostfile)
+        read_hostfile(&j.o);
     coord_catch_signals();
     /* The folder is ours alone before anything is read from it or run:
      * --restart never creates one, a fresh job never resumes another's. */

@@ -64,9 +64,10 @@ int coord_start(struct job *j)
     if (j->o.ntasks > 0)
         setenv("CKPT_OUTPUT_MARK", "1", 1);
     hosts_watch(j);
-    if (j->o.restart_dir)
-        return recovery_restart(j);
-    return recovery_launch_fresh(j);
+    int rc = j->o.restart_dir ? recovery_restart(j) : recovery_launch_fresh(j);
+    if (rc == 0)
+        hosts_add_spares(j);
+    return rc;
 }
 
 /* The program has returned, but a task of its job may still be on its way

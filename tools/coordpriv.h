@@ -114,6 +114,9 @@ int copies_records(struct job *j, uint64_t k, const int *dtids, int n);
 
 /* Watches every host of the virtual machine, and each one that joins it. */
 void hosts_watch(struct job *j);
+/* Adds --hostfile's spare hosts to the virtual machine (once the job's
+ * first tasks were spawned, away from them). */
+void hosts_add_spares(struct job *j);
 /* PvmHostAdd: a host joined; it is watched too. */
 void hosts_on_add(struct job *j, int bufid);
 /* PvmHostDelete: the job's tasks on the lost host are T_KILLED; one of
@@ -126,14 +129,18 @@ void hosts_on_beat_end(struct job *j, int bufid);
  * tasks it took with it, as the failed task, else NULL. */
 struct task *hosts_check(struct job *j);
 void hosts_stop_beats(void);   /* the job is over */
-/* Where the next task restarted goes: "" (PVM chooses) while no host was
- * lost; after a loss, each live host in turn, since PVM may place tasks on a
- * lost host until its own time-out has taken it out of the virtual machine;
- * our own host for a while after a host went silent (hosts.c). */
-const char *hosts_place(struct job *j);
-/* A host by its pvmd tid: its name; its ckpt-beat's tid (0: none);
- * whether it is still in the virtual machine. */
-const char *hosts_name(int dtid);
+/* The name of the host task tid runs on, "" if it is not known. */
+const char *hosts_name_of(int tid);
+/* Where task vtid goes when it is restarted (0: the copies of a fresh
+ * start).  "" (PVM chooses) while no host was lost, and for every fresh
+ * start (its copies are siblings of one pvm_spawn); a lost host's tasks to
+ * the spare that took them; while a spare waits or after a loss, each live
+ * host but spares in turn, since PVM may place tasks on a lost host until
+ * its own time-out has taken it out of the virtual machine; our own host
+ * for a while after a host went silent (hosts.c). */
+const char *hosts_place(struct job *j, int vtid);
+/* A host by its pvmd tid: its ckpt-beat's tid (0: none); whether it is
+ * still in the virtual machine. */
 int hosts_beat_of(int dtid);
 int hosts_alive(int dtid);
 /* Whether a host was lost silently less than about 200 s ago: PVM's own

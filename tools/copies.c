@@ -72,8 +72,8 @@ void copies_ship(struct job *j, struct task *t, int final)
         return;
     if (send_order(hosts_beat_of(held[0]), STORE_SHIP, t->vtid, final, final ? 0 : j->pending,
                    hosts_beat_of(held[1]), NULL, 0) < 0) {
-        say("cannot ask host %s to copy t%x's image to %s: it has no copy", hosts_name(held[0]),
-            (unsigned)t->vtid, hosts_name(held[1]));
+        say("cannot ask host %s to copy t%x's image to %s: it has no copy", hosts_name_of(held[0]),
+            (unsigned)t->vtid, hosts_name_of(held[1]));
         held[1] = 0;
         *done = 1;
     }
@@ -98,7 +98,7 @@ int copies_on_stored(struct job *j, int src, int bufid, char *why, size_t len)
     }
     if (v[0] == STORE_RECORD || v[0] == STORE_LINK) {
         if (v[4])
-            say("host %s could not %s checkpoint %ld: %s", hosts_name(host),
+            say("host %s could not %s checkpoint %ld: %s", hosts_name_of(host),
                 v[0] == STORE_LINK ? "link a final image into" : "write the commit record of",
                 v[3], strerror((int)-v[4]));
         return 0;
@@ -110,8 +110,8 @@ int copies_on_stored(struct job *j, int src, int bufid, char *why, size_t len)
         return 0;       /* a copy of a checkpoint aborted since */
     if (v[4]) {
         snprintf(why, len, "t%x's image could not be copied from host %s to %s: %s", (unsigned)t->vtid,
-                 hosts_name(final ? t->fheld[0] : t->wheld[0]),
-                 hosts_name(final ? t->fheld[1] : t->wheld[1]), strerror((int)-v[4]));
+                 hosts_name_of(final ? t->fheld[0] : t->wheld[0]),
+                 hosts_name_of(final ? t->fheld[1] : t->wheld[1]), strerror((int)-v[4]));
         return -1;
     }
     if (host != (final ? t->fheld[1] : t->wheld[1]))
@@ -229,7 +229,7 @@ int copies_records(struct job *j, uint64_t k, const int *dtids, int n)
             char *rec = read_record(j, epochs[e], &len);
             if (!rec || send_order(hosts_beat_of(dtids[h]), STORE_RECORD, 0, 0, epochs[e], 0, rec, len) < 0) {
                 say("cannot send the commit record of checkpoint %llu to host %s",
-                    (unsigned long long)epochs[e], hosts_name(dtids[h]));
+                    (unsigned long long)epochs[e], hosts_name_of(dtids[h]));
                 free(rec);
                 return -1;
             }

@@ -12,6 +12,17 @@
  * takes a host stopped (or a link down) for the whole time-out, 6 beats in
  * a row, to raise the alarm; a beat that ends while its host is alive (a
  * user killed it) is started again rather than taken for the host's loss.
+ *
+ * Spares (ckpt-run --hostfile, lines '&' HOST) join the virtual machine
+ * right after the job's first tasks were spawned (hosts_add_spares: those
+ * are spawned by one pvm_spawn, to be siblings, and PVM would put some on
+ * a spare), are watched like the others, but given no task until a host is
+ * lost that PVM itself reported lost (its pvmd ended, or it was deleted):
+ * then one of them takes all of that host's tasks.  They are not added when
+ * needed, because after a silent loss pvm_addhosts blocks for about 190 s
+ * (PVM's own time-out for the lost host, measured); and a silent loss gives
+ * no task to a spare, since until that time-out has run a task restarted on
+ * a spare does not get going (SILENT_AFTERMATH_S, and lose()).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -32,9 +43,17 @@ static struct {
     int beat;           /* its ckpt-beat's tid, 0: none */
     int restarts;       /* of its ckpt-beat, which ended while the host lived */
     int lost;           /* deleted, crashed or silent: the job is done with it */
+    int spare;          /* kept free of tasks until a host is lost */
     double last;        /* job_now() of its last beat */
 } hostv[256];
 static int nhostv;
+static char **spare_names;     /* --hostfile's '&' hosts */
+
+/* The tasks of lost hosts that a spare took (by vtid): restarted there. */
+static struct {
+    int vtid, k;
+} movedv[4096];
+static int nmovedv;
 
 #define BEAT_PERIOD_MS 500
 #define BEAT_RESTARTS 3
@@ -56,18 +75,28 @@ static void remember_hosts(void)
             k++;
         if (k == nhostv && nhostv == (int)(sizeof hostv / sizeof hostv[0]))
             continue;   /* a name we will not know: the dtid is printed then */
-        nhostv += k == nhostv;
+        if (k == nhostv) {
+            nhostv++;
+            for (int s = 0; spare_names && spare_names[s]; s++)
+                hostv[k].spare |= !strcmp(spare_names[s], hi[i].hi_name);
+        }
         hostv[k].dtid = hi[i].hi_tid;
         snprintf(hostv[k].name, sizeof hostv[k].name, "%s", hi[i].hi_name);
     }
 }
 
-const char *hosts_name(int dtid)
+static const char *host_name(int dtid)
 {
     for (int k = 0; k < nhostv; k++)
         if (hostv[k].dtid == dtid)
             return hostv[k].name;
     return "?";
+}
+
+const char *hosts_name_of(int tid)
+{
+    const char *name = host_name(pvm_tidtohost(tid));
+    return strcmp(name, "?") ? name : "";
 }
 
 static int host_index(int dtid)
@@ -136,6 +165,7 @@ static void beat_start(struct job *j, int k)
  * host joining in between is watched twice rather than not at all. */
 void hosts_watch(struct job *j)
 {
+    spare_names = j->o.spares;
     pvm_notify(PvmHostAdd, CKPT_HOSTADD_TAG, -1, NULL);
     remember_hosts();
     int here = pvm_tidtohost(j->mytid), dtids[sizeof hostv / sizeof hostv[0]], n = 0;
@@ -146,6 +176,23 @@ void hosts_watch(struct job *j)
         say("cannot watch the virtual machine's hosts: a lost host is noticed through its tasks only");
     for (int k = 0; k < nhostv; k++)
         beat_start(j, k);
+}
+
+void hosts_add_spares(struct job *j)
+{
+    int n = 0;
+    while (spare_names && spare_names[n])
+        n++;
+    if (n == 0)
+        return;
+    int st[n];
+    double t0 = job_now();
+    int rc = pvm_addhosts(spare_names, n, st);
+    for (int i = 0; i < n; i++)
+        if (rc < 0 || st[i] < 0)
+            say("spare host %s did not start (PVM error %d)", spare_names[i], rc < 0 ? rc : st[i]);
+    if (j->o.verbose >= 1)
+        say("spare hosts added in %.2f s", job_now() - t0);
 }
 
 /* PvmHostAdd: count, then the new hosts' pvmd tids. */
@@ -165,7 +212,7 @@ void hosts_on_add(struct job *j, int bufid)
     for (int i = 0; i < n; i++) {
         int k = host_index(dtids[i]);
         if (j->o.verbose >= 1)
-            say("host %s (t%x) joined the virtual machine", hosts_name(dtids[i]), (unsigned)dtids[i]);
+            say("host %s (t%x) joined the virtual machine", host_name(dtids[i]), (unsigned)dtids[i]);
         if (k >= 0 && !hostv[k].beat) {
             hostv[k].lost = 0;      /* a host of the same name back, under a new pvmd */
             beat_start(j, k);
@@ -206,19 +253,35 @@ void hosts_on_beat_end(struct job *j, int bufid)
     beat_start(j, k);
 }
 
-const char *hosts_place(struct job *j)
+static int moved_to(int vtid)
+{
+    for (int m = 0; m < nmovedv; m++)
+        if (movedv[m].vtid == vtid)
+            return hostv[movedv[m].k].lost ? -1 : movedv[m].k;
+    return -1;
+}
+
+const char *hosts_place(struct job *j, int vtid)
 {
     static int next;
-    int lost = 0;
+    int k, lost = 0, spares = 0;
     if (job_now() - silent_loss_at < SILENT_AFTERMATH_S) {
-        int k = host_index(pvm_tidtohost(j->mytid));
+        k = host_index(pvm_tidtohost(j->mytid));
         return k >= 0 ? hostv[k].name : "";
     }
-    for (int k = 0; k < nhostv; k++)
+    if ((k = moved_to(vtid)) >= 0)
+        return hostv[k].name;
+    for (k = 0; k < nhostv; k++) {
         lost |= hostv[k].lost;
-    for (int i = 0; lost && i < nhostv; i++) {
-        int k = (next + i) % nhostv;
-        if (!hostv[k].lost) {
+        spares |= hostv[k].spare && !hostv[k].lost;
+    }
+    /* (the copies of a fresh start are spawned by one pvm_spawn, so that
+     * they are siblings: PVM places them, spares or not) */
+    if (!lost && (!spares || !vtid))
+        return "";
+    for (int i = 0; i < nhostv; i++) {
+        k = (next + i) % nhostv;
+        if (!hostv[k].lost && !hostv[k].spare) {
             next = k + 1;
             return hostv[k].name;
         }
@@ -237,6 +300,39 @@ void hosts_stop_beats(void)
     }
 }
 
+static int on_host(const struct task *t, int dtid)
+{
+    return t->state == T_ALIVE && t->tid > 0 && pvm_tidtohost(t->tid) == dtid;
+}
+
+/* The first live spare, which takes the tasks of lost host dtid (their
+ * vtids in movedv): -1 if none is left. */
+static int take_spare(const struct job *j, int dtid)
+{
+    int s = 0, any = 0;
+    for (int i = 0; i < j->ntasks; i++)
+        any |= on_host(&j->tasks[i], dtid);
+    while (any && s < nhostv && (!hostv[s].spare || hostv[s].lost))
+        s++;
+    if (!any || s == nhostv)
+        return -1;
+    hostv[s].spare = 0;     /* it is a host of the job now */
+    for (int i = 0; i < j->ntasks; i++) {
+        const struct task *t = &j->tasks[i];
+        if (!on_host(t, dtid))
+            continue;
+        int m = 0;
+        while (m < nmovedv && movedv[m].vtid != t->vtid)
+            m++;
+        if (m == (int)(sizeof movedv / sizeof movedv[0]))
+            continue;   /* placed as any other task then */
+        nmovedv += m == nmovedv;
+        movedv[m].vtid = t->vtid;
+        movedv[m].k = s;
+    }
+    return s;
+}
+
 /* The job's tasks on host dtid are gone with it.  Returns one of them as
  * the failed task (the job recovers once for all of them; their own exit
  * notices, which follow, then name tasks of an older incarnation and are
@@ -250,13 +346,18 @@ static struct task *lose(struct job *j, int dtid, const char *why)
         hostv[k].lost = 1;
         hostv[k].beat = 0;
     }
+    /* (after a silent loss, measured on namespace hosts: one task restarted
+     * on the spare came back after 4.3 s, 5.5 s, two after 35 s, and then
+     * none checkpointed within 120 s, while the tasks on the other remote
+     * host did; so they go to our host then, as every task does) */
+    int spare = job_now() - silent_loss_at < SILENT_AFTERMATH_S ? -1 : take_spare(j, dtid);
     struct task *first = NULL;
     char vtids[512] = "", tids[512] = "";
     size_t vlen = 0, tlen = 0;
     int moved = 0;
     for (int i = 0; i < j->ntasks; i++) {
         struct task *t = &j->tasks[i];
-        if (t->state != T_ALIVE || t->tid <= 0 || pvm_tidtohost(t->tid) != dtid)
+        if (!on_host(t, dtid))
             continue;
         t->state = T_KILLED;    /* gone with their host: nothing left to kill */
         output_ended(t->tid);   /* and the rest of their output with it */
@@ -271,11 +372,13 @@ static struct task *lose(struct job *j, int dtid, const char *why)
      * show the ones they run under now. */
     if (first) {
         say("host %s (t%x) left the virtual machine%s; tasks of the job that ran there:%s%s%s%s",
-            hosts_name(dtid), (unsigned)dtid, why, vtids, moved ? " (running as" : "",
+            host_name(dtid), (unsigned)dtid, why, vtids, moved ? " (running as" : "",
             moved ? tids : "", moved ? ")" : "");
+        if (spare >= 0)
+            say("spare host %s takes the tasks of host %s:%s", hostv[spare].name, host_name(dtid), vtids);
     } else if (j->o.verbose >= 1) {
         say("host %s (t%x) left the virtual machine%s; no task of the job ran there",
-            hosts_name(dtid), (unsigned)dtid, why);
+            host_name(dtid), (unsigned)dtid, why);
     }
     return first;
 }

@@ -65,6 +65,8 @@ struct job_opts {
     int has_epoch;
     int chain;                  /* --chain: images per chain of incremental ones */
     int host_local;             /* --host-local: dir is on each host's own disk (copies.c) */
+    const char *hostfile;       /* --hostfile */
+    char **spares;              /* its '&' hosts (NULL-terminated), else NULL */
 };
 
 struct job {

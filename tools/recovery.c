@@ -61,11 +61,11 @@ static int launch_root(struct job *j, char **argv, const char *restore)
     return 0;
 }
 
-/* Spawns count copies of argv through PVM; their tids in tids[count].
- * On host `on` when it is not NULL (the one that holds the image of a
- * --host-local job), else after a host was lost on the live hosts in turn
- * (hosts_place). */
-static int launch_spawned(struct job *j, char **argv, const char *restore, int count, int *tids,
+/* Spawns count copies of argv through PVM (task vtid restarted, or the
+ * copies of a fresh start: vtid 0); their tids in tids[count].  Where they
+ * go: on host `on` when it is not NULL (the one that holds the image of a
+ * --host-local job), else hosts_place. */
+static int launch_spawned(struct job *j, char **argv, const char *restore, int vtid, int count, int *tids,
                           const char *on)
 {
     if (restore)
@@ -74,7 +74,7 @@ static int launch_spawned(struct job *j, char **argv, const char *restore, int c
         unsetenv("CKPT_RESTORE");
     int n = 0;
     for (int got = 0; n < count; n += got) {
-        char *where = (char *)(on ? on : hosts_place(j));
+        char *where = (char *)(on ? on : hosts_place(j, vtid));
         got = pvm_spawn(argv[0], argv + 1, *where ? PvmTaskHost : PvmTaskDefault, where,
                         *where ? 1 : count - n, tids + n);
         if (got <= 0)
@@ -99,7 +99,7 @@ int recovery_launch_fresh(struct job *j)
     if (j->o.ntasks == 0)
         return launch_root(j, j->o.argv, NULL);
     int tids[j->o.ntasks];
-    if (launch_spawned(j, j->o.argv, NULL, j->o.ntasks, tids, NULL))
+    if (launch_spawned(j, j->o.argv, NULL, 0, j->o.ntasks, tids, NULL))
         return -1;
     for (int i = 0; i < j->o.ntasks; i++)
         members_add(j, tids[i], PvmNoParent, 0);
@@ -252,7 +252,7 @@ static int place_local(struct job *j, uint64_t k, int *on)
         on[i] = copies_host_for(j, t);
         if (!on[i]) {
             say("checkpoint %llu: the image of t%x was on host %s and its copy on %s, both lost",
-                (unsigned long long)k, (unsigned)t->vtid, hosts_name(t->held[0]), hosts_name(t->held[1]));
+                (unsigned long long)k, (unsigned)t->vtid, hosts_name_of(t->held[0]), hosts_name_of(t->held[1]));
             return -1;
         }
     }
@@ -311,7 +311,7 @@ static int restart_epoch(struct job *j, uint64_t k)
         if (ckpt_task_path(path, sizeof path, j->o.dir, k, t->vtid))
             return -1;
         rc = t->root ? launch_root(j, t->argv, path)
-                     : launch_spawned(j, t->argv, path, 1, &t->tid, on ? hosts_name(on[i]) : NULL);
+                     : launch_spawned(j, t->argv, path, t->vtid, 1, &t->tid, on ? hosts_name_of(on[i]) : NULL);
     }
     free(on);
     if (rc)

@@ -269,6 +269,7 @@ static void try_commit(struct job *j)
                                             .raw_bytes = t->raw, .stored_bytes = t->stored,
                                             .log_bytes = t->log, .write_ms = t->ms,
                                             .depth = t->depth, .parent_epoch = t->parent_epoch};
+        snprintf(ct[n - 1].host, sizeof ct[n - 1].host, "%s", hosts_name_of(t->tid));
         raw += t->raw;
         stored += t->stored;
         ms = t->ms > ms ? t->ms : ms;

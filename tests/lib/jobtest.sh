@@ -13,7 +13,8 @@
 #   jobtest_report NAME OK ERR
 #       "ok - NAME", or "not ok - NAME" and the tail of ERR (commit lines left
 #       out) and of the pvmd log; counts into passed / failed; then waits for
-#       the machine to be idle before the next scenario
+#       the test's machine (if it started one) to be idle before the next
+#       scenario
 #
 # Failures are injected on job events, never after a sleep, so that no test
 # depends on the speed of the machine:
@@ -79,7 +80,7 @@ jobtest_report() {
         failed=$((failed + 1)); echo "not ok - $name"; grep -v committed "$err" | tail -n 15 || true
         echo "# (pvmd log:)"; grep -v 'committed\|ready\|vm (' "$PVMVM_LOG" | tail -n 10 || true
     fi
-    pvmvm_wait_idle 10 || true
+    [[ -z $PVMVM_PID ]] || pvmvm_wait_idle 10 || true     # (no pvmd of the test's own: none to ask)
 }
 
 jobtest_hold() {

@@ -36,10 +36,18 @@
 #       namespace made goes, with its veth ends and the bridge, at the
 #       test's exit, also when it fails, and within about 2 s should the
 #       test shell be SIGKILLed.  Call it in the test's shell (not in $( )).
+#   nshosts_make N [pvmvm_start options: --ep, --wd]
+#       The same hosts without any pvmd, for a test whose program starts the
+#       machine itself on host 0 (nshosts_exec 0 ckpt-run --hostfile FILE):
+#       the switch, hosts 0..N-1, the machine's environment (pvmvm_start
+#       --no-pvmd: PVM_VMID, PVM_TMP, the PVM_RSH stand-in) and each slave's
+#       PVMVM_TMP/host.ADDR/netns, so that the hosts FILE names (by address)
+#       start in their namespaces; the same clean-up.
 #   nshosts_stop
 #       Halts the machine (pvmvm_stop; when a host was cut, killed or
 #       paused, SIGKILL to every slave's processes and SIGTERM to the
-#       master instead: see there), then kills whatever still runs in the
+#       master instead: see there; after nshosts_make, kills everything on
+#       every host first), then kills whatever still runs in the
 #       namespaces and deletes them.  Idempotent; the EXIT trap runs it.
 #   nshosts_add_host K
 #       (Re)makes host K (its namespace if missing) and adds it to the
@@ -149,9 +157,10 @@ nshosts_reachable() {
     ip netns exec "$(nshosts_ns "$1")" ping -c 1 -W 1 -q "$(nshosts_addr "$2")" >/dev/null 2>&1
 }
 
-nshosts_start() {
-    local n=$1 k try
-    shift
+# nshosts__setup N: the checks, an unused prefix, the clean-up, the switch
+# and host 0
+nshosts__setup() {
+    local n=$1 try
     if ! [[ $n =~ ^[1-9][0-9]*$ ]] || ((n > 249)); then
         nshosts__err "nshosts_start: N must be 1 to 249"
         return 2
@@ -173,17 +182,45 @@ nshosts_start() {
         nshosts__err "cannot make the switch $NSHOSTS_SWITCH (root and a kernel with network namespaces needed)"
         return 1
     fi
-    nshosts__make_host 0 || return 1
+    nshosts__make_host 0
+}
+
+# nshosts__slave_dir K: host K's PVM_TMP under the master's, naming its
+# namespace for pvmvm.sh's rsh stand-in
+nshosts__slave_dir() {
+    local dir
+    dir=$PVMVM_TMP/host.$(nshosts_addr "$1")
+    # a pvmd killed earlier left its socket and address file there
+    rm -rf "$dir" && mkdir -p "$dir" && nshosts_ns "$1" >"$dir/netns" || return 1
+    if [[ -n ${NSHOSTS_LOCAL:-} ]]; then
+        mkdir -p -m 700 "$NSHOSTS_LOCAL" "$NSHOSTS_LOCAL.h$1" &&
+            echo "$NSHOSTS_LOCAL.h$1 $NSHOSTS_LOCAL" >"$dir/bind" || return 1
+    fi
+}
+
+nshosts_start() {
+    local n=$1 k
+    shift
+    nshosts__setup "$n" || return
     pvmvm_start --hosts --master "$(nshosts_addr 0)" --netns "$(nshosts_ns 0)" "$@" || return 1
     for ((k = 1; k < n; k++)); do
         nshosts_add_host "$k" || return 1
     done
 }
 
+nshosts_make() {
+    local n=$1 k
+    shift
+    nshosts__setup "$n" || return
+    pvmvm_start --no-pvmd --hosts --master "$(nshosts_addr 0)" "$@" || return 1
+    for ((k = 1; k < n; k++)); do
+        nshosts__make_host "$k" && nshosts__slave_dir "$k" || return 1
+    done
+}
+
 nshosts_add_host() {
-    local k=$1 addr ns dir deadline=$((SECONDS + 10))
+    local k=$1 addr ns deadline=$((SECONDS + 10))
     addr=$(nshosts_addr "$k") ns=$(nshosts_ns "$k")
-    dir=$PVMVM_TMP/host.$addr
     ((k > 0)) || { nshosts__err "nshosts_add_host: host 0 is the master"; return 1; }
     if [[ -n $(pvmvm_host_pid "$addr") ]]; then
         nshosts__err "nshosts_add_host: a pvmd of host $k ($addr) still runs"
@@ -194,12 +231,7 @@ nshosts_add_host() {
         ((SECONDS < deadline)) || { nshosts__err "host $k ($addr) does not answer the master"; return 1; }
         sleep 0.05
     done
-    # a pvmd killed earlier left its socket and address file there
-    rm -rf "$dir" && mkdir -p "$dir" && echo "$ns" >"$dir/netns" || return 1
-    if [[ -n ${NSHOSTS_LOCAL:-} ]]; then
-        mkdir -p -m 700 "$NSHOSTS_LOCAL" "$NSHOSTS_LOCAL.h$k" &&
-            echo "$NSHOSTS_LOCAL.h$k $NSHOSTS_LOCAL" >"$dir/bind" || return 1
-    fi
+    nshosts__slave_dir "$k" || return 1
     pvmvm_add_host "$addr"
 }
 
@@ -269,6 +301,13 @@ nshosts_resume() {
 nshosts_stop() {
     local k
     [[ -n $NSHOSTS_PREFIX ]] || return 0
+    if [[ -z $PVMVM_PID ]]; then
+        # (nshosts_make) the master is a program's, in host 0: it and every
+        # slave go with their hosts' processes
+        for ((k = 0; k < NSHOSTS_N; k++)); do
+            nshosts__kill_ns "$(nshosts_ns "$k")" || true
+        done
+    fi
     if ((NSHOSTS__HARMED)) && pvmvm_alive "$PVMVM_PID"; then
         # While the master has a host it cannot reach (until PVM's time-out,
         # minutes), a `pvm` console hangs at its start (in pvm_setopt): no

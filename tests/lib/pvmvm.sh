@@ -3,7 +3,7 @@
 #
 # Source it from a bash test, then:
 #
-#   pvmvm_start [--ep DIR]... [--wd DIR] [--hosts] [--timeout SECONDS]
+#   pvmvm_start [--ep DIR]... [--wd DIR] [--hosts] [--timeout SECONDS] [--no-pvmd]
 #       Starts a private pvmd and waits until it is ready.  Exports PVM_ROOT,
 #       PVM_ALLOW_ROOT=1, PVM_VMID (unique: ckpt-test-<pid>-<random>) and PVM_TMP
 #       (a fresh `mktemp -d` folder holding the daemon's socket, address file and
@@ -32,6 +32,10 @@
 #                    Tasks of this test that are not in NS still reach it:
 #                    a task talks with its pvmd through a Unix socket in
 #                    PVM_TMP, a file, which no network namespace hides.
+#         --no-pvmd  everything but the master pvmd (the environment, PVM_TMP,
+#                    the rsh stand-in, the clean-up): for a test whose program
+#                    starts the machine itself (ckpt-run --hostfile);
+#                    PVMVM_PID stays empty, pvmvm_stop removes PVM_TMP.
 #       Spawned tasks get the daemon's environment: the test's, as it was when
 #       pvmvm_start ran (export what tasks need before calling it).
 #
@@ -170,7 +174,7 @@ pvmvm__on_exit() {
 }
 
 pvmvm_start() {
-    local ep='' wd=$PWD pvmd hostfile deadline uid hosts=0 master=127.0.0.254
+    local ep='' wd=$PWD pvmd hostfile deadline uid hosts=0 master=127.0.0.254 start=1
     local -a pvmdargs=() netns=()
     while (($#)); do
         case $1 in
@@ -182,6 +186,7 @@ pvmvm_start() {
         --master) master=$2; shift 2 ;;
         --netns) netns=(ip netns exec "$2"); shift 2 ;;
         --timeout) PVMVM_START_TIMEOUT=$2; shift 2 ;;
+        --no-pvmd) start=0; shift ;;
         *) pvmvm__err "pvmvm_start: unknown option '$1'"; return 2 ;;
         esac
     done
@@ -244,6 +249,11 @@ EOF
         export PVM_RSH=$PVM_TMP/rsh
         PVMVM_MASTER=$master
         pvmdargs=(-n"$PVMVM_MASTER")
+    fi
+    if ((!start)); then
+        export PVMVM_TMP PVMVM_LOG PVMVM_MASTER
+        pvmvm__start_watch
+        return 0
     fi
 
     # The master pvmd of PVM 3.4 does not fork away: it stays our child, prints

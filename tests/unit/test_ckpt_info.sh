@@ -36,6 +36,7 @@ expect 1 "$INFO" "$T/absent";                 has "No such file"
 expect 0 "$INFO" "$D"
 has "2 committed epochs"; has "epoch 2  committed"; has "epoch 1  committed"
 has "0x00040002"; has "epoch.3: not committed: no commit record"
+has "0x00040002 .* 10\.0\.0\.2 "       # the host each task ran on
 [ "$(grep -n 'epoch 2' "$T/out" | cut -d: -f1)" -lt "$(grep -n 'epoch 1' "$T/out" | cut -d: -f1)" ] ||
     fail "not newest first"
 
@@ -44,7 +45,7 @@ expect 0 "$INFO" "$IMG"
 has "task     0x00040001"; has "epoch    2"; has "job      0000000000000000"; has "global  grid"; has " 2097152 "; has "log     log"
 
 expect 0 "$INFO" --json "$IMG";               json_ok; has '"type_name": "global"'; has '"job": "0000000000000000"'
-expect 0 "$INFO" --json "$D";                 json_ok; has '"uncommitted"'
+expect 0 "$INFO" --json "$D";                 json_ok; has '"uncommitted"'; has '"host": "10.0.0.1"'
 expect 0 "$INFO" --verify "$D";               has "every image of every committed epoch verified"
 expect 0 "$INFO" --verify --json "$D";        json_ok; has '"ok": true'
 expect 0 "$INFO" --verify "$IMG";             has "ok, 5 sections verified"

@@ -649,11 +649,45 @@ static void make_commit(const char *edir, uint64_t epoch, uint32_t ntasks)
     struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch, ntasks, t, 0 };
 
     CHECK(ntasks <= 8);
-    for (uint32_t i = 0; i < ntasks; i++)
+    for (uint32_t i = 0; i < ntasks; i++) {
         t[i] = (struct ckpt_commit_task){ 0x40001 + (int32_t)i, i & 1, 1000 * i + 1, 500 * i,
                                           7 * i, 3 + i };
+        snprintf(t[i].host, sizeof t[i].host, "node%u.example.org", i);
+    }
     CHECK(mkdir(edir, 0700) == 0 || errno == EEXIST);
     CHECK_RC(ckpt_commit_write(edir, &c));
+}
+
+static void set_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A commit record of version 3 (before hosts: 48-byte task records), made
+ * from v4, the 3-task record make_commit wrote: still read, hosts unknown. */
+static void test_commit_v3(const char *edir, const uint8_t *v4)
+{
+    uint8_t b[48 + 3 * 48 + 4];
+    struct ckpt_commit c;
+    char err[512], path[4200];
+
+    memcpy(b, v4, 48);
+    set_le32(b + 8, 3);
+    set_le32(b + 36, 48);
+    for (int i = 0; i < 3; i++)
+        memcpy(b + 48 + 48 * i, v4 + 48 + 112 * i, 48);
+    set_le32(b + sizeof b - 4, (uint32_t)crc32(0, b, sizeof b - 4));
+    snprintf(path, sizeof path, "%s/commit", edir);
+    t_write_file(path, b, sizeof b);
+    CHECK_RC(ckpt_commit_read(edir, &c, err, sizeof err));
+    CHECK(c.epoch == 5 && c.ntasks == 3 && c.tasks[2].vtid == 0x40003 && c.tasks[2].write_ms == 5);
+    CHECK(c.tasks[0].host[0] == '\0' && c.tasks[2].host[0] == '\0');
+    ckpt_commit_free(&c);
+    set_le32(b + 36, 112);                  /* a version 3 record of version 4's size */
+    set_le32(b + sizeof b - 4, (uint32_t)crc32(0, b, sizeof b - 4));
+    t_write_file(path, b, sizeof b);
+    CHECK(ckpt_commit_read(edir, &c, err, sizeof err) == -EBADMSG && strstr(err, "inconsistent lengths"));
 }
 
 static void test_commit(void)
@@ -668,7 +702,7 @@ static void test_commit(void)
     edir = t_path("epoch.5");
     make_commit(edir, 5, 3);
     snprintf(path, sizeof path, "%s/commit", edir);
-    CHECK(t_file_size(path) == 48 + 3 * 48 + 4);
+    CHECK(t_file_size(path) == 48 + 3 * 112 + 4);
     CHECK(access(t_path("epoch.5/commit.tmp"), F_OK) < 0);
     CHECK_RC(ckpt_commit_read(edir, &c, err, sizeof err));
     CHECK(c.epoch == 5 && c.time_ns == 1700000000000000005ull && c.ntasks == 3);
@@ -676,6 +710,7 @@ static void test_commit(void)
         CHECK(c.tasks[i].vtid == 0x40001 + (int32_t)i && c.tasks[i].flags == (i & 1) &&
               c.tasks[i].raw_bytes == 1000 * i + 1 && c.tasks[i].stored_bytes == 500 * i &&
               c.tasks[i].log_bytes == 7 * i && c.tasks[i].write_ms == 3 + i);
+    CHECK(strcmp(c.tasks[2].host, "node2.example.org") == 0);
     ckpt_commit_free(&c);
     CHECK(c.tasks == NULL);
     make_commit(edir, 5, 0);               /* rewriting replaces it atomically */
@@ -709,6 +744,12 @@ static void test_commit(void)
     CHECK(ckpt_commit_read(edir, &c, err, sizeof err) == -EPROTONOSUPPORT);
     CHECK(strstr(err, "version 9"));
     CHECK(ckpt_commit_read(t_path("epoch.404"), &c, err, sizeof err) == -ENOENT);
+    memcpy(b, o, n);
+    b[48 + 112 - 1] = 'x';                  /* an unterminated host name */
+    set_le32(b + n - 4, (uint32_t)crc32(0, b, (uInt)(n - 4)));
+    t_write_file(path, b, n);
+    CHECK(ckpt_commit_read(edir, &c, err, sizeof err) == -EBADMSG && strstr(err, "not terminated"));
+    test_commit_v3(edir, o);
     free(b);
     free(o);
 }
@@ -882,6 +923,7 @@ static int fixture(const char *dir)
             CHECK_RC(write_img(path, &h, 1, s, 5, &t));
             ct[i] = (struct ckpt_commit_task){ h.vtid, 0, t.raw_bytes, t.stored_bytes,
                                                t.log_bytes, 12 };
+            snprintf(ct[i].host, sizeof ct[i].host, "10.0.0.%d", i + 1);
         }
         struct ckpt_commit c = { epoch, 1700000000000000000ull + epoch * 1000000000ull, 2, ct, 0 };
         CHECK_RC(ckpt_epoch_dir(edir, sizeof edir, dir, epoch));
