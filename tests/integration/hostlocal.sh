@@ -2,7 +2,8 @@
 # hostlocal.sh: a checkpoint folder local to each host (ckpt-run
 # --host-local).  Three namespace hosts (tests/lib/nshosts.sh), each with a
 # folder of its own at one path (NSHOSTS_LOCAL: hosts 1 and 2 see
-# local.h1 and local.h2 there, host 0 and ckpt-run the folder itself);
+# local.h1 and local.h2 there, host 0, where ckpt-run runs, the folder
+# itself);
 # `ckpt-run -n 4 --host-local` runs jacobi over them.
 #
 #   copies    no failure: every image of the newest checkpoint is on the
@@ -59,7 +60,7 @@ one() {
         pvmvm_fail "plain run failed: $(cat plain.err)"
     pvmvm_wait_idle 10 || true
     jobtest_hold "$work/hold"
-    "$ckpt_run" -vv --host-local -i 0.3 -d "$work/local" -n 4 "$work/jacobi" "${ARGS[@]}" >"$name.out" 2>"$name.err" &
+    nshosts_exec 0 "$ckpt_run" -vv --host-local -i 0.3 -d "$work/local" -n 4 "$work/jacobi" "${ARGS[@]}" >"$name.out" 2>"$name.err" &
     pid=$!
     jobtest_wait_for "$name.err" "checkpoint 2 committed" $pid 1 60 || fail "no checkpoint 2"
     if [[ $name == lost ]]; then

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # hostloss.sh: a host of a three-host virtual machine is lost under a running
 # job, the way real hosts are lost.  Hosts are network namespaces of this
-# computer (tests/lib/nshosts.sh: host 0 runs the master pvmd and ckpt-run's
-# side of the job, hosts 1 and 2 slave pvmds); `ckpt-run -n 4` runs jacobi
+# computer (tests/lib/nshosts.sh: host 0 runs the master pvmd and ckpt-run,
+# hosts 1 and 2 slave pvmds); `ckpt-run -n 4` runs jacobi
 # over the three (PVM spreads the copies), and after a committed checkpoint
 # one slave host is lost:
 #
@@ -81,7 +81,8 @@ one() {
     pvmvm_wait_idle 10 || true
     rm -rf "ckpt.$kind"
     jobtest_hold "$work/hold"
-    "$ckpt_run" -v -i 0.3 -d "$work/ckpt.$kind" -n 4 "$work/jacobi" "${ARGS[@]}" >"$kind.out" 2>"$kind.err" &
+    # (on host 0, as on a real master: the hosts' ckpt-beats reach it directly)
+    nshosts_exec 0 "$ckpt_run" -v -i 0.3 -d "$work/ckpt.$kind" -n 4 "$work/jacobi" "${ARGS[@]}" >"$kind.out" 2>"$kind.err" &
     pid=$!
     jobtest_wait_for "$kind.err" "checkpoint $commit committed" $pid 1 60 || fail "no checkpoint $commit"
     # the job's tasks on that host (PVM's tids, as ckpt-run names them)
