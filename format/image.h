@@ -252,6 +252,9 @@ int ckpt_epochs_needed(const char *dir, uint64_t *epochs, int n, int max);
  * task images and temporaries, then the folder.  Files ckpt did not name are
  * left and reported as -ENOTEMPTY.  -ENOENT if there is no such folder. */
 int ckpt_epoch_remove(const char *dir, uint64_t epoch);
+/* Removes every epoch folder of dir older than newest but those in keep[n]
+ * (ckpt_epoch_remove); returns 0, or the first error, its epoch in *which. */
+int ckpt_epochs_prune(const char *dir, uint64_t newest, const uint64_t *keep, int n, uint64_t *which);
 
 /* A copy of a file of the folder, received in pieces (a partner host's copy
  * of an image, a commit record: tools/store.c): begin gives the fd of

@@ -213,6 +213,33 @@ int ckpt_epoch_remove(const char *dir, uint64_t epoch)
     return rc;
 }
 
+int ckpt_epochs_prune(const char *dir, uint64_t newest, const uint64_t *keep, int n, uint64_t *which)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int first = 0;
+
+    if (!d)
+        return -errno;
+    while ((e = readdir(d)) != NULL) {
+        unsigned long long k;
+        char tail;
+        int kept = 0;
+
+        if (sscanf(e->d_name, "epoch.%llu%c", &k, &tail) != 1 || k >= newest)
+            continue;
+        for (int i = 0; i < n; i++)
+            kept |= keep[i] == k;
+        int rc = kept ? 0 : ckpt_epoch_remove(dir, k);
+        if (rc && rc != -ENOENT && !first) {
+            first = rc;
+            *which = k;
+        }
+    }
+    closedir(d);
+    return first;
+}
+
 /* Adds k to set (n of max) unless it is there; returns the new n. */
 static int set_add(uint64_t *set, int n, int max, uint64_t k)
 {

@@ -7,7 +7,6 @@
  * failure before the commit, or a round longer than --stall, aborts k.
  * Owns the checkpoint folder's epochs: written, carried, pruned.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,25 +44,10 @@ static void prune(struct job *j)
         return;
     uint64_t newest = epochs[0];
     n = ckpt_epochs_needed(j->o.dir, epochs, n < j->o.keep ? n : j->o.keep, 256);
-    DIR *d = opendir(j->o.dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        unsigned long long k;
-        char tail;
-        if (sscanf(e->d_name, "epoch.%llu%c", &k, &tail) != 1 || k >= newest)
-            continue;
-        int kept = 0;
-        for (int i = 0; i < n; i++)
-            kept |= epochs[i] == k;
-        if (!kept) {
-            int err = ckpt_epoch_remove(j->o.dir, k);
-            if (err && err != -ENOENT)
-                say("cannot remove checkpoint %llu: %s", (unsigned long long)k, strerror(-err));
-        }
-    }
-    closedir(d);
+    uint64_t which = 0;
+    int err = ckpt_epochs_prune(j->o.dir, newest, epochs, n, &which);
+    if (err)
+        say("cannot remove checkpoint %llu: %s", (unsigned long long)which, strerror(-err));
     copies_prune(j, newest, epochs, n);
 }
 

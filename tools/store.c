@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <pvm3.h>
@@ -257,24 +256,12 @@ static int link_final(const struct head *h)
     return 0;
 }
 
-/* Removes the epochs older than newest but those in keep[n]. */
 static void prune(uint64_t newest, const long *keep, long n)
 {
-    DIR *d = opendir(folder);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        unsigned long long k;
-        char tail;
-        if (sscanf(e->d_name, "epoch.%llu%c", &k, &tail) != 1 || k >= newest)
-            continue;
-        int kept = 0;
-        for (long i = 0; i < n; i++)
-            kept |= (uint64_t)keep[i] == k;
-        if (!kept)
-            ckpt_epoch_remove(folder, k);
-    }
-    if (d)
-        closedir(d);
+    uint64_t epochs[256], which;
+    for (long i = 0; i < n && i < 256; i++)
+        epochs[i] = (uint64_t)keep[i];
+    ckpt_epochs_prune(folder, newest, epochs, n < 256 ? (int)n : 256, &which);
 }
 
 static void on_order(const struct head *h, const char *bytes)
