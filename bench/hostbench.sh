@@ -288,7 +288,7 @@ cost_part() {
     {
         echo "### hostbench cost: jacobi $n $iters, ckpt-run -v -i 10 -n 4 over 3 namespace hosts, --host-timeout 0 (A) vs 3 (B, default), $rounds rounds, $( ((abba)) && echo "A B, then B A, in turn" || echo "A then B each round")"
         echo
-        echo "$load_cost0 (start); end: load $(awk -F'; ' '{ print $3 }' <<<"$load_cost1")"
+        echo "$load_cost0 (start); end: $(awk -F'; ' '{ print $3 }' <<<"$load_cost1")"
         echo
         echo "| round | variant | load (1 min) | wall s | CPU job s | CPU pvmds s | slave-link packets | slave-link bytes | commits | tasks on h0/h1/h2 | exit |"
         echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
@@ -466,7 +466,7 @@ loss_part() {
     {
         echo "### hostbench loss: jacobi $n $liters, ckpt-run -vv -i $interval -n 4 over 3 namespace hosts, host 2 lost after checkpoint $after, $runs run(s) per kind"
         echo
-        echo "$load_loss0 (start); end: load $(awk -F'; ' '{ print $3 }' <<<"$load_loss1")"
+        echo "$load_loss0 (start); end: $(awk -F'; ' '{ print $3 }' <<<"$load_loss1")"
         echo
         echo "Seconds from the loss (t0, taken just before the kill, cut or power-off) to each line of ckpt-run, timestamped as it arrived:"
         echo "detected = \"host ... left the virtual machine\"; restarted = from there to the last \"tX joined\" of the restarted tasks (survivors killed,"
