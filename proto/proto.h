@@ -29,6 +29,9 @@
                                                    STORE_ACK: written (err 0), send the next */
 #define CKPT_STORED_TAG (CKPT_CTL_TAG + 10)     /* done (err 0) or failed, ckpt-beat to coordinator */
 #define CKPT_STORE_HEAD 7
+/* From the coordinator to a host's ckpt-beat: pids (ints: count, then pids)
+ * of the job's tasks there to SIGKILL, each only if its pvmd started it. */
+#define CKPT_FENCE_TAG (CKPT_CTL_TAG + 11)
 enum ckpt_store_op {
     STORE_SHIP = 1,   /* copy the image to the ckpt-beat of tid arg (its report: STORED) */
     STORE_RECORD,     /* the commit record of epoch follows: write it (reported) */

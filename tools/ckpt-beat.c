@@ -8,10 +8,12 @@
  * Given a folder (ckpt-run --host-local, on every host then, ckpt-run's own
  * too), it also keeps this host's share of the checkpoints (store.c).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <pvm3.h>
 
 #include "proto.h"
@@ -42,6 +44,39 @@ static int beat_if_due(void)
         pvm_send(ctid, CKPT_BEAT_TAG) < 0)
         return -1;
     return 0;
+}
+
+/* Whether process pid was started by our pvmd (its parent is ours): a
+ * task of this host, not a process a reused pid now names. */
+static int our_pvmds(int pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    int ppid = 0;
+    return paren && sscanf(paren + 1, " %*c %d", &ppid) == 1 && ppid == (int)getppid();
+}
+
+/* ckpt-run rolls the job back: the job's tasks here must be gone before
+ * their restarted copies run.  Its pvm_kill goes through the pvmds, which
+ * after a host's silent loss hand it on seconds late (tasks were seen
+ * running 15 s on beside their copies); this order comes straight. */
+static void fence(int bufid)
+{
+    int n, pids[256];
+    int saved = pvm_setrbuf(bufid);
+    int rc = pvm_upkint(&n, 1, 1);
+    if (rc >= 0 && n > 0 && n <= 256)
+        rc = pvm_upkint(pids, n, 1);
+    pvm_setrbuf(saved);
+    for (int i = 0; rc >= 0 && i < n && n <= 256; i++)
+        if (pids[i] > 1 && our_pvmds(pids[i]))
+            kill(pids[i], SIGKILL);
 }
 
 static void usage(FILE *f)
@@ -84,9 +119,10 @@ int main(int argc, char **argv)
     if (argc == 4)
         store_init(argv[3], ctid);
     int rc = 0;
-    /* Between beats, only these messages count: ckpt-run's stop, our pvmd's
-     * notice that ckpt-run exited, and with a folder, store orders and
-     * copies; anything else that any task may send us is dropped. */
+    /* Between beats, only these messages count: ckpt-run's stop and its
+     * orders to kill the job's tasks here, our pvmd's notice that ckpt-run
+     * exited, and with a folder, store orders and copies; anything else that
+     * any task may send us is dropped. */
     for (int stop = 0; !stop;) {
         if (beat_if_due() < 0) {
             rc = 1;
@@ -103,7 +139,10 @@ int main(int argc, char **argv)
         if (b == 0)
             continue;
         pvm_bufinfo(b, &len, &tag, &src);
-        store_message(b, tag, src);
+        if (src == ctid && tag == CKPT_FENCE_TAG)
+            fence(b);
+        else
+            store_message(b, tag, src);
         pvm_freebuf(b);
         stop = (src == ctid && tag == CKPT_BEAT_TAG) || (tag == CKPT_COORD_LOST_TAG && CKPT_FROM_PVMD(src));
     }

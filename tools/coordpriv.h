@@ -129,6 +129,10 @@ void hosts_on_beat_end(struct job *j, int bufid);
  * tasks it took with it, as the failed task, else NULL. */
 struct task *hosts_check(struct job *j);
 void hosts_stop_beats(void);   /* the job is over */
+/* The job's tasks on every other host are SIGKILLed by that host's
+ * ckpt-beat too, which ckpt-run reaches directly: pvm_kill goes through the
+ * pvmds, seconds late after a host was lost silently. */
+void hosts_fence(struct job *j);
 /* The name of the host task tid runs on, "" if it is not known. */
 const char *hosts_name_of(int tid);
 /* Where task vtid goes when it is restarted (0: the copies of a fresh

@@ -289,6 +289,24 @@ const char *hosts_place(struct job *j, int vtid)
     return "";
 }
 
+void hosts_fence(struct job *j)
+{
+    int here = pvm_tidtohost(j->mytid);
+    for (int k = 0; k < nhostv; k++) {
+        int pids[256], n = 0;
+        for (int i = 0; i < j->ntasks && n < 256; i++) {
+            const struct task *t = &j->tasks[i];
+            if (t->state == T_ALIVE && t->pid > 0 && pvm_tidtohost(t->tid) == hostv[k].dtid)
+                pids[n++] = (int)t->pid;
+        }
+        if (n == 0 || !hostv[k].beat || hostv[k].lost || hostv[k].dtid == here)
+            continue;
+        if (pvm_initsend(PvmDataDefault) < 0 || pvm_pkint(&n, 1, 1) < 0 ||
+            pvm_pkint(pids, n, 1) < 0 || pvm_send(hostv[k].beat, CKPT_FENCE_TAG) < 0)
+            say("cannot ask host %s to kill the job's tasks there: PVM's own kill will do", hostv[k].name);
+    }
+}
+
 void hosts_stop_beats(void)
 {
     for (int k = 0; k < nhostv; k++) {

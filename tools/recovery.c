@@ -120,6 +120,7 @@ void recovery_reap_root(struct job *j, int block)
 
 void recovery_kill_all(struct job *j)
 {
+    hosts_fence(j);
     for (int i = 0; i < j->ntasks; i++) {
         struct task *t = &j->tasks[i];
         if (t->state != T_ALIVE)

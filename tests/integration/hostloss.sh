@@ -67,12 +67,31 @@ job_tids() {
         if [[ $cmd == "$work/jacobi" ]] && grep -qx "$p" <<<"$on"; then echo "t$tid"; fi
     done | sort | paste -sd' '
 }
+# job_pids K: the pids of the job's tasks on host K
+job_pids() {
+    local tid p cmd on
+    on=$(nshosts_pids "$1")
+    pvmvm_tasks | while read -r tid p cmd; do
+        if [[ $cmd == "$work/jacobi" ]] && grep -qx "$p" <<<"$on"; then echo "$p"; fi
+    done | paste -sd' '
+}
+# still_alive "PIDS" SECONDS: those of PIDS still running after SECONDS at most
+still_alive() {
+    local p left deadline=$((SECONDS + $2))
+    while :; do
+        left=
+        for p in $1; do pvmvm_alive "$p" && left+=" $p"; done
+        [[ -n $left && $SECONDS -lt $deadline ]] || break
+        sleep 0.1
+    done
+    echo "${left# }"
+}
 fail() { echo "# $name: $*"; ok=0; }
 
 # one KIND HOST COMMIT: a fresh machine, a job, host HOST lost the KIND way
 # once checkpoint COMMIT is committed
 one() {
-    local kind=$1 host=$2 commit=$3 pid rc=0 t0 t1 addr tids got hostpid
+    local kind=$1 host=$2 commit=$3 pid rc=0 t0 t1 addr tids got hostpid survivors late=
     name="$kind:$host:$commit" ok=1
     nshosts_start 3 --ep "$work" --wd "$work"
     addr=$(nshosts_addr "$host")
@@ -89,6 +108,8 @@ one() {
     tids=$(job_tids "$host")
     [[ -n $tids ]] || fail "no task of the job on host $host ($addr)"
     echo "# $name: tasks on $addr: $tids"
+    # the job's processes on the other slave host, which the recovery must end
+    survivors=$(job_pids $((3 - host)))
     hostpid=$(nshosts_pvmd_pid "$host")
     t0=$(now_ms)
     case $kind in
@@ -106,6 +127,11 @@ one() {
         t1=$(now_ms)
         echo "# $name: ckpt-run noticed after $((t1 - t0)) ms"
         ((t1 - t0 <= NOTICE_MS)) || fail "noticed after $((t1 - t0)) ms, more than $NOTICE_MS"
+        # PVM's kill reaches the other hosts seconds late then (15 s seen):
+        # the old tasks there must be gone by the time the job runs again
+        if jobtest_wait_for "$kind.err" "recovered from checkpoint" $pid 1 60; then
+            late=$(still_alive "$survivors" 5)
+        fi
         jobtest_release
     else
         fail "ckpt-run never said that $addr left"
@@ -128,6 +154,7 @@ one() {
             fail "a live host was taken for a lost one"
         jobtest_resumed "$kind.err" || fail "did not resume from the last committed checkpoint"
         grep -q "job ended after .* 1 recover" "$kind.err" || fail "not exactly one recovery"
+        [[ -z $late ]] || fail "tasks of the job before the recovery still ran on host $((3 - host)) after it: $late"
     fi
     jobtest_report "$name" $ok "$kind.err"
     nshosts_stop
