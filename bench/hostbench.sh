@@ -334,13 +334,7 @@ cost_part() {
 
 # ---------------------------------------------------------------- loss
 # job_tids K: the job's tasks on host K (tX as ckpt-run names them)
-job_tids() {
-    local tid p cmd on
-    on=$(nshosts_pids "$1")
-    pvmvm_tasks | while read -r tid p cmd; do
-        if [[ $cmd == "$work/jacobi" ]] && grep -qx "$p" <<<"$on"; then echo "t$tid"; fi
-    done | sort | paste -sd' '
-}
+job_tids() { nshosts_tasks "$1" "$work/jacobi" | awk '{ print "t" $1 }' | sort | paste -sd' '; }
 # when FILE REGEX: the timestamp of the first line matching REGEX (after
 # line FROM, if given)
 when() { awk -v re="$2" -v from="${3:-0}" 'NR > from && $0 ~ re { print $1; exit }' "$1"; }

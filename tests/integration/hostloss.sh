@@ -59,22 +59,10 @@ NOTICE_MS=30000
 jobtest_build hostloss "$top/samples/jacobi/jacobi.c" 2 plain jacobi
 cd "$work"
 now_ms() { date +%s%3N; }
-# job_tids K: the tids (tX, as ckpt-run names them) of the job's tasks on host K
-job_tids() {
-    local tid p cmd on
-    on=$(nshosts_pids "$1")
-    pvmvm_tasks | while read -r tid p cmd; do
-        if [[ $cmd == "$work/jacobi" ]] && grep -qx "$p" <<<"$on"; then echo "t$tid"; fi
-    done | sort | paste -sd' '
-}
-# job_pids K: the pids of the job's tasks on host K
-job_pids() {
-    local tid p cmd on
-    on=$(nshosts_pids "$1")
-    pvmvm_tasks | while read -r tid p cmd; do
-        if [[ $cmd == "$work/jacobi" ]] && grep -qx "$p" <<<"$on"; then echo "$p"; fi
-    done | paste -sd' '
-}
+# job_tids K, job_pids K: the tids (tX, as ckpt-run names them) and the pids
+# of the job's tasks on host K
+job_tids() { nshosts_tasks "$1" "$work/jacobi" | awk '{ print "t" $1 }' | sort | paste -sd' '; }
+job_pids() { nshosts_tasks "$1" "$work/jacobi" | awk '{ print $2 }' | paste -sd' '; }
 # still_alive "PIDS" SECONDS: those of PIDS still running after SECONDS at most
 still_alive() {
     local p left deadline=$((SECONDS + $2))

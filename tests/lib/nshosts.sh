@@ -75,6 +75,8 @@
 #   nshosts_addr K             its address (its name in PVM)
 #   nshosts_pvmd_pid K         its pvmd's pid; nothing if none runs
 #   nshosts_pids K             the pids of every process on it
+#   nshosts_tasks K PROG       "TID PID" of each task of the machine that runs
+#                              PROG on it (tids in hex, as the console prints)
 #   nshosts_exec K CMD...      runs CMD on host K: in its namespace, with the
 #                              PVM_TMP of its pvmd (a PVM program enrolls
 #                              there); the pid of `nshosts_exec K prog &` is
@@ -108,6 +110,13 @@ nshosts_addr() { printf '%s.%d\n' "$NSHOSTS_NET" $(($1 + 1)); }
 # nshosts__pids_of NS: pids of the processes in namespace NS
 nshosts__pids_of() { ip netns pids "$1" 2>/dev/null || true; }
 nshosts_pids() { nshosts__pids_of "$(nshosts_ns "$1")"; }
+nshosts_tasks() {
+    local tid p cmd on
+    on=$(nshosts_pids "$1")
+    pvmvm_tasks | while read -r tid p cmd; do
+        if [[ $cmd == "$2" ]] && grep -qx "$p" <<<"$on"; then echo "$tid $p"; fi
+    done
+}
 
 # nshosts__kill_ns NS: SIGKILL every process in NS until none is left (a
 # process may fork while we kill); false if some remain after 5 s.
