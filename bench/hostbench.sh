@@ -103,15 +103,12 @@ if ((quick)); then
 fi
 idle_s=${idle_s:-10}
 n=${n:-2048} target=${target:-30}
-if [[ $(id -u) != 0 ]] || ! command -v ip >/dev/null; then
-    echo "SKIP: hosts as network namespaces need root and ip (iproute2)"
-    exit 77
-fi
 export PVM_ROOT=${PVM_ROOT:-/usr/lib/pvm3} PVM_ALLOW_ROOT=1
 # shellcheck source=../tests/lib/pvmvm.sh
 . "$top/tests/lib/pvmvm.sh"
 # shellcheck source=../tests/lib/nshosts.sh
 . "$top/tests/lib/nshosts.sh"
+nshosts_need_root
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 [[ -n $out ]] && out=$(realpath -m "$out")

@@ -36,10 +36,7 @@ top=$(cd "$here/../.." && pwd)
 # shellcheck source=../lib/jobtest.sh
 . "$top/tests/lib/jobtest.sh"
 
-if [[ $(id -u) != 0 ]] || ! command -v ip >/dev/null; then
-    echo "SKIP: hosts as network namespaces need root and ip (iproute2)"
-    exit 77
-fi
+nshosts_need_root
 ckpt_info=$top/build/tools/ckpt-info
 if [[ ${1:-} == --ckpt-info ]]; then ckpt_info=$2; shift 2; fi
 jobtest_options "$@"

@@ -24,10 +24,7 @@ top=$(cd "$here/../.." && pwd)
 # shellcheck source=../lib/jobtest.sh
 . "$top/tests/lib/jobtest.sh"
 
-if [[ $(id -u) != 0 ]] || ! command -v ip >/dev/null; then
-    echo "SKIP: hosts as network namespaces need root and ip (iproute2)"
-    exit 77
-fi
+nshosts_need_root
 jobtest_options "$@"
 scenarios=("${JOBTEST_ARGS[@]}")
 ((${#scenarios[@]})) || scenarios=(copies lost)

@@ -35,10 +35,7 @@ top=$(cd "$here/../.." && pwd)
 # shellcheck source=../lib/jobtest.sh
 . "$top/tests/lib/jobtest.sh"
 
-if [[ $(id -u) != 0 ]] || ! command -v ip >/dev/null; then
-    echo "SKIP: hosts as network namespaces need root and ip (iproute2)"
-    exit 77
-fi
+nshosts_need_root
 jobtest_options "$@"
 scenarios=("${JOBTEST_ARGS[@]}")
 # (kill and off by name, and in the random runs: the default run keeps to the

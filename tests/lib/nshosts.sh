@@ -89,6 +89,9 @@
 # its pvmd and the tasks it starts (host 0, and the test shell, see DIR
 # itself): a folder on each host's own disk.
 #
+# nshosts_need_root: exits 77 (ctest's skip) with a line saying why unless
+# this shell is root and has ip: the first thing a test of hosts does.
+#
 # Variables: NSHOSTS_PREFIX, NSHOSTS_SWITCH (the switch namespace),
 # NSHOSTS_N (hosts made: 0..NSHOSTS_N-1), NSHOSTS_NET (10.213.0).
 #
@@ -104,6 +107,12 @@ NSHOSTS__HARMED=0   # a host was cut, killed or paused: a console may hang
 
 nshosts__err() { printf 'nshosts: %s\n' "$*" >&2; }
 
+nshosts_need_root() {
+    if [[ $(id -u) != 0 ]] || ! command -v ip >/dev/null; then
+        echo "SKIP: hosts as network namespaces need root and ip (iproute2)"
+        exit 77
+    fi
+}
 nshosts_ns() { printf '%s-h%d\n' "$NSHOSTS_PREFIX" "$1"; }
 nshosts_addr() { printf '%s.%d\n' "$NSHOSTS_NET" $(($1 + 1)); }
 
