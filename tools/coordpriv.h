@@ -147,6 +147,8 @@ const char *hosts_place(struct job *j, int vtid);
  * still in the virtual machine. */
 int hosts_beat_of(int dtid);
 int hosts_alive(int dtid);
+/* The ckpt-beats of the live hosts but ours, into beats[max]: how many. */
+int hosts_other_beats(const struct job *j, int *beats, int max);
 /* Whether a host was lost silently less than about 200 s ago: PVM's own
  * time-out for it still runs, and meanwhile the master pvmd's traffic with
  * every other remote host crawls (hosts.c). */

@@ -50,13 +50,9 @@ static int send_order(int beat, long op, long vtid, long final, uint64_t epoch, 
  * which we keep ourselves). */
 static void order_all(struct job *j, long op, long vtid, uint64_t epoch, const void *bytes, long n)
 {
-    struct pvmhostinfo *hi;
-    int nhost, narch, here = pvm_tidtohost(j->mytid);
-    if (pvm_config(&nhost, &narch, &hi) < 0)
-        return;
-    for (int i = 0; i < nhost; i++)
-        if (hi[i].hi_tid != here)
-            send_order(hosts_beat_of(hi[i].hi_tid), op, vtid, 0, epoch, 0, bytes, n);
+    int beats[256], nb = hosts_other_beats(j, beats, 256);
+    for (int i = 0; i < nb; i++)
+        send_order(beats[i], op, vtid, 0, epoch, 0, bytes, n);
 }
 
 void copies_ship(struct job *j, struct task *t, int final)

@@ -113,6 +113,15 @@ int hosts_beat_of(int dtid)
     return k >= 0 && !hostv[k].lost ? hostv[k].beat : 0;
 }
 
+int hosts_other_beats(const struct job *j, int *beats, int max)
+{
+    int n = 0, here = pvm_tidtohost(j->mytid);
+    for (int k = 0; k < nhostv && n < max; k++)
+        if (hostv[k].beat && !hostv[k].lost && hostv[k].dtid != here)
+            beats[n++] = hostv[k].beat;
+    return n;
+}
+
 int hosts_alive(int dtid)
 {
     int k = host_index(dtid);
